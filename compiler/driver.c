@@ -1,0 +1,182 @@
+/* driver.c — perftc, the perft compiler driver.
+ *
+ *   perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...
+ *
+ * Stages, in pipeline order (each prints or writes what that stage produced):
+ *   ast        the parsed program (.perft input only)
+ *   mlir       the module from the front end: @forward in perft + linalg ops
+ *   autodiff   after reverse-mode autodiff: @forward and @train_step
+ *   lowered    after lower-perft: loops over memrefs in one workspace
+ *   llvm       LLVM IR with the ABI entry points, optimised
+ *   obj        an object file
+ *   exe        the training executable (the default)
+ */
+#include "codegen.h"
+#include "dialect.h"
+#include "dsl.h"
+#include "ir_builder.h"
+#include "mlirgen.h"
+#include "passes.h"
+
+#include <mlir-c/Pass.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PERFT_RUNTIME_LIBRARY
+#define PERFT_RUNTIME_LIBRARY "libperftrt.a"
+#endif
+
+typedef enum { STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_LOWERED, STAGE_LLVM, STAGE_OBJ, STAGE_EXE } Stage;
+static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm", "obj", "exe"};
+
+typedef struct {
+  const char *input, *output, *wrong_rule;
+  Stage stage;
+  int float_bits, print_after_all;
+  DimOverride overrides[64];
+  int num_overrides;
+} Options;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...\n"
+          "  --emit=ast|mlir|autodiff|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
+          "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
+          "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
+          "  --print-ir-after-all   print the IR after every MLIR pass to stderr\n"
+          "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
+          "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
+}
+
+static int parse_options(int argc, char **argv, Options *o) {
+  *o = (Options){.stage = STAGE_EXE, .float_bits = 32};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
+    else if (!strcmp(a, "-o") && i + 1 < argc) o->output = argv[++i];
+    else if (!strncmp(a, "--emit=", 7)) {
+      int found = 0;
+      for (int s = 0; s <= STAGE_EXE; s++)
+        if (!strcmp(a + 7, stage_names[s])) { o->stage = (Stage)s; found = 1; }
+      if (!found) { fprintf(stderr, "perftc: error: unknown stage '%s' for --emit\n", a + 7); return 0; }
+    } else if (!strncmp(a, "--dtype=", 8)) {
+      if (!strcmp(a + 8, "f32")) o->float_bits = 32;
+      else if (!strcmp(a + 8, "f64")) o->float_bits = 64;
+      else { fprintf(stderr, "perftc: error: --dtype must be f32 or f64\n"); return 0; }
+    } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
+    else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
+    else if (!strncmp(a, "-D", 2)) {
+      const char *eq = strchr(a + 2, '=');
+      char *end = NULL;
+      long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
+      if (!eq || eq == a + 2 || !end || *end || o->num_overrides == 64) {
+        fprintf(stderr, "perftc: error: expected -DNAME=INTEGER, got '%s'\n", a);
+        return 0;
+      }
+      o->overrides[o->num_overrides++] = (DimOverride){strndup(a + 2, (size_t)(eq - a - 2)), v};
+    } else if (a[0] == '-' && a[1]) { fprintf(stderr, "perftc: error: unknown option '%s'\n", a); usage(stderr); return 0; }
+    else if (!o->input) o->input = a;
+    else { fprintf(stderr, "perftc: error: more than one input file ('%s')\n", a); return 0; }
+  }
+  if (!o->input) { usage(stderr); return 0; }
+  return 1;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static void print_to_file(MlirStringRef s, void *stream) { fwrite(s.data, 1, s.length, stream); }
+
+static int write_module(MlirModule module, const char *path) {
+  FILE *out = path ? fopen(path, "w") : stdout;
+  if (!out) { perror(path); return 0; }
+  MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
+  mlirOpPrintingFlagsEnableDebugInfo(flags, false, false);
+  mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, print_to_file, out);
+  mlirOpPrintingFlagsDestroy(flags);
+  fputc('\n', out);
+  if (path) fclose(out);
+  return 1;
+}
+
+/* Runs one of our C passes over the module. */
+static int run_pass(MlirModule module, MlirPass pass, int print_after_all) {
+  MlirContext context = mlirModuleGetContext(module);
+  MlirPassManager pm = mlirPassManagerCreate(context);
+  if (print_after_all)
+    mlirPassManagerEnableIRPrinting(pm);
+  mlirPassManagerAddOwnedPass(pm, pass);
+  MlirLogicalResult result = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module));
+  mlirPassManagerDestroy(pm);
+  return mlirLogicalResultIsSuccess(result);
+}
+
+static MlirModule front_end(MlirContext context, const Options *o) {
+  if (ends_with(o->input, ".mlir")) {
+    FILE *f = fopen(o->input, "rb");
+    if (!f) { fprintf(stderr, "perftc: error: cannot open '%s'\n", o->input); return (MlirModule){NULL}; }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
+    fclose(f);
+    if (!text) return (MlirModule){NULL};
+    text[got] = 0;
+    MlirModule m = mlirModuleCreateParse(context, str(text));
+    free(text);
+    return m;
+  }
+  AstProgram *program = dsl_parse_file(o->input, stderr);
+  if (!program) return (MlirModule){NULL};
+  if (o->stage == STAGE_AST) {
+    dsl_print_ast(program, stdout);
+    dsl_free_program(program);
+    exit(0);
+  }
+  Graph *graph = dsl_elaborate(program, o->overrides, o->num_overrides, stderr);
+  MlirModule module = {NULL};
+  if (graph) module = mlirgen_module(context, graph, o->float_bits);
+  if (graph) dsl_free_graph(graph);
+  dsl_free_program(program);
+  return module;
+}
+
+static int compile(const Options *o) {
+  MlirContext context = perft_context_create();
+  MlirModule module = front_end(context, o);
+  if (mlirModuleIsNull(module)) return 0;
+  if (!mlirOperationVerify(mlirModuleGetOperation(module))) return 0;
+  if (o->stage == STAGE_MLIR) return write_module(module, o->output);
+  if (!run_pass(module, perft_create_autodiff_pass(o->wrong_rule), o->print_after_all)) return 0;
+  if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output);
+  if (!run_pass(module, perft_create_lower_perft_pass(), o->print_after_all)) return 0;
+  if (o->stage == STAGE_LOWERED) return write_module(module, o->output);
+
+  char *manifest = codegen_manifest(module);
+  if (!manifest) return 0;
+  if (!codegen_lower_to_llvm_dialect(module, o->print_after_all)) return 0;
+  if (o->stage == STAGE_LLVM) return codegen_emit(module, manifest, EMIT_LLVM_IR, o->output ? o->output : "/dev/stdout");
+  const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");
+  if (o->stage == STAGE_OBJ) return codegen_emit(module, manifest, EMIT_OBJECT, output);
+
+  char object[4096];
+  snprintf(object, sizeof object, "%s.o", output);
+  const char *runtime = getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY;
+  int ok = codegen_emit(module, manifest, EMIT_OBJECT, object) && codegen_link(object, runtime, output);
+  unlink(object);
+  free(manifest);
+  mlirModuleDestroy(module);
+  mlirContextDestroy(context);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  Options options;
+  if (!parse_options(argc, argv, &options)) return 2;
+  return compile(&options) ? 0 : 1;
+}

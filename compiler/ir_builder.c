@@ -1,0 +1,131 @@
+/* ir_builder.c — see ir_builder.h. */
+#include "ir_builder.h"
+
+#include <mlir-c/Dialect/Linalg.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ir_check(int ok, const char *what, const char *file, int line) {
+  if (ok) return;
+  fprintf(stderr, "%s:%d: internal compiler error: %s\n", file, line, what);
+  abort();
+}
+
+MlirStringRef str(const char *s) { return mlirStringRefCreateFromCString(s); }
+
+MlirNamedAttribute named_attribute(MlirContext context, const char *name, MlirAttribute value) {
+  IR_CHECK(!mlirAttributeIsNull(value), name);
+  return mlirNamedAttributeGet(mlirIdentifierGet(context, str(name)), value);
+}
+
+MlirAttribute parse_attribute(MlirContext context, const char *text) {
+  MlirAttribute attribute = mlirAttributeParseGet(context, str(text));
+  IR_CHECK(!mlirAttributeIsNull(attribute), text);
+  return attribute;
+}
+
+MlirType parse_type(MlirContext context, const char *text) {
+  MlirType type = mlirTypeParseGet(context, str(text));
+  IR_CHECK(!mlirTypeIsNull(type), text);
+  return type;
+}
+
+void builder_insert(Builder *b, MlirOperation op) {
+  if (mlirOperationIsNull(b->anchor))
+    mlirBlockAppendOwnedOperation(b->block, op);
+  else
+    mlirBlockInsertOwnedOperationBefore(b->block, b->anchor, op);
+}
+
+MlirOperation build_op(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                       int num_results, const MlirType *result_types, int num_attributes,
+                       const MlirNamedAttribute *attributes) {
+  MlirOperationState state = mlirOperationStateGet(str(name), b->location);
+  if (num_operands) mlirOperationStateAddOperands(&state, num_operands, operands);
+  if (num_results) mlirOperationStateAddResults(&state, num_results, result_types);
+  if (num_attributes) mlirOperationStateAddAttributes(&state, num_attributes, attributes);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), name);
+  builder_insert(b, op);
+  return op;
+}
+
+MlirValue build_value(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                      MlirType result_type, int num_attributes, const MlirNamedAttribute *attributes) {
+  MlirOperation op =
+      build_op(b, name, num_operands, operands, 1, &result_type, num_attributes, attributes);
+  return mlirOperationGetResult(op, 0);
+}
+
+int64_t op_int_attribute(MlirOperation op, const char *name, int64_t fallback) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, str(name));
+  if (mlirAttributeIsNull(a)) return fallback;
+  if (mlirAttributeIsAInteger(a)) return mlirIntegerAttrGetValueInt(a);
+  if (mlirAttributeIsABool(a)) return mlirBoolAttrGetValue(a);
+  return fallback;
+}
+
+double op_float_attribute(MlirOperation op, const char *name, double fallback) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, str(name));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAFloat(a)) return fallback;
+  return mlirFloatAttrGetValueDouble(a);
+}
+
+int op_is(MlirOperation op, const char *name) {
+  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
+  return n.length == strlen(name) && memcmp(n.data, name, n.length) == 0;
+}
+
+MlirType ranked_tensor(int rank, const int64_t *dims, MlirType element) {
+  MlirType type = mlirRankedTensorTypeGet(rank, dims, element, mlirAttributeGetNull());
+  IR_CHECK(!mlirTypeIsNull(type), "ranked tensor type");
+  return type;
+}
+
+int64_t shaped_num_elements(MlirType type) {
+  int64_t n = 1;
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(type); i++) n *= mlirShapedTypeGetDimSize(type, i);
+  return n;
+}
+
+MlirValue build_linalg(Builder *b, const char *name, int num_inputs, const MlirValue *inputs,
+                       MlirValue init) {
+  MlirValue operands[8];
+  IR_CHECK(num_inputs < 8, "too many linalg inputs");
+  for (int i = 0; i < num_inputs; i++) operands[i] = inputs[i];
+  operands[num_inputs] = init;
+  char segments[64];
+  snprintf(segments, sizeof segments, "array<i32: %d, 1>", num_inputs);
+  MlirNamedAttribute segment_sizes =
+      named_attribute(b->context, "operandSegmentSizes", parse_attribute(b->context, segments));
+  MlirOperationState state = mlirOperationStateGet(str(name), b->location);
+  mlirOperationStateAddOperands(&state, num_inputs + 1, operands);
+  MlirType init_type = mlirValueGetType(init);
+  int on_tensors = mlirTypeIsARankedTensor(init_type);
+  if (on_tensors) mlirOperationStateAddResults(&state, 1, &init_type);
+  mlirOperationStateAddAttributes(&state, 1, &segment_sizes);
+  MlirRegion region = mlirRegionCreate();
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), name);
+  mlirLinalgFillBuiltinNamedOpRegion(op);
+  builder_insert(b, op);
+  return on_tensors ? mlirOperationGetResult(op, 0) : (MlirValue){NULL};
+}
+
+MlirValue build_empty(Builder *b, MlirType tensor_type) {
+  return build_value(b, "tensor.empty", 0, NULL, tensor_type, 0, NULL);
+}
+
+MlirValue build_float_constant(Builder *b, MlirType float_type, double value) {
+  MlirNamedAttribute attr =
+      named_attribute(b->context, "value", mlirFloatAttrDoubleGet(b->context, float_type, value));
+  return build_value(b, "arith.constant", 0, NULL, float_type, 1, &attr);
+}
+
+MlirValue build_zeros(Builder *b, MlirType tensor_type) {
+  MlirValue zero = build_float_constant(b, mlirShapedTypeGetElementType(tensor_type), 0.0);
+  return build_linalg(b, "linalg.fill", 1, &zero, build_empty(b, tensor_type));
+}

@@ -1,0 +1,61 @@
+/* ir_builder.h — small helpers over the MLIR C API for creating operations.
+ *
+ * A Builder inserts every new operation into one block, either at its end or
+ * before an anchor operation. Every helper checks the handles it gets back
+ * from MLIR and aborts with file:line on a null one: a null handle here is a
+ * bug in the compiler, never a user error.
+ */
+#ifndef PERFT_IR_BUILDER_H
+#define PERFT_IR_BUILDER_H
+
+#include <mlir-c/BuiltinAttributes.h>
+#include <mlir-c/BuiltinTypes.h>
+#include <mlir-c/Diagnostics.h>
+#include <mlir-c/IR.h>
+#include <stdint.h>
+
+typedef struct {
+  MlirContext context;
+  MlirBlock block;       /* where new operations go ... */
+  MlirOperation anchor;  /* ... before this one, or at the block's end when null */
+  MlirLocation location; /* the location given to new operations */
+} Builder;
+
+static inline MlirOperation null_operation(void) { return (MlirOperation){NULL}; }
+static inline MlirType null_type(void) { return (MlirType){NULL}; }
+
+#define IR_CHECK(cond, what) ir_check((cond), (what), __FILE__, __LINE__)
+void ir_check(int ok, const char *what, const char *file, int line);
+
+MlirStringRef str(const char *s);
+MlirNamedAttribute named_attribute(MlirContext context, const char *name, MlirAttribute value);
+MlirAttribute parse_attribute(MlirContext context, const char *text);
+MlirType parse_type(MlirContext context, const char *text);
+
+/* Creates `name`(operands) -> result_types {attributes} and inserts it. */
+MlirOperation build_op(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                       int num_results, const MlirType *result_types, int num_attributes,
+                       const MlirNamedAttribute *attributes);
+/* The same for single-result operations: returns the result. */
+MlirValue build_value(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                      MlirType result_type, int num_attributes, const MlirNamedAttribute *attributes);
+void builder_insert(Builder *b, MlirOperation op);
+
+/* linalg structured ops in destination-passing style, on tensors or memrefs:
+ * `name` ins(inputs...) outs(init); returns the result (null on memrefs). */
+MlirValue build_linalg(Builder *b, const char *name, int num_inputs, const MlirValue *inputs,
+                       MlirValue init);
+MlirValue build_empty(Builder *b, MlirType tensor_type);    /* tensor.empty */
+MlirValue build_zeros(Builder *b, MlirType tensor_type);    /* linalg.fill 0 into tensor.empty */
+MlirValue build_float_constant(Builder *b, MlirType float_type, double value); /* arith.constant */
+
+/* Attribute lookups on operations (default when absent). */
+int64_t op_int_attribute(MlirOperation op, const char *name, int64_t fallback);
+double op_float_attribute(MlirOperation op, const char *name, double fallback);
+int op_is(MlirOperation op, const char *name);
+
+/* Tensor / memref type helpers. */
+MlirType ranked_tensor(int rank, const int64_t *dims, MlirType element);
+int64_t shaped_num_elements(MlirType type);
+
+#endif

@@ -1,0 +1,239 @@
+/* mlirgen.c — Graph -> MLIR: one func.func @forward in perft + linalg ops.
+ *
+ *   matmul x @ w^T        linalg.matmul_transpose_b ins(x, w) outs(fill 0)
+ *   a + b, a - b, ...     linalg.add / sub / mul / div ins(a, b) outs(tensor.empty)
+ *   routing, activations  perft.* (see dialect.c)
+ *
+ * Every operation gets the FileLineColLoc of the source expression it came from.
+ */
+#include "mlirgen.h"
+
+#include "ir_builder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+  MlirContext context;
+  MlirType float_type, index_type_i32;
+  Builder builder;
+  MlirValue *values; /* values[node * GRAPH_MAX_RESULTS + result] */
+} Gen;
+
+static MlirType tensor_of(Gen *g, const TensorType *t) {
+  return ranked_tensor(t->rank, t->dims, t->dtype == DTYPE_I32 ? g->index_type_i32 : g->float_type);
+}
+
+static MlirValue value_of(Gen *g, ValueRef ref) {
+  return g->values[ref.node * GRAPH_MAX_RESULTS + ref.result];
+}
+
+static MlirNamedAttribute int_attribute(Gen *g, const char *name, int64_t v) {
+  return named_attribute(g->context, name,
+                         mlirIntegerAttrGet(mlirIntegerTypeGet(g->context, 64), v));
+}
+
+static MlirNamedAttribute bool_attribute(Gen *g, const char *name, int v) {
+  return named_attribute(g->context, name, mlirBoolAttrGet(g->context, v));
+}
+
+static MlirAttribute string_attr(Gen *g, const char *s) {
+  return mlirStringAttrGet(g->context, str(s));
+}
+
+static void error_at(const Node *node, const char *message) {
+  fprintf(stderr, "%s:%d:%d: error: %s\n", node->loc.file ? node->loc.file : "<input>",
+          node->loc.line, node->loc.column, message);
+}
+
+/* Emits the operation(s) of one graph node; returns 0 on an unsupported form. */
+static int gen_node(Gen *g, const Node *node, int index) {
+  MlirValue operands[GRAPH_MAX_OPERANDS];
+  for (int i = 0; i < node->num_operands; i++) operands[i] = value_of(g, node->operands[i]);
+  MlirType types[GRAPH_MAX_RESULTS];
+  for (int i = 0; i < node->num_results; i++) types[i] = tensor_of(g, &node->results[i]);
+  MlirValue *out = &g->values[index * GRAPH_MAX_RESULTS];
+  Builder *b = &g->builder;
+  MlirNamedAttribute attrs[2];
+  const char *perft_op = NULL;
+  int num_attrs = 0;
+
+  switch (node->kind) {
+  case NODE_PARAM:
+  case NODE_INPUT:
+    return 1; /* block arguments, bound by the caller */
+  case NODE_CONST: {
+    MlirAttribute dense = mlirDenseElementsAttrDoubleSplatGet(types[0], node->value);
+    if (mlirTypeIsAF32(g->float_type))
+      dense = mlirDenseElementsAttrFloatSplatGet(types[0], (float)node->value);
+    attrs[0] = named_attribute(g->context, "value", dense);
+    out[0] = build_value(b, "arith.constant", 0, NULL, types[0], 1, attrs);
+    return 1;
+  }
+  case NODE_MATMUL: {
+    static const char *names[2][2] = {{"linalg.matmul", "linalg.matmul_transpose_b"},
+                                      {"linalg.matmul_transpose_a", NULL}};
+    const char *name = names[node->transpose_a != 0][node->transpose_b != 0];
+    if (!name) {
+      error_at(node, "a matmul with both operands transposed is not supported; write (b @ a)^T");
+      return 0;
+    }
+    out[0] = build_linalg(&g->builder, name, 2, operands, build_zeros(&g->builder, types[0]));
+    return 1;
+  }
+  case NODE_ADD: case NODE_SUB: case NODE_MUL: case NODE_DIV: {
+    static const char *names[] = {"linalg.add", "linalg.sub", "linalg.mul", "linalg.div"};
+    out[0] = build_linalg(&g->builder, names[node->kind - NODE_ADD], 2, operands, build_empty(&g->builder, types[0]));
+    return 1;
+  }
+  case NODE_SCALE:
+    perft_op = "perft.scale";
+    attrs[num_attrs++] = named_attribute(
+        g->context, "factor", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
+    break;
+  case NODE_SILU: perft_op = "perft.silu"; break;
+  case NODE_SOFTMAX: perft_op = "perft.softmax"; break;
+  case NODE_TOP_K:
+    perft_op = "perft.top_k";
+    attrs[num_attrs++] = int_attribute(g, "k", node->k);
+    attrs[num_attrs++] = bool_attribute(g, "renormalize", node->renormalize);
+    break;
+  case NODE_DISPATCH:
+    perft_op = "perft.dispatch";
+    attrs[num_attrs++] = int_attribute(g, "num_experts", node->num_experts);
+    break;
+  case NODE_GROUPED_MATMUL:
+    perft_op = "perft.grouped_matmul";
+    attrs[num_attrs++] = bool_attribute(g, "transpose_w", node->transpose_w);
+    break;
+  case NODE_COMBINE: perft_op = "perft.combine"; break;
+  case NODE_LOAD_BALANCE:
+    perft_op = "perft.load_balance";
+    attrs[num_attrs++] = int_attribute(g, "num_experts", node->num_experts);
+    break;
+  case NODE_MSE: perft_op = "perft.mse"; break;
+  }
+  MlirOperation op = build_op(b, perft_op, node->num_operands, operands, node->num_results, types,
+                              num_attrs, attrs);
+  for (int i = 0; i < node->num_results; i++) out[i] = mlirOperationGetResult(op, i);
+  return 1;
+}
+
+static MlirLocation location_of(MlirContext context, const SourceLocation *loc) {
+  if (!loc->file) return mlirLocationUnknownGet(context);
+  return mlirLocationFileLineColGet(context, str(loc->file), loc->line, loc->column);
+}
+
+static char *init_text(const Initializer *init, char *buffer, size_t size) {
+  if (init->kind == INIT_ZEROS) snprintf(buffer, size, "zeros");
+  else if (init->kind == INIT_ONES) snprintf(buffer, size, "ones");
+  else snprintf(buffer, size, "normal %.9g %.9g", init->mean, init->std);
+  return buffer;
+}
+
+static MlirAttribute dictionary(Gen *g, int n, const MlirNamedAttribute *entries) {
+  return mlirDictionaryAttrGet(g->context, n, entries);
+}
+
+MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bits) {
+  Gen g = {.context = context};
+  g.float_type = float_bits == 64 ? mlirF64TypeGet(context) : mlirF32TypeGet(context);
+  g.index_type_i32 = mlirIntegerTypeGet(context, 32);
+  g.values = calloc((size_t)graph->num_nodes * GRAPH_MAX_RESULTS, sizeof(MlirValue));
+  IR_CHECK(g.values != NULL, "out of memory");
+
+  MlirModule module = mlirModuleCreateEmpty(mlirLocationUnknownGet(context));
+  MlirOperation module_op = mlirModuleGetOperation(module);
+
+  /* Signature: parameters first, then inputs (graph order within each). */
+  int num_args = 0;
+  MlirType *arg_types = calloc((size_t)graph->num_nodes + 1, sizeof(MlirType));
+  MlirLocation *arg_locs = calloc((size_t)graph->num_nodes + 1, sizeof(MlirLocation));
+  MlirAttribute *arg_attrs = calloc((size_t)graph->num_nodes + 1, sizeof(MlirAttribute));
+  int *arg_node = calloc((size_t)graph->num_nodes + 1, sizeof(int));
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < graph->num_nodes; i++) {
+      const Node *node = &graph->nodes[i];
+      if (node->kind != (pass == 0 ? NODE_PARAM : NODE_INPUT)) continue;
+      arg_types[num_args] = tensor_of(&g, &node->results[0]);
+      arg_locs[num_args] = location_of(context, &node->loc);
+      MlirNamedAttribute entries[3];
+      char init[96];
+      if (pass == 0) {
+        entries[0] = named_attribute(context, "perft.param", string_attr(&g, node->name));
+        entries[1] = named_attribute(context, "perft.trainable", mlirBoolAttrGet(context, node->trainable));
+        entries[2] = named_attribute(context, "perft.init", string_attr(&g, init_text(&node->init, init, sizeof init)));
+        arg_attrs[num_args] = dictionary(&g, 3, entries);
+      } else {
+        entries[0] = named_attribute(context, "perft.input", string_attr(&g, node->name));
+        arg_attrs[num_args] = dictionary(&g, 1, entries);
+      }
+      arg_node[num_args++] = i;
+    }
+  }
+
+  int num_results = 1 + graph->num_outputs;
+  MlirType *result_types = calloc((size_t)num_results, sizeof(MlirType));
+  MlirAttribute *result_attrs = calloc((size_t)num_results, sizeof(MlirAttribute));
+  MlirValue *results = calloc((size_t)num_results, sizeof(MlirValue));
+  const Node *loss_node = &graph->nodes[graph->loss.node];
+  result_types[0] = tensor_of(&g, &loss_node->results[graph->loss.result]);
+  MlirNamedAttribute loss_entry = named_attribute(context, "perft.loss", mlirUnitAttrGet(context));
+  result_attrs[0] = dictionary(&g, 1, &loss_entry);
+  for (int i = 0; i < graph->num_outputs; i++) {
+    ValueRef ref = graph->outputs[i].value;
+    result_types[1 + i] = tensor_of(&g, &graph->nodes[ref.node].results[ref.result]);
+    MlirNamedAttribute entry = named_attribute(context, "perft.output", string_attr(&g, graph->outputs[i].name));
+    result_attrs[1 + i] = dictionary(&g, 1, &entry);
+  }
+
+  MlirType function_type = mlirFunctionTypeGet(context, num_args, arg_types, num_results, result_types);
+  MlirNamedAttribute func_attrs[4] = {
+      named_attribute(context, "sym_name", string_attr(&g, "forward")),
+      named_attribute(context, "function_type", mlirTypeAttrGet(function_type)),
+      named_attribute(context, "arg_attrs", mlirArrayAttrGet(context, num_args, arg_attrs)),
+      named_attribute(context, "res_attrs", mlirArrayAttrGet(context, num_results, result_attrs)),
+  };
+  MlirOperationState state = mlirOperationStateGet(str("func.func"), mlirLocationUnknownGet(context));
+  mlirOperationStateAddAttributes(&state, 4, func_attrs);
+  MlirRegion body = mlirRegionCreate();
+  MlirBlock entry = mlirBlockCreate(num_args, arg_types, arg_locs);
+  mlirRegionAppendOwnedBlock(body, entry);
+  mlirOperationStateAddOwnedRegions(&state, 1, &body);
+  MlirOperation func = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(func), "func.func");
+  mlirBlockAppendOwnedOperation(mlirModuleGetBody(module), func);
+
+  for (int a = 0; a < num_args; a++)
+    g.values[arg_node[a] * GRAPH_MAX_RESULTS] = mlirBlockGetArgument(entry, a);
+
+  g.builder = (Builder){.context = context, .block = entry, .anchor = null_operation()};
+  int ok = 1;
+  for (int i = 0; i < graph->num_nodes && ok; i++) {
+    g.builder.location = location_of(context, &graph->nodes[i].loc);
+    ok = gen_node(&g, &graph->nodes[i], i);
+  }
+  if (ok) {
+    results[0] = value_of(&g, graph->loss);
+    for (int i = 0; i < graph->num_outputs; i++) results[1 + i] = value_of(&g, graph->outputs[i].value);
+    g.builder.location = mlirLocationUnknownGet(context);
+    build_op(&g.builder, "func.return", num_results, results, 0, NULL, 0, NULL);
+
+    MlirNamedAttribute tokens = named_attribute(
+        context, "perft.tokens", mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), graph->tokens));
+    mlirOperationSetAttributeByName(module_op, str("perft.tokens"), tokens.attribute);
+    if (graph->target_input_node >= 0 && graph->target_output_index >= 0) {
+      MlirAttribute pair[2] = {
+          string_attr(&g, graph->nodes[graph->target_input_node].name),
+          string_attr(&g, graph->outputs[graph->target_output_index].name)};
+      mlirOperationSetAttributeByName(module_op, str("perft.teacher"), mlirArrayAttrGet(context, 2, pair));
+    }
+  }
+  free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node);
+  free(result_types); free(result_attrs); free(results);
+  if (!ok) {
+    mlirModuleDestroy(module);
+    return (MlirModule){NULL};
+  }
+  return module;
+}

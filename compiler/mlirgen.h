@@ -1,0 +1,17 @@
+/* mlirgen.h — the elaborated graph (dsl/graph.h) becomes an MLIR module. */
+#ifndef PERFT_MLIRGEN_H
+#define PERFT_MLIRGEN_H
+
+#include "graph.h"
+
+#include <mlir-c/IR.h>
+
+/* Builds `func.func @forward(params..., inputs...) -> (loss, outputs...)`.
+ * Parameters carry {perft.param = NAME, perft.trainable, perft.init = "..."},
+ * inputs {perft.input = NAME}; results {perft.loss} / {perft.output = NAME}.
+ * The module carries perft.tokens and, for a teacher-data loss,
+ * perft.teacher = [input, output]. `float_bits` is 32, or 64 for gradient
+ * checks. Returns a null module after printing a diagnostic on failure. */
+MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bits);
+
+#endif

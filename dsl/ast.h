@@ -1,0 +1,145 @@
+/* ast.h — the syntax tree of a .perft program, as the parser builds it.
+ *
+ * The grammar (parser.y) builds syntax only; meaning is checked later by
+ * sema.c (declarations) and elaborate.c (sizes, shapes, the Graph).
+ * Every node carries the file:line:col of its first token.
+ * All nodes and strings live in the program's arena and are freed together.
+ */
+#ifndef PERFT_DSL_AST_H
+#define PERFT_DSL_AST_H
+
+#include <stddef.h>
+
+#include "graph.h" /* SourceLocation */
+
+/* ---- memory: one bump allocator per program ---- */
+typedef struct ArenaChunk ArenaChunk;
+typedef struct {
+  ArenaChunk *chunks;
+} Arena;
+
+void *arena_alloc(Arena *arena, size_t size); /* zeroed; aborts on out-of-memory */
+char *arena_strndup(Arena *arena, const char *text, size_t length);
+char *arena_strdup(Arena *arena, const char *text);
+void arena_free(Arena *arena);
+
+/* ---- a growable list of pointers ---- */
+typedef struct {
+  void **items;
+  int count, capacity;
+} AstList;
+
+void ast_list_push(Arena *arena, AstList *list, void *item);
+
+/* ---- expressions ---- */
+typedef enum {
+  EXPR_NUMBER,    /* 2, 0.02, 1e-6 */
+  EXPR_NAME,      /* x */
+  EXPR_BINARY,    /* lhs op rhs, op one of @ + - * / */
+  EXPR_NEGATE,    /* -operand */
+  EXPR_TRANSPOSE, /* operand^T */
+  EXPR_CALL,      /* callee(args) — builtins, block(sizes)(input), bank[e](rows) */
+  EXPR_INDEX,     /* base[index] — only bank[e] */
+  EXPR_ROUTE,     /* route(rows, indices, weights) { body } */
+} ExprKind;
+
+typedef struct AstExpr AstExpr;
+
+typedef struct {
+  SourceLocation loc;
+  const char *name; /* NULL for a positional argument; `name: value` otherwise */
+  AstExpr *value;
+} AstArg;
+
+struct AstExpr {
+  ExprKind kind;
+  SourceLocation loc;
+  double number;      /* NUMBER */
+  int is_integer;     /* NUMBER: written without '.' or exponent */
+  const char *name;   /* NAME */
+  char op;            /* BINARY: '@' '+' '-' '*' '/' */
+  AstExpr *lhs, *rhs; /* BINARY; lhs is the operand of NEGATE/TRANSPOSE, the callee of CALL,
+                         the base of INDEX; rhs is the index of INDEX, the body of ROUTE */
+  AstList args;       /* CALL, ROUTE: AstArg* */
+};
+
+/* ---- statements (one kind for every body; sema says which are allowed where) ---- */
+typedef enum {
+  STMT_PARAM,       /* param NAME : f32[dims] train|frozen [init INIT(args)] */
+  STMT_BANK,        /* bank NAME[count] = expert(args) */
+  STMT_ASSIGN,      /* NAME = expr [with strategy(args), ...] */
+  STMT_PAIR_ASSIGN, /* (NAME, NAME) = expr */
+  STMT_AUX,         /* aux expr */
+  STMT_INPUT,       /* input NAME : f32[dims] */
+  STMT_OUTPUT,      /* output NAME */
+  STMT_LOSS,        /* loss expr */
+  STMT_FN,          /* fn (NAME) = expr */
+} StmtKind;
+
+typedef struct {
+  SourceLocation loc;
+  const char *dtype; /* "f32" */
+  AstList dims;      /* AstExpr* */
+} AstType;
+
+typedef struct {
+  SourceLocation loc;
+  const char *name; /* strategy name */
+  AstList args;     /* AstArg* */
+} AstStrategyUse;
+
+typedef struct {
+  StmtKind kind;
+  SourceLocation loc;
+  const char *name;        /* PARAM, BANK, ASSIGN, PAIR_ASSIGN (first), INPUT, OUTPUT, FN (argument) */
+  SourceLocation name_loc; /* where `name` is written */
+  const char *second_name; /* PAIR_ASSIGN */
+  SourceLocation second_loc;
+  AstType type;            /* PARAM, INPUT */
+  int trainable;           /* PARAM: 1 for `train`, 0 for `frozen` */
+  const char *init_name;   /* PARAM: normal, zeros, ones; NULL when no `init` is written */
+  SourceLocation init_loc;
+  AstList init_args;       /* PARAM: AstArg* */
+  AstExpr *value;          /* ASSIGN, PAIR_ASSIGN, AUX, LOSS, FN; BANK: the count */
+  const char *expert_name; /* BANK */
+  SourceLocation expert_loc;
+  AstList expert_args;     /* BANK: AstArg* */
+  AstList strategies;      /* ASSIGN: AstStrategyUse* */
+} AstStmt;
+
+/* ---- top-level declarations ---- */
+typedef enum { DECL_DIM, DECL_EXPERT, DECL_BLOCK, DECL_STRATEGY, DECL_MODEL } DeclKind;
+
+typedef struct {
+  SourceLocation loc;
+  const char *name;
+} AstIdent;
+
+typedef struct {
+  DeclKind kind;
+  SourceLocation loc;
+  const char *name;       /* all but MODEL */
+  SourceLocation name_loc;
+  long long dim_value;    /* DIM */
+  AstList size_params;    /* EXPERT, BLOCK, STRATEGY: AstIdent* */
+  AstIdent input, output; /* BLOCK, STRATEGY: (input) -> output */
+  AstIdent at_block;      /* STRATEGY: at BLOCK(...) */
+  AstList body;           /* AstStmt* */
+} AstDecl;
+
+struct AstProgram {
+  Arena arena;
+  const char *path;   /* as given */
+  const char *source; /* the whole text, for diagnostics */
+  AstList decls;      /* AstDecl* */
+};
+typedef struct AstProgram AstProgram;
+
+/* constructors used by the parser */
+AstExpr *ast_expr(AstProgram *program, ExprKind kind, SourceLocation loc);
+AstArg *ast_arg(AstProgram *program, SourceLocation loc, const char *name, AstExpr *value);
+AstStmt *ast_stmt(AstProgram *program, StmtKind kind, SourceLocation loc);
+AstDecl *ast_decl(AstProgram *program, DeclKind kind, SourceLocation loc);
+AstIdent *ast_ident(AstProgram *program, SourceLocation loc, const char *name);
+
+#endif

@@ -1,0 +1,193 @@
+/* ast_print.c — dsl_print_ast: the syntax tree as an indented outline,
+ * every node ending in `@line:col` (perftc --emit=ast, golden tests).
+ *
+ *   block moe(D, E, K, F) (h) -> y @30:1
+ *     assign p @33:3
+ *       call @33:7
+ *         name softmax @33:7
+ */
+#include <stdio.h>
+
+#include "dsl.h"
+#include "ast.h"
+
+static void indent(FILE *out, int depth) {
+  for (int i = 0; i < depth; i++) fputs("  ", out);
+}
+
+static void end(FILE *out, SourceLocation loc) { fprintf(out, " @%d:%d\n", loc.line, loc.column); }
+
+static void print_expr(const AstExpr *expr, int depth, FILE *out);
+
+static void print_args(const AstList *args, int depth, FILE *out) {
+  for (int i = 0; i < args->count; i++) {
+    const AstArg *arg = args->items[i];
+    if (arg->name) {
+      indent(out, depth);
+      fprintf(out, "named %s", arg->name);
+      end(out, arg->loc);
+      print_expr(arg->value, depth + 1, out);
+    } else {
+      print_expr(arg->value, depth, out);
+    }
+  }
+}
+
+static void print_expr(const AstExpr *expr, int depth, FILE *out) {
+  indent(out, depth);
+  switch (expr->kind) {
+  case EXPR_NUMBER:
+    fprintf(out, "number %.17g", expr->number);
+    end(out, expr->loc);
+    return;
+  case EXPR_NAME:
+    fprintf(out, "name %s", expr->name);
+    end(out, expr->loc);
+    return;
+  case EXPR_BINARY:
+    fprintf(out, "binary %c", expr->op);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    print_expr(expr->rhs, depth + 1, out);
+    return;
+  case EXPR_NEGATE:
+    fputs("negate", out);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    return;
+  case EXPR_TRANSPOSE:
+    fputs("transpose", out);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    return;
+  case EXPR_CALL:
+    fputs("call", out);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    print_args(&expr->args, depth + 1, out);
+    return;
+  case EXPR_INDEX:
+    fputs("index", out);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    print_expr(expr->rhs, depth + 1, out);
+    return;
+  case EXPR_ROUTE:
+    fputs("route", out);
+    end(out, expr->loc);
+    print_args(&expr->args, depth + 1, out);
+    indent(out, depth + 1);
+    fputs("body", out);
+    end(out, expr->rhs->loc);
+    print_expr(expr->rhs, depth + 2, out);
+    return;
+  }
+}
+
+static void print_type(const AstType *type, int depth, FILE *out) {
+  indent(out, depth);
+  fprintf(out, "type %s", type->dtype);
+  end(out, type->loc);
+  for (int i = 0; i < type->dims.count; i++) print_expr(type->dims.items[i], depth + 1, out);
+}
+
+static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
+  indent(out, depth);
+  switch (stmt->kind) {
+  case STMT_PARAM:
+    fprintf(out, "param %s %s", stmt->name, stmt->trainable ? "train" : "frozen");
+    if (stmt->init_name) fprintf(out, " init %s", stmt->init_name);
+    end(out, stmt->loc);
+    print_type(&stmt->type, depth + 1, out);
+    print_args(&stmt->init_args, depth + 1, out);
+    return;
+  case STMT_BANK:
+    fprintf(out, "bank %s = %s", stmt->name, stmt->expert_name);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    print_args(&stmt->expert_args, depth + 1, out);
+    return;
+  case STMT_ASSIGN:
+    fprintf(out, "assign %s", stmt->name);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    for (int i = 0; i < stmt->strategies.count; i++) {
+      const AstStrategyUse *use = stmt->strategies.items[i];
+      indent(out, depth + 1);
+      fprintf(out, "with %s", use->name);
+      end(out, use->loc);
+      print_args(&use->args, depth + 2, out);
+    }
+    return;
+  case STMT_PAIR_ASSIGN:
+    fprintf(out, "assign (%s, %s)", stmt->name, stmt->second_name);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    return;
+  case STMT_AUX:
+    fputs("aux", out);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    return;
+  case STMT_INPUT:
+    fprintf(out, "input %s", stmt->name);
+    end(out, stmt->loc);
+    print_type(&stmt->type, depth + 1, out);
+    return;
+  case STMT_OUTPUT:
+    fprintf(out, "output %s", stmt->name);
+    end(out, stmt->loc);
+    return;
+  case STMT_LOSS:
+    fputs("loss", out);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    return;
+  case STMT_FN:
+    fprintf(out, "fn (%s)", stmt->name);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    return;
+  }
+}
+
+static void print_size_params(const AstList *params, FILE *out) {
+  fputc('(', out);
+  for (int i = 0; i < params->count; i++) {
+    const AstIdent *param = params->items[i];
+    fprintf(out, "%s%s", i ? ", " : "", param->name);
+  }
+  fputc(')', out);
+}
+
+void dsl_print_ast(const AstProgram *program, FILE *out) {
+  fprintf(out, "program %s\n", program->path);
+  for (int i = 0; i < program->decls.count; i++) {
+    const AstDecl *decl = program->decls.items[i];
+    indent(out, 1);
+    switch (decl->kind) {
+    case DECL_DIM:
+      fprintf(out, "dim %s = %lld", decl->name, decl->dim_value);
+      break;
+    case DECL_EXPERT:
+      fprintf(out, "expert %s", decl->name);
+      print_size_params(&decl->size_params, out);
+      break;
+    case DECL_BLOCK:
+      fprintf(out, "block %s", decl->name);
+      print_size_params(&decl->size_params, out);
+      fprintf(out, " (%s) -> %s", decl->input.name, decl->output.name);
+      break;
+    case DECL_STRATEGY:
+      fprintf(out, "strategy %s", decl->name);
+      print_size_params(&decl->size_params, out);
+      fprintf(out, " at %s(%s) -> %s", decl->at_block.name, decl->input.name, decl->output.name);
+      break;
+    case DECL_MODEL:
+      fputs("model", out);
+      break;
+    }
+    end(out, decl->loc);
+    for (int j = 0; j < decl->body.count; j++) print_stmt(decl->body.items[j], 2, out);
+  }
+}

@@ -1,0 +1,38 @@
+/* diagnostics.c — error messages in the chibicc style: position, message,
+ * the source line, and a caret under the column. */
+#include "diagnostics.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* Prints line `line` (1-based) of `source` and a caret under `column`. */
+static void print_source_line(FILE *out, const char *source, int line, int column) {
+  const char *start = source;
+  for (int current = 1; current < line; current++) {
+    const char *newline = strchr(start, '\n');
+    if (!newline) return;
+    start = newline + 1;
+  }
+  const char *end = strchr(start, '\n');
+  int length = end ? (int)(end - start) : (int)strlen(start);
+  if (length > 0 && start[length - 1] == '\r') length--;
+  fprintf(out, "  %.*s\n  ", length, start);
+  for (int i = 0; i < column - 1 && i < length; i++) fputc(start[i] == '\t' ? '\t' : ' ', out);
+  fputs("^\n", out);
+}
+
+void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format, ...) {
+  diagnostics->error_count++;
+  FILE *out = diagnostics->out;
+  if (!out) return;
+  if (loc.line > 0)
+    fprintf(out, "%s:%d:%d: error: ", loc.file ? loc.file : "<input>", loc.line, loc.column);
+  else
+    fputs("perft: error: ", out);
+  va_list args;
+  va_start(args, format);
+  vfprintf(out, format, args);
+  va_end(args);
+  fputc('\n', out);
+  if (loc.line > 0 && diagnostics->source) print_source_line(out, diagnostics->source, loc.line, loc.column);
+}

@@ -1,0 +1,29 @@
+/* diagnostics.h — `file:line:col: error: message`, the source line, a caret.
+ *
+ *   moe.perft:34:7: error: undefined name 'q'
+ *     y = q + 1
+ *         ^
+ */
+#ifndef PERFT_DSL_DIAGNOSTICS_H
+#define PERFT_DSL_DIAGNOSTICS_H
+
+#include <stdio.h>
+
+#include "graph.h"
+
+typedef struct {
+  FILE *out;          /* where messages go; NULL discards them */
+  const char *source; /* the whole source text, for the quoted line; may be NULL */
+  int error_count;
+} Diagnostics;
+
+#if defined(__GNUC__)
+#define DIAG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define DIAG_PRINTF(f, a)
+#endif
+
+/* An error at `loc` (loc.line == 0: no position, printed as `perft: error: ...`). */
+void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format, ...) DIAG_PRINTF(3, 4);
+
+#endif

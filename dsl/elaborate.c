@@ -1,0 +1,663 @@
+/* elaborate.c — dsl_elaborate: from the checked syntax tree to the Graph.
+ *
+ * The model's statements run in order. `moe(D, E, K, F)(h) with perft_r(...)`
+ * instantiates block `moe` (its params become `moe.<param>`, a second
+ * instance `moe.1.<param>`), runs its body, then runs each strategy with the
+ * block's sizes and input visible and its output bound to the block's output
+ * (params `moe.perft_r.<param>`). `bank ad[N] = lora(...)` stacks N copies of
+ * each expert param: [N, shape...], named `<owner>.ad.<param>`. The loss is
+ * the `loss` expression plus every `aux` term.
+ * Expressions are in elaborate_expr.c.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsl.h"
+#include "elaborate.h"
+#include "sema.h"
+
+enum { MAX_APPLICATION_DEPTH = 16 };
+
+/* ---- values ---- */
+Value value_error(void) { return (Value){.kind = VALUE_ERROR}; }
+Value value_number(double number) { return (Value){.kind = VALUE_NUMBER, .number = number}; }
+Value value_tensor(ValueRef ref, TensorType type) { return (Value){.kind = VALUE_TENSOR, .ref = ref, .type = type}; }
+
+TensorType tensor_type(DType dtype, int rank, const int64_t *dims) {
+  TensorType type = {dtype, rank, {0}};
+  for (int i = 0; i < rank && i < GRAPH_MAX_RANK; i++) type.dims[i] = dims[i];
+  return type;
+}
+
+void format_type(const TensorType *type, char *buffer, size_t size) {
+  int used = snprintf(buffer, size, "%s[", type->dtype == DTYPE_I32 ? "i32" : "f32");
+  for (int i = 0; i < type->rank && used > 0 && (size_t)used < size; i++)
+    used += snprintf(buffer + used, size - (size_t)used, "%s%lld", i ? "," : "", (long long)type->dims[i]);
+  if (used > 0 && (size_t)used < size) snprintf(buffer + used, size - (size_t)used, "]");
+}
+
+int same_type(const TensorType *a, const TensorType *b) {
+  if (a->dtype != b->dtype || a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+int value_to_dim(Elaborator *e, Value value, SourceLocation loc, int64_t *dim) {
+  if (value.kind == VALUE_ERROR) return 0;
+  if (value.kind != VALUE_NUMBER) {
+    diag_error(e->diagnostics, loc, "a size must be a compile-time integer, not a tensor");
+    return 0;
+  }
+  double number = value.number;
+  if (!(number >= 1 && number < 2147483648.0) || floor(number) != number) {
+    diag_error(e->diagnostics, loc, "a size must be a positive integer below 2^31, but this is %g", number);
+    return 0;
+  }
+  *dim = (int64_t)number;
+  return 1;
+}
+
+/* ---- scopes ---- */
+Scope *scope_create(Elaborator *e, Scope *parent) {
+  Scope *scope = arena_alloc(&e->scratch, sizeof *scope);
+  scope->parent = parent;
+  return scope;
+}
+
+Binding *scope_lookup_local(Scope *scope, const char *name) {
+  for (int i = scope->count - 1; i >= 0; i--)
+    if (strcmp(scope->bindings[i].name, name) == 0) return &scope->bindings[i];
+  return NULL;
+}
+
+const Binding *scope_lookup(const Scope *scope, const char *name) {
+  for (; scope; scope = scope->parent) {
+    const Binding *binding = scope_lookup_local((Scope *)scope, name);
+    if (binding) return binding;
+  }
+  return NULL;
+}
+
+void scope_bind(Elaborator *e, Scope *scope, const char *name, Value value, SourceLocation loc) {
+  if (scope->count == scope->capacity) {
+    int capacity = scope->capacity ? scope->capacity * 2 : 8;
+    Binding *bindings = arena_alloc(&e->scratch, sizeof(Binding) * (size_t)capacity);
+    if (scope->count) memcpy(bindings, scope->bindings, sizeof(Binding) * (size_t)scope->count);
+    scope->bindings = bindings;
+    scope->capacity = capacity;
+  }
+  scope->bindings[scope->count++] = (Binding){name, value, loc};
+}
+
+/* Binds a statement's name in the body, refusing a second definition
+ * (except of the body's output, which a strategy assigns again). */
+static void define(Elaborator *e, Body *body, const char *name, Value value, SourceLocation loc) {
+  Binding *existing = scope_lookup_local(body->scope, name);
+  if (existing) {
+    if (body->output_name && strcmp(body->output_name, name) == 0) {
+      existing->value = value;
+      existing->loc = loc;
+      return;
+    }
+    diag_error(e->diagnostics, loc, "'%s' is already defined (at line %d)", name, existing->loc.line);
+    return;
+  }
+  scope_bind(e, body->scope, name, value, loc);
+}
+
+static const char *qualified(Elaborator *e, const char *owner, const char *name) {
+  if (!owner) return arena_strdup(&e->scratch, name);
+  size_t length = strlen(owner) + strlen(name) + 2;
+  char *text = arena_alloc(&e->scratch, length);
+  snprintf(text, length, "%s.%s", owner, name);
+  return text;
+}
+
+/* ---- sizes ---- */
+
+/* Evaluates `args` in `caller` and binds them to `params` in `target`:
+ * positional ones first, then `name: value`. Every parameter needs a value. */
+static int bind_size_args(Elaborator *e, Body *caller, const AstList *params, const AstList *args, const char *what,
+                          const char *callee_name, SourceLocation call_loc, Scope *target) {
+  int ok = 1;
+  Value *values = arena_alloc(&e->scratch, sizeof(Value) * (size_t)(params->count + 1));
+  int *given = arena_alloc(&e->scratch, sizeof(int) * (size_t)(params->count + 1));
+  int seen_named = 0;
+  for (int i = 0; i < args->count; i++) {
+    const AstArg *arg = args->items[i];
+    int slot = -1;
+    if (!arg->name) {
+      if (seen_named) {
+        diag_error(e->diagnostics, arg->loc, "a positional argument cannot follow a named one");
+        ok = 0;
+        continue;
+      }
+      if (i >= params->count) {
+        diag_error(e->diagnostics, arg->loc, "%s '%s' takes %d size argument%s, but %d are given", what, callee_name,
+                   params->count, params->count == 1 ? "" : "s", args->count);
+        ok = 0;
+        break;
+      }
+      slot = i;
+    } else {
+      seen_named = 1;
+      for (int j = 0; j < params->count; j++)
+        if (strcmp(((const AstIdent *)params->items[j])->name, arg->name) == 0) slot = j;
+      if (slot < 0) {
+        diag_error(e->diagnostics, arg->loc, "%s '%s' has no size parameter '%s'", what, callee_name, arg->name);
+        ok = 0;
+        continue;
+      }
+      if (given[slot]) {
+        diag_error(e->diagnostics, arg->loc, "size parameter '%s' is given twice", arg->name);
+        ok = 0;
+        continue;
+      }
+    }
+    Value value = elaborate_expr(e, caller, arg->value);
+    if (value.kind != VALUE_NUMBER) {
+      if (value.kind != VALUE_ERROR)
+        diag_error(e->diagnostics, arg->value->loc, "a size argument must be a compile-time number");
+      ok = 0;
+      value = value_error();
+    }
+    values[slot] = value;
+    given[slot] = 1;
+  }
+  for (int j = 0; j < params->count; j++) {
+    const AstIdent *param = params->items[j];
+    if (!given[j] && ok) {
+      diag_error(e->diagnostics, call_loc, "%s '%s' needs a value for its size parameter '%s'", what, callee_name,
+                 param->name);
+      ok = 0;
+    }
+    scope_bind(e, target, param->name, given[j] ? values[j] : value_error(), param->loc);
+  }
+  return ok;
+}
+
+/* Evaluates `type`'s dims; checks the dtype is f32 and the rank fits with `extra` leading axes. */
+static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int extra, int64_t *dims, int *rank) {
+  int ok = 1;
+  if (strcmp(type->dtype, "f32") != 0) {
+    diag_error(e->diagnostics, type->loc, "unknown element type '%s' (only f32)", type->dtype);
+    ok = 0;
+  }
+  if (type->dims.count + extra > GRAPH_MAX_RANK) {
+    diag_error(e->diagnostics, type->loc, "a tensor has at most %d axes%s", GRAPH_MAX_RANK,
+               extra ? " (a bank adds one)" : "");
+    return 0;
+  }
+  for (int i = 0; i < type->dims.count; i++) {
+    const AstExpr *dim = type->dims.items[i];
+    if (!value_to_dim(e, elaborate_expr(e, body, dim), dim->loc, &dims[extra + i])) ok = 0;
+  }
+  *rank = type->dims.count + extra;
+  return ok;
+}
+
+static int elaborate_init(Elaborator *e, Body *body, const AstStmt *stmt, Initializer *init) {
+  *init = (Initializer){INIT_ZEROS, 0, 0};
+  if (!stmt->init_name) return 1;
+  const char *name = stmt->init_name;
+  int expected = strcmp(name, "normal") == 0 ? 2 : (strcmp(name, "zeros") == 0 || strcmp(name, "ones") == 0) ? 0 : -1;
+  if (expected < 0) {
+    diag_error(e->diagnostics, stmt->init_loc, "unknown initializer '%s' (normal, zeros or ones)", name);
+    return 0;
+  }
+  if (stmt->init_args.count != expected) {
+    diag_error(e->diagnostics, stmt->init_loc, "'%s' takes %d argument%s, but %d %s given", name, expected,
+               expected == 1 ? "" : "s", stmt->init_args.count, stmt->init_args.count == 1 ? "is" : "are");
+    return 0;
+  }
+  if (expected == 0) {
+    init->kind = name[0] == 'z' ? INIT_ZEROS : INIT_ONES;
+    return 1;
+  }
+  double numbers[2];
+  for (int i = 0; i < 2; i++) {
+    const AstArg *arg = stmt->init_args.items[i];
+    Value value = elaborate_expr(e, body, arg->value);
+    if (value.kind == VALUE_ERROR) return 0;
+    if (value.kind != VALUE_NUMBER || arg->name) {
+      diag_error(e->diagnostics, arg->loc, "normal(mean, std) takes two compile-time numbers");
+      return 0;
+    }
+    numbers[i] = value.number;
+  }
+  if (!(numbers[1] >= 0) || !isfinite(numbers[0]) || !isfinite(numbers[1])) {
+    diag_error(e->diagnostics, stmt->init_loc, "normal needs a finite mean and a finite std >= 0");
+    return 0;
+  }
+  *init = (Initializer){INIT_NORMAL, numbers[0], numbers[1]};
+  return 1;
+}
+
+/* A PARAM node `name` of `rank`/`dims` from a `param` statement. */
+static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char *name, int extra, int64_t first_dim,
+                     TensorType *type_out) {
+  int64_t dims[GRAPH_MAX_RANK] = {first_dim};
+  int rank = 0;
+  Initializer init;
+  int ok_type = elaborate_type(e, body, &stmt->type, extra, dims, &rank);
+  int ok_init = elaborate_init(e, body, stmt, &init);
+  if (!ok_type || !ok_init) return -1;
+  int node = graph_add_node(e->graph, NODE_PARAM, stmt->loc);
+  TensorType type = tensor_type(DTYPE_F32, rank, dims);
+  graph_add_result(e->graph, node, type);
+  Node *param = graph_node(e->graph, node);
+  param->name = graph_string(e->graph, name);
+  param->trainable = stmt->trainable;
+  param->init = init;
+  if (type_out) *type_out = type;
+  return node;
+}
+
+/* ---- banks and experts ---- */
+static void elaborate_bank(Elaborator *e, Body *body, const AstStmt *stmt) {
+  int64_t count = 0;
+  int ok = value_to_dim(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &count);
+  const AstDecl *expert = sema_find_decl(e->program, stmt->expert_name);
+  Bank *bank = arena_alloc(&e->scratch, sizeof *bank);
+  bank->name = stmt->name;
+  bank->expert = expert;
+  bank->count = (int)count;
+  bank->sizes = scope_create(e, &e->globals);
+  if (!bind_size_args(e, body, &expert->size_params, &stmt->expert_args, "expert", expert->name, stmt->expert_loc,
+                      bank->sizes))
+    ok = 0;
+  int num_params = expert->body.count;
+  bank->params = arena_alloc(&e->scratch, sizeof(ValueRef) * (size_t)(num_params + 1));
+  bank->param_types = arena_alloc(&e->scratch, sizeof(TensorType) * (size_t)(num_params + 1));
+  Body expert_body = {bank->sizes, NULL, NULL};
+  const char *bank_owner = qualified(e, body->owner, stmt->name);
+  for (int i = 0; ok && i < expert->body.count; i++) {
+    const AstStmt *param = expert->body.items[i];
+    if (param->kind != STMT_PARAM) continue;
+    for (int j = 0; j < i; j++) {
+      const AstStmt *earlier = expert->body.items[j];
+      if (earlier->kind == STMT_PARAM && strcmp(earlier->name, param->name) == 0) {
+        diag_error(e->diagnostics, param->name_loc, "'%s' is already defined (at line %d)", param->name,
+                   earlier->loc.line);
+        ok = 0;
+      }
+    }
+    TensorType type;
+    int node = add_param(e, &expert_body, param, qualified(e, bank_owner, param->name), 1, count, &type);
+    if (node < 0) {
+      ok = 0;
+      continue;
+    }
+    bank->params[i] = (ValueRef){node, 0};
+    bank->param_types[i] = tensor_type(DTYPE_F32, type.rank - 1, type.dims + 1);
+  }
+  Value value = {.kind = ok ? VALUE_BANK : VALUE_ERROR, .bank = bank};
+  define(e, body, stmt->name, value, stmt->name_loc);
+}
+
+Value elaborate_expert_fn(Elaborator *e, const Bank *bank, Value input, SourceLocation loc) {
+  const AstDecl *expert = bank->expert;
+  Scope *scope = scope_create(e, bank->sizes);
+  const AstStmt *fn = NULL;
+  for (int i = 0; i < expert->body.count; i++) {
+    const AstStmt *stmt = expert->body.items[i];
+    if (stmt->kind == STMT_FN) fn = stmt;
+    if (stmt->kind != STMT_PARAM) continue;
+    Value param = {.kind = VALUE_BANK_PARAM, .ref = bank->params[i], .type = bank->param_types[i]};
+    scope_bind(e, scope, stmt->name, param, stmt->name_loc);
+  }
+  if (!fn) return value_error();
+  scope_bind(e, scope, fn->name, input, fn->name_loc);
+  Body body = {scope, NULL, NULL};
+  Value result = elaborate_expr(e, &body, fn->value);
+  if (result.kind == VALUE_ERROR) return result;
+  if (!expect_tensor(e, result, fn->value->loc, "the result of an expert")) return value_error();
+  if (!result.dispatched) {
+    diag_error(e->diagnostics, fn->value->loc, "the result of expert '%s' must be computed from its input rows",
+               expert->name);
+    return value_error();
+  }
+  (void)loc;
+  return result;
+}
+
+/* ---- statements ---- */
+static void elaborate_statements(Elaborator *e, Body *body, const AstList *statements);
+
+static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) {
+  switch (stmt->kind) {
+  case STMT_PARAM: {
+    int node = add_param(e, body, stmt, qualified(e, body->owner, stmt->name), 0, 0, NULL);
+    Value value = node < 0 ? value_error() : value_tensor((ValueRef){node, 0}, graph_node(e->graph, node)->results[0]);
+    define(e, body, stmt->name, value, stmt->name_loc);
+    return;
+  }
+  case STMT_BANK: elaborate_bank(e, body, stmt); return;
+  case STMT_ASSIGN: {
+    Value value;
+    if (stmt->strategies.count > 0) {
+      if (stmt->value->kind != EXPR_CALL || stmt->value->lhs->kind != EXPR_CALL) {
+        diag_error(e->diagnostics, stmt->value->loc, "'with' follows a block application: block(sizes)(input) with ...");
+        value = value_error();
+      } else {
+        value = elaborate_block_application(e, body, stmt->value, &stmt->strategies);
+      }
+    } else {
+      value = elaborate_expr(e, body, stmt->value);
+    }
+    if (value.kind == VALUE_PAIR) {
+      diag_error(e->diagnostics, stmt->value->loc, "top_k gives two values; bind them with (%s, indices) = ...", stmt->name);
+      value = value_error();
+    } else if (value.kind == VALUE_TENSOR && value.transposed) {
+      diag_error(e->diagnostics, stmt->value->loc, "'^T' is allowed only on an operand of '@'");
+      value = value_error();
+    }
+    define(e, body, stmt->name, value, stmt->name_loc);
+    return;
+  }
+  case STMT_PAIR_ASSIGN: {
+    Value value = elaborate_expr(e, body, stmt->value);
+    Value first = value_error(), second = value_error();
+    if (value.kind == VALUE_PAIR) {
+      first = value_tensor((ValueRef){value.ref.node, 0}, value.type);
+      first.dispatched = value.dispatched;
+      TensorType indices = value.type;
+      indices.dtype = DTYPE_I32;
+      second = value_tensor((ValueRef){value.ref.node, 1}, indices);
+      second.num_experts = value.num_experts;
+      second.dispatched = value.dispatched;
+    } else if (value.kind != VALUE_ERROR) {
+      diag_error(e->diagnostics, stmt->value->loc, "only top_k gives two values to bind with (a, b) = ...");
+    }
+    define(e, body, stmt->name, first, stmt->name_loc);
+    if (strcmp(stmt->name, stmt->second_name) == 0)
+      diag_error(e->diagnostics, stmt->second_loc, "'%s' is bound twice", stmt->second_name);
+    else
+      define(e, body, stmt->second_name, second, stmt->second_loc);
+    return;
+  }
+  case STMT_AUX: {
+    Value value = elaborate_expr(e, body, stmt->value);
+    if (value.kind == VALUE_ERROR) return;
+    if (value.kind != VALUE_TENSOR || value.transposed || value.type.rank != 0 || value.type.dtype != DTYPE_F32) {
+      diag_error(e->diagnostics, stmt->value->loc, "aux adds a scalar loss term, such as 0.01 * load_balance(p, indices)");
+      return;
+    }
+    if (e->num_aux == e->aux_capacity) {
+      int capacity = e->aux_capacity ? e->aux_capacity * 2 : 8;
+      ValueRef *terms = arena_alloc(&e->scratch, sizeof(ValueRef) * (size_t)capacity);
+      SourceLocation *locs = arena_alloc(&e->scratch, sizeof(SourceLocation) * (size_t)capacity);
+      if (e->num_aux) {
+        memcpy(terms, e->aux_terms, sizeof(ValueRef) * (size_t)e->num_aux);
+        memcpy(locs, e->aux_locs, sizeof(SourceLocation) * (size_t)e->num_aux);
+      }
+      e->aux_terms = terms;
+      e->aux_locs = locs;
+      e->aux_capacity = capacity;
+    }
+    e->aux_terms[e->num_aux] = value.ref;
+    e->aux_locs[e->num_aux++] = stmt->loc;
+    return;
+  }
+  case STMT_INPUT: {
+    int64_t dims[GRAPH_MAX_RANK] = {0};
+    int rank = 0;
+    Value value = value_error();
+    if (elaborate_type(e, body, &stmt->type, 0, dims, &rank)) {
+      int node = graph_add_node(e->graph, NODE_INPUT, stmt->loc);
+      graph_add_result(e->graph, node, tensor_type(DTYPE_F32, rank, dims));
+      graph_node(e->graph, node)->name = graph_string(e->graph, stmt->name);
+      value = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, rank, dims));
+    }
+    define(e, body, stmt->name, value, stmt->name_loc);
+    return;
+  }
+  case STMT_OUTPUT: {
+    const Binding *binding = scope_lookup(body->scope, stmt->name);
+    if (!binding) {
+      diag_error(e->diagnostics, stmt->name_loc, "undefined name '%s'", stmt->name);
+      return;
+    }
+    for (int i = 0; i < e->graph->graph.num_outputs; i++)
+      if (strcmp(e->graph->graph.outputs[i].name, stmt->name) == 0) {
+        diag_error(e->diagnostics, stmt->name_loc, "'%s' is already an output", stmt->name);
+        return;
+      }
+    if (expect_tensor(e, binding->value, stmt->name_loc, "an output"))
+      graph_add_output(e->graph, stmt->name, binding->value.ref);
+    return;
+  }
+  case STMT_LOSS: /* handled by elaborate_model */
+  case STMT_FN:   /* only in experts, see elaborate_expert_fn */
+    return;
+  }
+}
+
+static void elaborate_statements(Elaborator *e, Body *body, const AstList *statements) {
+  for (int i = 0; i < statements->count; i++) elaborate_statement(e, body, statements->items[i]);
+}
+
+/* ---- blocks and strategies ---- */
+static const char *instance_name(Elaborator *e, const char *block) {
+  for (int i = 0; i < e->num_instances; i++) {
+    if (strcmp(e->instances[i].name, block) != 0) continue;
+    int number = e->instances[i].count++;
+    size_t length = strlen(block) + 24;
+    char *text = arena_alloc(&e->scratch, length);
+    snprintf(text, length, "%s.%d", block, number);
+    return text;
+  }
+  if (e->num_instances == e->instance_capacity) {
+    int capacity = e->instance_capacity ? e->instance_capacity * 2 : 8;
+    InstanceCounter *counters = arena_alloc(&e->scratch, sizeof *counters * (size_t)capacity);
+    if (e->num_instances) memcpy(counters, e->instances, sizeof *counters * (size_t)e->num_instances);
+    e->instances = counters;
+    e->instance_capacity = capacity;
+  }
+  e->instances[e->num_instances++] = (InstanceCounter){block, 1};
+  return block;
+}
+
+static Value apply_strategy(Elaborator *e, Body *caller, const AstStrategyUse *use, const AstDecl *block,
+                            Scope *block_scope, const char *instance, Value input, Value output) {
+  const AstDecl *strategy = sema_find_decl(e->program, use->name);
+  if (!strategy || strategy->kind != DECL_STRATEGY) {
+    diag_error(e->diagnostics, use->loc, strategy ? "'%s' is not a strategy" : "undefined strategy '%s'", use->name);
+    return value_error();
+  }
+  if (strcmp(strategy->at_block.name, block->name) != 0) {
+    diag_error(e->diagnostics, use->loc, "strategy '%s' attaches to block '%s', not to '%s'", strategy->name,
+               strategy->at_block.name, block->name);
+    return value_error();
+  }
+  Scope *scope = scope_create(e, &e->globals);
+  for (int i = 0; i < block->size_params.count; i++) /* the block's sizes come first */
+    scope_bind(e, scope, block_scope->bindings[i].name, block_scope->bindings[i].value, block_scope->bindings[i].loc);
+  if (!bind_size_args(e, caller, &strategy->size_params, &use->args, "strategy", strategy->name, use->loc, scope))
+    return value_error();
+  scope_bind(e, scope, strategy->input.name, input, strategy->input.loc);
+  scope_bind(e, scope, strategy->output.name, output, strategy->output.loc);
+  Body body = {scope, qualified(e, instance, strategy->name), strategy->output.name};
+  elaborate_statements(e, &body, &strategy->body);
+  return scope_lookup_local(scope, strategy->output.name)->value;
+}
+
+Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *call, const AstList *strategies) {
+  const AstExpr *sizes = call->lhs;
+  if (sizes->lhs->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, call->loc, "this cannot be called");
+    return value_error();
+  }
+  const char *block_name = sizes->lhs->name;
+  const AstDecl *block = sema_find_decl(e->program, block_name);
+  if (!block || block->kind != DECL_BLOCK || scope_lookup(caller->scope, block_name)) {
+    diag_error(e->diagnostics, sizes->lhs->loc, "'%s' is not a block; only a block is applied as name(sizes)(input)",
+               block_name);
+    return value_error();
+  }
+  if (e->route) {
+    diag_error(e->diagnostics, call->loc, "a block cannot be applied inside a route body");
+    return value_error();
+  }
+  if (e->application_depth >= MAX_APPLICATION_DEPTH) {
+    diag_error(e->diagnostics, call->loc, "blocks are applied inside each other too deeply (does '%s' apply itself?)",
+               block_name);
+    return value_error();
+  }
+  Scope *scope = scope_create(e, &e->globals);
+  int ok = bind_size_args(e, caller, &block->size_params, &sizes->args, "block", block_name, sizes->loc, scope);
+  Value input = value_error();
+  if (call->args.count != 1 || ((const AstArg *)call->args.items[0])->name) {
+    diag_error(e->diagnostics, call->loc, "block '%s' takes one input tensor", block_name);
+    ok = 0;
+  } else {
+    input = elaborate_expr(e, caller, ((const AstArg *)call->args.items[0])->value);
+    if (!expect_tensor(e, input, call->loc, "the input of a block")) ok = 0;
+  }
+  if (!ok) return value_error();
+  const char *instance = instance_name(e, block_name);
+  scope_bind(e, scope, block->input.name, input, block->input.loc);
+  Body body = {scope, instance, block->output.name};
+  e->application_depth++;
+  elaborate_statements(e, &body, &block->body);
+  Value output = value_error();
+  const Binding *result = scope_lookup_local(scope, block->output.name);
+  if (!result)
+    diag_error(e->diagnostics, block->output.loc, "block '%s' never assigns its output '%s'", block_name,
+               block->output.name);
+  else
+    output = result->value;
+  for (int i = 0; strategies && i < strategies->count; i++) {
+    if (output.kind == VALUE_ERROR) break;
+    output = apply_strategy(e, caller, strategies->items[i], block, scope, instance, input, output);
+  }
+  e->application_depth--;
+  if (output.kind != VALUE_ERROR && !expect_tensor(e, output, block->output.loc, "the output of a block"))
+    output = value_error();
+  return output;
+}
+
+/* ---- the model ---- */
+
+/* `loss mse(OUTPUT, INPUT)`: the teacher target for the training executable. */
+static void find_teacher_target(Elaborator *e, Body *body, const AstExpr *loss) {
+  if (loss->kind != EXPR_CALL || loss->lhs->kind != EXPR_NAME || strcmp(loss->lhs->name, "mse") != 0 ||
+      loss->args.count != 2)
+    return;
+  const AstExpr *output = ((const AstArg *)loss->args.items[0])->value;
+  const AstExpr *target = ((const AstArg *)loss->args.items[1])->value;
+  if (output->kind != EXPR_NAME || target->kind != EXPR_NAME) return;
+  const Binding *target_binding = scope_lookup(body->scope, target->name);
+  if (!target_binding || target_binding->value.kind != VALUE_TENSOR) return;
+  int target_node = target_binding->value.ref.node;
+  if (graph_node(e->graph, target_node)->kind != NODE_INPUT) return;
+  Graph *graph = &e->graph->graph;
+  for (int i = 0; i < graph->num_outputs; i++) {
+    if (strcmp(graph->outputs[i].name, output->name) != 0) continue;
+    graph->target_input_node = target_node;
+    graph->target_output_index = i;
+  }
+}
+
+static void elaborate_model(Elaborator *e, const AstDecl *model) {
+  Body body = {scope_create(e, &e->globals), NULL, NULL};
+  elaborate_statements(e, &body, &model->body);
+  const AstStmt *loss_stmt = NULL;
+  Value loss = value_error();
+  for (int i = 0; i < model->body.count; i++) {
+    const AstStmt *stmt = model->body.items[i];
+    if (stmt->kind != STMT_LOSS) continue;
+    if (loss_stmt) {
+      diag_error(e->diagnostics, stmt->loc, "the model has more than one loss (the first is at line %d)",
+                 loss_stmt->loc.line);
+      continue;
+    }
+    loss_stmt = stmt;
+  }
+  if (!loss_stmt) {
+    diag_error(e->diagnostics, model->loc, "the model has no loss");
+    return;
+  }
+  /* The loss is evaluated after the body so that it sees every name, even one defined after it. */
+  loss = elaborate_expr(e, &body, loss_stmt->value);
+  if (loss.kind == VALUE_ERROR) return;
+  if (loss.kind != VALUE_TENSOR || loss.transposed || loss.type.rank != 0 || loss.type.dtype != DTYPE_F32) {
+    diag_error(e->diagnostics, loss_stmt->value->loc, "the loss must be a scalar tensor, such as mse(y, target)");
+    return;
+  }
+  ValueRef total = loss.ref;
+  for (int i = 0; i < e->num_aux; i++) {
+    int node = graph_add_node(e->graph, NODE_ADD, e->aux_locs[i]);
+    graph_add_operand(e->graph, node, total);
+    graph_add_operand(e->graph, node, e->aux_terms[i]);
+    graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
+    total = (ValueRef){node, 0};
+  }
+  e->graph->graph.loss = total;
+  find_teacher_target(e, &body, loss_stmt->value);
+}
+
+/* ---- entry ---- */
+static void bind_dims(Elaborator *e, const DimOverride *overrides, int num_overrides) {
+  const AstProgram *program = e->program;
+  for (int i = 0; i < num_overrides; i++) {
+    const AstDecl *dim = sema_find_decl(program, overrides[i].name);
+    if (!dim || dim->kind != DECL_DIM)
+      diag_error(e->diagnostics, (SourceLocation){0}, "-D%s: the program has no dim '%s'", overrides[i].name,
+                 overrides[i].name);
+    else if (overrides[i].value <= 0 || overrides[i].value >= 2147483648LL)
+      diag_error(e->diagnostics, (SourceLocation){0}, "-D%s=%lld: a dim must be a positive integer below 2^31",
+                 overrides[i].name, overrides[i].value);
+  }
+  for (int i = 0; i < program->decls.count; i++) {
+    const AstDecl *decl = program->decls.items[i];
+    if (decl->kind != DECL_DIM) continue;
+    long long value = decl->dim_value;
+    for (int j = 0; j < num_overrides; j++)
+      if (strcmp(overrides[j].name, decl->name) == 0) value = overrides[j].value;
+    if (value >= 2147483648LL) {
+      diag_error(e->diagnostics, decl->loc, "dim '%s' must be below 2^31", decl->name);
+      value = 1;
+    }
+    scope_bind(e, &e->globals, decl->name, value_number((double)value), decl->name_loc);
+  }
+}
+
+Graph *dsl_elaborate(const AstProgram *program, const DimOverride *overrides, int num_overrides,
+                     FILE *diagnostics_out) {
+  Diagnostics diagnostics = {diagnostics_out, program->source, 0};
+  if (sema_check_declarations(program, &diagnostics) > 0) return NULL;
+  Elaborator e = {0};
+  e.program = program;
+  e.diagnostics = &diagnostics;
+  e.graph = graph_create();
+  bind_dims(&e, overrides, num_overrides);
+  const Binding *tokens = scope_lookup(&e.globals, "tokens");
+  if (!tokens)
+    diag_error(&diagnostics, (SourceLocation){program->path, 1, 1},
+               "the program has no 'dim tokens' (the number of tokens per step)");
+  else
+    e.graph->graph.tokens = (int64_t)tokens->value.number;
+  const AstDecl *model = NULL;
+  for (int i = 0; i < program->decls.count; i++) {
+    const AstDecl *decl = program->decls.items[i];
+    if (decl->kind == DECL_MODEL) model = decl;
+  }
+  if (diagnostics.error_count == 0) elaborate_model(&e, model);
+  if (diagnostics.error_count == 0) {
+    int trainable = 0;
+    for (int i = 0; i < e.graph->graph.num_nodes; i++)
+      if (e.graph->graph.nodes[i].kind == NODE_PARAM && e.graph->graph.nodes[i].trainable) trainable = 1;
+    if (!trainable)
+      diag_error(&diagnostics, model->loc, "the program has no trainable parameter (mark a param 'train')");
+  }
+  arena_free(&e.scratch);
+  if (diagnostics.error_count > 0) {
+    dsl_free_graph(&e.graph->graph);
+    return NULL;
+  }
+  return &e.graph->graph;
+}

@@ -1,0 +1,119 @@
+/* elaborate.h — shared by elaborate.c (declarations, statements, blocks,
+ * strategies, banks) and elaborate_expr.c (expressions, builtins, route).
+ *
+ * Elaboration walks the model, instantiating each block, strategy, bank and
+ * expert with concrete sizes, checks every shape, and appends Graph nodes.
+ * A failed sub-expression yields VALUE_ERROR, which later checks accept
+ * silently, so one mistake gives one message. */
+#ifndef PERFT_DSL_ELABORATE_H
+#define PERFT_DSL_ELABORATE_H
+
+#include "ast.h"
+#include "diagnostics.h"
+#include "graph_build.h"
+
+typedef enum {
+  VALUE_ERROR,      /* already reported */
+  VALUE_NUMBER,     /* a compile-time number: a size, a scale */
+  VALUE_TENSOR,     /* a graph value */
+  VALUE_PAIR,       /* top_k's (weights, indices): results 0 and 1 of `ref.node` */
+  VALUE_BANK,       /* a bank of experts */
+  VALUE_BANK_PARAM, /* inside an expert fn under a route: one expert's slice of a bank param */
+} ValueKind;
+
+typedef struct Bank Bank;
+
+typedef struct {
+  ValueKind kind;
+  double number;    /* NUMBER */
+  ValueRef ref;     /* TENSOR, BANK_PARAM, PAIR */
+  TensorType type;  /* TENSOR; BANK_PARAM: one expert's shape (without the bank axis); PAIR: weights */
+  int transposed;   /* written `x^T`: only an operand of @ accepts it */
+  int num_experts;  /* i32 indices from top_k: how many experts they choose among */
+  int dispatched;   /* computed from the dispatched rows of the enclosing route */
+  Bank *bank;       /* BANK */
+} Value;
+
+typedef struct {
+  const char *name;
+  Value value;
+  SourceLocation loc;
+} Binding;
+
+typedef struct Scope Scope;
+struct Scope {
+  Scope *parent;
+  Binding *bindings;
+  int count, capacity;
+};
+
+struct Bank {
+  const char *name;
+  const AstDecl *expert;
+  int count;
+  Scope *sizes;      /* the expert's size parameters, bound to numbers */
+  ValueRef *params;  /* one per `param` of the expert, in order */
+  TensorType *param_types; /* one expert's shape of each */
+};
+
+typedef struct {
+  ValueRef offsets; /* DISPATCH result 2 */
+  int num_experts;
+  int64_t rows;     /* T * k */
+} RouteContext;
+
+typedef struct {
+  const char *name;
+  int count;
+} InstanceCounter;
+
+typedef struct {
+  const AstProgram *program;
+  Diagnostics *diagnostics;
+  OwnedGraph *graph;
+  Arena scratch;
+  Scope globals;         /* the top-level dims */
+  RouteContext *route;   /* the route whose body is being evaluated, or NULL */
+  int application_depth; /* nesting of block applications (stops recursion) */
+  ValueRef *aux_terms;
+  SourceLocation *aux_locs;
+  int num_aux, aux_capacity;
+  InstanceCounter *instances;
+  int num_instances, instance_capacity;
+} Elaborator;
+
+/* A body being executed: a block, strategy or the model. */
+typedef struct {
+  Scope *scope;
+  const char *owner;       /* prefix of parameter names ("moe", "moe.perft_r"); NULL in the model */
+  const char *output_name; /* the one name that may be assigned again; NULL in the model */
+} Body;
+
+/* scopes */
+Scope *scope_create(Elaborator *elaborator, Scope *parent);
+const Binding *scope_lookup(const Scope *scope, const char *name);
+Binding *scope_lookup_local(Scope *scope, const char *name);
+void scope_bind(Elaborator *elaborator, Scope *scope, const char *name, Value value, SourceLocation loc);
+
+/* values */
+Value value_error(void);
+Value value_number(double number);
+Value value_tensor(ValueRef ref, TensorType type);
+TensorType tensor_type(DType dtype, int rank, const int64_t *dims);
+void format_type(const TensorType *type, char *buffer, size_t size);
+int same_type(const TensorType *a, const TensorType *b);
+/* A positive integer size below 2^31 from `value`; reports and returns 0 otherwise. */
+int value_to_dim(Elaborator *elaborator, Value value, SourceLocation loc, int64_t *dim);
+
+/* expressions (elaborate_expr.c) */
+Value elaborate_expr(Elaborator *elaborator, Body *body, const AstExpr *expr);
+/* Reports and returns 0 unless `value` is a plain tensor (not a pair, not `x^T`). */
+int expect_tensor(Elaborator *elaborator, Value value, SourceLocation loc, const char *what);
+
+/* blocks (elaborate.c): `block(sizes)(input)` followed by `with` strategies (may be NULL) */
+Value elaborate_block_application(Elaborator *elaborator, Body *body, const AstExpr *call,
+                                  const AstList *strategies);
+/* `expert` fn applied to `input` rows for one bank, under the current route */
+Value elaborate_expert_fn(Elaborator *elaborator, const Bank *bank, Value input, SourceLocation loc);
+
+#endif

@@ -1,0 +1,568 @@
+/* elaborate_expr.c — expressions: numbers, names, arithmetic, @, the
+ * builtins, bank application and route, each checked for shape and turned
+ * into Graph nodes.
+ *
+ *   number op number             -> number (compile time)
+ *   number * t, t * number, t / number -> SCALE(t)
+ *   t op t (same shape)          -> ADD / SUB / MUL / DIV
+ *   a @ b, a^T @ b, a @ b^T      -> MATMUL (2-D, inner sizes equal)
+ *   rows @ P^T, rows @ P         -> GROUPED_MATMUL (P a bank param, inside a route)
+ *   route(x, idx, w) { body }    -> DISPATCH, body on the rows, COMBINE
+ */
+#include <math.h>
+#include <string.h>
+
+#include "elaborate.h"
+#include "sema.h"
+
+static int add_node(Elaborator *e, NodeKind kind, SourceLocation loc) {
+  return graph_add_node(e->graph, kind, loc);
+}
+
+/* A one-operand, one-result node whose result has `type`. */
+static Value unary_node(Elaborator *e, NodeKind kind, SourceLocation loc, Value operand, TensorType type) {
+  int node = add_node(e, kind, loc);
+  graph_add_operand(e->graph, node, operand.ref);
+  graph_add_result(e->graph, node, type);
+  Value result = value_tensor((ValueRef){node, 0}, type);
+  result.dispatched = operand.dispatched;
+  return result;
+}
+
+static Value scale(Elaborator *e, SourceLocation loc, Value tensor, double factor) {
+  Value result = unary_node(e, NODE_SCALE, loc, tensor, tensor.type);
+  graph_node(e->graph, result.ref.node)->value = factor;
+  return result;
+}
+
+int expect_tensor(Elaborator *e, Value value, SourceLocation loc, const char *what) {
+  switch (value.kind) {
+  case VALUE_ERROR: return 0;
+  case VALUE_TENSOR:
+    if (value.transposed) {
+      diag_error(e->diagnostics, loc, "'^T' is allowed only on an operand of '@'");
+      return 0;
+    }
+    return 1;
+  case VALUE_NUMBER: diag_error(e->diagnostics, loc, "%s must be a tensor, not a number", what); return 0;
+  case VALUE_PAIR:
+    diag_error(e->diagnostics, loc, "%s must be a tensor; top_k gives two values, bind them with (w, i) = top_k(...)",
+               what);
+    return 0;
+  case VALUE_BANK: diag_error(e->diagnostics, loc, "%s must be a tensor; a bank is applied as bank[e](rows)", what); return 0;
+  case VALUE_BANK_PARAM:
+    diag_error(e->diagnostics, loc, "an expert's parameter can only be the right operand of '@'");
+    return 0;
+  }
+  return 0;
+}
+
+static int expect_f32(Elaborator *e, Value value, SourceLocation loc, const char *what) {
+  if (!expect_tensor(e, value, loc, what)) return 0;
+  if (value.type.dtype != DTYPE_F32) {
+    diag_error(e->diagnostics, loc, "%s must be an f32 tensor; indices (i32) can only feed route and load_balance", what);
+    return 0;
+  }
+  return 1;
+}
+
+static int expect_number(Elaborator *e, Value value, SourceLocation loc, const char *what) {
+  if (value.kind == VALUE_ERROR) return 0;
+  if (value.kind != VALUE_NUMBER) {
+    diag_error(e->diagnostics, loc, "%s must be a compile-time number", what);
+    return 0;
+  }
+  return 1;
+}
+
+static int expect_rank(Elaborator *e, Value value, SourceLocation loc, int rank, const char *what) {
+  if (value.type.rank == rank) return 1;
+  char text[96];
+  format_type(&value.type, text, sizeof text);
+  diag_error(e->diagnostics, loc, "%s must be %d-D, but it is %s", what, rank, text);
+  return 0;
+}
+
+/* ---- a @ b ---- */
+static Value matmul(Elaborator *e, const AstExpr *expr, Value a, Value b) {
+  SourceLocation loc = expr->loc;
+  if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
+  if (a.kind == VALUE_BANK_PARAM) {
+    diag_error(e->diagnostics, expr->lhs->loc, "an expert's parameter can only be the right operand of '@'");
+    return value_error();
+  }
+  Value plain_a = a;
+  plain_a.transposed = 0;
+  if (!expect_f32(e, plain_a, expr->lhs->loc, "the left operand of '@'")) return value_error();
+  if (!expect_rank(e, a, expr->lhs->loc, 2, "the left operand of '@'")) return value_error();
+  char left[96], right[96];
+  if (b.kind == VALUE_BANK_PARAM) {
+    if (a.transposed || !a.dispatched || !e->route) {
+      diag_error(e->diagnostics, expr->lhs->loc, "an expert's parameter multiplies the dispatched rows: write rows @ P^T or rows @ P");
+      return value_error();
+    }
+    int64_t inner = b.transposed ? b.type.dims[1] : b.type.dims[0];
+    int64_t outer = b.transposed ? b.type.dims[0] : b.type.dims[1];
+    if (b.type.rank != 2 || a.type.dims[1] != inner) {
+      TensorType shown = b.type;
+      format_type(&a.type, left, sizeof left);
+      format_type(&shown, right, sizeof right);
+      diag_error(e->diagnostics, loc, "inner sizes of '@' differ: rows %s and expert parameter %s%s", left, right,
+                 b.transposed ? "^T" : "");
+      return value_error();
+    }
+    int node = add_node(e, NODE_GROUPED_MATMUL, loc);
+    graph_add_operand(e->graph, node, a.ref);
+    graph_add_operand(e->graph, node, b.ref);
+    graph_add_operand(e->graph, node, e->route->offsets);
+    int64_t dims[2] = {a.type.dims[0], outer};
+    graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
+    graph_node(e->graph, node)->transpose_w = b.transposed;
+    Value result = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
+    result.dispatched = 1;
+    return result;
+  }
+  Value plain_b = b;
+  plain_b.transposed = 0;
+  if (!expect_f32(e, plain_b, expr->rhs->loc, "the right operand of '@'")) return value_error();
+  if (!expect_rank(e, b, expr->rhs->loc, 2, "the right operand of '@'")) return value_error();
+  if (b.dispatched) {
+    diag_error(e->diagnostics, expr->rhs->loc, "the dispatched rows can only be the left operand of '@'");
+    return value_error();
+  }
+  int64_t m = a.transposed ? a.type.dims[1] : a.type.dims[0];
+  int64_t k_a = a.transposed ? a.type.dims[0] : a.type.dims[1];
+  int64_t k_b = b.transposed ? b.type.dims[1] : b.type.dims[0];
+  int64_t n = b.transposed ? b.type.dims[0] : b.type.dims[1];
+  if (k_a != k_b) {
+    format_type(&a.type, left, sizeof left);
+    format_type(&b.type, right, sizeof right);
+    diag_error(e->diagnostics, loc, "inner sizes of '@' differ: %s%s @ %s%s", left, a.transposed ? "^T" : "", right,
+               b.transposed ? "^T" : "");
+    return value_error();
+  }
+  int node = add_node(e, NODE_MATMUL, loc);
+  graph_add_operand(e->graph, node, a.ref);
+  graph_add_operand(e->graph, node, b.ref);
+  int64_t dims[2] = {m, n};
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
+  graph_node(e->graph, node)->transpose_a = a.transposed;
+  graph_node(e->graph, node)->transpose_b = b.transposed;
+  Value result = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
+  result.dispatched = a.dispatched;
+  return result;
+}
+
+/* ---- + - * / ---- */
+static Value arithmetic(Elaborator *e, const AstExpr *expr, Value a, Value b) {
+  SourceLocation loc = expr->loc;
+  char op = expr->op;
+  if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
+  if (a.kind == VALUE_NUMBER && b.kind == VALUE_NUMBER) {
+    switch (op) {
+    case '+': return value_number(a.number + b.number);
+    case '-': return value_number(a.number - b.number);
+    case '*': return value_number(a.number * b.number);
+    default:
+      if (b.number == 0) {
+        diag_error(e->diagnostics, loc, "division by zero");
+        return value_error();
+      }
+      return value_number(a.number / b.number);
+    }
+  }
+  if (a.kind == VALUE_NUMBER || b.kind == VALUE_NUMBER) {
+    Value tensor = a.kind == VALUE_NUMBER ? b : a;
+    const AstExpr *tensor_expr = a.kind == VALUE_NUMBER ? expr->rhs : expr->lhs;
+    if (!expect_f32(e, tensor, tensor_expr->loc, "the operand")) return value_error();
+    if (op == '*') return scale(e, loc, tensor, a.kind == VALUE_NUMBER ? a.number : b.number);
+    if (op == '/' && b.kind == VALUE_NUMBER) {
+      if (b.number == 0) {
+        diag_error(e->diagnostics, loc, "division by zero");
+        return value_error();
+      }
+      return scale(e, loc, tensor, 1.0 / b.number);
+    }
+    diag_error(e->diagnostics, loc, "'%c' between a number and a tensor; only number * tensor, tensor * number and tensor / number are allowed", op);
+    return value_error();
+  }
+  int ok_a = expect_f32(e, a, expr->lhs->loc, "the left operand");
+  int ok_b = expect_f32(e, b, expr->rhs->loc, "the right operand");
+  if (!ok_a || !ok_b) return value_error();
+  if (!same_type(&a.type, &b.type)) {
+    char left[96], right[96];
+    format_type(&a.type, left, sizeof left);
+    format_type(&b.type, right, sizeof right);
+    diag_error(e->diagnostics, loc, "shapes differ for '%c': %s and %s", op, left, right);
+    return value_error();
+  }
+  if (a.dispatched != b.dispatched) {
+    diag_error(e->diagnostics, loc, "inside a route body, values computed from the dispatched rows can only be combined with each other");
+    return value_error();
+  }
+  NodeKind kind = op == '+' ? NODE_ADD : op == '-' ? NODE_SUB : op == '*' ? NODE_MUL : NODE_DIV;
+  int node = add_node(e, kind, loc);
+  graph_add_operand(e->graph, node, a.ref);
+  graph_add_operand(e->graph, node, b.ref);
+  graph_add_result(e->graph, node, a.type);
+  Value result = value_tensor((ValueRef){node, 0}, a.type);
+  result.dispatched = a.dispatched;
+  return result;
+}
+
+/* ---- builtins ---- */
+static int expect_arity(Elaborator *e, const AstExpr *call, const char *name, int low, int high) {
+  for (int i = 0; i < call->args.count; i++) {
+    const AstArg *arg = call->args.items[i];
+    if (arg->name) {
+      diag_error(e->diagnostics, arg->loc, "'%s' takes no named arguments", name);
+      return 0;
+    }
+  }
+  int count = call->args.count;
+  if (count >= low && count <= high) return 1;
+  if (low == high)
+    diag_error(e->diagnostics, call->loc, "'%s' takes %d argument%s, but %d %s given", name, low, low == 1 ? "" : "s",
+               count, count == 1 ? "is" : "are");
+  else
+    diag_error(e->diagnostics, call->loc, "'%s' takes %d or %d arguments, but %d %s given", name, low, high, count,
+               count == 1 ? "is" : "are");
+  return 0;
+}
+
+static const AstExpr *arg_expr(const AstExpr *call, int i) { return ((const AstArg *)call->args.items[i])->value; }
+
+static Value builtin_top_k(Elaborator *e, Body *body, const AstExpr *call) {
+  Value p = elaborate_expr(e, body, arg_expr(call, 0));
+  Value k = elaborate_expr(e, body, arg_expr(call, 1));
+  int renormalize = 0;
+  if (call->args.count == 3) {
+    const AstExpr *flag = arg_expr(call, 2);
+    if (flag->kind != EXPR_NAME || strcmp(flag->name, "renorm") != 0) {
+      diag_error(e->diagnostics, flag->loc, "the third argument of top_k can only be 'renorm'");
+      return value_error();
+    }
+    renormalize = 1;
+  }
+  int ok_p = expect_f32(e, p, arg_expr(call, 0)->loc, "the probabilities of top_k") &&
+             expect_rank(e, p, arg_expr(call, 0)->loc, 2, "the probabilities of top_k");
+  int64_t count = 0;
+  int ok_k = value_to_dim(e, k, arg_expr(call, 1)->loc, &count);
+  if (!ok_p || !ok_k) return value_error();
+  if (count > p.type.dims[1]) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "top_k picks %lld of %lld experts: k must not exceed the width",
+               (long long)count, (long long)p.type.dims[1]);
+    return value_error();
+  }
+  int node = add_node(e, NODE_TOP_K, call->loc);
+  graph_add_operand(e->graph, node, p.ref);
+  int64_t dims[2] = {p.type.dims[0], count};
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
+  graph_add_result(e->graph, node, tensor_type(DTYPE_I32, 2, dims));
+  graph_node(e->graph, node)->k = (int)count;
+  graph_node(e->graph, node)->renormalize = renormalize;
+  Value pair = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
+  pair.kind = VALUE_PAIR;
+  pair.num_experts = (int)p.type.dims[1];
+  pair.dispatched = p.dispatched;
+  return pair;
+}
+
+/* i32 [T,k] indices chosen among `num_experts` experts, for T rows. */
+static int expect_indices(Elaborator *e, Value indices, SourceLocation loc, int64_t rows, const char *what) {
+  if (!expect_tensor(e, indices, loc, what)) return 0;
+  if (indices.type.dtype != DTYPE_I32 || indices.num_experts <= 0 || indices.type.rank != 2) {
+    diag_error(e->diagnostics, loc, "%s must be the indices given by top_k", what);
+    return 0;
+  }
+  if (indices.type.dims[0] != rows) {
+    diag_error(e->diagnostics, loc, "%s have %lld rows, but %lld are expected", what,
+               (long long)indices.type.dims[0], (long long)rows);
+    return 0;
+  }
+  return 1;
+}
+
+static Value builtin_load_balance(Elaborator *e, Body *body, const AstExpr *call) {
+  Value p = elaborate_expr(e, body, arg_expr(call, 0));
+  Value indices = elaborate_expr(e, body, arg_expr(call, 1));
+  if (!expect_f32(e, p, arg_expr(call, 0)->loc, "the probabilities of load_balance") ||
+      !expect_rank(e, p, arg_expr(call, 0)->loc, 2, "the probabilities of load_balance"))
+    return value_error();
+  if (!expect_indices(e, indices, arg_expr(call, 1)->loc, p.type.dims[0], "the indices of load_balance"))
+    return value_error();
+  if (indices.num_experts != p.type.dims[1]) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc,
+               "the indices choose among %d experts, but the probabilities have %lld columns", indices.num_experts,
+               (long long)p.type.dims[1]);
+    return value_error();
+  }
+  int node = add_node(e, NODE_LOAD_BALANCE, call->loc);
+  graph_add_operand(e->graph, node, p.ref);
+  graph_add_operand(e->graph, node, indices.ref);
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
+  graph_node(e->graph, node)->num_experts = indices.num_experts;
+  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+}
+
+static Value builtin_mse(Elaborator *e, Body *body, const AstExpr *call) {
+  Value a = elaborate_expr(e, body, arg_expr(call, 0));
+  Value b = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_a = expect_f32(e, a, arg_expr(call, 0)->loc, "the first argument of mse");
+  int ok_b = expect_f32(e, b, arg_expr(call, 1)->loc, "the second argument of mse");
+  if (!ok_a || !ok_b) return value_error();
+  if (!same_type(&a.type, &b.type)) {
+    char left[96], right[96];
+    format_type(&a.type, left, sizeof left);
+    format_type(&b.type, right, sizeof right);
+    diag_error(e->diagnostics, call->loc, "mse compares tensors of one shape, but got %s and %s", left, right);
+    return value_error();
+  }
+  int node = add_node(e, NODE_MSE, call->loc);
+  graph_add_operand(e->graph, node, a.ref);
+  graph_add_operand(e->graph, node, b.ref);
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
+  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+}
+
+static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char *name) {
+  if (strcmp(name, "silu") == 0 || strcmp(name, "softmax") == 0) {
+    if (!expect_arity(e, call, name, 1, 1)) return value_error();
+    Value x = elaborate_expr(e, body, arg_expr(call, 0));
+    if (!expect_f32(e, x, arg_expr(call, 0)->loc, "the argument")) return value_error();
+    if (name[1] == 'o' && x.type.rank == 0) {
+      diag_error(e->diagnostics, arg_expr(call, 0)->loc, "softmax needs at least one axis");
+      return value_error();
+    }
+    return unary_node(e, name[1] == 'i' ? NODE_SILU : NODE_SOFTMAX, call->loc, x, x.type);
+  }
+  if (strcmp(name, "sqrt") == 0) {
+    if (!expect_arity(e, call, name, 1, 1)) return value_error();
+    Value x = elaborate_expr(e, body, arg_expr(call, 0));
+    if (!expect_number(e, x, arg_expr(call, 0)->loc, "the argument of sqrt")) return value_error();
+    if (x.number < 0) {
+      diag_error(e->diagnostics, arg_expr(call, 0)->loc, "sqrt of a negative number (%g)", x.number);
+      return value_error();
+    }
+    return value_number(sqrt(x.number));
+  }
+  if (strcmp(name, "top_k") == 0)
+    return expect_arity(e, call, name, 2, 3) ? builtin_top_k(e, body, call) : value_error();
+  if (strcmp(name, "load_balance") == 0)
+    return expect_arity(e, call, name, 2, 2) ? builtin_load_balance(e, body, call) : value_error();
+  return expect_arity(e, call, name, 2, 2) ? builtin_mse(e, body, call) : value_error();
+}
+
+/* ---- bank[e](rows) ---- */
+static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
+  const AstExpr *index = call->lhs;
+  if (index->lhs->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, index->loc, "only a bank can be indexed");
+    return value_error();
+  }
+  const Binding *binding = scope_lookup(body->scope, index->lhs->name);
+  if (!binding) {
+    diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
+    return value_error();
+  }
+  if (binding->value.kind != VALUE_BANK) {
+    if (binding->value.kind != VALUE_ERROR)
+      diag_error(e->diagnostics, index->lhs->loc, "'%s' is not a bank; only a bank can be indexed", index->lhs->name);
+    return value_error();
+  }
+  const Bank *bank = binding->value.bank;
+  if (index->rhs->kind != EXPR_NAME || strcmp(index->rhs->name, "e") != 0) {
+    diag_error(e->diagnostics, index->rhs->loc, "a bank is indexed by 'e', the expert each row was dispatched to");
+    return value_error();
+  }
+  if (!e->route) {
+    diag_error(e->diagnostics, call->loc, "bank '%s' can only be applied inside a route body", bank->name);
+    return value_error();
+  }
+  if (bank->count != e->route->num_experts) {
+    diag_error(e->diagnostics, call->loc, "bank '%s' has %d experts, but the route dispatches among %d", bank->name,
+               bank->count, e->route->num_experts);
+    return value_error();
+  }
+  if (call->args.count != 1 || ((const AstArg *)call->args.items[0])->name) {
+    diag_error(e->diagnostics, call->loc, "an expert is applied to one argument, the rows: %s[e](rows)", bank->name);
+    return value_error();
+  }
+  Value rows = elaborate_expr(e, body, arg_expr(call, 0));
+  if (!expect_f32(e, rows, arg_expr(call, 0)->loc, "the argument of an expert")) return value_error();
+  if (!rows.dispatched || rows.type.rank != 2) {
+    diag_error(e->diagnostics, arg_expr(call, 0)->loc, "an expert is applied to the dispatched rows of the route");
+    return value_error();
+  }
+  return elaborate_expert_fn(e, bank, rows, call->loc);
+}
+
+/* ---- route(x, indices, weights) { body } ---- */
+static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
+  if (e->route) {
+    diag_error(e->diagnostics, expr->loc, "a route cannot be nested in another route");
+    return value_error();
+  }
+  if (expr->args.count != 3) {
+    diag_error(e->diagnostics, expr->loc, "route takes 3 arguments (rows, indices, weights), but %d %s given",
+               expr->args.count, expr->args.count == 1 ? "is" : "are");
+    return value_error();
+  }
+  for (int i = 0; i < 3; i++) {
+    const AstArg *arg = expr->args.items[i];
+    if (arg->name) {
+      diag_error(e->diagnostics, arg->loc, "route takes no named arguments");
+      return value_error();
+    }
+  }
+  const AstExpr *rows_expr = arg_expr(expr, 0);
+  if (rows_expr->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, rows_expr->loc, "the first argument of route must be a name; inside the body it denotes the dispatched rows");
+    return value_error();
+  }
+  Value x = elaborate_expr(e, body, rows_expr);
+  Value indices = elaborate_expr(e, body, arg_expr(expr, 1));
+  Value weights = elaborate_expr(e, body, arg_expr(expr, 2));
+  if (!expect_f32(e, x, rows_expr->loc, "the routed input") ||
+      !expect_rank(e, x, rows_expr->loc, 2, "the routed input"))
+    return value_error();
+  if (!expect_indices(e, indices, arg_expr(expr, 1)->loc, x.type.dims[0], "the indices of route")) return value_error();
+  if (!expect_f32(e, weights, arg_expr(expr, 2)->loc, "the weights of route")) return value_error();
+  if (!same_type(&weights.type, &(TensorType){DTYPE_F32, 2, {indices.type.dims[0], indices.type.dims[1]}})) {
+    char text[96];
+    format_type(&weights.type, text, sizeof text);
+    diag_error(e->diagnostics, arg_expr(expr, 2)->loc, "the weights of route must be f32[%lld,%lld], like the indices, but are %s",
+               (long long)indices.type.dims[0], (long long)indices.type.dims[1], text);
+    return value_error();
+  }
+  int64_t tokens = x.type.dims[0], width = x.type.dims[1], k = indices.type.dims[1];
+  int dispatch = add_node(e, NODE_DISPATCH, expr->loc);
+  graph_add_operand(e->graph, dispatch, x.ref);
+  graph_add_operand(e->graph, dispatch, indices.ref);
+  int64_t row_dims[2] = {tokens * k, width};
+  int64_t perm_dims[1] = {tokens * k};
+  int64_t offset_dims[1] = {(int64_t)indices.num_experts + 1};
+  graph_add_result(e->graph, dispatch, tensor_type(DTYPE_F32, 2, row_dims));
+  graph_add_result(e->graph, dispatch, tensor_type(DTYPE_I32, 1, perm_dims));
+  graph_add_result(e->graph, dispatch, tensor_type(DTYPE_I32, 1, offset_dims));
+  graph_node(e->graph, dispatch)->num_experts = indices.num_experts;
+
+  RouteContext context = {{dispatch, 2}, indices.num_experts, tokens * k};
+  Scope *scope = scope_create(e, body->scope);
+  Value rows = value_tensor((ValueRef){dispatch, 0}, tensor_type(DTYPE_F32, 2, row_dims));
+  rows.dispatched = 1;
+  scope_bind(e, scope, rows_expr->name, rows, rows_expr->loc);
+  Body inner = *body;
+  inner.scope = scope;
+  e->route = &context;
+  Value result = elaborate_expr(e, &inner, expr->rhs);
+  e->route = NULL;
+  if (!expect_f32(e, result, expr->rhs->loc, "the route body")) return value_error();
+  if (!result.dispatched || result.type.rank != 2 || result.type.dims[0] != tokens * k) {
+    diag_error(e->diagnostics, expr->rhs->loc, "the route body must give one row for each dispatched row (%lld rows)",
+               (long long)(tokens * k));
+    return value_error();
+  }
+  int combine = add_node(e, NODE_COMBINE, expr->loc);
+  graph_add_operand(e->graph, combine, result.ref);
+  graph_add_operand(e->graph, combine, (ValueRef){dispatch, 1});
+  graph_add_operand(e->graph, combine, weights.ref);
+  int64_t out_dims[2] = {tokens, result.type.dims[1]};
+  graph_add_result(e->graph, combine, tensor_type(DTYPE_F32, 2, out_dims));
+  return value_tensor((ValueRef){combine, 0}, tensor_type(DTYPE_F32, 2, out_dims));
+}
+
+/* ---- calls ---- */
+static Value call(Elaborator *e, Body *body, const AstExpr *expr) {
+  const AstExpr *callee = expr->lhs;
+  if (callee->kind == EXPR_INDEX) return bank_application(e, body, expr);
+  if (callee->kind == EXPR_CALL) return elaborate_block_application(e, body, expr, NULL);
+  if (callee->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, expr->loc, "this cannot be called");
+    return value_error();
+  }
+  if (scope_lookup(body->scope, callee->name)) {
+    diag_error(e->diagnostics, callee->loc, "'%s' is a value, not a function", callee->name);
+    return value_error();
+  }
+  if (sema_is_builtin(callee->name)) return builtin(e, body, expr, callee->name);
+  const AstDecl *decl = sema_find_decl(e->program, callee->name);
+  if (!decl) {
+    diag_error(e->diagnostics, callee->loc, "undefined function '%s'", callee->name);
+    return value_error();
+  }
+  switch (decl->kind) {
+  case DECL_BLOCK:
+    diag_error(e->diagnostics, expr->loc, "block '%s' is applied as %s(sizes)(input)", decl->name, decl->name);
+    break;
+  case DECL_EXPERT:
+    diag_error(e->diagnostics, expr->loc, "expert '%s' is used through a bank: bank b[count] = %s(...)", decl->name,
+               decl->name);
+    break;
+  case DECL_STRATEGY:
+    diag_error(e->diagnostics, expr->loc, "strategy '%s' is attached with 'with' after a block application",
+               decl->name);
+    break;
+  default:
+    diag_error(e->diagnostics, callee->loc, "'%s' is not a function", callee->name);
+    break;
+  }
+  return value_error();
+}
+
+static Value name(Elaborator *e, Body *body, const AstExpr *expr) {
+  const Binding *binding = scope_lookup(body->scope, expr->name);
+  if (binding) {
+    if (binding->value.kind == VALUE_BANK) {
+      diag_error(e->diagnostics, expr->loc, "bank '%s' is applied as %s[e](rows) inside a route", expr->name,
+                 expr->name);
+      return value_error();
+    }
+    return binding->value;
+  }
+  if (sema_is_builtin(expr->name))
+    diag_error(e->diagnostics, expr->loc, "'%s' is a function; call it", expr->name);
+  else if (sema_find_decl(e->program, expr->name))
+    diag_error(e->diagnostics, expr->loc, "'%s' is not a value here", expr->name);
+  else
+    diag_error(e->diagnostics, expr->loc, "undefined name '%s'", expr->name);
+  return value_error();
+}
+
+Value elaborate_expr(Elaborator *e, Body *body, const AstExpr *expr) {
+  switch (expr->kind) {
+  case EXPR_NUMBER: return value_number(expr->number);
+  case EXPR_NAME: return name(e, body, expr);
+  case EXPR_BINARY: {
+    Value a = elaborate_expr(e, body, expr->lhs);
+    Value b = elaborate_expr(e, body, expr->rhs);
+    return expr->op == '@' ? matmul(e, expr, a, b) : arithmetic(e, expr, a, b);
+  }
+  case EXPR_NEGATE: {
+    Value a = elaborate_expr(e, body, expr->lhs);
+    if (a.kind == VALUE_NUMBER) return value_number(-a.number);
+    if (!expect_f32(e, a, expr->lhs->loc, "the operand of '-'")) return value_error();
+    return scale(e, expr->loc, a, -1.0);
+  }
+  case EXPR_TRANSPOSE: {
+    Value a = elaborate_expr(e, body, expr->lhs);
+    if (a.kind == VALUE_ERROR) return a;
+    if (a.kind != VALUE_TENSOR && a.kind != VALUE_BANK_PARAM) {
+      diag_error(e->diagnostics, expr->loc, "only a tensor can be transposed");
+      return value_error();
+    }
+    if (a.transposed || a.type.rank != 2) {
+      diag_error(e->diagnostics, expr->loc, "'^T' applies to a 2-D tensor, once");
+      return value_error();
+    }
+    a.transposed = 1;
+    return a;
+  }
+  case EXPR_CALL: return call(e, body, expr);
+  case EXPR_INDEX:
+    diag_error(e->diagnostics, expr->loc, "an indexed bank must be applied to rows: bank[e](rows)");
+    return value_error();
+  case EXPR_ROUTE: return route(e, body, expr);
+  }
+  return value_error();
+}

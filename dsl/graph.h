@@ -1,0 +1,106 @@
+/* graph.h — the elaborated program: what the front end (dsl/) hands to the
+ * MLIR generator (compiler/).
+ *
+ * The front end parses a .perft file, checks it, instantiates every block,
+ * expert, bank and strategy with concrete sizes, and flattens the result into
+ * one acyclic dataflow graph of tensor operations with static shapes. Nothing
+ * in here is PERFT-specific: PERFT lives in .perft source.
+ *
+ * `route(x, idx, w) { bank[e](x) ... }` is already lowered here into
+ *     DISPATCH(x, idx)  -> rows[T*k, D], perm[T*k] i32, offsets[E+1] i32
+ *     the body evaluated on rows, where `rows @ P^T` with P a bank parameter
+ *       (shape [E, N, K]) becomes GROUPED_MATMUL(rows, P, offsets, transpose_w=1)
+ *     COMBINE(body_rows, perm, w) -> [T, D]
+ *
+ * Node ids are indices into graph->nodes; every operand refers to an earlier
+ * node (the list is in a valid evaluation order). Shapes are row-major.
+ */
+#ifndef PERFT_GRAPH_H
+#define PERFT_GRAPH_H
+
+#include <stdint.h>
+
+enum { GRAPH_MAX_RANK = 4, GRAPH_MAX_OPERANDS = 4, GRAPH_MAX_RESULTS = 3 };
+
+typedef struct {
+  const char *file; /* the source path as given on the command line */
+  int line, column; /* 1-based */
+} SourceLocation;
+
+typedef enum { DTYPE_F32, DTYPE_I32 } DType;
+
+typedef struct {
+  DType dtype;
+  int rank; /* 0 for a scalar */
+  int64_t dims[GRAPH_MAX_RANK];
+} TensorType;
+
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
+
+typedef struct {
+  InitKind kind;
+  double mean, std; /* INIT_NORMAL only */
+} Initializer;
+
+typedef enum {
+  /* leaves */
+  NODE_PARAM,  /* name, trainable, init; result: the parameter */
+  NODE_INPUT,  /* name; result: a per-step input */
+  NODE_CONST,  /* scalar f32 constant `value` */
+  /* dense */
+  NODE_MATMUL, /* a[M,K]-ish, b: C = op(a) @ op(b), op = transpose when the flag is set */
+  NODE_ADD, NODE_SUB, NODE_MUL, NODE_DIV, /* elementwise, same shape (scalars too) */
+  NODE_SCALE,  /* x * factor (factor a compile-time number) */
+  NODE_SILU,   /* x * sigmoid(x) */
+  NODE_SOFTMAX, /* along the last axis */
+  /* routing */
+  NODE_TOP_K,  /* p[T,E] -> weights[T,k] f32, indices[T,k] i32; k, renormalize */
+  NODE_DISPATCH, /* x[T,D], indices[T,k] -> rows[T*k,D], perm[T*k] i32, offsets[E+1] i32; num_experts */
+  NODE_GROUPED_MATMUL, /* rows[R,K], bank[E,N,K] (transpose_w=1) or bank[E,K,N] (0), offsets[E+1] -> [R,N] */
+  NODE_COMBINE, /* rows[T*k,D], perm[T*k], weights[T,k] -> [T,D] */
+  /* losses (scalar results) */
+  NODE_LOAD_BALANCE, /* p[T,E], indices[T,k] -> E * sum_j f_j P_j; num_experts */
+  NODE_MSE,          /* y, target (same shape) -> mean((y - target)^2) */
+} NodeKind;
+
+typedef struct {
+  int node;   /* index of the producing node */
+  int result; /* which of its results (0 for single-result nodes) */
+} ValueRef;
+
+typedef struct {
+  NodeKind kind;
+  SourceLocation loc;
+  int num_operands;
+  ValueRef operands[GRAPH_MAX_OPERANDS];
+  int num_results;
+  TensorType results[GRAPH_MAX_RESULTS];
+  /* attributes; meaning depends on kind */
+  const char *name;           /* PARAM, INPUT: dotted name, e.g. "moe.experts.w1" */
+  int trainable;              /* PARAM */
+  Initializer init;           /* PARAM */
+  double value;               /* CONST: the value; SCALE: the factor */
+  int transpose_a, transpose_b; /* MATMUL */
+  int transpose_w;            /* GROUPED_MATMUL */
+  int k, renormalize;         /* TOP_K */
+  int num_experts;            /* DISPATCH, LOAD_BALANCE */
+} Node;
+
+typedef struct {
+  const char *name; /* e.g. "y" */
+  ValueRef value;
+} GraphOutput;
+
+typedef struct {
+  Node *nodes;
+  int num_nodes;
+  GraphOutput *outputs; /* the model's named outputs, in declaration order */
+  int num_outputs;
+  ValueRef loss;        /* scalar f32: the total training loss (main loss + weighted aux terms) */
+  /* For the teacher data source of the training executable: the MSE target input and the
+   * output it is compared with; both -1 when the loss is not an MSE of an output. */
+  int target_input_node, target_output_index;
+  int64_t tokens;       /* the token count T the graph was built for (the `tokens` dim) */
+} Graph;
+
+#endif

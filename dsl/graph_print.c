@@ -1,0 +1,95 @@
+/* graph_print.c — dsl_print_graph: one line per node, for golden tests.
+ *
+ *   %4 = matmul %3, %0 transpose_b=1 : f32[64,8] @33:22
+ *   %6 = top_k %5 k=2 renormalize=0 : f32[64,2], i32[64,2] @34:12
+ *   output y = %40
+ *   loss = %45
+ */
+#include <stdio.h>
+
+#include "dsl.h"
+
+static const char *kind_name(NodeKind kind) {
+  switch (kind) {
+  case NODE_PARAM: return "param";
+  case NODE_INPUT: return "input";
+  case NODE_CONST: return "const";
+  case NODE_MATMUL: return "matmul";
+  case NODE_ADD: return "add";
+  case NODE_SUB: return "sub";
+  case NODE_MUL: return "mul";
+  case NODE_DIV: return "div";
+  case NODE_SCALE: return "scale";
+  case NODE_SILU: return "silu";
+  case NODE_SOFTMAX: return "softmax";
+  case NODE_TOP_K: return "top_k";
+  case NODE_DISPATCH: return "dispatch";
+  case NODE_GROUPED_MATMUL: return "grouped_matmul";
+  case NODE_COMBINE: return "combine";
+  case NODE_LOAD_BALANCE: return "load_balance";
+  case NODE_MSE: return "mse";
+  }
+  return "?";
+}
+
+static void print_ref(ValueRef ref, FILE *out) {
+  if (ref.result) fprintf(out, "%%%d#%d", ref.node, ref.result);
+  else fprintf(out, "%%%d", ref.node);
+}
+
+static void print_type(const TensorType *type, FILE *out) {
+  fputs(type->dtype == DTYPE_I32 ? "i32[" : "f32[", out);
+  for (int i = 0; i < type->rank; i++) fprintf(out, "%s%lld", i ? "," : "", (long long)type->dims[i]);
+  fputc(']', out);
+}
+
+static void print_attributes(const Node *node, FILE *out) {
+  switch (node->kind) {
+  case NODE_PARAM:
+    fprintf(out, " \"%s\" %s", node->name, node->trainable ? "train" : "frozen");
+    if (node->init.kind == INIT_NORMAL) fprintf(out, " normal(%g, %g)", node->init.mean, node->init.std);
+    else fputs(node->init.kind == INIT_ZEROS ? " zeros" : " ones", out);
+    break;
+  case NODE_INPUT: fprintf(out, " \"%s\"", node->name); break;
+  case NODE_CONST: fprintf(out, " %g", node->value); break;
+  case NODE_SCALE: fprintf(out, " factor=%g", node->value); break;
+  case NODE_MATMUL:
+    if (node->transpose_a) fputs(" transpose_a=1", out);
+    if (node->transpose_b) fputs(" transpose_b=1", out);
+    break;
+  case NODE_GROUPED_MATMUL: fprintf(out, " transpose_w=%d", node->transpose_w); break;
+  case NODE_TOP_K: fprintf(out, " k=%d renormalize=%d", node->k, node->renormalize); break;
+  case NODE_DISPATCH:
+  case NODE_LOAD_BALANCE: fprintf(out, " num_experts=%d", node->num_experts); break;
+  default: break;
+  }
+}
+
+void dsl_print_graph(const Graph *graph, FILE *out) {
+  fprintf(out, "tokens %lld\n", (long long)graph->tokens);
+  for (int i = 0; i < graph->num_nodes; i++) {
+    const Node *node = &graph->nodes[i];
+    fprintf(out, "%%%d = %s", i, kind_name(node->kind));
+    for (int j = 0; j < node->num_operands; j++) {
+      fputs(j ? ", " : " ", out);
+      print_ref(node->operands[j], out);
+    }
+    print_attributes(node, out);
+    fputs(" : ", out);
+    for (int j = 0; j < node->num_results; j++) {
+      if (j) fputs(", ", out);
+      print_type(&node->results[j], out);
+    }
+    fprintf(out, " @%d:%d\n", node->loc.line, node->loc.column);
+  }
+  for (int i = 0; i < graph->num_outputs; i++) {
+    fprintf(out, "output %s = ", graph->outputs[i].name);
+    print_ref(graph->outputs[i].value, out);
+    fputc('\n', out);
+  }
+  fputs("loss = ", out);
+  print_ref(graph->loss, out);
+  fputc('\n', out);
+  if (graph->target_input_node >= 0)
+    fprintf(out, "teacher input=%%%d output=%d\n", graph->target_input_node, graph->target_output_index);
+}

@@ -1,0 +1,266 @@
+/* parser.y — the .perft grammar (bison, pure, with locations).
+ *
+ * Builds syntax only (ast.h); sema.c and elaborate.c check meaning.
+ * Statements are separated by TERMINATOR: ';' or a newline (see lexer.l).
+ * Errors recover at the next statement end or at the closing '}'.
+ */
+%define api.pure full
+%define api.prefix {perft_yy}
+%define parse.error detailed
+%locations
+%expect 0
+
+%param {yyscan_t scanner}
+%parse-param {AstProgram *program} {Diagnostics *diagnostics}
+
+%code requires {
+#include "ast.h"
+#include "diagnostics.h"
+#ifndef YY_TYPEDEF_YY_SCANNER_T
+#define YY_TYPEDEF_YY_SCANNER_T
+typedef void *yyscan_t;
+#endif
+}
+
+%code provides {
+int perft_yylex(PERFT_YYSTYPE *value, PERFT_YYLTYPE *location, yyscan_t scanner);
+}
+
+%code {
+static SourceLocation at(AstProgram *program, PERFT_YYLTYPE location) {
+  SourceLocation loc = {program->path, location.first_line, location.first_column};
+  return loc;
+}
+#define LOC(l) at(program, (l))
+#define ARENA (&program->arena)
+
+static void perft_yyerror(PERFT_YYLTYPE *location, yyscan_t scanner, AstProgram *program,
+                          Diagnostics *diagnostics, const char *message) {
+  (void)scanner;
+  diag_error(diagnostics, at(program, *location), "%s", message);
+}
+
+static AstExpr *binary(AstProgram *program, PERFT_YYLTYPE location, char op, AstExpr *lhs, AstExpr *rhs) {
+  AstExpr *expr = ast_expr(program, EXPR_BINARY, at(program, location));
+  expr->op = op;
+  expr->lhs = lhs;
+  expr->rhs = rhs;
+  return expr;
+}
+}
+
+%union {
+  double number;
+  const char *text;
+  AstExpr *expr;
+  AstArg *arg;
+  AstStmt *stmt;
+  AstDecl *decl;
+  AstList list;
+  AstStrategyUse *strategy;
+  int flag;
+}
+
+%token TERMINATOR "end of statement"
+%token DIM "'dim'" EXPERT "'expert'" BLOCK "'block'" STRATEGY "'strategy'" MODEL "'model'"
+%token AT "'at'" PARAM "'param'" BANK "'bank'" FN "'fn'" TRAIN "'train'" FROZEN "'frozen'"
+%token INIT "'init'" INPUT "'input'" OUTPUT "'output'" LOSS "'loss'" AUX "'aux'"
+%token ROUTE "'route'" WITH "'with'"
+%token ARROW "'->'" TRANSPOSE "'^T'"
+%token <text> IDENTIFIER "name"
+%token <number> INTEGER "integer" REAL "number"
+
+%type <expr> expr postfix primary
+%type <arg> arg
+%type <list> args args_opt dims strategies size_params size_params_opt body statements
+%type <stmt> statement
+%type <decl> declaration
+%type <strategy> strategy_use
+%type <flag> trainability
+
+%left '+' '-'
+%left '*' '/' '@'
+%precedence NEGATE
+
+%%
+
+/* program: declarations separated by TERMINATOR */
+program
+  : declarations
+  ;
+
+declarations
+  : optional_declaration
+  | declarations TERMINATOR optional_declaration
+  ;
+
+optional_declaration
+  : %empty
+  | declaration  { ast_list_push(ARENA, &program->decls, $1); }
+  | error
+  ;
+
+/* dim NAME = INT
+ * expert NAME(sizes) { ... }
+ * block NAME(sizes) (input) -> output { ... }
+ * strategy NAME(sizes) at BLOCK(input) -> output { ... }
+ * model { ... } */
+declaration
+  : DIM IDENTIFIER '=' INTEGER
+      { $$ = ast_decl(program, DECL_DIM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->dim_value = (long long)$4; }
+  | EXPERT IDENTIFIER '(' size_params_opt ')' body
+      { $$ = ast_decl(program, DECL_EXPERT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->size_params = $4; $$->body = $6; }
+  | BLOCK IDENTIFIER '(' size_params_opt ')' '(' IDENTIFIER ')' ARROW IDENTIFIER body
+      { $$ = ast_decl(program, DECL_BLOCK, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->size_params = $4;
+        $$->input = (AstIdent){LOC(@7), $7}; $$->output = (AstIdent){LOC(@10), $10};
+        $$->body = $11; }
+  | STRATEGY IDENTIFIER '(' size_params_opt ')' AT IDENTIFIER '(' IDENTIFIER ')' ARROW IDENTIFIER body
+      { $$ = ast_decl(program, DECL_STRATEGY, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->size_params = $4; $$->at_block = (AstIdent){LOC(@7), $7};
+        $$->input = (AstIdent){LOC(@9), $9}; $$->output = (AstIdent){LOC(@12), $12};
+        $$->body = $13; }
+  | MODEL body
+      { $$ = ast_decl(program, DECL_MODEL, LOC(@1)); $$->body = $2; }
+  ;
+
+size_params_opt
+  : %empty       { $$ = (AstList){0}; }
+  | size_params
+  ;
+
+size_params
+  : IDENTIFIER                  { $$ = (AstList){0}; ast_list_push(ARENA, &$$, ast_ident(program, LOC(@1), $1)); }
+  | size_params ',' IDENTIFIER  { $$ = $1; ast_list_push(ARENA, &$$, ast_ident(program, LOC(@3), $3)); }
+  ;
+
+body
+  : '{' statements '}'  { $$ = $2; }
+  ;
+
+statements
+  : %empty                          { $$ = (AstList){0}; }
+  | statement                       { $$ = (AstList){0}; ast_list_push(ARENA, &$$, $1); }
+  | error                           { $$ = (AstList){0}; }
+  | statements TERMINATOR           { $$ = $1; }
+  | statements TERMINATOR statement { $$ = $1; ast_list_push(ARENA, &$$, $3); }
+  | statements TERMINATOR error     { $$ = $1; }
+  ;
+
+statement
+  /* param NAME : f32[dims] train|frozen [init INIT(args)] */
+  : PARAM IDENTIFIER ':' IDENTIFIER '[' dims ']' trainability
+      { $$ = ast_stmt(program, STMT_PARAM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->type = (AstType){LOC(@4), $4, $6}; $$->trainable = $8; }
+  | PARAM IDENTIFIER ':' IDENTIFIER '[' dims ']' trainability INIT IDENTIFIER '(' args_opt ')'
+      { $$ = ast_stmt(program, STMT_PARAM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->type = (AstType){LOC(@4), $4, $6}; $$->trainable = $8;
+        $$->init_name = $10; $$->init_loc = LOC(@10); $$->init_args = $12; }
+  /* bank NAME[count] = expert(args) */
+  | BANK IDENTIFIER '[' expr ']' '=' IDENTIFIER '(' args_opt ')'
+      { $$ = ast_stmt(program, STMT_BANK, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->value = $4; $$->expert_name = $7; $$->expert_loc = LOC(@7); $$->expert_args = $9; }
+  /* NAME = expr [with strategy(args), ...] */
+  | IDENTIFIER '=' expr
+      { $$ = ast_stmt(program, STMT_ASSIGN, LOC(@1)); $$->name = $1; $$->name_loc = LOC(@1); $$->value = $3; }
+  | IDENTIFIER '=' expr WITH strategies
+      { $$ = ast_stmt(program, STMT_ASSIGN, LOC(@1)); $$->name = $1; $$->name_loc = LOC(@1); $$->value = $3;
+        $$->strategies = $5; }
+  /* (NAME, NAME) = expr */
+  | '(' IDENTIFIER ',' IDENTIFIER ')' '=' expr
+      { $$ = ast_stmt(program, STMT_PAIR_ASSIGN, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->second_name = $4; $$->second_loc = LOC(@4); $$->value = $7; }
+  | AUX expr
+      { $$ = ast_stmt(program, STMT_AUX, LOC(@1)); $$->value = $2; }
+  /* input NAME : f32[dims] */
+  | INPUT IDENTIFIER ':' IDENTIFIER '[' dims ']'
+      { $$ = ast_stmt(program, STMT_INPUT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->type = (AstType){LOC(@4), $4, $6}; }
+  | OUTPUT IDENTIFIER
+      { $$ = ast_stmt(program, STMT_OUTPUT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); }
+  | LOSS expr
+      { $$ = ast_stmt(program, STMT_LOSS, LOC(@1)); $$->value = $2; }
+  /* fn (NAME) = expr */
+  | FN '(' IDENTIFIER ')' '=' expr
+      { $$ = ast_stmt(program, STMT_FN, LOC(@1)); $$->name = $3; $$->name_loc = LOC(@3); $$->value = $6; }
+  ;
+
+trainability
+  : TRAIN   { $$ = 1; }
+  | FROZEN  { $$ = 0; }
+  ;
+
+dims
+  : expr           { $$ = (AstList){0}; ast_list_push(ARENA, &$$, $1); }
+  | dims ',' expr  { $$ = $1; ast_list_push(ARENA, &$$, $3); }
+  ;
+
+strategies
+  : strategy_use                 { $$ = (AstList){0}; ast_list_push(ARENA, &$$, $1); }
+  | strategies ',' strategy_use  { $$ = $1; ast_list_push(ARENA, &$$, $3); }
+  ;
+
+strategy_use
+  : IDENTIFIER '(' args_opt ')'
+      { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->name = $1; $$->args = $3; }
+  ;
+
+args_opt
+  : %empty  { $$ = (AstList){0}; }
+  | args
+  ;
+
+args
+  : arg           { $$ = (AstList){0}; ast_list_push(ARENA, &$$, $1); }
+  | args ',' arg  { $$ = $1; ast_list_push(ARENA, &$$, $3); }
+  ;
+
+/* expr | NAME: expr */
+arg
+  : expr                 { $$ = ast_arg(program, $1->loc, NULL, $1); }
+  | IDENTIFIER ':' expr  { $$ = ast_arg(program, LOC(@1), $1, $3); }
+  ;
+
+expr
+  : expr '+' expr  { $$ = binary(program, @2, '+', $1, $3); }
+  | expr '-' expr  { $$ = binary(program, @2, '-', $1, $3); }
+  | expr '*' expr  { $$ = binary(program, @2, '*', $1, $3); }
+  | expr '/' expr  { $$ = binary(program, @2, '/', $1, $3); }
+  | expr '@' expr  { $$ = binary(program, @2, '@', $1, $3); }
+  | '-' expr %prec NEGATE
+      { $$ = ast_expr(program, EXPR_NEGATE, LOC(@1)); $$->lhs = $2; }
+  | postfix
+  ;
+
+postfix
+  : primary
+  | postfix '(' args_opt ')'
+      { $$ = ast_expr(program, EXPR_CALL, $1->loc); $$->lhs = $1; $$->args = $3; }
+  | postfix '[' expr ']'
+      { $$ = ast_expr(program, EXPR_INDEX, $1->loc); $$->lhs = $1; $$->rhs = $3; }
+  | postfix TRANSPOSE
+      { $$ = ast_expr(program, EXPR_TRANSPOSE, $1->loc); $$->lhs = $1; }
+  ;
+
+primary
+  : IDENTIFIER
+      { $$ = ast_expr(program, EXPR_NAME, LOC(@1)); $$->name = $1; }
+  | INTEGER
+      { $$ = ast_expr(program, EXPR_NUMBER, LOC(@1)); $$->number = $1; $$->is_integer = 1; }
+  | REAL
+      { $$ = ast_expr(program, EXPR_NUMBER, LOC(@1)); $$->number = $1; }
+  | '(' expr ')'
+      { $$ = $2; }
+  /* route(rows, indices, weights) { body } */
+  | ROUTE '(' args_opt ')' '{' terminators expr terminators '}'
+      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->rhs = $7; }
+  ;
+
+terminators
+  : %empty
+  | terminators TERMINATOR
+  ;
+
+%%

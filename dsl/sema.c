@@ -1,0 +1,169 @@
+/* sema.c — the checks that need no sizes, done before elaboration:
+ *   - top-level names are unique and are not builtins; there is one model
+ *   - size parameter lists have no repeats; a strategy's `at` names a block
+ *     and its sizes do not repeat the block's
+ *   - each statement is one its body allows (an expert holds params and one
+ *     fn; input/output/loss only in the model; fn only in an expert)
+ *   - a bank names an expert
+ * Shapes, arity of calls and names inside bodies are checked by elaborate.c,
+ * which sees concrete sizes. */
+#include "sema.h"
+
+#include <string.h>
+
+static const char *const builtins[] = {"silu", "softmax", "top_k", "load_balance", "mse", "sqrt", NULL};
+
+int sema_is_builtin(const char *name) {
+  for (int i = 0; builtins[i]; i++)
+    if (strcmp(builtins[i], name) == 0) return 1;
+  return 0;
+}
+
+const AstDecl *sema_find_decl(const AstProgram *program, const char *name) {
+  for (int i = 0; i < program->decls.count; i++) {
+    const AstDecl *decl = program->decls.items[i];
+    if (decl->kind != DECL_MODEL && strcmp(decl->name, name) == 0) return decl;
+  }
+  return NULL;
+}
+
+static const char *decl_kind_name(DeclKind kind) {
+  switch (kind) {
+  case DECL_DIM: return "dim";
+  case DECL_EXPERT: return "expert";
+  case DECL_BLOCK: return "block";
+  case DECL_STRATEGY: return "strategy";
+  case DECL_MODEL: return "model";
+  }
+  return "?";
+}
+
+static void check_size_params(const AstList *params, Diagnostics *diagnostics) {
+  for (int i = 0; i < params->count; i++) {
+    const AstIdent *param = params->items[i];
+    for (int j = 0; j < i; j++) {
+      const AstIdent *earlier = params->items[j];
+      if (strcmp(earlier->name, param->name) == 0)
+        diag_error(diagnostics, param->loc, "size parameter '%s' is listed twice", param->name);
+    }
+  }
+}
+
+static const char *stmt_keyword(StmtKind kind) {
+  switch (kind) {
+  case STMT_PARAM: return "param";
+  case STMT_BANK: return "bank";
+  case STMT_ASSIGN: return "an assignment";
+  case STMT_PAIR_ASSIGN: return "an assignment";
+  case STMT_AUX: return "aux";
+  case STMT_INPUT: return "input";
+  case STMT_OUTPUT: return "output";
+  case STMT_LOSS: return "loss";
+  case STMT_FN: return "fn";
+  }
+  return "?";
+}
+
+static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnostics) {
+  int fn_count = 0;
+  for (int i = 0; i < decl->body.count; i++) {
+    const AstStmt *stmt = decl->body.items[i];
+    int allowed = 1;
+    switch (decl->kind) {
+    case DECL_EXPERT:
+      allowed = stmt->kind == STMT_PARAM || stmt->kind == STMT_FN;
+      if (stmt->kind == STMT_FN && ++fn_count > 1) {
+        diag_error(diagnostics, stmt->loc, "expert '%s' has more than one fn", decl->name);
+        continue;
+      }
+      break;
+    case DECL_BLOCK:
+    case DECL_STRATEGY:
+      allowed = stmt->kind != STMT_INPUT && stmt->kind != STMT_OUTPUT && stmt->kind != STMT_LOSS &&
+                stmt->kind != STMT_FN;
+      break;
+    case DECL_MODEL:
+      allowed = stmt->kind != STMT_FN;
+      break;
+    case DECL_DIM:
+      break;
+    }
+    if (!allowed)
+      diag_error(diagnostics, stmt->loc, "%s is not allowed in %s %s", stmt_keyword(stmt->kind),
+                 decl->kind == DECL_EXPERT ? "an" : "a", decl_kind_name(decl->kind));
+  }
+  if (decl->kind == DECL_EXPERT && fn_count == 0)
+    diag_error(diagnostics, decl->name_loc, "expert '%s' has no fn", decl->name);
+}
+
+static void check_banks(const AstProgram *program, const AstDecl *decl, Diagnostics *diagnostics) {
+  for (int i = 0; i < decl->body.count; i++) {
+    const AstStmt *stmt = decl->body.items[i];
+    if (stmt->kind != STMT_BANK) continue;
+    const AstDecl *expert = sema_find_decl(program, stmt->expert_name);
+    if (!expert)
+      diag_error(diagnostics, stmt->expert_loc, "undefined expert '%s'", stmt->expert_name);
+    else if (expert->kind != DECL_EXPERT)
+      diag_error(diagnostics, stmt->expert_loc, "'%s' is a %s, not an expert", stmt->expert_name,
+                 decl_kind_name(expert->kind));
+  }
+}
+
+static void check_strategy_site(const AstProgram *program, const AstDecl *decl, Diagnostics *diagnostics) {
+  const AstDecl *block = sema_find_decl(program, decl->at_block.name);
+  if (!block) {
+    diag_error(diagnostics, decl->at_block.loc, "undefined block '%s'", decl->at_block.name);
+    return;
+  }
+  if (block->kind != DECL_BLOCK) {
+    diag_error(diagnostics, decl->at_block.loc, "'%s' is a %s, not a block", decl->at_block.name,
+               decl_kind_name(block->kind));
+    return;
+  }
+  for (int i = 0; i < decl->size_params.count; i++) {
+    const AstIdent *param = decl->size_params.items[i];
+    for (int j = 0; j < block->size_params.count; j++) {
+      const AstIdent *block_param = block->size_params.items[j];
+      if (strcmp(param->name, block_param->name) == 0)
+        diag_error(diagnostics, param->loc, "size parameter '%s' repeats one of block '%s'", param->name,
+                   block->name);
+    }
+  }
+}
+
+int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics) {
+  int errors_before = diagnostics->error_count;
+  const AstDecl *model = NULL;
+  for (int i = 0; i < program->decls.count; i++) {
+    const AstDecl *decl = program->decls.items[i];
+    if (decl->kind == DECL_MODEL) {
+      if (model) diag_error(diagnostics, decl->loc, "the program has more than one model");
+      model = decl;
+    } else {
+      if (sema_is_builtin(decl->name))
+        diag_error(diagnostics, decl->name_loc, "'%s' is the name of a builtin function", decl->name);
+      const AstDecl *first = sema_find_decl(program, decl->name);
+      if (first != decl)
+        diag_error(diagnostics, decl->name_loc, "'%s' is already defined (at line %d as a %s)", decl->name,
+                   first->loc.line, decl_kind_name(first->kind));
+    }
+    if (decl->kind == DECL_DIM && decl->dim_value <= 0)
+      diag_error(diagnostics, decl->loc, "dim '%s' must be positive", decl->name);
+    check_size_params(&decl->size_params, diagnostics);
+    if (decl->kind == DECL_BLOCK || decl->kind == DECL_STRATEGY) {
+      if (strcmp(decl->input.name, decl->output.name) == 0)
+        diag_error(diagnostics, decl->output.loc, "the output '%s' has the same name as the input",
+                   decl->output.name);
+    }
+    if (decl->kind == DECL_STRATEGY) check_strategy_site(program, decl, diagnostics);
+    if (decl->kind != DECL_DIM) {
+      check_statement_placement(decl, diagnostics);
+      check_banks(program, decl, diagnostics);
+    }
+  }
+  if (!model) {
+    SourceLocation start = {program->path, 1, 1};
+    diag_error(diagnostics, start, "the program has no model");
+  }
+  return diagnostics->error_count - errors_before;
+}

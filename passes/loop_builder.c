@@ -1,0 +1,153 @@
+/* loop_builder.c — see loop_builder.h. */
+#include "loop_builder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const MlirValue no_value = {NULL};
+
+MlirValue index_const(Kernel *k, int64_t v) {
+  MlirNamedAttribute a = named_attribute(k->b.context, "value", mlirIntegerAttrGet(k->index, v));
+  return build_value(&k->b, "arith.constant", 0, NULL, k->index, 1, &a);
+}
+
+MlirValue float_const(Kernel *k, double v) { return build_float_constant(&k->b, k->f, v); }
+
+MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b) {
+  MlirValue operands[2] = {a, b};
+  return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);
+}
+
+MlirValue unary(Kernel *k, const char *name, MlirValue a) {
+  return build_value(&k->b, name, 1, &a, mlirValueGetType(a), 0, NULL);
+}
+
+static MlirValue compare(Kernel *k, const char *op, const char *attr_text, MlirValue a, MlirValue b) {
+  MlirValue operands[2] = {a, b};
+  MlirNamedAttribute p = named_attribute(k->b.context, "predicate", parse_attribute(k->b.context, attr_text));
+  return build_value(&k->b, op, 2, operands, k->i1, 1, &p);
+}
+
+MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
+  char text[64];
+  snprintf(text, sizeof text, "#arith<cmpf %s>", predicate);
+  return compare(k, "arith.cmpf", text, a, b);
+}
+
+MlirValue compare_index(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
+  char text[64];
+  snprintf(text, sizeof text, "#arith<cmpi %s>", predicate);
+  return compare(k, "arith.cmpi", text, a, b);
+}
+
+MlirValue select_value(Kernel *k, MlirValue cond, MlirValue a, MlirValue b) {
+  MlirValue operands[3] = {cond, a, b};
+  return build_value(&k->b, "arith.select", 3, operands, mlirValueGetType(a), 0, NULL);
+}
+
+MlirValue to_index(Kernel *k, MlirValue v) { return build_value(&k->b, "arith.index_cast", 1, &v, k->index, 0, NULL); }
+MlirValue to_i32(Kernel *k, MlirValue v) { return build_value(&k->b, "arith.index_cast", 1, &v, k->i32, 0, NULL); }
+
+MlirValue index_to_float(Kernel *k, MlirValue v) {
+  MlirValue i = build_value(&k->b, "arith.index_cast", 1, &v, mlirIntegerTypeGet(k->b.context, 64), 0, NULL);
+  return build_value(&k->b, "arith.sitofp", 1, &i, k->f, 0, NULL);
+}
+
+MlirValue load(Kernel *k, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {memref};
+  for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
+  MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(memref));
+  return build_value(&k->b, "memref.load", 1 + n, operands, element, 0, NULL);
+}
+
+void store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {value, memref};
+  for (int i = 0; i < n; i++) operands[2 + i] = indices[i];
+  build_op(&k->b, "memref.store", 2 + n, operands, 0, NULL, 0, NULL);
+}
+
+static Loop enter(Kernel *k, MlirOperation op, MlirBlock body) {
+  Loop loop = {.op = op, .outer_block = k->b.block, .outer_anchor = k->b.anchor};
+  k->b.block = body;
+  k->b.anchor = null_operation();
+  return loop;
+}
+
+Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init) {
+  int carried = !mlirValueIsNull(init);
+  MlirValue operands[4] = {lower, upper, index_const(k, 1), init};
+  MlirType carried_type = carried ? mlirValueGetType(init) : k->index;
+  MlirType arg_types[2] = {k->index, carried_type};
+  MlirLocation arg_locs[2] = {k->b.location, k->b.location};
+  MlirBlock body = mlirBlockCreate(1 + carried, arg_types, arg_locs);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirOperationState state = mlirOperationStateGet(str("scf.for"), k->b.location);
+  mlirOperationStateAddOperands(&state, 3 + carried, operands);
+  if (carried) mlirOperationStateAddResults(&state, 1, &carried_type);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), "scf.for");
+  builder_insert(&k->b, op);
+  Loop loop = enter(k, op, body);
+  loop.iv = mlirBlockGetArgument(body, 0);
+  loop.acc = carried ? mlirBlockGetArgument(body, 1) : no_value;
+  return loop;
+}
+
+MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next) {
+  int carried = !mlirValueIsNull(next);
+  build_op(&k->b, "scf.yield", carried, &next, 0, NULL, 0, NULL);
+  k->b.block = loop->outer_block;
+  k->b.anchor = loop->outer_anchor;
+  return carried ? mlirOperationGetResult(loop->op, 0) : no_value;
+}
+
+Loop if_begin(Kernel *k, MlirValue condition) {
+  MlirBlock then_block = mlirBlockCreate(0, NULL, NULL);
+  MlirRegion regions[2] = {mlirRegionCreate(), mlirRegionCreate()};
+  mlirRegionAppendOwnedBlock(regions[0], then_block);
+  MlirOperationState state = mlirOperationStateGet(str("scf.if"), k->b.location);
+  mlirOperationStateAddOperands(&state, 1, &condition);
+  mlirOperationStateAddOwnedRegions(&state, 2, regions);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), "scf.if");
+  builder_insert(&k->b, op);
+  return enter(k, op, then_block);
+}
+
+void if_end(Kernel *k, Loop *branch) { loop_end(k, branch, no_value); }
+
+MlirValue flatten(Kernel *k, MlirValue memref) {
+  MlirType type = mlirValueGetType(memref);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  if (rank == 1) return memref;
+  IR_CHECK(rank > 1, "flatten of a scalar");
+  char text[64] = "[[0";
+  for (intptr_t i = 1; i < rank; i++) snprintf(text + strlen(text), sizeof text - strlen(text), ", %ld", (long)i);
+  strcat(text, "]]");
+  int64_t n = shaped_num_elements(type);
+  MlirType flat = mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(type), 1, &n, mlirAttributeGetNull());
+  MlirNamedAttribute reassociation = named_attribute(k->b.context, "reassociation", parse_attribute(k->b.context, text));
+  return build_value(&k->b, "memref.collapse_shape", 1, &memref, flat, 1, &reassociation);
+}
+
+void fill(Kernel *k, MlirValue memref, double value) {
+  MlirType type = mlirValueGetType(memref);
+  MlirType element = mlirShapedTypeGetElementType(type);
+  MlirValue scalar;
+  if (mlirTypeIsAFloat(element)) {
+    scalar = build_float_constant(&k->b, element, value);
+  } else {
+    MlirNamedAttribute a = named_attribute(k->b.context, "value", mlirIntegerAttrGet(element, (int64_t)value));
+    scalar = build_value(&k->b, "arith.constant", 0, NULL, element, 1, &a);
+  }
+  if (mlirShapedTypeGetRank(type) == 0) {
+    store(k, scalar, memref, 0, NULL);
+    return;
+  }
+  MlirValue flat = flatten(k, memref);
+  Loop i = loop_begin(k, index_const(k, 0), index_const(k, shaped_num_elements(type)), no_value);
+  STORE(k, scalar, flat, i.iv);
+  loop_end(k, &i, no_value);
+}

@@ -1,0 +1,56 @@
+/* loop_builder.h — emit scf loops, arith and memref ops the way one writes C loops.
+ *
+ *   Loop t = loop_begin(k, zero, T, no_value);    for (t = 0; t < T; t++) {
+ *     ... emit the body with k ...                  ...
+ *   loop_end(k, &t, no_value);                     }
+ *
+ * With an accumulator (`init` non-null), the loop carries one value: inside,
+ * `t.acc` is the current value; loop_end yields the next one and returns the
+ * final result. All emitted ops go where the Kernel's builder points.
+ */
+#ifndef PERFT_LOOP_BUILDER_H
+#define PERFT_LOOP_BUILDER_H
+
+#include "ir_builder.h"
+
+typedef struct {
+  Builder b;
+  MlirType index, f, i32, i1; /* index type, the float type of this function, i32, i1 */
+} Kernel;
+
+typedef struct {
+  MlirOperation op;
+  MlirValue iv, acc;           /* induction variable, carried value (or null) */
+  MlirBlock outer_block;       /* where the builder pointed before */
+  MlirOperation outer_anchor;
+} Loop;
+
+extern const MlirValue no_value;
+
+MlirValue index_const(Kernel *k, int64_t v);
+MlirValue float_const(Kernel *k, double v);
+MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b); /* result type of a */
+MlirValue unary(Kernel *k, const char *name, MlirValue a);             /* math.exp, arith.negf */
+MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b); /* "ogt", "oeq" */
+MlirValue compare_index(Kernel *k, const char *predicate, MlirValue a, MlirValue b); /* "slt", "eq" */
+MlirValue select_value(Kernel *k, MlirValue cond, MlirValue a, MlirValue b);
+MlirValue to_index(Kernel *k, MlirValue i32_value);
+MlirValue to_i32(Kernel *k, MlirValue index_value);
+MlirValue index_to_float(Kernel *k, MlirValue index_value);
+
+MlirValue load(Kernel *k, MlirValue memref, int n, const MlirValue *indices);
+void store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices);
+#define LOAD(k, m, ...) load((k), (m), sizeof((MlirValue[]){__VA_ARGS__}) / sizeof(MlirValue), (MlirValue[]){__VA_ARGS__})
+#define STORE(k, v, m, ...) store((k), (v), (m), sizeof((MlirValue[]){__VA_ARGS__}) / sizeof(MlirValue), (MlirValue[]){__VA_ARGS__})
+
+Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init);
+MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next);
+Loop if_begin(Kernel *k, MlirValue condition);
+void if_end(Kernel *k, Loop *branch);
+
+/* memref.collapse_shape to one dimension (the memref itself when already 1-D). */
+MlirValue flatten(Kernel *k, MlirValue memref);
+/* Fills a memref (any rank) with a float constant, or an i32 memref with 0. */
+void fill(Kernel *k, MlirValue memref, double value);
+
+#endif

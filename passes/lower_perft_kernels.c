@@ -1,0 +1,366 @@
+/* lower_perft_kernels.c — each perft op as loops over memrefs (scf + arith + memref).
+ *
+ * Shape legend: T tokens, E experts, k slots per token, R = T*k dispatched rows,
+ * D width, K/N the inner/outer widths of a grouped matmul. Index tensors are i32.
+ * Every kernel writes all of its output (zero-filling first where it accumulates).
+ */
+#include "lower_perft_kernels.h"
+
+#include <string.h>
+
+static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
+static int64_t numel(MlirValue memref) { return shaped_num_elements(mlirValueGetType(memref)); }
+static int rank(MlirValue memref) { return (int)mlirShapedTypeGetRank(mlirValueGetType(memref)); }
+
+#define ADD(a, b) arith(k, "arith.addf", a, b)
+#define SUB(a, b) arith(k, "arith.subf", a, b)
+#define MUL(a, b) arith(k, "arith.mulf", a, b)
+#define DIV(a, b) arith(k, "arith.divf", a, b)
+#define IADD(a, b) arith(k, "arith.addi", a, b)
+#define IMUL(a, b) arith(k, "arith.muli", a, b)
+#define C(v) index_const(k, v)
+#define F(v) float_const(k, v)
+#define FOR(var, lo, hi) Loop var = loop_begin(k, lo, hi, no_value)
+#define END(var) loop_end(k, &var, no_value)
+
+/* ---- elementwise: out[i] = f(in_0[i], in_1[i], ...) over all elements ---- */
+typedef MlirValue (*ElementFn)(Kernel *k, const MlirValue *x, const void *data);
+
+static void elementwise(Kernel *k, int n, const MlirValue *in, MlirValue out, ElementFn f, const void *data) {
+  MlirValue x[4];
+  if (rank(out) == 0) {
+    for (int j = 0; j < n; j++) x[j] = load(k, in[j], 0, NULL);
+    store(k, f(k, x, data), out, 0, NULL);
+    return;
+  }
+  MlirValue flat_in[4], flat_out = flatten(k, out);
+  for (int j = 0; j < n; j++) flat_in[j] = rank(in[j]) == 0 ? in[j] : flatten(k, in[j]);
+  FOR(i, C(0), C(numel(out)));
+  for (int j = 0; j < n; j++) x[j] = rank(in[j]) == 0 ? load(k, in[j], 0, NULL) : LOAD(k, flat_in[j], i.iv);
+  STORE(k, f(k, x, data), flat_out, i.iv);
+  END(i);
+}
+
+static MlirValue sigmoid(Kernel *k, MlirValue v) {
+  return DIV(F(1.0), ADD(F(1.0), unary(k, "math.exp", unary(k, "arith.negf", v))));
+}
+
+static MlirValue scale_element(Kernel *k, const MlirValue *x, const void *factor) {
+  return MUL(x[0], F(*(const double *)factor));
+}
+static MlirValue silu_element(Kernel *k, const MlirValue *x, const void *unused) {
+  return MUL(x[0], sigmoid(k, x[0]));
+}
+/* d silu(x) = s (1 + x (1 - s)),  s = sigmoid(x) */
+static MlirValue silu_grad_element(Kernel *k, const MlirValue *x, const void *unused) {
+  MlirValue s = sigmoid(k, x[0]);
+  return MUL(x[1], MUL(s, ADD(F(1.0), MUL(x[0], SUB(F(1.0), s)))));
+}
+/* d mse / dy = 2 (y - t) / n · dl;  x = {y, t, dl} */
+static MlirValue mse_grad_element(Kernel *k, const MlirValue *x, const void *two_over_n) {
+  return MUL(MUL(SUB(x[0], x[1]), F(*(const double *)two_over_n)), x[2]);
+}
+
+/* ---- softmax over the last axis of x[rows, C] ---- */
+static void softmax(Kernel *k, MlirValue x, MlirValue y) {
+  FOR(r, C(0), C(dim(x, 0)));
+  Loop m = loop_begin(k, C(0), C(dim(x, 1)), F(-1e30));
+  MlirValue max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, x, r.iv, m.iv)));
+  Loop s = loop_begin(k, C(0), C(dim(x, 1)), F(0.0));
+  MlirValue e = unary(k, "math.exp", SUB(LOAD(k, x, r.iv, s.iv), max));
+  STORE(k, e, y, r.iv, s.iv);
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, e));
+  MlirValue inverse = DIV(F(1.0), sum);
+  FOR(c, C(0), C(dim(x, 1)));
+  STORE(k, MUL(LOAD(k, y, r.iv, c.iv), inverse), y, r.iv, c.iv);
+  END(c);
+  END(r);
+}
+
+/* dx = y ⊙ (dy − Σ_c y·dy) per row */
+static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
+  FOR(r, C(0), C(dim(y, 0)));
+  Loop s = loop_begin(k, C(0), C(dim(y, 1)), F(0.0));
+  MlirValue dot = loop_end(k, &s, ADD(s.acc, MUL(LOAD(k, y, r.iv, s.iv), LOAD(k, dy, r.iv, s.iv))));
+  FOR(c, C(0), C(dim(y, 1)));
+  STORE(k, MUL(LOAD(k, y, r.iv, c.iv), SUB(LOAD(k, dy, r.iv, c.iv), dot)), dx, r.iv, c.iv);
+  END(c);
+  END(r);
+}
+
+/* ---- top_k: p[T,E] -> w[T,k], idx[T,k]
+ * For each j: rank_j = #{j' : p_j' > p_j or (p_j' == p_j and j' < j)}; if rank_j < k the
+ * entry goes to slot rank_j. Slots are in descending order, lower index first on ties.
+ * With renormalisation the k weights are divided by their sum. */
+static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  int64_t slots = dim(w, 1);
+  FOR(t, C(0), C(dim(p, 0)));
+  FOR(j, C(0), C(dim(p, 1)));
+  MlirValue pj = LOAD(k, p, t.iv, j.iv);
+  Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
+  MlirValue po = LOAD(k, p, t.iv, o.iv);
+  MlirValue before = arith(k, "arith.ori", compare_float(k, "ogt", po, pj),
+                           arith(k, "arith.andi", compare_float(k, "oeq", po, pj), compare_index(k, "slt", o.iv, j.iv)));
+  MlirValue rank_j = loop_end(k, &o, select_value(k, before, IADD(o.acc, C(1)), o.acc));
+  Loop chosen = if_begin(k, compare_index(k, "slt", rank_j, C(slots)));
+  STORE(k, pj, w, t.iv, rank_j);
+  STORE(k, to_i32(k, j.iv), idx, t.iv, rank_j);
+  if_end(k, &chosen);
+  END(j);
+  if (renormalize) {
+    Loop s = loop_begin(k, C(0), C(slots), F(0.0));
+    MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, w, t.iv, s.iv)));
+    FOR(c, C(0), C(slots));
+    STORE(k, DIV(LOAD(k, w, t.iv, c.iv), sum), w, t.iv, c.iv);
+    END(c);
+  }
+  END(t);
+}
+
+/* dp = 0; dp[t, idx[t,s]] = dw[t,s]  (renormalised: (dw[t,s] − Σ_s' dw·w) / Σ_s' p[t, idx[t,s']]) */
+static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirValue dw, MlirValue dp,
+                       int renormalize) {
+  int64_t slots = dim(w, 1);
+  fill(k, dp, 0.0);
+  FOR(t, C(0), C(dim(p, 0)));
+  MlirValue dot = F(0.0), inverse_sum = F(1.0);
+  if (renormalize) {
+    Loop s = loop_begin(k, C(0), C(slots), F(0.0));
+    MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, p, t.iv, to_index(k, LOAD(k, idx, t.iv, s.iv)))));
+    inverse_sum = DIV(F(1.0), sum);
+    Loop d = loop_begin(k, C(0), C(slots), F(0.0));
+    dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dw, t.iv, d.iv), LOAD(k, w, t.iv, d.iv))));
+  }
+  FOR(s, C(0), C(slots));
+  MlirValue g = LOAD(k, dw, t.iv, s.iv);
+  if (renormalize) g = MUL(SUB(g, dot), inverse_sum);
+  STORE(k, g, dp, t.iv, to_index(k, LOAD(k, idx, t.iv, s.iv)));
+  END(s);
+  END(t);
+}
+
+/* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
+ * offsets[e] = first row of expert e; perm[row] = t*k + slot; rows[row] = x[t]. */
+static void dispatch(Kernel *k, MlirValue x, MlirValue idx, MlirValue rows, MlirValue perm, MlirValue offsets,
+                     ScratchAllocator allocate, void *context) {
+  int64_t T = dim(x, 0), D = dim(x, 1), slots = dim(idx, 1), E = dim(offsets, 0) - 1;
+  MlirValue one = to_i32(k, C(1));
+  fill(k, offsets, 0);
+  FOR(t, C(0), C(T));
+  FOR(s, C(0), C(slots));
+  MlirValue e1 = IADD(to_index(k, LOAD(k, idx, t.iv, s.iv)), C(1));
+  STORE(k, IADD(LOAD(k, offsets, e1), one), offsets, e1);
+  END(s);
+  END(t);
+  FOR(e, C(1), C(E + 1));
+  MlirValue previous = arith(k, "arith.subi", e.iv, C(1));
+  STORE(k, IADD(LOAD(k, offsets, e.iv), LOAD(k, offsets, previous)), offsets, e.iv);
+  END(e);
+  MlirValue cursor = allocate(context, mlirValueGetType(offsets)); /* cursor[e]: next free row of e */
+  FOR(c, C(0), C(E + 1));
+  STORE(k, LOAD(k, offsets, c.iv), cursor, c.iv);
+  END(c);
+  FOR(t2, C(0), C(T));
+  FOR(s2, C(0), C(slots));
+  MlirValue expert = to_index(k, LOAD(k, idx, t2.iv, s2.iv));
+  MlirValue row_i32 = LOAD(k, cursor, expert);
+  STORE(k, IADD(row_i32, one), cursor, expert);
+  MlirValue row = to_index(k, row_i32);
+  STORE(k, to_i32(k, IADD(IMUL(t2.iv, C(slots)), s2.iv)), perm, row);
+  FOR(d, C(0), C(D));
+  STORE(k, LOAD(k, x, t2.iv, d.iv), rows, row, d.iv);
+  END(d);
+  END(s2);
+  END(t2);
+}
+
+/* dx[t] = Σ over the rows of token t of drows[row] */
+static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue dx) {
+  int64_t R = dim(drows, 0), D = dim(drows, 1), slots = R / dim(dx, 0);
+  fill(k, dx, 0.0);
+  FOR(row, C(0), C(R));
+  MlirValue t = arith(k, "arith.divui", to_index(k, LOAD(k, perm, row.iv)), C(slots));
+  FOR(d, C(0), C(D));
+  STORE(k, ADD(LOAD(k, dx, t, d.iv), LOAD(k, drows, row.iv, d.iv)), dx, t, d.iv);
+  END(d);
+  END(row);
+}
+
+/* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]) */
+static void grouped_matmul(Kernel *k, MlirValue rows, MlirValue bank, MlirValue offsets, MlirValue y,
+                           int transpose_w) {
+  int64_t E = dim(bank, 0), N = dim(y, 1), K = dim(rows, 1);
+  FOR(e, C(0), C(E));
+  MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
+  MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
+  FOR(row, first, last);
+  FOR(n, C(0), C(N));
+  Loop kk = loop_begin(k, C(0), C(K), F(0.0));
+  MlirValue w = transpose_w ? LOAD(k, bank, e.iv, n.iv, kk.iv) : LOAD(k, bank, e.iv, kk.iv, n.iv);
+  MlirValue acc = loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, rows, row.iv, kk.iv), w)));
+  STORE(k, acc, y, row.iv, n.iv);
+  END(n);
+  END(row);
+  END(e);
+}
+
+/* dW_e = Σ_rows of e dy[row]ᵀ rows[row]  (as [N,K] when transpose_w, else [K,N]) */
+static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets,
+                                       MlirValue dbank, int transpose_w) {
+  int64_t E = dim(dbank, 0), N = dim(dy, 1), K = dim(rows, 1);
+  FOR(e, C(0), C(E));
+  MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
+  MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
+  FOR(n, C(0), C(N));
+  FOR(kk, C(0), C(K));
+  Loop row = loop_begin(k, first, last, F(0.0));
+  MlirValue acc = loop_end(k, &row, ADD(row.acc, MUL(LOAD(k, dy, row.iv, n.iv), LOAD(k, rows, row.iv, kk.iv))));
+  if (transpose_w) STORE(k, acc, dbank, e.iv, n.iv, kk.iv);
+  else STORE(k, acc, dbank, e.iv, kk.iv, n.iv);
+  END(kk);
+  END(n);
+  END(e);
+}
+
+/* token and slot of a dispatched row */
+static void row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s) {
+  MlirValue flat = to_index(k, LOAD(k, perm, row));
+  *t = arith(k, "arith.divui", flat, C(slots));
+  *s = arith(k, "arith.remui", flat, C(slots));
+}
+
+/* y[t] = Σ_s w[t,s] · rows[row(t,s)] */
+static void combine(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue y) {
+  int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(w, 1);
+  fill(k, y, 0.0);
+  FOR(row, C(0), C(R));
+  MlirValue t, s;
+  row_origin(k, perm, row.iv, slots, &t, &s);
+  MlirValue weight = LOAD(k, w, t, s);
+  FOR(d, C(0), C(D));
+  STORE(k, ADD(LOAD(k, y, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), y, t, d.iv);
+  END(d);
+  END(row);
+}
+
+/* drows[row] = w[t,s] · dy[t] */
+static void combine_grad_rows(Kernel *k, MlirValue dy, MlirValue perm, MlirValue w, MlirValue drows) {
+  int64_t R = dim(drows, 0), D = dim(drows, 1), slots = dim(w, 1);
+  FOR(row, C(0), C(R));
+  MlirValue t, s;
+  row_origin(k, perm, row.iv, slots, &t, &s);
+  MlirValue weight = LOAD(k, w, t, s);
+  FOR(d, C(0), C(D));
+  STORE(k, MUL(weight, LOAD(k, dy, t, d.iv)), drows, row.iv, d.iv);
+  END(d);
+  END(row);
+}
+
+/* dw[t,s] = dy[t] · rows[row(t,s)] */
+static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw) {
+  int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1);
+  FOR(row, C(0), C(R));
+  MlirValue t, s;
+  row_origin(k, perm, row.iv, slots, &t, &s);
+  Loop d = loop_begin(k, C(0), C(D), F(0.0));
+  MlirValue dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, row.iv, d.iv))));
+  STORE(k, dot, dw, t, s);
+  END(row);
+}
+
+/* counts[e] = #{(t,s) : idx[t,s] = e}, as floats */
+static MlirValue expert_counts(Kernel *k, MlirValue idx, int64_t E, ScratchAllocator allocate, void *context) {
+  MlirType type = mlirMemRefTypeContiguousGet(k->f, 1, &E, mlirAttributeGetNull());
+  MlirValue counts = allocate(context, type);
+  fill(k, counts, 0.0);
+  FOR(t, C(0), C(dim(idx, 0)));
+  FOR(s, C(0), C(dim(idx, 1)));
+  MlirValue e = to_index(k, LOAD(k, idx, t.iv, s.iv));
+  STORE(k, ADD(LOAD(k, counts, e), F(1.0)), counts, e);
+  END(s);
+  END(t);
+  return counts;
+}
+
+/* LB = E Σ_e f_e P_e,  f_e = counts_e / (T k),  P_e = Σ_t p[t,e] / T */
+static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, ScratchAllocator allocate,
+                         void *context) {
+  int64_t T = dim(p, 0), E = dim(p, 1), slots = dim(idx, 1);
+  MlirValue counts = expert_counts(k, idx, E, allocate, context);
+  Loop e = loop_begin(k, C(0), C(E), F(0.0));
+  Loop t = loop_begin(k, C(0), C(T), F(0.0));
+  MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
+  MlirValue total = loop_end(k, &e, ADD(e.acc, MUL(LOAD(k, counts, e.iv), column)));
+  store(k, MUL(total, F((double)E / ((double)T * (double)slots * (double)T))), out, 0, NULL);
+}
+
+/* dp[t,e] = dl · E · f_e / T */
+static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue dp, ScratchAllocator allocate,
+                              void *context) {
+  int64_t T = dim(dp, 0), E = dim(dp, 1), slots = dim(idx, 1);
+  MlirValue counts = expert_counts(k, idx, E, allocate, context);
+  MlirValue factor = MUL(load(k, dl, 0, NULL), F((double)E / ((double)T * (double)slots * (double)T)));
+  FOR(t, C(0), C(T));
+  FOR(e, C(0), C(E));
+  STORE(k, MUL(LOAD(k, counts, e.iv), factor), dp, t.iv, e.iv);
+  END(e);
+  END(t);
+}
+
+/* mean((y - t)²) */
+static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out) {
+  int64_t n = numel(y);
+  MlirValue fy = flatten(k, y), ft = flatten(k, target);
+  Loop i = loop_begin(k, C(0), C(n), F(0.0));
+  MlirValue diff = SUB(LOAD(k, fy, i.iv), LOAD(k, ft, i.iv));
+  MlirValue sum = loop_end(k, &i, ADD(i.acc, MUL(diff, diff)));
+  store(k, DIV(sum, F((double)n)), out, 0, NULL);
+}
+
+int lower_perft_op(Kernel *k, MlirOperation op, const MlirValue *in, const MlirValue *out,
+                   ScratchAllocator allocate, void *context) {
+  int transpose_w = (int)op_int_attribute(op, "transpose_w", 0);
+  int renormalize = (int)op_int_attribute(op, "renormalize", 0);
+  if (op_is(op, "perft.scale")) {
+    double factor = op_float_attribute(op, "factor", 1.0);
+    elementwise(k, 1, in, out[0], scale_element, &factor);
+  } else if (op_is(op, "perft.silu")) {
+    elementwise(k, 1, in, out[0], silu_element, NULL);
+  } else if (op_is(op, "perft.silu_grad")) {
+    elementwise(k, 2, in, out[0], silu_grad_element, NULL);
+  } else if (op_is(op, "perft.softmax")) {
+    softmax(k, in[0], out[0]);
+  } else if (op_is(op, "perft.softmax_grad")) {
+    softmax_grad(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.top_k")) {
+    top_k(k, in[0], out[0], out[1], renormalize);
+  } else if (op_is(op, "perft.top_k_grad")) {
+    top_k_grad(k, in[0], in[1], in[2], in[3], out[0], renormalize);
+  } else if (op_is(op, "perft.dispatch")) {
+    dispatch(k, in[0], in[1], out[0], out[1], out[2], allocate, context);
+  } else if (op_is(op, "perft.dispatch_grad")) {
+    dispatch_grad(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.grouped_matmul")) {
+    grouped_matmul(k, in[0], in[1], in[2], out[0], transpose_w);
+  } else if (op_is(op, "perft.grouped_matmul_grad_weight")) {
+    grouped_matmul_grad_weight(k, in[0], in[1], in[2], out[0], transpose_w);
+  } else if (op_is(op, "perft.combine")) {
+    combine(k, in[0], in[1], in[2], out[0]);
+  } else if (op_is(op, "perft.combine_grad_rows")) {
+    combine_grad_rows(k, in[0], in[1], in[2], out[0]);
+  } else if (op_is(op, "perft.combine_grad_weights")) {
+    combine_grad_weights(k, in[0], in[1], in[2], out[0]);
+  } else if (op_is(op, "perft.load_balance")) {
+    load_balance(k, in[0], in[1], out[0], allocate, context);
+  } else if (op_is(op, "perft.load_balance_grad")) {
+    load_balance_grad(k, in[0], in[1], out[0], allocate, context);
+  } else if (op_is(op, "perft.mse")) {
+    mse(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.mse_grad")) {
+    double two_over_n = 2.0 / (double)numel(in[0]);
+    elementwise(k, 3, in, out[0], mse_grad_element, &two_over_n);
+  } else {
+    return 0;
+  }
+  return 1;
+}

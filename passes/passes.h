@@ -1,0 +1,18 @@
+/* passes.h — perft's MLIR passes, written in C with mlirCreateExternalPass. */
+#ifndef PERFT_PASSES_H
+#define PERFT_PASSES_H
+
+#include <mlir-c/Pass.h>
+
+/* Reverse-mode autodiff: @forward -> @train_step (passes/autodiff.c).
+ * `wrong_rule` names an op whose backward rule is deliberately corrupted
+ * (test-only; NULL or "" for none). */
+MlirPass perft_create_autodiff_pass(const char *wrong_rule);
+
+/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c). */
+MlirPass perft_create_lower_perft_pass(void);
+
+/* Shared by the passes: find a func.func by name in a module op (null when absent). */
+MlirOperation perft_find_function(MlirOperation module, const char *name);
+
+#endif

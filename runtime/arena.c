@@ -1,0 +1,135 @@
+/* arena.c: one 64-byte aligned allocation holding every tensor; see arena.h for the layout. */
+#include "arena.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+#define ARENA_ALIGNMENT 64
+
+typedef struct {
+  char *base;     /* NULL while measuring */
+  size_t offset;
+} Carver;
+
+static void *carve(Carver *carver, size_t bytes) {
+  carver->offset = (carver->offset + ARENA_ALIGNMENT - 1) & ~(size_t)(ARENA_ALIGNMENT - 1);
+  void *block = carver->base ? carver->base + carver->offset : NULL;
+  if (bytes > SIZE_MAX - carver->offset - ARENA_ALIGNMENT)
+    perft_fatal("the program needs more memory than can be addressed");
+  carver->offset += bytes ? bytes : 1;
+  return block;
+}
+
+static float *carve_floats(Carver *carver, int64_t count) {
+  return carve(carver, (size_t)count * sizeof(float));
+}
+
+/* Runs once to measure (carver->base NULL) and once to assign. */
+static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose, Carver *carver) {
+  int P = manifest->num_params, I = manifest->num_inputs, O = manifest->num_outputs,
+      G = manifest->num_grads;
+  int training = purpose == ARENA_TRAINING;
+  int with_teacher = training && manifest->has_teacher;
+  arena->num_buffers = P + I + 1 + O + G + 1;
+  arena->buffers = carve(carver, (size_t)arena->num_buffers * sizeof(void *));
+  arena->teacher_buffers = with_teacher ? carve(carver, (size_t)arena->num_buffers * sizeof(void *))
+                                        : NULL;
+  arena->params = carve(carver, (size_t)P * sizeof(float *));
+  arena->inputs = carve(carver, (size_t)I * sizeof(float *));
+  arena->outputs = carve(carver, (size_t)O * sizeof(float *));
+  arena->grads = carve(carver, (size_t)G * sizeof(float *));
+  arena->grad_elements = carve(carver, (size_t)G * sizeof(int64_t));
+  arena->adam_m = training ? carve(carver, (size_t)G * sizeof(float *)) : NULL;
+  arena->adam_v = training ? carve(carver, (size_t)G * sizeof(float *)) : NULL;
+  arena->teacher_params = with_teacher ? carve(carver, (size_t)P * sizeof(float *)) : NULL;
+  arena->teacher_outputs = with_teacher ? carve(carver, (size_t)O * sizeof(float *)) : NULL;
+
+  int assign = carver->base != NULL;
+  for (int p = 0; p < P; p++) {
+    float *block = carve_floats(carver, manifest->params[p].tensor.num_elements);
+    if (assign) arena->params[p] = block;
+  }
+  for (int i = 0; i < I; i++) {
+    float *block = carve_floats(carver, manifest->inputs[i].num_elements);
+    if (assign) arena->inputs[i] = block;
+  }
+  arena->loss = carve_floats(carver, 1);
+  for (int o = 0; o < O; o++) {
+    float *block = carve_floats(carver, manifest->outputs[o].num_elements);
+    if (assign) arena->outputs[o] = block;
+  }
+  for (int g = 0; g < G; g++) {
+    float *block = carve_floats(carver, manifest->grads[g].num_elements);
+    if (assign) {
+      arena->grads[g] = block;
+      arena->grad_elements[g] = manifest->grads[g].num_elements;
+    }
+  }
+  arena->workspace = carve(carver, (size_t)manifest->workspace_bytes);
+  for (int g = 0; training && g < G; g++) {
+    float *m = carve_floats(carver, manifest->grads[g].num_elements);
+    float *v = carve_floats(carver, manifest->grads[g].num_elements);
+    if (assign) {
+      arena->adam_m[g] = m;
+      arena->adam_v[g] = v;
+    }
+  }
+  if (with_teacher) {
+    for (int p = 0; p < P; p++) {
+      float *block = carve_floats(carver, manifest->params[p].tensor.num_elements);
+      if (assign) arena->teacher_params[p] = block;
+    }
+    arena->teacher_loss = carve_floats(carver, 1);
+    for (int o = 0; o < O; o++) {
+      float *block = carve_floats(carver, manifest->outputs[o].num_elements);
+      if (assign) arena->teacher_outputs[o] = block;
+    }
+  }
+  carve(carver, 0);
+}
+
+/* Fills a buffers array in ABI order (docs/ABI.md). */
+static void fill_buffers(void **buffers, const Manifest *manifest, float **params, float **inputs,
+                         float *loss, float **outputs, float **grads, void *workspace) {
+  int k = 0;
+  for (int p = 0; p < manifest->num_params; p++) buffers[k++] = params[p];
+  for (int i = 0; i < manifest->num_inputs; i++) buffers[k++] = inputs[i];
+  buffers[k++] = loss;
+  for (int o = 0; o < manifest->num_outputs; o++) buffers[k++] = outputs[o];
+  for (int g = 0; g < manifest->num_grads; g++) buffers[k++] = grads[g];
+  buffers[k++] = workspace;
+}
+
+void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) {
+  memset(arena, 0, sizeof *arena);
+  Carver measure = {NULL, 0};
+  lay_out(arena, manifest, purpose, &measure);
+  size_t bytes = (measure.offset + ARENA_ALIGNMENT - 1) & ~(size_t)(ARENA_ALIGNMENT - 1);
+  void *base = NULL;
+  int status = posix_memalign(&base, ARENA_ALIGNMENT, bytes);
+  if (status != 0)
+    perft_fatal("cannot allocate the %zu-byte arena: %s (hint: a smaller program, or more RAM)",
+                bytes, strerror(status));
+  memset(base, 0, bytes); /* touch every page now, not in the first step */
+  memset(arena, 0, sizeof *arena);
+  Carver assign = {base, 0};
+  lay_out(arena, manifest, purpose, &assign);
+  arena->base = base;
+  arena->bytes = bytes;
+  fill_buffers(arena->buffers, manifest, arena->params, arena->inputs, arena->loss,
+               arena->outputs, arena->grads, arena->workspace);
+  /* The teacher reads the student's inputs and writes its own loss and outputs; perft_forward
+   * leaves gradients untouched, so the student's gradient buffers are passed. */
+  if (arena->teacher_buffers)
+    fill_buffers(arena->teacher_buffers, manifest, arena->teacher_params, arena->inputs,
+                 arena->teacher_loss, arena->teacher_outputs, arena->grads, arena->workspace);
+}
+
+void arena_destroy(Arena *arena) {
+  free(arena->base);
+  memset(arena, 0, sizeof *arena);
+}

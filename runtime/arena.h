@@ -1,0 +1,49 @@
+/* arena.h: every tensor the executable needs, in ONE allocation made at start-up.
+ *
+ * Layout (each block 64-byte aligned; P params, I inputs, O outputs, G grads):
+ *   buffers          void*[P+I+1+O+G+1]   the ABI array handed to perft_train_step/perft_forward
+ *   teacher_buffers  void*[P+I+1+O+G+1]   the same for the teacher's perft_forward (teacher only)
+ *   params[p]        float[numel(p)]      every parameter, manifest order
+ *   inputs[i]        float[numel(i)]
+ *   loss             float[1]
+ *   outputs[o]       float[numel(o)]
+ *   grads[g]         float[numel(g)]
+ *   workspace        bytes[workspace]     shared by the student and the teacher (calls are sequential)
+ *   adam_m[g], adam_v[g]  float[numel(g)] (training only)
+ *   teacher_params[p], teacher_loss, teacher_outputs[o]  (training with a teacher only)
+ * The whole block is zeroed once, so every page is touched before the first step.
+ */
+#ifndef PERFT_RUNTIME_ARENA_H
+#define PERFT_RUNTIME_ARENA_H
+
+#include <stddef.h>
+
+#include "manifest.h"
+
+typedef struct {
+  void *base;
+  size_t bytes;
+  int num_buffers;          /* P + I + 1 + O + G + 1 */
+  void **buffers;           /* (num_buffers) */
+  float **params;           /* (P) pointers into the arena */
+  float **inputs;           /* (I) */
+  float *loss;              /* (1) */
+  float **outputs;          /* (O) */
+  float **grads;            /* (G) */
+  void *workspace;          /* (workspace bytes) */
+  float **adam_m;           /* (G) first moments, NULL unless training */
+  float **adam_v;           /* (G) second moments */
+  void **teacher_buffers;   /* (num_buffers) NULL unless training with a teacher */
+  float **teacher_params;   /* (P) */
+  float *teacher_loss;      /* (1) */
+  float **teacher_outputs;  /* (O) */
+  int64_t *grad_elements;   /* (G) element count of each grad, for the optimizer */
+} Arena;
+
+typedef enum { ARENA_FORWARD_BACKWARD, ARENA_TRAINING } ArenaPurpose;
+
+/* Lays out and allocates the arena; exits with a clear message when memory is short. */
+void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose);
+void arena_destroy(Arena *arena);
+
+#endif

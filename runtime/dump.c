@@ -1,0 +1,50 @@
+/* dump.c: --dump OUT: one forward and backward on given weights and inputs, no update.
+ *
+ * OUT holds: loss [1], out.NAME for each output, grad.NAME for each trainable param. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "program.h"
+#include "safetensors.h"
+
+int run_dump(const Manifest *manifest, const RunOptions *options) {
+  Arena arena;
+  arena_create(&arena, manifest, ARENA_FORWARD_BACKWARD);
+  params_initialise(manifest, &arena, options->seed, options->weights_path, WEIGHTS_ALL_REQUIRED);
+  inputs_load(manifest, &arena, options->inputs_path);
+
+  perft_train_step(arena.buffers);
+
+  int num_tensors = 1 + manifest->num_outputs + manifest->num_grads;
+  SafetensorsTensor *tensors = callocCheck((size_t)num_tensors, sizeof *tensors);
+  char **names = callocCheck((size_t)num_tensors, sizeof *names);
+  static const int64_t scalar_shape[1] = {1};
+  int t = 0;
+  tensors[t++] = (SafetensorsTensor){"loss", 1, scalar_shape, arena.loss};
+  for (int o = 0; o < manifest->num_outputs; o++, t++) {
+    const TensorSpec *output = &manifest->outputs[o];
+    size_t size = strlen(output->name) + 8;
+    names[t] = mallocCheck(size);
+    snprintf(names[t], size, "out.%s", output->name);
+    tensors[t] = (SafetensorsTensor){names[t], output->num_dims, output->dims, arena.outputs[o]};
+  }
+  for (int g = 0; g < manifest->num_grads; g++, t++) {
+    const TensorSpec *grad = &manifest->grads[g];
+    size_t size = strlen(grad->name) + 8;
+    names[t] = mallocCheck(size);
+    snprintf(names[t], size, "grad.%s", grad->name);
+    tensors[t] = (SafetensorsTensor){names[t], grad->num_dims, grad->dims, arena.grads[g]};
+  }
+  char error[1024];
+  if (!safetensors_write_file(options->dump_path, tensors, num_tensors, error, sizeof error))
+    perft_fatal("%s", error);
+  printf("dump: loss %.9g, %d outputs, %d gradients written to %s\n", (double)*arena.loss,
+         manifest->num_outputs, manifest->num_grads, options->dump_path);
+  for (int i = 0; i < num_tensors; i++) free(names[i]);
+  free(names);
+  free(tensors);
+  arena_destroy(&arena);
+  return 0;
+}

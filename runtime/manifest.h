@@ -1,0 +1,58 @@
+/* manifest.h: the program description that the generated object carries (docs/ABI.md).
+ *
+ * The manifest is parsed once at start-up into a Manifest; every later stage (arena layout, data,
+ * optimizer, checkpoints) reads shapes and names from here.
+ */
+#ifndef PERFT_RUNTIME_MANIFEST_H
+#define PERFT_RUNTIME_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PERFT_MAX_DIMS 8
+
+typedef struct {
+  char *name;                    /* e.g. "perft_r.ad.A" */
+  char *dims_text;               /* the dims exactly as the manifest wrote them, e.g. "4x8x96" */
+  int num_dims;                  /* 1..PERFT_MAX_DIMS; a scalar is written "1" and has 1 dim */
+  int64_t dims[PERFT_MAX_DIMS];  /* row-major */
+  int64_t num_elements;          /* product of dims */
+} TensorSpec;
+
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
+
+typedef struct {
+  TensorSpec tensor;
+  int trainable;   /* 1: "trainable", 0: "frozen" */
+  InitKind init;
+  double init_mean; /* INIT_NORMAL only */
+  double init_std;  /* INIT_NORMAL only */
+  int grad_index;   /* index into Manifest.grads for a trainable param, -1 for a frozen one */
+} ParamSpec;
+
+typedef struct {
+  int version;              /* "perft-manifest 1" */
+  int64_t tokens;           /* tokens per step, for tok/s */
+  int64_t workspace_bytes;  /* scratch the generated code needs */
+  ParamSpec *params;     int num_params;
+  TensorSpec *inputs;    int num_inputs;
+  TensorSpec *outputs;   int num_outputs;
+  TensorSpec *grads;     int num_grads;
+  int *grad_param_index; /* (num_grads) grads[g] belongs to params[grad_param_index[g]] */
+  int has_teacher;
+  int teacher_input;     /* index into inputs: filled with the teacher's output */
+  int teacher_output;    /* index into outputs */
+} Manifest;
+
+/* Parses and checks `text`. On failure returns 0 and writes a one-line reason (with the manifest
+ * line number) into error. Unknown record kinds are ignored. */
+int manifest_parse(const char *text, Manifest *manifest, char *error, size_t error_size);
+void manifest_destroy(Manifest *manifest);
+
+/* Writes "4x8x96" for any dims into out. */
+void dims_format(const int64_t *dims, int num_dims, char *out, size_t out_size);
+
+/* Number of elements over all params, split by trainable/frozen. */
+void manifest_count_params(const Manifest *manifest, int64_t *trainable, int64_t *frozen);
+
+#endif

@@ -1,0 +1,214 @@
+/* train.c: the training loop.
+ *
+ * Start-up (all allocation happens here): arena, parameters, teacher, optimizer state, metrics
+ * file, checkpoint writer. Then per step, with no allocation:
+ *   data      inputs ~ N(0, 1); with `teacher IN OUT`: IN <- OUT of perft_forward(teacher)
+ *   step      perft_train_step(buffers): loss, outputs, grads
+ *   update    global-norm clip, AdamW on trainable params, lr from the schedule
+ *   report    one line on stdout, one JSON line in --metrics, checkpoint every --save-every
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "optimizer.h"
+#include "program.h"
+#include "rng.h"
+#include "safetensors.h"
+
+#define MAX_LISTED_TENSORS 40
+
+static double seconds_now(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
+
+static void format_bytes(size_t bytes, char *out, size_t out_size) {
+  if (bytes < 10 * 1024) snprintf(out, out_size, "%zu B", bytes);
+  else if (bytes < 10 * 1024 * 1024) snprintf(out, out_size, "%zu B (%.1f KiB)", bytes, bytes / 1024.0);
+  else snprintf(out, out_size, "%zu B (%.1f MiB)", bytes, bytes / (1024.0 * 1024.0));
+}
+
+static void print_configuration(const Manifest *manifest, const Arena *arena,
+                                const RunOptions *options) {
+  int64_t trainable, frozen;
+  manifest_count_params(manifest, &trainable, &frozen);
+  int64_t total = trainable + frozen;
+  double trainable_percent = total ? 100.0 * trainable / total : 0.0;
+  char workspace[64], arena_bytes[64];
+  format_bytes((size_t)manifest->workspace_bytes, workspace, sizeof workspace);
+  format_bytes(arena->bytes, arena_bytes, sizeof arena_bytes);
+
+  printf("perft training executable\n");
+  printf("  program       manifest v%d, f32, %lld tokens/step\n", manifest->version,
+         (long long)manifest->tokens);
+  int listed = 0;
+  for (int p = 0; p < manifest->num_params; p++, listed++) {
+    const ParamSpec *param = &manifest->params[p];
+    if (listed == MAX_LISTED_TENSORS) break;
+    char init[96];
+    if (param->init == INIT_NORMAL)
+      snprintf(init, sizeof init, "normal(%g, %g)", param->init_mean, param->init_std);
+    else snprintf(init, sizeof init, "%s", param->init == INIT_ZEROS ? "zeros" : "ones");
+    printf("    param   %-32s %-16s %-9s %s\n", param->tensor.name, param->tensor.dims_text,
+           param->trainable ? "trainable" : "frozen", init);
+  }
+  for (int i = 0; i < manifest->num_inputs && listed < MAX_LISTED_TENSORS; i++, listed++)
+    printf("    input   %-32s %s\n", manifest->inputs[i].name, manifest->inputs[i].dims_text);
+  for (int o = 0; o < manifest->num_outputs && listed < MAX_LISTED_TENSORS; o++, listed++)
+    printf("    output  %-32s %s\n", manifest->outputs[o].name, manifest->outputs[o].dims_text);
+  int all = manifest->num_params + manifest->num_inputs + manifest->num_outputs;
+  if (listed < all) printf("    ... %d more (see --list-params)\n", all - listed);
+  printf("  parameters    %lld total: %lld trainable (%.2f%%), %lld frozen (%.2f%%)\n",
+         (long long)total, (long long)trainable, trainable_percent, (long long)frozen,
+         total ? 100.0 - trainable_percent : 0.0);
+  printf("  workspace     %s\n", workspace);
+  printf("  arena         %s, one allocation\n", arena_bytes);
+  printf("  steps         %d (warm-up %d, then linear decay to 0)\n", options->steps,
+         options->warmup_steps);
+  printf("  optimizer     AdamW lr %g, betas 0.9/0.999, eps 1e-8, weight decay %g, clip %g%s\n",
+         options->learning_rate, options->weight_decay, options->clip,
+         options->clip > 0 ? "" : " (off)");
+  printf("  seed          %llu\n", (unsigned long long)options->seed);
+  printf("  weights       %s\n", options->weights_path ? options->weights_path
+                                                      : "--init (manifest init rules)");
+  if (manifest->has_teacher)
+    printf("  data          teacher: %s <- %s of a perturbed teacher; other inputs N(0, 1)\n",
+           manifest->inputs[manifest->teacher_input].name,
+           manifest->outputs[manifest->teacher_output].name);
+  else printf("  data          every input N(0, 1), fresh each step\n");
+  printf("  metrics       %s\n", options->metrics_path ? options->metrics_path : "-");
+  if (options->save_path && options->save_every)
+    printf("  save          %s (every %d steps and at the end)\n", options->save_path,
+           options->save_every);
+  else printf("  save          %s\n", options->save_path ? options->save_path : "-");
+  fflush(stdout);
+}
+
+/* Writes a JSON number, or null when it is not finite. */
+static int format_json_number(char *out, size_t out_size, double value) {
+  return isfinite(value) ? snprintf(out, out_size, "%.9g", value) : snprintf(out, out_size, "null");
+}
+
+int run_training(const Manifest *manifest, const RunOptions *options) {
+  /* ---- start-up: every allocation happens here ---- */
+  Arena arena;
+  arena_create(&arena, manifest, ARENA_TRAINING);
+  params_initialise(manifest, &arena, options->seed, options->weights_path,
+                    WEIGHTS_FROZEN_REQUIRED);
+  if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
+
+  OptimizerConfig optimizer;
+  optimizer_config_defaults(&optimizer);
+  optimizer.learning_rate = options->learning_rate;
+  optimizer.warmup_steps = options->warmup_steps;
+  optimizer.total_steps = options->steps;
+  optimizer.weight_decay = options->weight_decay;
+  optimizer.clip = options->clip;
+
+  int metrics_fd = -1;
+  if (options->metrics_path) {
+    metrics_fd = open(options->metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (metrics_fd < 0)
+      perft_fatal("cannot open metrics file '%s': %s", options->metrics_path, strerror(errno));
+  }
+
+  SafetensorsWriter checkpoint;
+  int saving = options->save_path != NULL;
+  if (saving) {
+    SafetensorsTensor *tensors = callocCheck((size_t)manifest->num_grads + 1, sizeof *tensors);
+    for (int g = 0; g < manifest->num_grads; g++) {
+      int p = manifest->grad_param_index[g];
+      tensors[g].name = manifest->params[p].tensor.name;
+      tensors[g].num_dims = manifest->params[p].tensor.num_dims;
+      tensors[g].shape = manifest->params[p].tensor.dims;
+      tensors[g].data = arena.params[p];
+    }
+    safetensors_writer_create(&checkpoint, options->save_path, tensors, manifest->num_grads);
+    free(tensors);
+  }
+
+  print_configuration(manifest, &arena, options);
+
+  Rng data_rng;
+  rng_seed(&data_rng, options->seed, RNG_STREAM_DATA);
+  int step_digits = snprintf(NULL, 0, "%d", options->steps);
+  double first_loss = NAN, last_loss = NAN, total_seconds = 0.0;
+  char error[1024];
+
+  /* ---- the loop: no allocation from here on ---- */
+  for (int step = 1; step <= options->steps; step++) {
+    double start = seconds_now();
+
+    for (int i = 0; i < manifest->num_inputs; i++)
+      if (!manifest->has_teacher || i != manifest->teacher_input)
+        rng_fill_normal(&data_rng, arena.inputs[i], manifest->inputs[i].num_elements, 0.0, 1.0);
+    if (manifest->has_teacher) {
+      perft_forward(arena.teacher_buffers);
+      memcpy(arena.inputs[manifest->teacher_input], arena.teacher_outputs[manifest->teacher_output],
+             (size_t)manifest->inputs[manifest->teacher_input].num_elements * sizeof(float));
+    }
+
+    perft_train_step(arena.buffers);
+    double loss = *arena.loss;
+    double grad_norm = global_grad_norm(arena.grads, arena.grad_elements, manifest->num_grads);
+    if (!isfinite(loss) || !isfinite(grad_norm))
+      perft_fatal("step %d: loss %g, gradient norm %g: training diverged (hint: a lower --lr, or "
+                  "--clip)", step, loss, grad_norm);
+    double grad_scale = optimizer.clip > 0 && grad_norm > optimizer.clip
+                            ? optimizer.clip / grad_norm : 1.0;
+    double learning_rate = learning_rate_at(&optimizer, step);
+    for (int g = 0; g < manifest->num_grads; g++)
+      adamw_update(&optimizer, arena.params[manifest->grad_param_index[g]], arena.grads[g],
+                   arena.adam_m[g], arena.adam_v[g], arena.grad_elements[g], learning_rate,
+                   grad_scale, step);
+
+    double seconds = seconds_now() - start;
+    total_seconds += seconds;
+    double tokens_per_second = seconds > 0 ? (double)manifest->tokens / seconds : 0.0;
+    if (step == 1) first_loss = loss;
+    last_loss = loss;
+    printf("step %*d/%d  loss %.6g  gnorm %.4g  lr %.3e  ms %.3f  tok/s %.0f\n", step_digits, step,
+           options->steps, loss, grad_norm, learning_rate, seconds * 1e3, tokens_per_second);
+    fflush(stdout);
+
+    if (metrics_fd >= 0) {
+      char line[512], loss_text[32], norm_text[32];
+      format_json_number(loss_text, sizeof loss_text, loss);
+      format_json_number(norm_text, sizeof norm_text, grad_norm);
+      int length = snprintf(line, sizeof line,
+                            "{\"step\":%d,\"steps\":%d,\"loss\":%s,\"gnorm\":%s,\"lr\":%.9g,"
+                            "\"ms\":%.6f,\"tok_s\":%.3f}\n",
+                            step, options->steps, loss_text, norm_text, learning_rate,
+                            seconds * 1e3, tokens_per_second);
+      if (write(metrics_fd, line, (size_t)length) != length)
+        perft_fatal("writing metrics file '%s' failed: %s", options->metrics_path,
+                    strerror(errno));
+    }
+    if (saving && options->save_every && step % options->save_every == 0 &&
+        step != options->steps) {
+      if (!safetensors_writer_write(&checkpoint, error, sizeof error))
+        perft_fatal("checkpoint at step %d: %s", step, error);
+    }
+  }
+
+  /* ---- end ---- */
+  if (saving) {
+    if (!safetensors_writer_write(&checkpoint, error, sizeof error)) perft_fatal("%s", error);
+    safetensors_writer_destroy(&checkpoint);
+  }
+  if (metrics_fd >= 0) close(metrics_fd);
+  printf("done: %d steps in %.3f s (%.3f ms/step), loss %.6g -> %.6g (%.3g%% of the first)%s%s\n",
+         options->steps, total_seconds, 1e3 * total_seconds / options->steps, first_loss,
+         last_loss, first_loss != 0 ? 100.0 * last_loss / first_loss : 0.0,
+         saving ? ", saved " : "", saving ? options->save_path : "");
+  arena_destroy(&arena);
+  return 0;
+}

@@ -1,0 +1,148 @@
+#!/bin/sh
+# run_gradcheck.sh PERFTC OUTDIR [NAME...]
+#
+# Finite-difference gradient checks of perftc's reverse mode, one small program per op kind
+# (tests/gradcheck/ops/*.perft), plus the example program at small sizes, plus a planted-bug
+# check. For each program:
+#     $PERFTC ops/NAME.perft --dtype=f64 --emit=obj -o OUTDIR/NAME.o
+#     cc gradcheck.c OUTDIR/NAME.o -lm -o OUTDIR/NAME && OUTDIR/NAME FLAGS
+# where FLAGS come from the program's `# gradcheck-flags: ...` comment lines.
+# Prints one line per program (PASS/FAIL), then the planted-bug checks: the program compiled with
+# --debug-wrong-grad=OP must make the harness FAIL (exit 1, values out of tolerance).
+# Exits 0 only if everything passes. With NAME arguments, only those programs run (the planted
+# checks still run when their program is selected).
+#
+# Environment: CC (default cc), GRADCHECK_CFLAGS, GRADCHECK_LDFLAGS (extra link inputs for the
+# generated object), GRADCHECK_ARGS (extra harness flags for every run, e.g. "--seed 3"),
+# GRADCHECK_PLANTED (space-separated OP:PROGRAM pairs; default "silu:silu").
+set -u
+if [ $# -lt 2 ]; then
+  echo "usage: $0 PERFTC OUTDIR [NAME...]" >&2
+  exit 2
+fi
+PERFTC=$1
+OUT=$2
+shift 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+CC=${CC:-cc}
+CFLAGS="-std=c11 -O1 ${GRADCHECK_CFLAGS:-}"
+LDFLAGS="${GRADCHECK_LDFLAGS:-}"
+HARNESS_ARGS="${GRADCHECK_ARGS:-}"
+PLANTED="${GRADCHECK_PLANTED:-silu:silu}"
+EXAMPLE="$HERE/../../examples/moe_perft_r.perft"
+# the example at small, awkward sizes (every dim overridden)
+EXAMPLE_DIMS="-Dtokens=6 -DD=5 -DE=4 -DK=2 -DF=3 -DN=3 -DKt=2 -Dr=2"
+
+mkdir -p "$OUT" || exit 2
+# CFLAGS and LDFLAGS are word lists on purpose
+# shellcheck disable=SC2086
+if ! "$CC" $CFLAGS -c "$HERE/gradcheck.c" -o "$OUT/gradcheck_main.o" 2>"$OUT/gradcheck_main.log"; then
+  echo "gradcheck: cannot compile the harness:"; cat "$OUT/gradcheck_main.log"
+  exit 1
+fi
+
+selected() { # NAME -> 0 if selected
+  [ -z "$ONLY" ] && return 0
+  for s in $ONLY; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+ONLY="$*"
+
+flags_of() { # FILE -> its gradcheck-flags
+  sed -n 's/^#[[:space:]]*gradcheck-flags:[[:space:]]*//p' "$1" | tr '\n' ' '
+}
+
+# build TAG SOURCE [perftc flags...] -> OUT/TAG (the harness linked with the program's object)
+build() {
+  tag=$1; src=$2; shift 2
+  rm -f "$OUT/$tag.o" "$OUT/$tag"
+  # shellcheck disable=SC2086
+  "$PERFTC" "$src" "$@" --dtype=f64 --emit=obj -o "$OUT/$tag.o" >"$OUT/$tag.compile.log" 2>&1
+  prc=$?
+  if [ $prc -ne 0 ] || [ ! -s "$OUT/$tag.o" ]; then
+    reason="perftc failed (exit $prc): $(grep -m1 -i 'error' "$OUT/$tag.compile.log" || tail -n 1 "$OUT/$tag.compile.log")"
+    return 1
+  fi
+  # shellcheck disable=SC2086
+  if ! "$CC" "$OUT/gradcheck_main.o" "$OUT/$tag.o" $LDFLAGS -lm -o "$OUT/$tag" >"$OUT/$tag.link.log" 2>&1 &&
+     ! "$CC" -no-pie "$OUT/gradcheck_main.o" "$OUT/$tag.o" $LDFLAGS -lm -o "$OUT/$tag" >>"$OUT/$tag.link.log" 2>&1; then
+    reason="link failed: $(grep -m1 -i 'error\|undefined' "$OUT/$tag.link.log" || tail -n 1 "$OUT/$tag.link.log")"
+    return 1
+  fi
+  return 0
+}
+
+# check TAG FLAGS -> runs the harness; sets rc, verdict
+check() {
+  tag=$1; flags=$2
+  # shellcheck disable=SC2086
+  "$OUT/$tag" $flags $HARNESS_ARGS >"$OUT/$tag.log" 2>&1
+  rc=$?
+  verdict=$(grep '^gradcheck: \(PASS\|FAIL\)' "$OUT/$tag.log" | tail -n 1)
+  [ -n "$verdict" ] || verdict="no verdict (exit $rc): $(tail -n 1 "$OUT/$tag.log")"
+}
+
+status=0
+npass=0
+nfail=0
+report_fail() { # TAG MESSAGE [LOG]
+  printf '%-24s FAIL  %s\n' "$1" "$2"
+  if [ $# -ge 3 ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 40; fi
+  status=1
+  nfail=$((nfail + 1))
+}
+
+run_one() { # TAG SOURCE FLAGS [perftc flags...]
+  tag=$1; src=$2; flags=$3; shift 3
+  reason=""
+  if ! build "$tag" "$src" "$@"; then
+    report_fail "$tag" "$reason" "$OUT/$tag.compile.log"
+    return
+  fi
+  check "$tag" "$flags"
+  if [ "$rc" -eq 0 ] && echo "$verdict" | grep -q '^gradcheck: PASS'; then
+    printf '%-24s PASS  %s\n' "$tag" "${verdict#gradcheck: PASS }"
+    npass=$((npass + 1))
+  else
+    report_fail "$tag" "${verdict#gradcheck: } (log $OUT/$tag.log)" "$OUT/$tag.log"
+  fi
+}
+
+for f in "$HERE"/ops/*.perft; do
+  name=$(basename "$f" .perft)
+  selected "$name" || continue
+  run_one "$name" "$f" "$(flags_of "$f")"
+done
+
+if selected example_moe_perft_r; then
+  if [ -f "$EXAMPLE" ]; then
+    # shellcheck disable=SC2086
+    run_one example_moe_perft_r "$EXAMPLE" "" $EXAMPLE_DIMS
+  else
+    echo "example_moe_perft_r      SKIP  ($EXAMPLE not found)"
+  fi
+fi
+
+# planted bugs: the harness must catch a deliberately wrong backward rule
+for pair in $PLANTED; do
+  op=${pair%%:*}
+  prog=${pair#*:}
+  selected "$prog" || continue
+  tag="planted_$op"
+  src="$HERE/ops/$prog.perft"
+  reason=""
+  if ! build "$tag" "$src" "--debug-wrong-grad=$op"; then
+    report_fail "$tag" "$reason" "$OUT/$tag.compile.log"
+    continue
+  fi
+  check "$tag" "$(flags_of "$src")"
+  if [ "$rc" -eq 1 ] && echo "$verdict" | grep -q '^gradcheck: FAIL ([0-9]* of [0-9]* values out of tolerance'; then
+    printf '%-24s PASS  (caught: %s)\n' "$tag" "${verdict#gradcheck: }"
+    npass=$((npass + 1))
+  else
+    report_fail "$tag" "the harness did not catch --debug-wrong-grad=$op: ${verdict#gradcheck: }" "$OUT/$tag.log"
+  fi
+done
+
+echo "gradcheck: $npass passed, $nfail failed"
+exit $status
