@@ -2,9 +2,10 @@
  *
  * The model's statements run in order. `moe(D, E, K, F)(h) with perft_r(...)`
  * instantiates block `moe` (its params become `moe.<param>`, a second
- * instance `moe.1.<param>`), runs its body, then runs each strategy with the
- * block's sizes and input visible and its output bound to the block's output
- * (params `moe.perft_r.<param>`). `bank ad[N] = lora(...)` stacks N copies of
+ * instance `moe.1.<param>`), runs its body, then runs each strategy in a
+ * scope nested in the block's (it reads the block's sizes, params, banks and
+ * locals), its input bound to the block's input and its output starting as
+ * the block's output (params `moe.perft_r.<param>`). `bank ad[N] = lora(...)` stacks N copies of
  * each expert param: [N, shape...], named `<owner>.ad.<param>`. The loss is
  * the `loss` expression plus every `aux` term.
  * Expressions are in elaborate_expr.c.
@@ -473,9 +474,8 @@ static Value apply_strategy(Elaborator *e, Body *caller, const AstStrategyUse *u
                strategy->at_block.name, block->name);
     return value_error();
   }
-  Scope *scope = scope_create(e, &e->globals);
-  for (int i = 0; i < block->size_params.count; i++) /* the block's sizes come first */
-    scope_bind(e, scope, block_scope->bindings[i].name, block_scope->bindings[i].value, block_scope->bindings[i].loc);
+  /* The strategy reads everything the block defined: its sizes, params, banks and locals. */
+  Scope *scope = scope_create(e, block_scope);
   if (!bind_size_args(e, caller, &strategy->size_params, &use->args, "strategy", strategy->name, use->loc, scope))
     return value_error();
   scope_bind(e, scope, strategy->input.name, input, strategy->input.loc);

@@ -28,15 +28,25 @@ static MlirValue compare(Kernel *k, const char *op, const char *attr_text, MlirV
   return build_value(&k->b, op, 2, operands, k->i1, 1, &p);
 }
 
+/* arith.cmpf / arith.cmpi predicates are i64 enum values (see ArithOps.td). */
+static int predicate_code(const char *predicate, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(predicate, names[i])) return i;
+  IR_CHECK(0, predicate);
+  return 0;
+}
+
 MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
-  char text[64];
-  snprintf(text, sizeof text, "#arith<cmpf %s>", predicate);
+  static const char *const names[] = {"false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord"};
+  char text[32];
+  snprintf(text, sizeof text, "%d : i64", predicate_code(predicate, names, 8));
   return compare(k, "arith.cmpf", text, a, b);
 }
 
 MlirValue compare_index(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
-  char text[64];
-  snprintf(text, sizeof text, "#arith<cmpi %s>", predicate);
+  static const char *const names[] = {"eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"};
+  char text[32];
+  snprintf(text, sizeof text, "%d : i64", predicate_code(predicate, names, 10));
   return compare(k, "arith.cmpi", text, a, b);
 }
 

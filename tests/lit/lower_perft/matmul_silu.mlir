@@ -1,0 +1,19 @@
+// RUN: %perftc %S/../autodiff/matmul_silu_mse.mlir --emit=lowered | FileCheck %s
+// Tensors become workspace views, results become output arguments, linalg
+// ops switch to buffer form, perft ops become loops; no tensor survives.
+
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: %arg3: memref<f32> {perft.result = "loss"}
+// CHECK-SAME: %arg4: memref<5x3xf32> {perft.result = "output y"}
+// CHECK-SAME: %arg5: memref<192xi8> {perft.workspace}
+// CHECK-SAME: perft.workspace_bytes = 192
+// CHECK: %[[V:.*]] = memref.view %arg5[%{{.*}}][] : memref<192xi8> to memref<5x3xf32>
+// CHECK: linalg.matmul ins(%arg1, %arg0 : memref<5x4xf32>, memref<4x3xf32>) outs(%[[V]] : memref<5x3xf32>)
+// CHECK: scf.for
+// CHECK: math.exp
+// CHECK: memref.copy %{{.*}}, %arg3 : memref<f32> to memref<f32>
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: %arg5: memref<4x3xf32> {perft.result = "grad w"}
+// CHECK-NOT: tensor<
+// CHECK-NOT: perft.silu
+// CHECK: return
