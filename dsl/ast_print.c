@@ -37,7 +37,7 @@ static void print_expr(const AstExpr *expr, int depth, FILE *out) {
   indent(out, depth);
   switch (expr->kind) {
   case EXPR_NUMBER:
-    fprintf(out, "number %.17g", expr->number);
+    fprintf(out, "number %.15g", expr->number);
     end(out, expr->loc);
     return;
   case EXPR_NAME:

@@ -108,7 +108,7 @@ optional_declaration
 declaration
   : DIM IDENTIFIER '=' INTEGER
       { $$ = ast_decl(program, DECL_DIM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
-        $$->dim_value = (long long)$4; }
+        $$->dim_value = $4 <= 1e15 ? (long long)$4 : 0; /* the lexer reported a larger one */ }
   | EXPERT IDENTIFIER '(' size_params_opt ')' body
       { $$ = ast_decl(program, DECL_EXPERT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
         $$->size_params = $4; $$->body = $6; }

@@ -27,6 +27,9 @@ const AstDecl *sema_find_decl(const AstProgram *program, const char *name) {
   return NULL;
 }
 
+/* "a block", "an expert" */
+static const char *decl_kind_article(DeclKind kind) { return kind == DECL_EXPERT ? "an expert" : kind == DECL_DIM ? "a dim" : kind == DECL_BLOCK ? "a block" : kind == DECL_STRATEGY ? "a strategy" : "a model"; }
+
 static const char *decl_kind_name(DeclKind kind) {
   switch (kind) {
   case DECL_DIM: return "dim";
@@ -104,8 +107,8 @@ static void check_banks(const AstProgram *program, const AstDecl *decl, Diagnost
     if (!expert)
       diag_error(diagnostics, stmt->expert_loc, "undefined expert '%s'", stmt->expert_name);
     else if (expert->kind != DECL_EXPERT)
-      diag_error(diagnostics, stmt->expert_loc, "'%s' is a %s, not an expert", stmt->expert_name,
-                 decl_kind_name(expert->kind));
+      diag_error(diagnostics, stmt->expert_loc, "'%s' is %s, not an expert", stmt->expert_name,
+                 decl_kind_article(expert->kind));
   }
 }
 
@@ -116,8 +119,8 @@ static void check_strategy_site(const AstProgram *program, const AstDecl *decl, 
     return;
   }
   if (block->kind != DECL_BLOCK) {
-    diag_error(diagnostics, decl->at_block.loc, "'%s' is a %s, not a block", decl->at_block.name,
-               decl_kind_name(block->kind));
+    diag_error(diagnostics, decl->at_block.loc, "'%s' is %s, not a block", decl->at_block.name,
+               decl_kind_article(block->kind));
     return;
   }
   for (int i = 0; i < decl->size_params.count; i++) {
@@ -144,8 +147,8 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
         diag_error(diagnostics, decl->name_loc, "'%s' is the name of a builtin function", decl->name);
       const AstDecl *first = sema_find_decl(program, decl->name);
       if (first != decl)
-        diag_error(diagnostics, decl->name_loc, "'%s' is already defined (at line %d as a %s)", decl->name,
-                   first->loc.line, decl_kind_name(first->kind));
+        diag_error(diagnostics, decl->name_loc, "'%s' is already defined (at line %d as %s)", decl->name,
+                   first->loc.line, decl_kind_article(first->kind));
     }
     if (decl->kind == DECL_DIM && decl->dim_value <= 0)
       diag_error(diagnostics, decl->loc, "dim '%s' must be positive", decl->name);

@@ -63,6 +63,14 @@ void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
   free(problems);
 }
 
+/* The teacher is the same program with its expert banks (frozen 3-D parameters)
+ * perturbed by this much relative Gaussian noise, and with nonzero trainable
+ * parameters (a hidden adapter, N(0, 1/fan_in)). A perturbation of SwiGLU experts
+ * alone has almost no component a linear adapter can represent (the change is
+ * bilinear in h), so it only sets the loss floor; the hidden adapter is what
+ * training can recover. */
+#define TEACHER_BANK_NOISE 0.05
+
 void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_TEACHER);
@@ -70,8 +78,10 @@ void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
     const ParamSpec *param = &manifest->params[p];
     int64_t count = param->tensor.num_elements;
     float *teacher = arena->teacher_params[p]; /* (param dims) */
-    if (param->trainable) {
-      memset(teacher, 0, (size_t)count * sizeof(float));
+    if (param->trainable) { /* the hidden adapter the student has to find */
+      int64_t fan_in = param->tensor.num_dims ? param->tensor.dims[param->tensor.num_dims - 1] : 1;
+      double std = 1.0 / sqrt((double)fan_in);
+      for (int64_t i = 0; i < count; i++) teacher[i] = (float)(std * rng_normal(&rng));
       continue;
     }
     memcpy(teacher, arena->params[p], (size_t)count * sizeof(float));
@@ -83,7 +93,7 @@ void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
     }
     double mean = sum / count;
     double variance = sum_squares / count - mean * mean;
-    double noise_std = 0.5 * sqrt(variance > 0 ? variance : 0);
+    double noise_std = TEACHER_BANK_NOISE * sqrt(variance > 0 ? variance : 0);
     for (int64_t i = 0; i < count; i++) teacher[i] += (float)(noise_std * rng_normal(&rng));
   }
 }

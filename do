@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# perft's two commands (see README.md):
+#   ./do demo   install what is missing, build, compile examples/moe_perft_r.perft and train it
+#   ./do test   install what is missing, build, run every test; ends with "N passed, N failed"
+set -euo pipefail
+cd "$(dirname "$0")"
+BUILD=${PERFT_BUILD:-build}
+PACKAGES=(cmake make gcc g++ flex bison python3 libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19)
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)"
+}
+
+case "${1:-}" in
+  demo)
+    install_missing
+    build
+    mkdir -p out
+    echo "== perftc examples/moe_perft_r.perft -o out/moe_perft_r"
+    "$BUILD/compiler/perftc" examples/moe_perft_r.perft -o out/moe_perft_r
+    echo "== out/moe_perft_r (trains the PERFT-R adapters toward a teacher)"
+    out/moe_perft_r --steps 300 --lr 0.03 --metrics out/moe_perft_r.jsonl --save out/moe_perft_r.adapters.safetensors
+    ;;
+  test)
+    install_missing
+    build
+    tests/run_all.sh "$BUILD"
+    ;;
+  *)
+    echo "usage: ./do demo | ./do test" >&2
+    exit 2
+    ;;
+esac

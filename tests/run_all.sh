@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: the CTest suites (dsl, runtime, reference, gradcheck, end to end)
+# and the lit + FileCheck pass tests; ends with one plain line "N passed, N failed".
+set -uo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LIT=/usr/lib/llvm-19/build/utils/lit/lit.py
+
+echo "== ctest"
+(cd "$BUILD" && ctest --output-on-failure -j2) | tee "$BUILD/ctest.log"
+ctest_passed=$(grep -Eo '[0-9]+ tests passed' "$BUILD/ctest.log" | head -1 | grep -Eo '^[0-9]+' || echo 0)
+ctest_total=$(grep -Eo 'out of [0-9]+' "$BUILD/ctest.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+
+echo "== lit (pass and driver tests)"
+python3 "$LIT" -v --param perftc="$BUILD/compiler/perftc" "$ROOT/tests/lit" | tee "$BUILD/lit.log"
+lit_passed=$(grep -c '^PASS:' "$BUILD/lit.log")
+lit_failed=$(grep -Ec '^(FAIL|XPASS|UNRESOLVED):' "$BUILD/lit.log")
+
+passed=$((ctest_passed + lit_passed))
+failed=$((ctest_total - ctest_passed + lit_failed))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
