@@ -25,12 +25,14 @@
  */
 #include "dialect.h"
 
+#include "diagnostics.h"
 #include "ir_builder.h"
 
 #include <mlir-c/Diagnostics.h>
 #include <mlir-c/Dialect/IRDL.h>
 #include <mlir-c/RegisterEverything.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Every operand and result gets its own `irdl.any`: one shared constraint
  * variable would force all of them to the same type. */
@@ -58,15 +60,33 @@ const char perft_dialect_irdl[] =
     OP("mse", A2, R1) OP("mse_grad", A3, R1)
     "}\n";
 
+static void append_string(MlirStringRef s, void *buffer) {
+  size_t used = strlen(buffer), room = 511 - used;
+  size_t n = s.length < room ? s.length : room;
+  memcpy((char *)buffer + used, s.data, n);
+  ((char *)buffer)[used + n] = 0;
+}
+
 static void print_string(MlirStringRef s, void *stream) { fwrite(s.data, 1, s.length, stream); }
 
+/* MLIR diagnostics in the same form as the front end's: `file:line:col: error: message`,
+ * then the source line and a caret when the location is a file position. */
 static MlirLogicalResult print_diagnostic(MlirDiagnostic diagnostic, void *user_data) {
   static const char *severity[] = {"error", "warning", "note", "remark"};
   MlirDiagnosticSeverity level = mlirDiagnosticGetSeverity(diagnostic);
-  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), print_string, stderr);
-  fprintf(stderr, ": %s: ", severity[level <= MlirDiagnosticRemark ? level : 0]);
+  char location[512] = "";
+  mlirLocationPrint(mlirDiagnosticGetLocation(diagnostic), append_string, location);
+  char file[400];
+  int line = 0, column = 0;
+  /* A FileLineColLoc prints as loc("path":line:col). */
+  if (sscanf(location, "loc(\"%399[^\"]\":%d:%d)", file, &line, &column) == 3)
+    fprintf(stderr, "%s:%d:%d: ", file, line, column);
+  else
+    fprintf(stderr, "perftc: ");
+  fprintf(stderr, "%s: ", severity[level <= MlirDiagnosticRemark ? level : 0]);
   mlirDiagnosticPrint(diagnostic, print_string, stderr);
   fputc('\n', stderr);
+  if (line > 0) diag_quote_source_line(stderr, file, line, column);
   return mlirLogicalResultSuccess();
 }
 

@@ -34,7 +34,7 @@ static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm"
 typedef struct {
   const char *input, *output, *wrong_rule;
   Stage stage;
-  int float_bits, print_after_all;
+  int float_bits, print_after_all, print_locations;
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -46,6 +46,7 @@ static void usage(FILE *out) {
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
           "  --print-ir-after-all   print the IR after every MLIR pass to stderr\n"
+          "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
 }
@@ -66,6 +67,7 @@ static int parse_options(int argc, char **argv, Options *o) {
       else if (!strcmp(a + 8, "f64")) o->float_bits = 64;
       else { fprintf(stderr, "perftc: error: --dtype must be f32 or f64\n"); return 0; }
     } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
+    else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
@@ -91,11 +93,11 @@ static int ends_with(const char *s, const char *suffix) {
 
 static void print_to_file(MlirStringRef s, void *stream) { fwrite(s.data, 1, s.length, stream); }
 
-static int write_module(MlirModule module, const char *path) {
+static int write_module(MlirModule module, const char *path, int print_locations) {
   FILE *out = path ? fopen(path, "w") : stdout;
   if (!out) { perror(path); return 0; }
   MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
-  mlirOpPrintingFlagsEnableDebugInfo(flags, false, false);
+  mlirOpPrintingFlagsEnableDebugInfo(flags, print_locations, false);
   mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, print_to_file, out);
   mlirOpPrintingFlagsDestroy(flags);
   fputc('\n', out);
@@ -151,11 +153,11 @@ static int compile(const Options *o) {
   MlirModule module = front_end(context, o);
   if (mlirModuleIsNull(module)) return 0;
   if (!mlirOperationVerify(mlirModuleGetOperation(module))) return 0;
-  if (o->stage == STAGE_MLIR) return write_module(module, o->output);
+  if (o->stage == STAGE_MLIR) return write_module(module, o->output, o->print_locations);
   if (!run_pass(module, perft_create_autodiff_pass(o->wrong_rule), o->print_after_all)) return 0;
-  if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output);
+  if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
   if (!run_pass(module, perft_create_lower_perft_pass(), o->print_after_all)) return 0;
-  if (o->stage == STAGE_LOWERED) return write_module(module, o->output);
+  if (o->stage == STAGE_LOWERED) return write_module(module, o->output, o->print_locations);
 
   char *manifest = codegen_manifest(module);
   if (!manifest) return 0;

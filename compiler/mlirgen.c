@@ -194,7 +194,9 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       named_attribute(context, "arg_attrs", mlirArrayAttrGet(context, num_args, arg_attrs)),
       named_attribute(context, "res_attrs", mlirArrayAttrGet(context, num_results, result_attrs)),
   };
-  MlirOperationState state = mlirOperationStateGet(str("func.func"), mlirLocationUnknownGet(context));
+  /* The function sits where the loss is declared: errors about the whole program point there. */
+  MlirLocation function_location = location_of(context, &graph->nodes[graph->loss.node].loc);
+  MlirOperationState state = mlirOperationStateGet(str("func.func"), function_location);
   mlirOperationStateAddAttributes(&state, 4, func_attrs);
   MlirRegion body = mlirRegionCreate();
   MlirBlock entry = mlirBlockCreate(num_args, arg_types, arg_locs);

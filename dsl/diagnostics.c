@@ -3,6 +3,7 @@
 #include "diagnostics.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Prints line `line` (1-based) of `source` and a caret under `column`. */
@@ -35,4 +36,27 @@ void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format
   va_end(args);
   fputc('\n', out);
   if (loc.line > 0 && diagnostics->source) print_source_line(out, diagnostics->source, loc.line, loc.column);
+}
+
+void diag_quote_source_line(FILE *out, const char *path, int line, int column) {
+  FILE *file = fopen(path, "rb");
+  if (!file) return;
+  char *text = NULL;
+  size_t length = 0, capacity = 0, got;
+  char chunk[4096];
+  while ((got = fread(chunk, 1, sizeof chunk, file)) > 0) {
+    if (length + got + 1 > capacity) {
+      capacity = 2 * (length + got + 1);
+      char *grown = realloc(text, capacity);
+      if (!grown) break;
+      text = grown;
+    }
+    memcpy(text + length, chunk, got);
+    length += got;
+  }
+  fclose(file);
+  if (!text) return;
+  text[length] = 0;
+  print_source_line(out, text, line, column);
+  free(text);
 }

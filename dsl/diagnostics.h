@@ -21,9 +21,17 @@ typedef struct {
 #define DIAG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define DIAG_PRINTF(f, a)
+/* Prints line `line` of the file at `path` and a caret under `column`; nothing
+ * when the file cannot be read. For errors found after parsing (e.g. in MLIR). */
+void diag_quote_source_line(FILE *out, const char *path, int line, int column);
+
 #endif
 
 /* An error at `loc` (loc.line == 0: no position, printed as `perft: error: ...`). */
 void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format, ...) DIAG_PRINTF(3, 4);
+
+/* Prints line `line` of the file at `path` and a caret under `column`; nothing
+ * when the file cannot be read. For errors found after parsing (e.g. in MLIR). */
+void diag_quote_source_line(FILE *out, const char *path, int line, int column);
 
 #endif

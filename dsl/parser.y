@@ -256,6 +256,9 @@ primary
   /* route(rows, indices, weights) { body } */
   | ROUTE '(' args_opt ')' '{' terminators expr terminators '}'
       { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->rhs = $7; }
+  | ROUTE '(' args_opt ')' '{' error '}'  /* recover at the body's own '}' */
+      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3;
+        $$->rhs = ast_expr(program, EXPR_NUMBER, LOC(@5)); }
   ;
 
 terminators

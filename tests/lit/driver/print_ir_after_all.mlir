@@ -1,0 +1,5 @@
+// RUN: %perftc %S/../autodiff/matmul_silu_mse.mlir --emit=obj -o %t.o --print-ir-after-all 2>&1 | FileCheck %s
+// CHECK: IR Dump After PerftAutodiff
+// CHECK: IR Dump After PerftLowerPerft
+// CHECK: IR Dump After ConvertLinalgToLoops
+// CHECK: IR Dump After ConvertFuncToLLVMPass
