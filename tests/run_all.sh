@@ -8,8 +8,10 @@ LIT=/usr/lib/llvm-19/build/utils/lit/lit.py
 
 echo "== ctest"
 (cd "$BUILD" && ctest --output-on-failure -j2) | tee "$BUILD/ctest.log"
-ctest_passed=$(grep -Eo '[0-9]+ tests passed' "$BUILD/ctest.log" | head -1 | grep -Eo '^[0-9]+' || echo 0)
-ctest_total=$(grep -Eo 'out of [0-9]+' "$BUILD/ctest.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+# CTest's summary: "100% tests passed, 0 tests failed out of 92"
+ctest_failed=$(grep -Eo '[0-9]+ tests failed out of' "$BUILD/ctest.log" | tail -1 | grep -Eo '^[0-9]+' || echo 1)
+ctest_total=$(grep -Eo 'failed out of [0-9]+' "$BUILD/ctest.log" | tail -1 | grep -Eo '[0-9]+$' || echo 0)
+ctest_passed=$((ctest_total - ctest_failed))
 
 echo "== lit (pass and driver tests)"
 python3 "$LIT" -v --param perftc="$BUILD/compiler/perftc" "$ROOT/tests/lit" | tee "$BUILD/lit.log"
@@ -17,6 +19,6 @@ lit_passed=$(grep -c '^PASS:' "$BUILD/lit.log")
 lit_failed=$(grep -Ec '^(FAIL|XPASS|UNRESOLVED):' "$BUILD/lit.log")
 
 passed=$((ctest_passed + lit_passed))
-failed=$((ctest_total - ctest_passed + lit_failed))
+failed=$((ctest_failed + lit_failed))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
