@@ -61,6 +61,11 @@ typedef enum {
   /* losses (scalar results) */
   NODE_LOAD_BALANCE, /* p[T,E], indices[T,k] -> E * sum_j f_j P_j; num_experts */
   NODE_MSE,          /* y, target (same shape) -> mean((y - target)^2) */
+  /* models: token stacks */
+  NODE_RMSNORM,       /* x[T,D], weight[D] -> x / sqrt(mean_d(x^2) + eps) * weight; eps in `value` */
+  NODE_EMBEDDING,     /* table[V,D], ids i32[T] -> [T,D] (row lookup) */
+  NODE_CROSS_ENTROPY, /* logits[T,V], labels i32[T] -> mean_t(logsumexp(logits[t]) - logits[t,label]) */
+  NODE_DROPOUT,       /* x, seed i32[1] -> x * mask / (1 - p); p in `value`; seed 0 = identity (eval) */
 } NodeKind;
 
 typedef struct {
@@ -101,6 +106,12 @@ typedef struct {
    * output it is compared with; both -1 when the loss is not an MSE of an output. */
   int target_input_node, target_output_index;
   int64_t tokens;       /* the token count T the graph was built for (the `tokens` dim) */
+  /* The implicit per-step dropout seed input (i32[1], named "dropout.seed"), created by the
+   * front end on the first `dropout(...)`; -1 when the program has no dropout. */
+  int dropout_seed_node;
+  /* For accuracy: when the loss is cross_entropy(OUTPUT, INPUT) of a named output (logits) and
+   * an i32 input (labels): that output index and input node; -1 otherwise. */
+  int classify_output_index, classify_label_node;
 } Graph;
 
 #endif
