@@ -100,15 +100,26 @@ char *codegen_manifest(MlirModule module) {
         MlirStringRef init = string_entry(d, "perft.init");
         text_append(&t, " %s %.*s", !mlirAttributeIsNull(trainable) && mlirBoolAttrGetValue(trainable) ? "trainable" : "frozen",
                     (int)init.length, init.data ? init.data : "zeros");
+        if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.adapter")))) text_append(&t, " adapter");
       }
+      if (role == 1 && mlirTypeIsAInteger(mlirShapedTypeGetElementType(type))) text_append(&t, " i32");
       text_append(&t, "\n");
+      if (role == 1) {
+        MlirAttribute range = mlirDictionaryAttrGetElementByName(d, str("perft.range"));
+        if (!mlirAttributeIsNull(range))
+          text_append(&t, "range %.*s %lld\n", (int)name.length, name.data, (long long)mlirIntegerAttrGetValueInt(range));
+        if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.seed"))))
+          text_append(&t, "seed %.*s\n", (int)name.length, name.data);
+      }
     }
   }
-  MlirAttribute teacher = mlirOperationGetAttributeByName(module_op, str("perft.teacher"));
-  if (!mlirAttributeIsNull(teacher)) {
-    MlirStringRef in = mlirStringAttrGetValue(mlirArrayAttrGetElement(teacher, 0));
-    MlirStringRef out = mlirStringAttrGetValue(mlirArrayAttrGetElement(teacher, 1));
-    text_append(&t, "teacher %.*s %.*s\n", (int)in.length, in.data, (int)out.length, out.data);
+  const char *pairs[2][2] = {{"perft.teacher", "teacher"}, {"perft.classify", "classify"}};
+  for (int i = 0; i < 2; i++) {
+    MlirAttribute pair = mlirOperationGetAttributeByName(module_op, str(pairs[i][0]));
+    if (mlirAttributeIsNull(pair)) continue;
+    MlirStringRef first = mlirStringAttrGetValue(mlirArrayAttrGetElement(pair, 0));
+    MlirStringRef second = mlirStringAttrGetValue(mlirArrayAttrGetElement(pair, 1));
+    text_append(&t, "%s %.*s %.*s\n", pairs[i][1], (int)first.length, first.data, (int)second.length, second.data);
   }
   int64_t workspace = 0;
   MlirOperation funcs[2] = {step, forward};

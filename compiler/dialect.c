@@ -22,6 +22,10 @@
  *   combine_grad_weights(dy[T,D], rows[R,D], perm) -> dw[T,k]
  *   load_balance(p[T,E], idx) {num_experts} -> scalar;  load_balance_grad(idx, dl) -> dp[T,E]
  *   mse(y, target) -> scalar;  mse_grad(y, target, dl) -> dy
+ *   rmsnorm(x[T,D], w[D]) {eps};  rmsnorm_grad_input(x, w, dy) -> dx;  rmsnorm_grad_weight(x, dy) -> dw
+ *   embedding(table[V,D], ids[T] i32) -> [T,D];  embedding_grad(ids, dy) -> dtable[V,D]
+ *   cross_entropy(logits[T,V], labels[T] i32) -> scalar;  cross_entropy_grad(logits, labels, dl)
+ *   dropout(x, seed[1] i32) {p};  dropout_grad(dy, seed) {p}   (seed 0: identity)
  */
 #include "dialect.h"
 
@@ -58,6 +62,10 @@ const char perft_dialect_irdl[] =
     OP("combine", A3, R1) OP("combine_grad_rows", A3, R1) OP("combine_grad_weights", A3, R1)
     OP("load_balance", A2, R1) OP("load_balance_grad", A2, R1)
     OP("mse", A2, R1) OP("mse_grad", A3, R1)
+    OP("rmsnorm", A2, R1) OP("rmsnorm_grad_input", A3, R1) OP("rmsnorm_grad_weight", A2, R1)
+    OP("embedding", A2, R1) OP("embedding_grad", A2, R1)
+    OP("cross_entropy", A2, R1) OP("cross_entropy_grad", A3, R1)
+    OP("dropout", A2, R1) OP("dropout_grad", A2, R1)
     "}\n";
 
 static void append_string(MlirStringRef s, void *buffer) {

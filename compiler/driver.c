@@ -17,6 +17,7 @@
 #include "ir_builder.h"
 #include "mlirgen.h"
 #include "passes.h"
+#include "report.h"
 
 #include <mlir-c/Pass.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm"
 typedef struct {
   const char *input, *output, *wrong_rule;
   Stage stage;
-  int float_bits, print_after_all, print_locations;
+  int float_bits, print_after_all, print_locations, report;
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -47,6 +48,7 @@ static void usage(FILE *out) {
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
           "  --print-ir-after-all   print the IR after every MLIR pass to stderr\n"
           "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
+          "  --report               print trainable parameters, FLOPs per token and kernels; no output file\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
 }
@@ -68,6 +70,7 @@ static int parse_options(int argc, char **argv, Options *o) {
       else { fprintf(stderr, "perftc: error: --dtype must be f32 or f64\n"); return 0; }
     } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
     else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
+    else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
@@ -155,6 +158,7 @@ static int compile(const Options *o) {
   if (!mlirOperationVerify(mlirModuleGetOperation(module))) return 0;
   if (o->stage == STAGE_MLIR) return write_module(module, o->output, o->print_locations);
   if (!run_pass(module, perft_create_autodiff_pass(o->wrong_rule), o->print_after_all)) return 0;
+  if (o->report) return report_print(module, o->input, stdout);
   if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
   if (!run_pass(module, perft_create_lower_perft_pass(), o->print_after_all)) return 0;
   if (o->stage == STAGE_LOWERED) return write_module(module, o->output, o->print_locations);

@@ -112,6 +112,18 @@ static int gen_node(Gen *g, const Node *node, int index) {
     attrs[num_attrs++] = int_attribute(g, "num_experts", node->num_experts);
     break;
   case NODE_MSE: perft_op = "perft.mse"; break;
+  case NODE_RMSNORM:
+    perft_op = "perft.rmsnorm";
+    attrs[num_attrs++] = named_attribute(
+        g->context, "eps", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
+    break;
+  case NODE_EMBEDDING: perft_op = "perft.embedding"; break;
+  case NODE_CROSS_ENTROPY: perft_op = "perft.cross_entropy"; break;
+  case NODE_DROPOUT:
+    perft_op = "perft.dropout";
+    attrs[num_attrs++] = named_attribute(
+        g->context, "p", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
+    break;
   }
   MlirOperation op = build_op(b, perft_op, node->num_operands, operands, node->num_results, types,
                               num_attrs, attrs);
@@ -129,6 +141,21 @@ static char *init_text(const Initializer *init, char *buffer, size_t size) {
   else if (init->kind == INIT_ONES) snprintf(buffer, size, "ones");
   else snprintf(buffer, size, "normal %.9g %.9g", init->mean, init->std);
   return buffer;
+}
+
+/* The value range of an i32 input: the rows of the embedding it indexes, or the
+ * classes of the cross-entropy it labels; 0 when unknown. */
+static int64_t input_range(const Graph *graph, int input) {
+  for (int i = 0; i < graph->num_nodes; i++) {
+    const Node *n = &graph->nodes[i];
+    if (n->kind == NODE_EMBEDDING && n->operands[1].node == input)
+      return graph->nodes[n->operands[0].node].results[n->operands[0].result].dims[0];
+    if (n->kind == NODE_CROSS_ENTROPY && n->operands[1].node == input) {
+      const TensorType *logits = &graph->nodes[n->operands[0].node].results[n->operands[0].result];
+      return logits->dims[logits->rank - 1];
+    }
+  }
+  return 0;
 }
 
 static MlirAttribute dictionary(Gen *g, int n, const MlirNamedAttribute *entries) {
@@ -157,17 +184,24 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       if (node->kind != (pass == 0 ? NODE_PARAM : NODE_INPUT)) continue;
       arg_types[num_args] = tensor_of(&g, &node->results[0]);
       arg_locs[num_args] = location_of(context, &node->loc);
-      MlirNamedAttribute entries[3];
+      MlirNamedAttribute entries[4];
       char init[96];
+      int n = 0;
       if (pass == 0) {
-        entries[0] = named_attribute(context, "perft.param", string_attr(&g, node->name));
-        entries[1] = named_attribute(context, "perft.trainable", mlirBoolAttrGet(context, node->trainable));
-        entries[2] = named_attribute(context, "perft.init", string_attr(&g, init_text(&node->init, init, sizeof init)));
-        arg_attrs[num_args] = dictionary(&g, 3, entries);
+        entries[n++] = named_attribute(context, "perft.param", string_attr(&g, node->name));
+        entries[n++] = named_attribute(context, "perft.trainable", mlirBoolAttrGet(context, node->trainable));
+        entries[n++] = named_attribute(context, "perft.init", string_attr(&g, init_text(&node->init, init, sizeof init)));
+        if (node->value == 1.0) /* the front end marks parameters a strategy introduced */
+          entries[n++] = named_attribute(context, "perft.adapter", mlirUnitAttrGet(context));
       } else {
-        entries[0] = named_attribute(context, "perft.input", string_attr(&g, node->name));
-        arg_attrs[num_args] = dictionary(&g, 1, entries);
+        entries[n++] = named_attribute(context, "perft.input", string_attr(&g, node->name));
+        int64_t range = input_range(graph, i);
+        if (range > 0)
+          entries[n++] = named_attribute(context, "perft.range", mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), range));
+        if (i == graph->dropout_seed_node)
+          entries[n++] = named_attribute(context, "perft.seed", mlirUnitAttrGet(context));
       }
+      arg_attrs[num_args] = dictionary(&g, n, entries);
       arg_node[num_args++] = i;
     }
   }
@@ -229,6 +263,12 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
           string_attr(&g, graph->nodes[graph->target_input_node].name),
           string_attr(&g, graph->outputs[graph->target_output_index].name)};
       mlirOperationSetAttributeByName(module_op, str("perft.teacher"), mlirArrayAttrGet(context, 2, pair));
+    }
+    if (graph->classify_output_index >= 0 && graph->classify_label_node >= 0) {
+      MlirAttribute pair[2] = {
+          string_attr(&g, graph->outputs[graph->classify_output_index].name),
+          string_attr(&g, graph->nodes[graph->classify_label_node].name)};
+      mlirOperationSetAttributeByName(module_op, str("perft.classify"), mlirArrayAttrGet(context, 2, pair));
     }
   }
   free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node);

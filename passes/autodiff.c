@@ -200,6 +200,26 @@ static int apply_rule(Autodiff *ad, MlirOperation op) {
     MlirValue d = perft_op(ad, "perft.mse_grad", 3, in, tx0, 0, NULL);
     accumulate(ad, x[0], d);
     if (is_active(ad, x[1])) accumulate(ad, x[1], scale(ad, d, -1.0));
+  } else if (op_is(op, "perft.rmsnorm")) {
+    MlirNamedAttribute eps = copy_attribute(op, "eps");
+    if (is_active(ad, x[0])) {
+      MlirValue in[3] = {x[0], x[1], dy};
+      accumulate(ad, x[0], perft_op(ad, "perft.rmsnorm_grad_input", 3, in, tx0, 1, &eps));
+    }
+    if (is_active(ad, x[1])) {
+      MlirValue in[2] = {x[0], dy};
+      accumulate(ad, x[1], perft_op(ad, "perft.rmsnorm_grad_weight", 2, in, tx1, 1, &eps));
+    }
+  } else if (op_is(op, "perft.embedding")) { /* the ids carry no gradient */
+    MlirValue in[2] = {x[1], dy};
+    accumulate(ad, x[0], perft_op(ad, "perft.embedding_grad", 2, in, tx0, 0, NULL));
+  } else if (op_is(op, "perft.cross_entropy")) {
+    MlirValue in[3] = {x[0], x[1], dy};
+    accumulate(ad, x[0], perft_op(ad, "perft.cross_entropy_grad", 3, in, tx0, 0, NULL));
+  } else if (op_is(op, "perft.dropout")) { /* the same mask, from the same seed */
+    MlirNamedAttribute p = copy_attribute(op, "p");
+    MlirValue in[2] = {dy, x[1]};
+    accumulate(ad, x[0], perft_op(ad, "perft.dropout_grad", 2, in, tx0, 1, &p));
   } else {
     return 0;
   }

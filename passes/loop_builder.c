@@ -13,6 +13,11 @@ MlirValue index_const(Kernel *k, int64_t v) {
 
 MlirValue float_const(Kernel *k, double v) { return build_float_constant(&k->b, k->f, v); }
 
+MlirValue i32_const(Kernel *k, int64_t v) {
+  MlirNamedAttribute a = named_attribute(k->b.context, "value", mlirIntegerAttrGet(k->i32, (int32_t)(uint32_t)v));
+  return build_value(&k->b, "arith.constant", 0, NULL, k->i32, 1, &a);
+}
+
 MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b) {
   MlirValue operands[2] = {a, b};
   return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);

@@ -29,6 +29,7 @@ extern const MlirValue no_value;
 
 MlirValue index_const(Kernel *k, int64_t v);
 MlirValue float_const(Kernel *k, double v);
+MlirValue i32_const(Kernel *k, int64_t v); /* wraps to 32 bits */
 MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b); /* result type of a */
 MlirValue unary(Kernel *k, const char *name, MlirValue a);             /* math.exp, arith.negf */
 MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b); /* "ogt", "oeq" */

@@ -317,6 +317,135 @@ static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out) {
   store(k, DIV(sum, F((double)n)), out, 0, NULL);
 }
 
+/* ---- token models ---- */
+
+/* 1 / sqrt(mean_d x[t,d]² + eps) */
+static MlirValue rms_inverse(Kernel *k, MlirValue x, MlirValue t, double eps) {
+  int64_t D = dim(x, 1);
+  Loop d = loop_begin(k, C(0), C(D), F(0.0));
+  MlirValue v = LOAD(k, x, t, d.iv);
+  MlirValue sum = loop_end(k, &d, ADD(d.acc, MUL(v, v)));
+  return unary(k, "math.rsqrt", ADD(DIV(sum, F((double)D)), F(eps)));
+}
+
+/* y[t,d] = x[t,d] · inv_t · w[d] */
+static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps) {
+  FOR(t, C(0), C(dim(x, 0)));
+  MlirValue inverse = rms_inverse(k, x, t.iv, eps);
+  FOR(d, C(0), C(dim(x, 1)));
+  STORE(k, MUL(MUL(LOAD(k, x, t.iv, d.iv), inverse), LOAD(k, w, d.iv)), y, t.iv, d.iv);
+  END(d);
+  END(t);
+}
+
+/* g = dy ⊙ w;  dx = inv · g − x · inv³ · (Σ_d g·x) / D */
+static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps) {
+  int64_t D = dim(x, 1);
+  FOR(t, C(0), C(dim(x, 0)));
+  MlirValue inverse = rms_inverse(k, x, t.iv, eps);
+  Loop s = loop_begin(k, C(0), C(D), F(0.0));
+  MlirValue gx = MUL(MUL(LOAD(k, dy, t.iv, s.iv), LOAD(k, w, s.iv)), LOAD(k, x, t.iv, s.iv));
+  MlirValue dot = loop_end(k, &s, ADD(s.acc, gx));
+  MlirValue correction = DIV(MUL(MUL(inverse, MUL(inverse, inverse)), dot), F((double)D));
+  FOR(d, C(0), C(D));
+  MlirValue g = MUL(LOAD(k, dy, t.iv, d.iv), LOAD(k, w, d.iv));
+  STORE(k, SUB(MUL(inverse, g), MUL(LOAD(k, x, t.iv, d.iv), correction)), dx, t.iv, d.iv);
+  END(d);
+  END(t);
+}
+
+/* dw[d] = Σ_t dy[t,d] · x[t,d] · inv_t */
+static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue dw, double eps) {
+  fill(k, dw, 0.0);
+  FOR(t, C(0), C(dim(x, 0)));
+  MlirValue inverse = rms_inverse(k, x, t.iv, eps);
+  FOR(d, C(0), C(dim(x, 1)));
+  MlirValue term = MUL(MUL(LOAD(k, dy, t.iv, d.iv), LOAD(k, x, t.iv, d.iv)), inverse);
+  STORE(k, ADD(LOAD(k, dw, d.iv), term), dw, d.iv);
+  END(d);
+  END(t);
+}
+
+/* y[t] = table[ids[t]] */
+static void embedding(Kernel *k, MlirValue table, MlirValue ids, MlirValue y) {
+  FOR(t, C(0), C(dim(y, 0)));
+  MlirValue row = to_index(k, LOAD(k, ids, t.iv));
+  FOR(d, C(0), C(dim(y, 1)));
+  STORE(k, LOAD(k, table, row, d.iv), y, t.iv, d.iv);
+  END(d);
+  END(t);
+}
+
+/* dtable = 0; dtable[ids[t]] += dy[t] */
+static void embedding_grad(Kernel *k, MlirValue ids, MlirValue dy, MlirValue dtable) {
+  fill(k, dtable, 0.0);
+  FOR(t, C(0), C(dim(dy, 0)));
+  MlirValue row = to_index(k, LOAD(k, ids, t.iv));
+  FOR(d, C(0), C(dim(dy, 1)));
+  STORE(k, ADD(LOAD(k, dtable, row, d.iv), LOAD(k, dy, t.iv, d.iv)), dtable, row, d.iv);
+  END(d);
+  END(t);
+}
+
+/* max_v logits[t,v] and log Σ_v exp(logits[t,v] − max) */
+static void log_sum_exp(Kernel *k, MlirValue logits, MlirValue t, MlirValue *max, MlirValue *log_sum) {
+  int64_t V = dim(logits, 1);
+  Loop m = loop_begin(k, C(0), C(V), F(-1e30));
+  *max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, logits, t, m.iv)));
+  Loop s = loop_begin(k, C(0), C(V), F(0.0));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, unary(k, "math.exp", SUB(LOAD(k, logits, t, s.iv), *max))));
+  *log_sum = unary(k, "math.log", sum);
+}
+
+/* mean_t (max + log Σ exp(l − max) − l[label]) */
+static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out) {
+  int64_t T = dim(logits, 0);
+  Loop t = loop_begin(k, C(0), C(T), F(0.0));
+  MlirValue max, log_sum;
+  log_sum_exp(k, logits, t.iv, &max, &log_sum);
+  MlirValue picked = LOAD(k, logits, t.iv, to_index(k, LOAD(k, labels, t.iv)));
+  MlirValue total = loop_end(k, &t, ADD(t.acc, SUB(ADD(max, log_sum), picked)));
+  store(k, DIV(total, F((double)T)), out, 0, NULL);
+}
+
+/* d[t,v] = (softmax(l[t])[v] − [v = label]) · dl / T */
+static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d) {
+  int64_t T = dim(logits, 0), V = dim(logits, 1);
+  MlirValue scale = DIV(load(k, dl, 0, NULL), F((double)T));
+  FOR(t, C(0), C(T));
+  MlirValue max, log_sum;
+  log_sum_exp(k, logits, t.iv, &max, &log_sum);
+  MlirValue label = to_index(k, LOAD(k, labels, t.iv));
+  FOR(v, C(0), C(V));
+  MlirValue p = unary(k, "math.exp", SUB(SUB(LOAD(k, logits, t.iv, v.iv), max), log_sum));
+  MlirValue target = select_value(k, compare_index(k, "eq", v.iv, label), F(1.0), F(0.0));
+  STORE(k, MUL(SUB(p, target), scale), d, t.iv, v.iv);
+  END(v);
+  END(t);
+}
+
+/* out[i] = in[i] · factor(i): factor = 1 when seed = 0, else 1/(1−p) if
+ * hash(seed, i) ≥ p·2³² (unsigned) and 0 otherwise. The hash is a murmur-style
+ * finaliser of (seed·φ + i·c), so forward and backward draw the same mask. */
+static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue out, double p) {
+  MlirValue seed = LOAD(k, seed_buffer, C(0));
+  MlirValue flat_in = rank(in) == 1 ? in : flatten(k, in), flat_out = rank(out) == 1 ? out : flatten(k, out);
+  MlirValue off = compare_index(k, "eq", seed, i32_const(k, 0));
+  MlirValue threshold = i32_const(k, (int64_t)(p * 4294967296.0));
+  MlirValue base = arith(k, "arith.muli", seed, i32_const(k, 0x9E3779B1));
+  FOR(i, C(0), C(numel(out)));
+  MlirValue h = IADD(base, arith(k, "arith.muli", to_i32(k, i.iv), i32_const(k, 0x85EBCA77)));
+  h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
+  h = arith(k, "arith.muli", h, i32_const(k, 0x2C1B3C6D));
+  h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 12)));
+  h = arith(k, "arith.muli", h, i32_const(k, 0x297A2D39));
+  h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
+  MlirValue keep = compare_index(k, "uge", h, threshold);
+  MlirValue factor = select_value(k, off, F(1.0), select_value(k, keep, F(1.0 / (1.0 - p)), F(0.0)));
+  STORE(k, MUL(LOAD(k, flat_in, i.iv), factor), flat_out, i.iv);
+  END(i);
+}
+
 int lower_perft_op(Kernel *k, MlirOperation op, const MlirValue *in, const MlirValue *out,
                    ScratchAllocator allocate, void *context) {
   int transpose_w = (int)op_int_attribute(op, "transpose_w", 0);
@@ -359,6 +488,22 @@ int lower_perft_op(Kernel *k, MlirOperation op, const MlirValue *in, const MlirV
   } else if (op_is(op, "perft.mse_grad")) {
     double two_over_n = 2.0 / (double)numel(in[0]);
     elementwise(k, 3, in, out[0], mse_grad_element, &two_over_n);
+  } else if (op_is(op, "perft.rmsnorm")) {
+    rmsnorm(k, in[0], in[1], out[0], op_float_attribute(op, "eps", 1e-6));
+  } else if (op_is(op, "perft.rmsnorm_grad_input")) {
+    rmsnorm_grad_input(k, in[0], in[1], in[2], out[0], op_float_attribute(op, "eps", 1e-6));
+  } else if (op_is(op, "perft.rmsnorm_grad_weight")) {
+    rmsnorm_grad_weight(k, in[0], in[1], out[0], op_float_attribute(op, "eps", 1e-6));
+  } else if (op_is(op, "perft.embedding")) {
+    embedding(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.embedding_grad")) {
+    embedding_grad(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.cross_entropy")) {
+    cross_entropy(k, in[0], in[1], out[0]);
+  } else if (op_is(op, "perft.cross_entropy_grad")) {
+    cross_entropy_grad(k, in[0], in[1], in[2], out[0]);
+  } else if (op_is(op, "perft.dropout") || op_is(op, "perft.dropout_grad")) {
+    dropout(k, in[0], in[1], out[0], op_float_attribute(op, "p", 0.0));
   } else {
     return 0;
   }

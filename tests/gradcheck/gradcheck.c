@@ -68,6 +68,9 @@ typedef struct {
   double mean, std;
   double *data;
   double *grad; /* trainable params: their grad buffer */
+  int is_i32;    /* inputs: token ids, labels or the dropout seed (int32 buffer) */
+  int64_t range; /* i32 inputs: values in [0, range) */
+  int is_seed;   /* the dropout seed: any nonzero value (the same one for every call) */
 } Tensor;
 
 typedef struct {
@@ -192,6 +195,15 @@ static void parse_manifest(const char *text) {
       Tensor *t = list_push(l);
       t->name = xstrdup(f[1]);
       if (!parse_dims(f[2], t)) die_error("manifest line %d: bad dims `%s`", lineno, f[2]);
+      t->is_i32 = nf >= 4 && !strcmp(f[3], "i32");
+    } else if (!strcmp(kind, "range") || !strcmp(kind, "seed")) {
+      if (nf < 2 || (kind[0] == 'r' && nf < 3)) die_error("manifest line %d: bad `%s` record", lineno, kind);
+      Tensor *t = NULL;
+      for (int i = 0; i < inputs.n; ++i)
+        if (!strcmp(inputs.v[i].name, f[1])) t = &inputs.v[i];
+      if (!t) die_error("manifest line %d: `%s` names unknown input `%s`", lineno, kind, f[1]);
+      if (kind[0] == 'r') t->range = strtoll(f[2], NULL, 10);
+      else t->is_seed = 1;
     } else if (!strcmp(kind, "workspace")) {
       char *end;
       if (nf < 2) die_error("manifest line %d: `workspace` needs BYTES", lineno);
@@ -440,8 +452,19 @@ int main(int argc, char **argv) {
       else t->data[j] = t->init == INIT_ONES ? 1.0 : 0.0;
     }
   }
-  for (int i = 0; i < inputs.n; ++i)
-    for (int64_t j = 0; j < inputs.v[i].numel; ++j) inputs.v[i].data[j] = rng_normal() * opt.scale;
+  for (int i = 0; i < inputs.n; ++i) {
+    Tensor *t = &inputs.v[i];
+    if (!t->is_i32) {
+      for (int64_t j = 0; j < t->numel; ++j) t->data[j] = rng_normal() * opt.scale;
+      continue;
+    }
+    if (!t->is_seed && t->range <= 0) die_error("i32 input `%s` has no `range` record", t->name);
+    int32_t *ids = (int32_t *)t->data; /* the buffer holds numel doubles: room enough */
+    for (int64_t j = 0; j < t->numel; ++j) {
+      double u = 0.5 + 0.5 * erf(rng_normal() / sqrt(2.0)); /* uniform in (0, 1) */
+      ids[j] = t->is_seed ? 1 + (int32_t)(u * 2000000000.0) : (int32_t)(u * (double)t->range) % (int32_t)t->range;
+    }
+  }
 
   /* analytic gradients; grads start as NaN so unwritten elements show */
   fill_workspace();
