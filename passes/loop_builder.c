@@ -18,9 +18,16 @@ MlirValue i32_const(Kernel *k, int64_t v) {
   return build_value(&k->b, "arith.constant", 0, NULL, k->i32, 1, &a);
 }
 
+/* Float arithmetic may be reassociated (and contracted into FMAs): that is what
+ * lets LLVM vectorise the reductions of the kernels (dot products, row sums).
+ * Results then differ from strict left-to-right order only by rounding. */
 MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b) {
   MlirValue operands[2] = {a, b};
-  return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);
+  if (!mlirTypeIsAFloat(mlirValueGetType(a)))
+    return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);
+  MlirNamedAttribute fast = named_attribute(k->b.context, "fastmath",
+                                            parse_attribute(k->b.context, "#arith.fastmath<reassoc,contract>"));
+  return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 1, &fast);
 }
 
 MlirValue unary(Kernel *k, const char *name, MlirValue a) {
