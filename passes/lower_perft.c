@@ -26,12 +26,14 @@
  *
  * Every tensor value becomes a memref: arguments stay arguments, results become
  * trailing output arguments, and each intermediate is a view of one workspace
- * buffer at a 64-byte aligned offset (bump allocation; nothing is allocated at
- * run time). linalg ops keep their names and switch to buffer form; perft ops
+ * buffer at a 64-byte aligned offset. A buffer is reused once the last op
+ * reading its value has run (liveness over the straight-line body, first-fit
+ * placement: workspace_plan.c); nothing is allocated at run time. linalg ops keep their names and switch to buffer form; perft ops
  * become scf loops (lower_perft_kernels.c); arith ops on scalars are cloned.
  */
 #include "lower_perft_kernels.h"
 #include "passes.h"
+#include "workspace_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +41,11 @@
 
 typedef struct {
   void **keys;
-  MlirValue *values;
+  MlirValue *values; /* the memref of each tensor value */
+  int *buffer;       /* its workspace buffer (-1: a function argument) */
+  int *last_use;     /* index of the last op that reads it (its definition if none) */
   size_t capacity;
-} BufferMap; /* tensor value -> its memref */
+} BufferMap;
 
 static size_t buffer_slot(BufferMap *map, MlirValue v) {
   size_t i = (((uintptr_t)v.ptr >> 4) * 0x9E3779B97F4A7C15ull) & (map->capacity - 1);
@@ -51,10 +55,18 @@ static size_t buffer_slot(BufferMap *map, MlirValue v) {
 }
 
 typedef struct {
+  int64_t offset, bytes;
+  int last_use, live;
+} Buffer;
+
+typedef struct {
   Kernel k;
   BufferMap map;
   MlirValue workspace;
-  int64_t workspace_bytes;
+  WorkspacePlan plan;
+  Buffer *buffers;
+  int num_buffers, buffer_capacity;
+  int current_op; /* index of the op being lowered */
 } Lowering;
 
 static MlirType memref_of(MlirType tensor) {
@@ -70,13 +82,37 @@ static int64_t bytes_of(MlirType shaped) {
   return shaped_num_elements(shaped) * width;
 }
 
-/* A fresh view of the workspace (the ScratchAllocator of the kernels too). */
-static MlirValue allocate(void *context, MlirType memref_type) {
-  Lowering *L = context;
-  int64_t offset = L->workspace_bytes;
-  L->workspace_bytes += (bytes_of(memref_type) + 63) / 64 * 64;
+/* A view of `bytes` of the workspace that stays reserved until after op `last_use`. */
+static MlirValue new_buffer(Lowering *L, MlirType memref_type, int last_use, int *id) {
+  if (L->num_buffers == L->buffer_capacity) {
+    L->buffer_capacity = L->buffer_capacity ? 2 * L->buffer_capacity : 64;
+    L->buffers = realloc(L->buffers, (size_t)L->buffer_capacity * sizeof(Buffer));
+    IR_CHECK(L->buffers != NULL, "out of memory");
+  }
+  int64_t bytes = bytes_of(memref_type);
+  int64_t offset = workspace_allocate(&L->plan, bytes);
+  L->buffers[L->num_buffers] = (Buffer){offset, bytes, last_use, 1};
+  if (id) *id = L->num_buffers;
+  L->num_buffers++;
   MlirValue operands[2] = {L->workspace, index_const(&L->k, offset)};
   return build_value(&L->k.b, "memref.view", 2, operands, memref_type, 0, NULL);
+}
+
+/* The ScratchAllocator of the kernels: free again right after the current op. */
+static MlirValue allocate_scratch(void *context, MlirType memref_type) {
+  Lowering *L = context;
+  return new_buffer(L, memref_type, L->current_op, NULL);
+}
+
+/* Releases every buffer whose last reader was op `index`. */
+static void release_dead_buffers(Lowering *L, int index) {
+  for (int i = 0; i < L->num_buffers; i++) {
+    Buffer *b = &L->buffers[i];
+    if (b->live && b->last_use <= index) {
+      workspace_release(&L->plan, b->offset, b->bytes);
+      b->live = 0;
+    }
+  }
 }
 
 static MlirValue buffer_of(Lowering *L, MlirValue tensor) {
@@ -85,8 +121,21 @@ static MlirValue buffer_of(Lowering *L, MlirValue tensor) {
   return m;
 }
 
-static void bind(Lowering *L, MlirValue tensor, MlirValue memref) {
-  L->map.values[buffer_slot(&L->map, tensor)] = memref;
+static int last_use_of(Lowering *L, MlirValue v) { return L->map.last_use[buffer_slot(&L->map, v)]; }
+
+static void bind(Lowering *L, MlirValue tensor, MlirValue memref, int buffer) {
+  size_t i = buffer_slot(&L->map, tensor);
+  L->map.values[i] = memref;
+  L->map.buffer[i] = buffer;
+  if (buffer >= 0 && L->buffers[buffer].last_use < L->map.last_use[i]) L->buffers[buffer].last_use = L->map.last_use[i];
+}
+
+/* A fresh buffer for a new tensor value, live until its last use. */
+static MlirValue buffer_for(Lowering *L, MlirValue tensor) {
+  int id;
+  MlirValue m = new_buffer(L, memref_of(mlirValueGetType(tensor)), last_use_of(L, tensor), &id);
+  bind(L, tensor, m, id);
+  return m;
 }
 
 static int is_tensor(MlirValue v) { return mlirTypeIsARankedTensor(mlirValueGetType(v)); }
@@ -111,17 +160,15 @@ static int lower_op(Lowering *L, MlirOperation op) {
   intptr_t num_operands = mlirOperationGetNumOperands(op), num_results = mlirOperationGetNumResults(op);
 
   if (op_is(op, "tensor.empty")) {
-    MlirValue r = mlirOperationGetResult(op, 0);
-    bind(L, r, allocate(L, memref_of(mlirValueGetType(r))));
+    buffer_for(L, mlirOperationGetResult(op, 0));
     return 1;
   }
   if (op_is(op, "arith.constant") && is_tensor(mlirOperationGetResult(op, 0))) {
     MlirValue r = mlirOperationGetResult(op, 0);
     MlirAttribute dense = mlirOperationGetAttributeByName(op, str("value"));
-    MlirValue buffer = allocate(L, memref_of(mlirValueGetType(r)));
+    MlirValue buffer = buffer_for(L, r);
     fill(k, buffer, mlirTypeIsAF32(k->f) ? (double)mlirDenseElementsAttrGetFloatSplatValue(dense)
                                           : mlirDenseElementsAttrGetDoubleSplatValue(dense));
-    bind(L, r, buffer);
     return 1;
   }
   if (has_prefix(op, "linalg.")) { /* ins(...) outs(init) -> result aliases init's buffer */
@@ -131,9 +178,11 @@ static int lower_op(Lowering *L, MlirOperation op) {
       ins[i] = is_tensor(x) ? buffer_of(L, x) : L->map.values[buffer_slot(&L->map, x)];
     }
     MlirValue init_tensor = mlirOperationGetOperand(op, num_operands - 1);
+    MlirValue result = mlirOperationGetResult(op, 0);
     MlirValue init = buffer_of(L, init_tensor);
-    if (count_uses(init_tensor) > 1) { /* never write over a value someone else reads */
-      MlirValue copy = allocate(L, mlirValueGetType(init));
+    int buffer = L->map.buffer[buffer_slot(&L->map, init_tensor)];
+    if (count_uses(init_tensor) > 1 || buffer < 0) { /* never write over a value someone else reads */
+      MlirValue copy = new_buffer(L, mlirValueGetType(init), last_use_of(L, result), &buffer);
       MlirValue operands[2] = {init, copy};
       build_op(&k->b, "memref.copy", 2, operands, 0, NULL, 0, NULL);
       init = copy;
@@ -142,18 +191,14 @@ static int lower_op(Lowering *L, MlirOperation op) {
     MlirStringRef n = op_name(op);
     snprintf(name, sizeof name, "%.*s", (int)n.length, n.data);
     build_linalg(&k->b, name, (int)num_operands - 1, ins, init);
-    bind(L, mlirOperationGetResult(op, 0), init);
+    bind(L, result, init, buffer); /* the result is the init's buffer, written in place */
     return 1;
   }
   if (has_prefix(op, "perft.")) {
     MlirValue in[4], out[3];
     for (intptr_t i = 0; i < num_operands; i++) in[i] = buffer_of(L, mlirOperationGetOperand(op, i));
-    for (intptr_t i = 0; i < num_results; i++) {
-      MlirValue r = mlirOperationGetResult(op, i);
-      out[i] = allocate(L, memref_of(mlirValueGetType(r)));
-      bind(L, r, out[i]);
-    }
-    if (!lower_perft_op(k, op, in, out, allocate, L)) {
+    for (intptr_t i = 0; i < num_results; i++) out[i] = buffer_for(L, mlirOperationGetResult(op, i));
+    if (!lower_perft_op(k, op, in, out, allocate_scratch, L)) {
       mlirEmitError(mlirOperationGetLocation(op), "lower-perft: no lowering for this perft op");
       return 0;
     }
@@ -162,7 +207,7 @@ static int lower_op(Lowering *L, MlirOperation op) {
   if (num_results == 1 && num_operands == 0 && !is_tensor(mlirOperationGetResult(op, 0))) {
     MlirOperation copy = mlirOperationClone(op); /* scalar constants */
     builder_insert(&k->b, copy);
-    bind(L, mlirOperationGetResult(op, 0), mlirOperationGetResult(copy, 0));
+    bind(L, mlirOperationGetResult(op, 0), mlirOperationGetResult(copy, 0), -1);
     return 1;
   }
   mlirEmitError(mlirOperationGetLocation(op), "lower-perft: cannot lower this operation");
@@ -185,7 +230,7 @@ static MlirAttribute result_attribute(MlirContext context, MlirAttribute res_att
 }
 
 /* Rewrites one tensor function in place of the old one; 0 on failure. */
-static int lower_function(MlirOperation func) {
+static int lower_function(MlirOperation func, int reuse_workspace) {
   MlirContext context = mlirOperationGetContext(func);
   MlirBlock old_body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   MlirOperation ret = mlirBlockGetTerminator(old_body);
@@ -233,13 +278,30 @@ static int lower_function(MlirOperation func) {
   while (L.map.capacity < 16 * num_ops + 4 * (size_t)total) L.map.capacity *= 2;
   L.map.keys = calloc(L.map.capacity, sizeof(void *));
   L.map.values = calloc(L.map.capacity, sizeof(MlirValue));
-  IR_CHECK(types && locs && arg_attrs && L.map.keys && L.map.values, "out of memory");
-  for (intptr_t i = 0; i < num_args; i++) bind(&L, mlirBlockGetArgument(old_body, i), mlirBlockGetArgument(body, i));
+  L.map.buffer = calloc(L.map.capacity, sizeof(int));
+  L.map.last_use = calloc(L.map.capacity, sizeof(int));
+  IR_CHECK(types && locs && arg_attrs && L.map.keys && L.map.values && L.map.buffer && L.map.last_use, "out of memory");
+  workspace_plan_init(&L.plan, reuse_workspace);
+
+  /* Liveness: the index of the last op reading each value (returned values live to the end). */
+  int index = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(old_body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op), index++) {
+    for (intptr_t i = 0; i < mlirOperationGetNumResults(op); i++)
+      L.map.last_use[buffer_slot(&L.map, mlirOperationGetResult(op, i))] = index;
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++)
+      L.map.last_use[buffer_slot(&L.map, mlirOperationGetOperand(op, i))] = index;
+  }
+  for (intptr_t i = 0; i < num_args; i++) bind(&L, mlirBlockGetArgument(old_body, i), mlirBlockGetArgument(body, i), -1);
 
   int ok = 1;
+  index = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(old_body); ok && !mlirOperationEqual(op, ret);
-       op = mlirOperationGetNextInBlock(op))
+       op = mlirOperationGetNextInBlock(op), index++) {
+    L.current_op = index;
     ok = lower_op(&L, op);
+    release_dead_buffers(&L, index);
+  }
   if (ok) {
     L.k.b.location = mlirOperationGetLocation(ret);
     for (intptr_t i = 0; i < num_results; i++) {
@@ -247,7 +309,7 @@ static int lower_function(MlirOperation func) {
       build_op(&L.k.b, "memref.copy", 2, operands, 0, NULL, 0, NULL);
     }
     build_op(&L.k.b, "func.return", 0, NULL, 0, NULL, 0, NULL);
-    int64_t bytes = L.workspace_bytes > 0 ? L.workspace_bytes : 64;
+    int64_t bytes = L.plan.end > 0 ? L.plan.end : 64;
     MlirType workspace_type = mlirMemRefTypeContiguousGet(mlirIntegerTypeGet(context, 8), 1, &bytes, mlirAttributeGetNull());
     mlirBlockArgumentSetType(L.workspace, workspace_type);
     types[total - 1] = workspace_type;
@@ -266,7 +328,9 @@ static int lower_function(MlirOperation func) {
   } else {
     mlirBlockDestroy(body);
   }
-  free(types); free(locs); free(arg_attrs); free(L.map.keys); free(L.map.values);
+  free(types); free(locs); free(arg_attrs); free(L.map.keys); free(L.map.values); free(L.map.buffer);
+  free(L.map.last_use); free(L.buffers);
+  workspace_plan_free_all(&L.plan);
   return ok;
 }
 
@@ -284,7 +348,7 @@ static int function_has_tensors(MlirOperation func) {
 static void lower_run(MlirOperation module, MlirExternalPass pass, void *user_data) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op)) {
+    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op, *(int *)user_data)) {
       mlirExternalPassSignalFailure(pass);
       return;
     }
@@ -293,10 +357,18 @@ static void lower_run(MlirOperation module, MlirExternalPass pass, void *user_da
 
 static MlirLogicalResult lower_initialize(MlirContext context, void *user_data) { return mlirLogicalResultSuccess(); }
 static void lower_construct(void *user_data) {}
-static void lower_destruct(void *user_data) {}
-static void *lower_clone(void *user_data) { return user_data; }
+static void lower_destruct(void *user_data) { free(user_data); }
+static void *lower_clone(void *user_data) {
+  int *copy = malloc(sizeof *copy);
+  IR_CHECK(copy != NULL, "out of memory");
+  *copy = *(int *)user_data;
+  return copy;
+}
 
-MlirPass perft_create_lower_perft_pass(void) {
+MlirPass perft_create_lower_perft_pass(int reuse_workspace) {
+  int *options = malloc(sizeof *options);
+  IR_CHECK(options != NULL, "out of memory");
+  *options = reuse_workspace;
   static MlirTypeIDAllocator allocator;
   static MlirTypeID id;
   if (!allocator.ptr) {
@@ -306,5 +378,5 @@ MlirPass perft_create_lower_perft_pass(void) {
   MlirExternalPassCallbacks callbacks = {lower_construct, lower_destruct, lower_initialize, lower_clone, lower_run};
   return mlirCreateExternalPass(id, str("PerftLowerPerft"), str("perft-lower"),
                                 str("tensors to workspace memrefs; perft ops to scf loops"),
-                                str("builtin.module"), 0, NULL, callbacks, NULL);
+                                str("builtin.module"), 0, NULL, callbacks, options);
 }

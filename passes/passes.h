@@ -9,8 +9,9 @@
  * (test-only; NULL or "" for none). */
 MlirPass perft_create_autodiff_pass(const char *wrong_rule);
 
-/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c). */
-MlirPass perft_create_lower_perft_pass(void);
+/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c).
+ * `reuse_workspace` 0 gives every intermediate its own range (for comparison). */
+MlirPass perft_create_lower_perft_pass(int reuse_workspace);
 
 /* Shared by the passes: find a func.func by name in a module op (null when absent). */
 MlirOperation perft_find_function(MlirOperation module, const char *name);
