@@ -5,9 +5,9 @@
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: %arg3: memref<f32> {perft.result = "loss"}
 // CHECK-SAME: %arg4: memref<5x3xf32> {perft.result = "output y"}
-// CHECK-SAME: %arg5: memref<192xi8> {perft.workspace}
-// CHECK-SAME: perft.workspace_bytes = 192
-// CHECK: %[[V:.*]] = memref.view %arg5[%{{.*}}][] : memref<192xi8> to memref<5x3xf32>
+// CHECK-SAME: %arg5: memref<128xi8> {perft.workspace}
+// CHECK-SAME: perft.workspace_bytes = 128
+// CHECK: %[[V:.*]] = memref.view %arg5[%{{.*}}][] : memref<128xi8> to memref<5x3xf32>
 // CHECK: linalg.matmul ins(%arg1, %arg0 : memref<5x4xf32>, memref<4x3xf32>) outs(%[[V]] : memref<5x3xf32>)
 // CHECK: scf.for
 // CHECK: math.exp
