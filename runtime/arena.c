@@ -33,13 +33,13 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
   int P = manifest->num_params, I = manifest->num_inputs, O = manifest->num_outputs,
       G = manifest->num_grads;
   int training = purpose == ARENA_TRAINING;
-  int with_teacher = training && manifest->has_teacher;
+  int with_teacher = purpose != ARENA_FORWARD_BACKWARD && manifest->has_teacher;
   arena->num_buffers = P + I + 1 + O + G + 1;
   arena->buffers = carve(carver, (size_t)arena->num_buffers * sizeof(void *));
   arena->teacher_buffers = with_teacher ? carve(carver, (size_t)arena->num_buffers * sizeof(void *))
                                         : NULL;
   arena->params = carve(carver, (size_t)P * sizeof(float *));
-  arena->inputs = carve(carver, (size_t)I * sizeof(float *));
+  arena->inputs = carve(carver, (size_t)I * sizeof(void *));
   arena->outputs = carve(carver, (size_t)O * sizeof(float *));
   arena->grads = carve(carver, (size_t)G * sizeof(float *));
   arena->grad_elements = carve(carver, (size_t)G * sizeof(int64_t));
@@ -54,7 +54,7 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
     if (assign) arena->params[p] = block;
   }
   for (int i = 0; i < I; i++) {
-    float *block = carve_floats(carver, manifest->inputs[i].num_elements);
+    void *block = carve_floats(carver, manifest->inputs[i].num_elements); /* 4-byte elements */
     if (assign) arena->inputs[i] = block;
   }
   arena->loss = carve_floats(carver, 1);
@@ -93,7 +93,7 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
 }
 
 /* Fills a buffers array in ABI order (docs/ABI.md). */
-static void fill_buffers(void **buffers, const Manifest *manifest, float **params, float **inputs,
+static void fill_buffers(void **buffers, const Manifest *manifest, float **params, void **inputs,
                          float *loss, float **outputs, float **grads, void *workspace) {
   int k = 0;
   for (int p = 0; p < manifest->num_params; p++) buffers[k++] = params[p];

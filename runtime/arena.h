@@ -4,13 +4,13 @@
  *   buffers          void*[P+I+1+O+G+1]   the ABI array handed to perft_train_step/perft_forward
  *   teacher_buffers  void*[P+I+1+O+G+1]   the same for the teacher's perft_forward (teacher only)
  *   params[p]        float[numel(p)]      every parameter, manifest order
- *   inputs[i]        float[numel(i)]
+ *   inputs[i]        float[numel(i)] or int32_t[numel(i)] for an i32 input (both 4 bytes)
  *   loss             float[1]
  *   outputs[o]       float[numel(o)]
  *   grads[g]         float[numel(g)]
  *   workspace        bytes[workspace]     shared by the student and the teacher (calls are sequential)
  *   adam_m[g], adam_v[g]  float[numel(g)] (training only)
- *   teacher_params[p], teacher_loss, teacher_outputs[o]  (training with a teacher only)
+ *   teacher_params[p], teacher_loss, teacher_outputs[o]  (training or evaluation, with a teacher)
  * The whole block is zeroed once, so every page is touched before the first step.
  */
 #ifndef PERFT_RUNTIME_ARENA_H
@@ -26,21 +26,22 @@ typedef struct {
   int num_buffers;          /* P + I + 1 + O + G + 1 */
   void **buffers;           /* (num_buffers) */
   float **params;           /* (P) pointers into the arena */
-  float **inputs;           /* (I) */
+  void **inputs;            /* (I) float* or int32_t* (element_type of the input) */
   float *loss;              /* (1) */
   float **outputs;          /* (O) */
   float **grads;            /* (G) */
   void *workspace;          /* (workspace bytes) */
   float **adam_m;           /* (G) first moments, NULL unless training */
   float **adam_v;           /* (G) second moments */
-  void **teacher_buffers;   /* (num_buffers) NULL unless training with a teacher */
+  void **teacher_buffers;   /* (num_buffers) NULL unless training/evaluating with a teacher */
   float **teacher_params;   /* (P) */
   float *teacher_loss;      /* (1) */
   float **teacher_outputs;  /* (O) */
   int64_t *grad_elements;   /* (G) element count of each grad, for the optimizer */
 } Arena;
 
-typedef enum { ARENA_FORWARD_BACKWARD, ARENA_TRAINING } ArenaPurpose;
+/* FORWARD_BACKWARD: --dump; EVALUATION: --eval-only (teacher, no optimizer); TRAINING: all. */
+typedef enum { ARENA_FORWARD_BACKWARD, ARENA_TRAINING, ARENA_EVALUATION } ArenaPurpose;
 
 /* Lays out and allocates the arena; exits with a clear message when memory is short. */
 void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose);

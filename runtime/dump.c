@@ -1,6 +1,7 @@
 /* dump.c: --dump OUT: one forward and backward on given weights and inputs, no update.
  *
- * OUT holds: loss [1], out.NAME for each output, grad.NAME for each trainable param. */
+ * OUT holds: loss [1], out.NAME for each output, grad.NAME for each trainable param. The seed
+ * input, if any, is 0 (no dropout) and need not be in the inputs file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 int run_dump(const Manifest *manifest, const RunOptions *options) {
   Arena arena;
   arena_create(&arena, manifest, ARENA_FORWARD_BACKWARD);
-  params_initialise(manifest, &arena, options->seed, options->weights_path, WEIGHTS_ALL_REQUIRED);
+  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
+                    WEIGHTS_ALL_REQUIRED);
   inputs_load(manifest, &arena, options->inputs_path);
 
   perft_train_step(arena.buffers);
@@ -22,20 +24,21 @@ int run_dump(const Manifest *manifest, const RunOptions *options) {
   char **names = callocCheck((size_t)num_tensors, sizeof *names);
   static const int64_t scalar_shape[1] = {1};
   int t = 0;
-  tensors[t++] = (SafetensorsTensor){"loss", 1, scalar_shape, arena.loss};
+  tensors[t++] = (SafetensorsTensor){"loss", 1, scalar_shape, arena.loss, ELEMENT_F32};
   for (int o = 0; o < manifest->num_outputs; o++, t++) {
     const TensorSpec *output = &manifest->outputs[o];
     size_t size = strlen(output->name) + 8;
     names[t] = mallocCheck(size);
     snprintf(names[t], size, "out.%s", output->name);
-    tensors[t] = (SafetensorsTensor){names[t], output->num_dims, output->dims, arena.outputs[o]};
+    tensors[t] = (SafetensorsTensor){names[t], output->num_dims, output->dims, arena.outputs[o],
+                                 ELEMENT_F32};
   }
   for (int g = 0; g < manifest->num_grads; g++, t++) {
     const TensorSpec *grad = &manifest->grads[g];
     size_t size = strlen(grad->name) + 8;
     names[t] = mallocCheck(size);
     snprintf(names[t], size, "grad.%s", grad->name);
-    tensors[t] = (SafetensorsTensor){names[t], grad->num_dims, grad->dims, arena.grads[g]};
+    tensors[t] = (SafetensorsTensor){names[t], grad->num_dims, grad->dims, arena.grads[g], ELEMENT_F32};
   }
   char error[1024];
   if (!safetensors_write_file(options->dump_path, tensors, num_tensors, error, sizeof error))

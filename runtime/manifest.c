@@ -3,11 +3,14 @@
  *   perft-manifest 1
  *   dtype f32                                   (optional; f32 is the only dtype supported)
  *   tokens T
- *   param NAME DIMS trainable|frozen normal MEAN STD | zeros | ones
- *   input NAME DIMS
+ *   param NAME DIMS trainable|frozen normal MEAN STD | zeros | ones [adapter]
+ *   input NAME DIMS [f32|i32]
  *   output NAME DIMS
  *   grad NAME DIMS                              (one per trainable param, same shape)
  *   teacher INPUT OUTPUT                        (optional)
+ *   range NAME N                                (i32 input NAME holds values in [0, N))
+ *   seed NAME                                   (i32 input NAME, shape 1: the dropout seed)
+ *   classify OUTPUT INPUT                       (logits (..., V) against i32 labels, range V)
  *   workspace BYTES
  *   anything-else ...                           (ignored: forward compatibility)
  */
@@ -136,6 +139,66 @@ static int split_fields(char *line, char **fields) {
   return count;
 }
 
+#define MAX_LATE_RECORDS 256
+
+/* A `range`, `seed` or `classify` record, kept until every input and output is known. */
+typedef struct {
+  char kind;          /* 'r', 's', 'c' */
+  int line_number;
+  char *first, *second;
+} LateRecord;
+
+static int resolve_late_record(ParseState *state, Manifest *manifest, const LateRecord *late) {
+  if (late->kind == 'r') { /* range NAME N */
+    int i = find_tensor(manifest->inputs, manifest->num_inputs, late->first);
+    int64_t range;
+    if (i < 0) return fail(state, "range: '%s' is not an input", late->first);
+    TensorSpec *input = &manifest->inputs[i];
+    if (input->element_type != ELEMENT_I32)
+      return fail(state, "range: input '%s' is not i32", late->first);
+    if (!parse_int64(late->second, &range) || range < 1 || range > INT32_MAX)
+      return fail(state, "range '%s': expected an integer in [1, 2^31), found '%s'", late->first,
+                  late->second);
+    if (input->range) return fail(state, "second 'range' record for '%s'", late->first);
+    input->range = range;
+    return 1;
+  }
+  if (late->kind == 's') { /* seed NAME */
+    int i = find_tensor(manifest->inputs, manifest->num_inputs, late->first);
+    if (i < 0) return fail(state, "seed: '%s' is not an input", late->first);
+    if (manifest->seed_input >= 0) return fail(state, "second 'seed' record");
+    if (manifest->inputs[i].element_type != ELEMENT_I32 || manifest->inputs[i].num_elements != 1)
+      return fail(state, "seed input '%s' must be i32 with shape 1, found %s %s", late->first,
+                  manifest->inputs[i].dims_text,
+                  manifest->inputs[i].element_type == ELEMENT_I32 ? "i32" : "f32");
+    manifest->seed_input = i;
+    return 1;
+  }
+  /* classify OUTPUT INPUT */
+  int o = find_tensor(manifest->outputs, manifest->num_outputs, late->first);
+  int i = find_tensor(manifest->inputs, manifest->num_inputs, late->second);
+  if (manifest->has_classify) return fail(state, "second 'classify' record");
+  if (o < 0) return fail(state, "classify output '%s' is not an output", late->first);
+  if (i < 0) return fail(state, "classify input '%s' is not an input", late->second);
+  TensorSpec *logits = &manifest->outputs[o], *labels = &manifest->inputs[i];
+  if (labels->element_type != ELEMENT_I32)
+    return fail(state, "classify input '%s' must be i32 labels", late->second);
+  if (i == manifest->seed_input)
+    return fail(state, "classify input '%s' is the seed", late->second);
+  int64_t classes = logits->dims[logits->num_dims - 1];
+  if (logits->num_dims < 2 || labels->num_elements * classes != logits->num_elements)
+    return fail(state, "classify: logits '%s' (%s) need one row of V classes per label of '%s' (%s)",
+                late->first, logits->dims_text, late->second, labels->dims_text);
+  if (labels->range && labels->range != classes)
+    return fail(state, "classify: labels '%s' have range %lld but logits '%s' have %lld classes",
+                late->second, (long long)labels->range, late->first, (long long)classes);
+  labels->range = classes;
+  manifest->has_classify = 1;
+  manifest->classify_output = o;
+  manifest->classify_input = i;
+  return 1;
+}
+
 int manifest_parse(const char *text, Manifest *manifest, char *error, size_t error_size) {
   memset(manifest, 0, sizeof *manifest);
   manifest->tokens = -1;
@@ -153,6 +216,11 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
   manifest->grad_param_index = callocCheck((size_t)num_lines, sizeof(int));
   char *teacher_input_name = NULL, *teacher_output_name = NULL;
   int teacher_line = 0;
+  manifest->seed_input = -1;
+  manifest->classify_output = -1;
+  manifest->classify_input = -1;
+  LateRecord late_records[MAX_LATE_RECORDS];
+  int num_late = 0;
 
   char *copy = strdupCheck(text);
   char *line = copy;
@@ -191,8 +259,12 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       ParamSpec *param = &manifest->params[manifest->num_params];
       memset(param, 0, sizeof *param);
       param->grad_index = -1;
+      if (count > 5 && strcmp(fields[count - 1], "adapter") == 0) {
+        param->adapter = 1;
+        count--;
+      }
       if (count < 5) {
-        ok = fail(&state, "expected 'param NAME DIMS trainable|frozen INIT ARGS'");
+        ok = fail(&state, "expected 'param NAME DIMS trainable|frozen INIT ARGS [adapter]'");
       } else if (!parse_tensor(&state, fields, &param->tensor)) {
         ok = 0;
       } else {
@@ -224,11 +296,21 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
                          : kind[0] == 'o' ? manifest->outputs : manifest->grads;
       int *list_count = kind[0] == 'i' ? &manifest->num_inputs
                         : kind[0] == 'o' ? &manifest->num_outputs : &manifest->num_grads;
-      if (count != 3) ok = fail(&state, "expected '%s NAME DIMS'", kind);
+      int is_input = kind[0] == 'i';
+      if (!(count == 3 || (is_input && count == 4)))
+        ok = fail(&state, is_input ? "expected 'input NAME DIMS [f32|i32]'" : "expected '%s NAME DIMS'",
+                  kind);
+      else if (is_input && count == 4 && strcmp(fields[3], "f32") && strcmp(fields[3], "i32"))
+        ok = fail(&state, "input '%s': element type '%s' is not supported (f32 or i32)", fields[1],
+                  fields[3]);
       else if (find_tensor(list, *list_count, fields[1]) >= 0)
         ok = fail(&state, "%s '%s' declared twice", kind, fields[1]);
       else if (!parse_tensor(&state, fields, &list[*list_count])) ok = 0;
-      else (*list_count)++;
+      else {
+        if (is_input && count == 4 && strcmp(fields[3], "i32") == 0)
+          list[*list_count].element_type = ELEMENT_I32;
+        (*list_count)++;
+      }
     } else if (strcmp(kind, "teacher") == 0) {
       if (count != 3) ok = fail(&state, "expected 'teacher INPUT OUTPUT'");
       else if (teacher_input_name) ok = fail(&state, "second 'teacher' record");
@@ -236,6 +318,22 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
         teacher_input_name = strdupCheck(fields[1]);
         teacher_output_name = strdupCheck(fields[2]);
         teacher_line = state.line_number;
+      }
+    } else if (strcmp(kind, "range") == 0 || strcmp(kind, "seed") == 0 ||
+               strcmp(kind, "classify") == 0) {
+      /* Resolved after the loop: they may name inputs declared further down. */
+      int wanted = kind[0] == 'r' ? 3 : kind[0] == 's' ? 2 : 3;
+      if (count != wanted)
+        ok = fail(&state, "expected '%s'", kind[0] == 'r' ? "range NAME N"
+                                           : kind[0] == 's' ? "seed NAME" : "classify OUTPUT INPUT");
+      else if (num_late == MAX_LATE_RECORDS)
+        ok = fail(&state, "more than %d range/seed/classify records", MAX_LATE_RECORDS);
+      else {
+        LateRecord *late = &late_records[num_late++];
+        late->kind = kind[0];
+        late->line_number = state.line_number;
+        late->first = strdupCheck(fields[1]);
+        late->second = count == 3 ? strdupCheck(fields[2]) : NULL;
       }
     }
     /* any other record kind: ignored */
@@ -279,12 +377,26 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       ok = fail(&state, "teacher input '%s' is not an input", teacher_input_name);
     else if (manifest->teacher_output < 0)
       ok = fail(&state, "teacher output '%s' is not an output", teacher_output_name);
+    else if (manifest->inputs[manifest->teacher_input].element_type != ELEMENT_F32)
+      ok = fail(&state, "teacher input '%s' must be f32", teacher_input_name);
     else if (!same_shape(&manifest->inputs[manifest->teacher_input],
                          &manifest->outputs[manifest->teacher_output]))
       ok = fail(&state, "teacher input '%s' (%s) and output '%s' (%s) differ in shape",
                 teacher_input_name, manifest->inputs[manifest->teacher_input].dims_text,
                 teacher_output_name, manifest->outputs[manifest->teacher_output].dims_text);
     else manifest->has_teacher = 1;
+  }
+  /* range, then seed and classify (classify checks ranges). */
+  for (int pass = 0; pass < 2; pass++)
+    for (int r = 0; ok && r < num_late; r++) {
+      LateRecord *late = &late_records[r];
+      if ((pass == 0) != (late->kind == 'r')) continue;
+      state.line_number = late->line_number;
+      ok = resolve_late_record(&state, manifest, late);
+    }
+  for (int r = 0; r < num_late; r++) {
+    free(late_records[r].first);
+    free(late_records[r].second);
   }
   free(teacher_input_name);
   free(teacher_output_name);
@@ -319,4 +431,11 @@ void manifest_count_params(const Manifest *manifest, int64_t *trainable, int64_t
   *frozen = 0;
   for (int p = 0; p < manifest->num_params; p++)
     *(manifest->params[p].trainable ? trainable : frozen) += manifest->params[p].tensor.num_elements;
+}
+
+void manifest_count_adapter_params(const Manifest *manifest, int64_t *adapter, int64_t *base) {
+  *adapter = 0;
+  *base = 0;
+  for (int p = 0; p < manifest->num_params; p++)
+    *(manifest->params[p].adapter ? adapter : base) += manifest->params[p].tensor.num_elements;
 }

@@ -11,12 +11,17 @@
 
 #define PERFT_MAX_DIMS 8
 
+/* Element type of a tensor: params, outputs and grads are always f32; an input may be i32. */
+typedef enum { ELEMENT_F32 = 0, ELEMENT_I32 = 1 } ElementType;
+
 typedef struct {
   char *name;                    /* e.g. "perft_r.ad.A" */
   char *dims_text;               /* the dims exactly as the manifest wrote them, e.g. "4x8x96" */
   int num_dims;                  /* 1..PERFT_MAX_DIMS; a scalar is written "1" and has 1 dim */
   int64_t dims[PERFT_MAX_DIMS];  /* row-major */
   int64_t num_elements;          /* product of dims */
+  ElementType element_type;      /* ELEMENT_F32 unless an input says `i32` */
+  int64_t range;                 /* i32 inputs: values lie in [0, range); 0 = no `range` record */
 } TensorSpec;
 
 typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
@@ -28,6 +33,7 @@ typedef struct {
   double init_mean; /* INIT_NORMAL only */
   double init_std;  /* INIT_NORMAL only */
   int grad_index;   /* index into Manifest.grads for a trainable param, -1 for a frozen one */
+  int adapter;      /* 1: the optional last word `adapter` (introduced by a strategy) */
 } ParamSpec;
 
 typedef struct {
@@ -42,6 +48,10 @@ typedef struct {
   int has_teacher;
   int teacher_input;     /* index into inputs: filled with the teacher's output */
   int teacher_output;    /* index into outputs */
+  int seed_input;        /* `seed NAME`: index into inputs of the i32 [1] dropout seed, or -1 */
+  int has_classify;      /* `classify OUTPUT INPUT`: cross-entropy of logits against labels */
+  int classify_output;   /* index into outputs: logits (..., V) */
+  int classify_input;    /* index into inputs: i32 labels, one per row of the logits, range V */
 } Manifest;
 
 /* Parses and checks `text`. On failure returns 0 and writes a one-line reason (with the manifest
@@ -54,5 +64,7 @@ void dims_format(const int64_t *dims, int num_dims, char *out, size_t out_size);
 
 /* Number of elements over all params, split by trainable/frozen. */
 void manifest_count_params(const Manifest *manifest, int64_t *trainable, int64_t *frozen);
+/* Number of elements over all params, split by adapter/base (base = every non-adapter param). */
+void manifest_count_adapter_params(const Manifest *manifest, int64_t *adapter, int64_t *base);
 
 #endif

@@ -1,5 +1,6 @@
 /* params.c: parameter initialisation, weight and input loading, and the teacher's parameters. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 #define PROBLEMS_SIZE 16384
 
 void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
-                       const char *weights_path, WeightsPolicy policy) {
+                       const char *const *weights_paths, int num_weights, WeightsPolicy policy) {
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_INIT);
   for (int p = 0; p < manifest->num_params; p++) {
@@ -24,25 +25,35 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
       case INIT_ONES: for (int64_t i = 0; i < count; i++) data[i] = 1.0f; break;
     }
   }
-  if (!weights_path) return;
+  if (num_weights == 0) return;
 
   char error[1024];
-  SafetensorsFile file;
-  if (!safetensors_open(weights_path, &file, error, sizeof error)) perft_fatal("%s", error);
+  SafetensorsFile *files = callocCheck((size_t)num_weights, sizeof *files);
+  for (int f = 0; f < num_weights; f++)
+    if (!safetensors_open(weights_paths[f], &files[f], error, sizeof error)) perft_fatal("%s", error);
   char *problems = callocCheck(PROBLEMS_SIZE, 1);
   int num_problems = 0;
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
     int required = policy == WEIGHTS_ALL_REQUIRED || !param->trainable;
-    if (!required && !safetensors_find(&file, param->tensor.name)) continue; /* keeps its init */
-    if (!safetensors_read_tensor(&file, param->tensor.name, &param->tensor, arena->params[p],
-                                 problems, PROBLEMS_SIZE))
+    int last = -1; /* the last file that has it wins */
+    for (int f = 0; f < num_weights; f++)
+      if (safetensors_find(&files[f], param->tensor.name)) last = f;
+    if (last < 0 && !required) continue; /* keeps its init */
+    if (!safetensors_read_tensor(&files[last < 0 ? 0 : last], param->tensor.name, &param->tensor,
+                                 arena->params[p], problems, PROBLEMS_SIZE))
       num_problems++;
   }
-  safetensors_close(&file);
-  if (num_problems)
-    perft_fatal("weights %s: %d parameter%s missing or mismatched: %s", weights_path,
+  for (int f = 0; f < num_weights; f++) safetensors_close(&files[f]);
+  free(files);
+  if (num_problems) {
+    char names[1024] = "";
+    for (int f = 0; f < num_weights; f++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", f ? " + " : "",
+               weights_paths[f]);
+    perft_fatal("weights %s: %d parameter%s missing or mismatched: %s", names,
                 num_problems, num_problems == 1 ? "" : "s", problems);
+  }
   free(problems);
 }
 
@@ -52,10 +63,30 @@ void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
   if (!safetensors_open(path, &file, error, sizeof error)) perft_fatal("%s", error);
   char *problems = callocCheck(PROBLEMS_SIZE, 1);
   int num_problems = 0;
-  for (int i = 0; i < manifest->num_inputs; i++)
-    if (!safetensors_read_tensor(&file, manifest->inputs[i].name, &manifest->inputs[i],
-                                 arena->inputs[i], problems, PROBLEMS_SIZE))
+  for (int i = 0; i < manifest->num_inputs; i++) {
+    const TensorSpec *input = &manifest->inputs[i];
+    if (i == manifest->seed_input) {
+      *(int32_t *)arena->inputs[i] = 0; /* --dump runs without dropout: seed 0 */
+      continue;
+    }
+    if (!safetensors_read_tensor(&file, input->name, input, arena->inputs[i], problems,
+                                 PROBLEMS_SIZE)) {
       num_problems++;
+      continue;
+    }
+    if (input->element_type != ELEMENT_I32 || !input->range) continue;
+    const int32_t *values = arena->inputs[i]; /* (input dims) */
+    for (int64_t e = 0; e < input->num_elements; e++)
+      if (values[e] < 0 || values[e] >= input->range) {
+        size_t used = strlen(problems);
+        snprintf(problems + used, PROBLEMS_SIZE - used,
+                 "%s'%s' holds %ld at element %lld, outside its range [0, %lld)",
+                 used ? "; " : "", input->name, (long)values[e], (long long)e,
+                 (long long)input->range);
+        num_problems++;
+        break;
+      }
+  }
   safetensors_close(&file);
   if (num_problems)
     perft_fatal("inputs %s: %d input%s missing or mismatched: %s", path, num_problems,

@@ -35,6 +35,17 @@ uint64_t rng_next_u64(Rng *rng) {
 
 double rng_uniform(Rng *rng) { return (double)(rng_next_u64(rng) >> 11) * 0x1.0p-53; }
 
+int64_t rng_below(Rng *rng, int64_t n) {
+  int64_t value = (int64_t)(rng_uniform(rng) * (double)n);
+  return value < n ? value : n - 1;
+}
+
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 double rng_normal(Rng *rng) {
   if (rng->has_spare) {
     rng->has_spare = 0;

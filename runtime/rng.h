@@ -15,12 +15,15 @@ typedef struct {
 } Rng;
 
 /* Independent streams from one seed: the runtime uses one per job (init, teacher, data). */
-enum { RNG_STREAM_INIT = 1, RNG_STREAM_TEACHER = 2, RNG_STREAM_DATA = 3 };
+enum { RNG_STREAM_INIT = 1, RNG_STREAM_TEACHER = 2, RNG_STREAM_DATA = 3, RNG_STREAM_EVAL = 4 };
 
 void rng_seed(Rng *rng, uint64_t seed, uint64_t stream);
 uint64_t rng_next_u64(Rng *rng);
 double rng_uniform(Rng *rng);          /* [0, 1) with 53 random bits */
 double rng_normal(Rng *rng);           /* N(0, 1) */
+int64_t rng_below(Rng *rng, int64_t n); /* uniform in [0, n), n >= 1 */
+/* The splitmix64 finaliser: a fixed, seedless 64-bit mixing function. */
+uint64_t mix64(uint64_t x);
 /* out[i] = mean + std * N(0, 1) for i < count */
 void rng_fill_normal(Rng *rng, float *out, int64_t count, double mean, double std);
 

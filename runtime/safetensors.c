@@ -377,7 +377,7 @@ static void append_problem(char *problems, size_t problems_size, const char *for
 }
 
 int safetensors_read_tensor(const SafetensorsFile *file, const char *name,
-                            const TensorSpec *expected, float *out, char *problems,
+                            const TensorSpec *expected, void *out, char *problems,
                             size_t problems_size) {
   const SafetensorsEntry *entry = safetensors_find(file, name);
   if (!entry) {
@@ -400,18 +400,20 @@ int safetensors_read_tensor(const SafetensorsFile *file, const char *name,
                    problems[0] ? "; " : "", name, wanted, entry->num_dims ? found : "");
     return 0;
   }
-  if (strcmp(entry->dtype, "F32") != 0) {
+  const char *wanted_dtype = expected->element_type == ELEMENT_I32 ? "I32" : "F32";
+  if (strcmp(entry->dtype, wanted_dtype) != 0) {
     append_problem(problems, problems_size,
-                   "%s'%s' has dtype %s, only F32 is supported (convert the file to float32)",
-                   problems[0] ? "; " : "", name, entry->dtype);
+                   "%s'%s' has dtype %s, expected %s (convert the file to %s)",
+                   problems[0] ? "; " : "", name, entry->dtype, wanted_dtype,
+                   expected->element_type == ELEMENT_I32 ? "int32" : "float32");
     return 0;
   }
-  uint64_t bytes = (uint64_t)found_elements * sizeof(float);
+  uint64_t bytes = (uint64_t)found_elements * 4; /* F32 and I32 are both 4 bytes */
   if (entry->data_end - entry->data_begin != bytes) {
     append_problem(problems, problems_size,
-                   "%s'%s' holds %llu bytes, shape [%s] of F32 needs %llu",
+                   "%s'%s' holds %llu bytes, shape [%s] of %s needs %llu",
                    problems[0] ? "; " : "", name,
-                   (unsigned long long)(entry->data_end - entry->data_begin), wanted,
+                   (unsigned long long)(entry->data_end - entry->data_begin), wanted, wanted_dtype,
                    (unsigned long long)bytes);
     return 0;
   }
@@ -476,7 +478,8 @@ void safetensors_writer_create(SafetensorsWriter *writer, const char *path,
     for (int d = 0; d < tensor->num_dims; d++) elements *= (uint64_t)tensor->shape[d];
     text_append(&json, ",");
     text_append_json_string(&json, tensor->name);
-    text_append(&json, ":{\"dtype\":\"F32\",\"shape\":[");
+    text_append(&json, ":{\"dtype\":\"%s\",\"shape\":[",
+                tensor->element_type == ELEMENT_I32 ? "I32" : "F32");
     for (int d = 0; d < tensor->num_dims; d++)
       text_append(&json, d ? ",%lld" : "%lld", (long long)tensor->shape[d]);
     text_append(&json, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
@@ -528,7 +531,7 @@ int safetensors_writer_write(SafetensorsWriter *writer, char *error, size_t erro
     const SafetensorsTensor *tensor = &writer->tensors[t];
     size_t elements = 1;
     for (int d = 0; d < tensor->num_dims; d++) elements *= (size_t)tensor->shape[d];
-    ok = write_all(fd, tensor->data, elements * sizeof(float));
+    ok = write_all(fd, tensor->data, elements * 4); /* F32 and I32 are both 4 bytes */
   }
   if (ok) ok = fsync(fd) == 0;
   int saved_errno = errno;

@@ -1,4 +1,4 @@
-/* safetensors.h: read (mmap) and write (atomically) safetensors files, f32 tensors.
+/* safetensors.h: read (mmap) and write (atomically) safetensors files, F32 and I32 tensors.
  *
  * File layout: u64 little-endian N | N bytes of JSON header | data.
  * Header: {"NAME": {"dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end]}, ...,
@@ -35,12 +35,12 @@ int safetensors_open(const char *path, SafetensorsFile *file, char *error, size_
 void safetensors_close(SafetensorsFile *file);
 const SafetensorsEntry *safetensors_find(const SafetensorsFile *file, const char *name);
 
-/* Copies `name` into out (expected.num_elements floats) after checking that it exists, is F32 and
- * has the expected shape. On a problem returns 0 and appends "'NAME' missing (expected shape
+/* Copies `name` into out (expected.num_elements 4-byte elements) after checking that it exists,
+ * has the expected dtype (F32, or I32 for an i32 input) and the expected shape. On a problem returns 0 and appends "'NAME' missing (expected shape
  * [4x3])" or "'NAME' shape mismatch: expected [4x3], found [3x4]" to problems, separated by "; ",
  * so that every problem of a file can be reported on one line. */
 int safetensors_read_tensor(const SafetensorsFile *file, const char *name,
-                            const TensorSpec *expected, float *out, char *problems,
+                            const TensorSpec *expected, void *out, char *problems,
                             size_t problems_size);
 
 /* One tensor to write. */
@@ -48,7 +48,8 @@ typedef struct {
   const char *name;
   int num_dims;
   const int64_t *shape;
-  const float *data;    /* may change between writes; read at each write */
+  const void *data;     /* may change between writes; read at each write */
+  ElementType element_type; /* ELEMENT_F32 (the default, 0) or ELEMENT_I32 */
 } SafetensorsTensor;
 
 /* A writer prepared at start-up: the header and temp path are built once, so that writing a

@@ -2,10 +2,11 @@
  *
  * Start-up (all allocation happens here): arena, parameters, teacher, optimizer state, metrics
  * file, checkpoint writer. Then per step, with no allocation:
- *   data      inputs ~ N(0, 1); with `teacher IN OUT`: IN <- OUT of perft_forward(teacher)
+ *   data      data.c: teacher targets, a token task, or N(0, 1); then the step's nonzero seed
  *   step      perft_train_step(buffers): loss, outputs, grads
  *   update    global-norm clip, AdamW on trainable params, lr from the schedule
  *   report    one line on stdout, one JSON line in --metrics, checkpoint every --save-every
+ *   evaluate  every --eval-every steps and always at the end (evaluate.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data.h"
+#include "evaluate.h"
 #include "optimizer.h"
 #include "program.h"
 #include "rng.h"
@@ -37,9 +40,10 @@ static void format_bytes(size_t bytes, char *out, size_t out_size) {
 }
 
 static void print_configuration(const Manifest *manifest, const Arena *arena,
-                                const RunOptions *options) {
-  int64_t trainable, frozen;
+                                const RunOptions *options, const DataPlan *plan) {
+  int64_t trainable, frozen, adapter, base;
   manifest_count_params(manifest, &trainable, &frozen);
+  manifest_count_adapter_params(manifest, &adapter, &base);
   int64_t total = trainable + frozen;
   double trainable_percent = total ? 100.0 * trainable / total : 0.0;
   char workspace[64], arena_bytes[64];
@@ -57,11 +61,20 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
     if (param->init == INIT_NORMAL)
       snprintf(init, sizeof init, "normal(%g, %g)", param->init_mean, param->init_std);
     else snprintf(init, sizeof init, "%s", param->init == INIT_ZEROS ? "zeros" : "ones");
-    printf("    param   %-32s %-16s %-9s %s\n", param->tensor.name, param->tensor.dims_text,
-           param->trainable ? "trainable" : "frozen", init);
+    printf("    param   %-32s %-16s %-9s %s%s\n", param->tensor.name, param->tensor.dims_text,
+           param->trainable ? "trainable" : "frozen", init, param->adapter ? "  adapter" : "");
   }
-  for (int i = 0; i < manifest->num_inputs && listed < MAX_LISTED_TENSORS; i++, listed++)
-    printf("    input   %-32s %s\n", manifest->inputs[i].name, manifest->inputs[i].dims_text);
+  for (int i = 0; i < manifest->num_inputs && listed < MAX_LISTED_TENSORS; i++, listed++) {
+    const TensorSpec *input = &manifest->inputs[i];
+    char kind[96] = "";
+    if (i == manifest->seed_input) snprintf(kind, sizeof kind, "i32 seed");
+    else if (input->element_type == ELEMENT_I32 && input->range)
+      snprintf(kind, sizeof kind, "i32 range %lld%s", (long long)input->range,
+               i == manifest->classify_input ? " (labels)" : "");
+    else if (input->element_type == ELEMENT_I32) snprintf(kind, sizeof kind, "i32");
+    if (kind[0]) printf("    input   %-32s %-16s %s\n", input->name, input->dims_text, kind);
+    else printf("    input   %-32s %s\n", input->name, input->dims_text);
+  }
   for (int o = 0; o < manifest->num_outputs && listed < MAX_LISTED_TENSORS; o++, listed++)
     printf("    output  %-32s %s\n", manifest->outputs[o].name, manifest->outputs[o].dims_text);
   int all = manifest->num_params + manifest->num_inputs + manifest->num_outputs;
@@ -69,6 +82,8 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   printf("  parameters    %lld total: %lld trainable (%.2f%%), %lld frozen (%.2f%%)\n",
          (long long)total, (long long)trainable, trainable_percent, (long long)frozen,
          total ? 100.0 - trainable_percent : 0.0);
+  printf("  adapter parameters %lld (%.2f%% of base)\n", (long long)adapter,
+         base ? 100.0 * adapter / base : 0.0);
   printf("  workspace     %s\n", workspace);
   printf("  arena         %s, one allocation\n", arena_bytes);
   printf("  steps         %d (warm-up %d, then linear decay to 0)\n", options->steps,
@@ -77,18 +92,30 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
          options->learning_rate, options->weight_decay, options->clip,
          options->clip > 0 ? "" : " (off)");
   printf("  seed          %llu\n", (unsigned long long)options->seed);
-  printf("  weights       %s\n", options->weights_path ? options->weights_path
-                                                      : "--init (manifest init rules)");
-  if (manifest->has_teacher)
-    printf("  data          teacher: %s <- %s of a perturbed teacher; other inputs N(0, 1)\n",
-           manifest->inputs[manifest->teacher_input].name,
-           manifest->outputs[manifest->teacher_output].name);
-  else printf("  data          every input N(0, 1), fresh each step\n");
+  if (!options->num_weights) printf("  weights       --init (manifest init rules)\n");
+  for (int w = 0; w < options->num_weights; w++)
+    printf("  weights       %s%s\n", options->weights_paths[w],
+           w ? " (overrides the files before it)" : "");
+  char data[512];
+  data_describe(plan, manifest, data, sizeof data);
+  printf("  data          %s\n", data);
+  if (manifest->seed_input >= 0)
+    printf("  seed input    %s: fresh nonzero value each step, 0 in evaluation\n",
+           manifest->inputs[manifest->seed_input].name);
+  if (options->eval_every)
+    printf("  evaluation    every %d steps and at the end, %d batches, seed 0%s\n",
+           options->eval_every, options->eval_batches, manifest->has_classify ? ", accuracy" : "");
+  else
+    printf("  evaluation    at the end, %d batches, seed 0%s\n", options->eval_batches,
+           manifest->has_classify ? ", accuracy" : "");
   printf("  metrics       %s\n", options->metrics_path ? options->metrics_path : "-");
   if (options->save_path && options->save_every)
     printf("  save          %s (every %d steps and at the end)\n", options->save_path,
            options->save_every);
   else printf("  save          %s\n", options->save_path ? options->save_path : "-");
+  if (options->save_all_path)
+    printf("  save all      %s (every parameter%s)\n", options->save_all_path,
+           options->save_every ? ", every --save-every steps and at the end" : "");
   fflush(stdout);
 }
 
@@ -99,9 +126,11 @@ static int format_json_number(char *out, size_t out_size, double value) {
 
 int run_training(const Manifest *manifest, const RunOptions *options) {
   /* ---- start-up: every allocation happens here ---- */
+  DataPlan plan;
+  data_plan_create(manifest, options->task, &plan);
   Arena arena;
   arena_create(&arena, manifest, ARENA_TRAINING);
-  params_initialise(manifest, &arena, options->seed, options->weights_path,
+  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
                     WEIGHTS_FROZEN_REQUIRED);
   if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
 
@@ -120,22 +149,32 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
       perft_fatal("cannot open metrics file '%s': %s", options->metrics_path, strerror(errno));
   }
 
-  SafetensorsWriter checkpoint;
-  int saving = options->save_path != NULL;
+  /* --save: the trainable tensors in grad order; --save-all: every param in manifest order. */
+  SafetensorsWriter checkpoint, checkpoint_all;
+  int saving = options->save_path != NULL, saving_all = options->save_all_path != NULL;
+  SafetensorsTensor *tensors = callocCheck((size_t)manifest->num_params + 1, sizeof *tensors);
   if (saving) {
-    SafetensorsTensor *tensors = callocCheck((size_t)manifest->num_grads + 1, sizeof *tensors);
     for (int g = 0; g < manifest->num_grads; g++) {
       int p = manifest->grad_param_index[g];
-      tensors[g].name = manifest->params[p].tensor.name;
-      tensors[g].num_dims = manifest->params[p].tensor.num_dims;
-      tensors[g].shape = manifest->params[p].tensor.dims;
-      tensors[g].data = arena.params[p];
+      tensors[g] = (SafetensorsTensor){manifest->params[p].tensor.name,
+                                       manifest->params[p].tensor.num_dims,
+                                       manifest->params[p].tensor.dims, arena.params[p],
+                                       ELEMENT_F32};
     }
     safetensors_writer_create(&checkpoint, options->save_path, tensors, manifest->num_grads);
-    free(tensors);
   }
+  if (saving_all) {
+    for (int p = 0; p < manifest->num_params; p++)
+      tensors[p] = (SafetensorsTensor){manifest->params[p].tensor.name,
+                                       manifest->params[p].tensor.num_dims,
+                                       manifest->params[p].tensor.dims, arena.params[p],
+                                       ELEMENT_F32};
+    safetensors_writer_create(&checkpoint_all, options->save_all_path, tensors,
+                              manifest->num_params);
+  }
+  free(tensors);
 
-  print_configuration(manifest, &arena, options);
+  print_configuration(manifest, &arena, options, &plan);
 
   Rng data_rng;
   rng_seed(&data_rng, options->seed, RNG_STREAM_DATA);
@@ -147,14 +186,8 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
   for (int step = 1; step <= options->steps; step++) {
     double start = seconds_now();
 
-    for (int i = 0; i < manifest->num_inputs; i++)
-      if (!manifest->has_teacher || i != manifest->teacher_input)
-        rng_fill_normal(&data_rng, arena.inputs[i], manifest->inputs[i].num_elements, 0.0, 1.0);
-    if (manifest->has_teacher) {
-      perft_forward(arena.teacher_buffers);
-      memcpy(arena.inputs[manifest->teacher_input], arena.teacher_outputs[manifest->teacher_output],
-             (size_t)manifest->inputs[manifest->teacher_input].num_elements * sizeof(float));
-    }
+    data_fill(&plan, manifest, &arena, &data_rng, SPLIT_TRAIN);
+    data_set_seed(manifest, &arena, training_step_seed(options->seed, step));
 
     perft_train_step(arena.buffers);
     double loss = *arena.loss;
@@ -192,23 +225,38 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
         perft_fatal("writing metrics file '%s' failed: %s", options->metrics_path,
                     strerror(errno));
     }
-    if (saving && options->save_every && step % options->save_every == 0 &&
-        step != options->steps) {
-      if (!safetensors_writer_write(&checkpoint, error, sizeof error))
+    if (options->save_every && step % options->save_every == 0 && step != options->steps) {
+      if (saving && !safetensors_writer_write(&checkpoint, error, sizeof error))
         perft_fatal("checkpoint at step %d: %s", step, error);
+      if (saving_all && !safetensors_writer_write(&checkpoint_all, error, sizeof error))
+        perft_fatal("checkpoint at step %d: %s", step, error);
+    }
+    if (options->eval_every && step % options->eval_every == 0 && step != options->steps) {
+      EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
+      eval_report(&result, step, metrics_fd, options->metrics_path);
     }
   }
 
   /* ---- end ---- */
+  EvalResult final = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
+  eval_report(&final, options->steps, metrics_fd, options->metrics_path);
   if (saving) {
     if (!safetensors_writer_write(&checkpoint, error, sizeof error)) perft_fatal("%s", error);
     safetensors_writer_destroy(&checkpoint);
   }
+  if (saving_all) {
+    if (!safetensors_writer_write(&checkpoint_all, error, sizeof error)) perft_fatal("%s", error);
+    safetensors_writer_destroy(&checkpoint_all);
+  }
   if (metrics_fd >= 0) close(metrics_fd);
-  printf("done: %d steps in %.3f s (%.3f ms/step), loss %.6g -> %.6g (%.3g%% of the first)%s%s\n",
+  char accuracy[48] = "";
+  if (final.has_accuracy) snprintf(accuracy, sizeof accuracy, " acc %.4f", final.accuracy);
+  printf("done: %d steps in %.3f s (%.3f ms/step), loss %.6g -> %.6g (%.3g%% of the first), "
+         "eval loss %.6g%s%s%s%s%s\n",
          options->steps, total_seconds, 1e3 * total_seconds / options->steps, first_loss,
-         last_loss, first_loss != 0 ? 100.0 * last_loss / first_loss : 0.0,
-         saving ? ", saved " : "", saving ? options->save_path : "");
+         last_loss, first_loss != 0 ? 100.0 * last_loss / first_loss : 0.0, final.loss, accuracy,
+         saving ? ", saved " : "", saving ? options->save_path : "",
+         saving_all ? ", saved all " : "", saving_all ? options->save_all_path : "");
   arena_destroy(&arena);
   return 0;
 }

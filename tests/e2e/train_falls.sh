@@ -10,7 +10,8 @@ mkdir -p "$work"
 tail -n 1 "$work/train.log"
 python3 - "$work/metrics.jsonl" "$fraction" <<'PY'
 import json, sys
-losses = [json.loads(line)["loss"] for line in open(sys.argv[1])]
+records = [json.loads(line) for line in open(sys.argv[1])]
+losses = [r["loss"] for r in records if not r.get("eval")]
 first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
 ratio = last / first
 print(f"train_falls: first-10 mean {first:.5g}, last-10 mean {last:.5g}, ratio {ratio:.3f} (must be < {sys.argv[2]})")

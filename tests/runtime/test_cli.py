@@ -21,11 +21,13 @@ T, D, C = 8, 4, 3
 
 # ---- safetensors, by hand -------------------------------------------------------------------
 def write_safetensors(path, tensors):
-    """tensors: {name: (shape, [floats])}"""
+    """tensors: {name: (shape, [floats])} or {name: (shape, [ints], "I32")}"""
     header, offset, blobs = {}, 0, []
-    for name, (shape, values) in tensors.items():
-        blob = struct.pack("<%df" % len(values), *values)
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(blob)]}
+    for name, entry in tensors.items():
+        shape, values = entry[0], entry[1]
+        dtype = entry[2] if len(entry) > 2 else "F32"
+        blob = struct.pack("<%d%s" % (len(values), "i" if dtype == "I32" else "f"), *values)
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(blob)]}
         offset += len(blob)
         blobs.append(blob)
     text = json.dumps(header).encode()
@@ -44,23 +46,27 @@ def read_safetensors(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        assert info["dtype"] == "F32", info
+        assert info["dtype"] in ("F32", "I32"), info
         begin, end = info["data_offsets"]
-        out[name] = (info["shape"], list(struct.unpack("<%df" % ((end - begin) // 4), body[begin:end])))
+        code = "i" if info["dtype"] == "I32" else "f"
+        out[name] = (info["shape"], list(struct.unpack("<%d%s" % ((end - begin) // 4, code), body[begin:end])))
     return out
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-def run(*args, check=True):
-    result = subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=60)
+def run(*args, check=True, exe=None, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    result = subprocess.run([exe or EXE, *map(str, args)], capture_output=True, text=True, timeout=60,
+                            env=full_env)
     if check and result.returncode != 0:
         raise AssertionError("exit %d: %s\n%s" % (result.returncode, " ".join(map(str, args)), result.stderr))
     return result
 
 
-def expect_error(args, *parts):
-    result = run(*args, check=False)
+def expect_error(args, *parts, exe=None, status=None):
+    result = run(*args, check=False, exe=exe)
     assert result.returncode != 0, "expected failure: %s" % (args,)
+    assert status is None or result.returncode == status, "exit %d, expected %d" % (result.returncode, status)
     assert result.returncode < 128 and result.returncode > 0, "crashed: %d" % result.returncode
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, "expected one error line, got %r" % result.stderr
@@ -199,7 +205,11 @@ def test_training_teacher(tmp):
     values = losses(out)
     assert values[-1] < 0.1 * values[0], "loss %g -> %g" % (values[0], values[-1])
     assert "done:" in out.splitlines()[-1]
-    metrics = [json.loads(line) for line in open(tmp + "/m.jsonl")]
+    records = [json.loads(line) for line in open(tmp + "/m.jsonl")]
+    metrics = [record for record in records if not record.get("eval")]
+    evals = [record for record in records if record.get("eval")]
+    assert len(evals) == 1 and evals[0]["step"] == 300 and evals[0]["acc"] is None, evals
+    assert records[-1] is evals[0], "the final evaluation is the last metrics line"
     assert len(metrics) == 300 and metrics[0]["step"] == 1 and metrics[-1]["step"] == 300
     assert close(metrics[0]["loss"], values[0], 1e-5)
     for key in ("gnorm", "lr", "ms", "tok_s"):
@@ -237,6 +247,221 @@ def test_save_every_kill(tmp):
             saved = read_safetensors(path)
             assert list(saved) == ["w"] and saved["w"][0] == [4, 3] and len(saved["w"][1]) == 12
     assert os.path.exists(path), "no checkpoint was ever written"
+
+
+# ---- token models (token_program.c: tokens [16] range 11, labels [16], seed, classify) --------
+V = 11
+
+
+def token_exe(variant):
+    """The token_program builds live next to runtime_fake_program."""
+    return os.path.join(os.path.dirname(EXE), "runtime_token_" + variant)
+
+
+def mix64(z):
+    mask = (1 << 64) - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def held_out(a, b):
+    """docs/ABI.md: mix64((a << 32) | b) % 5 == 0."""
+    return mix64((a << 32) | (b & 0xFFFFFFFF)) % 5 == 0
+
+
+def read_log(path):
+    """PERFT_FAKE_LOG lines -> [(kind, seed, tokens, other, labels)]"""
+    calls = []
+    for line in open(path):
+        head, tokens, other, labels = line.split(";")
+        kind, seed = head.split()
+        calls.append((kind, int(seed), [int(v) for v in tokens.split()], [int(v) for v in other.split()],
+                      [int(v) for v in labels.split()]))
+    return calls
+
+
+def eval_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("eval step ")]
+
+
+def done_fields(stdout):
+    """done: ... eval loss L acc A ... -> (L, A)"""
+    line = stdout.splitlines()[-1]
+    assert line.startswith("done: "), line
+    loss = float(line.split("eval loss ")[1].split()[0].rstrip(","))
+    accuracy = float(line.split(" acc ")[1].split()[0].rstrip(","))
+    return loss, accuracy
+
+
+def test_token_task_data(tmp):
+    """Tokens in range, labels follow the rule, seed nonzero and fresh in training, 0 in eval."""
+    log = tmp + "/calls.log"
+    out = run("--task", "affine:3:1", "--steps", "30", "--eval-every", "10", "--eval-batches", "2",
+              "--metrics", tmp + "/m.jsonl", exe=token_exe("base"), env={"PERFT_FAKE_LOG": log}).stdout
+    calls = read_log(log)
+    train = [c for c in calls if c[0] == "train"]
+    evals = [c for c in calls if c[0] == "eval"]
+    assert len(train) == 30 and len(evals) == 3 * 2, (len(train), len(evals))
+    assert all(seed != 0 for _, seed, _, _, _ in train), "a training step got seed 0"
+    assert len({seed for _, seed, _, _, _ in train}) == 30, "training seeds repeat"
+    assert all(seed == 0 for _, seed, _, _, _ in evals), "an evaluation got a nonzero seed"
+    for _, _, tokens, _, labels in calls:
+        assert all(0 <= a < V for a in tokens) and len(tokens) == 16
+        assert labels == [(3 * a + 1) % V for a in tokens], (tokens, labels)
+    assert [line.split()[2] for line in eval_lines(out)] == ["10", "20", "30"], eval_lines(out)
+    records = [json.loads(line) for line in open(tmp + "/m.jsonl")]
+    assert [r["step"] for r in records if r.get("eval")] == [10, 20, 30]
+    assert all(0 <= r["acc"] <= 1 for r in records if r.get("eval"))
+    assert "task affine:3:1" in out and "adapter parameters 0" in out
+    # evaluation batches are the same at every evaluation of a run (re-seeded eval stream)
+    assert evals[0][2] == evals[2][2] == evals[4][2]
+    # default task: affine:1:0 (label = token)
+    os.unlink(log)
+    run("--steps", "3", exe=token_exe("base"), env={"PERFT_FAKE_LOG": log})
+    for _, _, tokens, _, labels in read_log(log):
+        assert labels == tokens
+    # the same seed gives the same step seeds
+    os.unlink(log)
+    run("--task", "affine:3:1", "--steps", "30", exe=token_exe("base"), env={"PERFT_FAKE_LOG": log})
+    assert [c[1] for c in read_log(log) if c[0] == "train"] == [c[1] for c in train]
+
+
+def test_token_held_out_split(tmp):
+    """Two token inputs: no held-out pair is ever trained on; evaluation draws only held-out pairs."""
+    log = tmp + "/calls.log"
+    out = run("--task", "add:4", "--steps", "200", "--eval-every", "50", "--eval-batches", "16",
+              exe=token_exe("pair"), env={"PERFT_FAKE_LOG": log}).stdout
+    expected_held = sum(held_out(a, b) for a in range(V) for b in range(V))
+    assert "held-out split: %d of 121" % expected_held in out, out
+    calls = read_log(log)
+    train_pairs = [(a, b) for kind, _, ts, os_, _ in calls if kind == "train" for a, b in zip(ts, os_)]
+    eval_pairs = [(a, b) for kind, _, ts, os_, _ in calls if kind == "eval" for a, b in zip(ts, os_)]
+    assert len(train_pairs) == 200 * 16 and len(eval_pairs) == 4 * 16 * 16
+    leaked = [p for p in train_pairs if held_out(*p)]
+    assert not leaked, "held-out pairs drawn for training: %r" % leaked[:5]
+    assert all(held_out(*p) for p in eval_pairs), "evaluation drew a training pair"
+    assert len(set(train_pairs)) == 121 - expected_held, "training does not cover every kept pair"
+    assert len(set(eval_pairs)) == expected_held, "evaluation does not cover every held-out pair"
+    for _, _, tokens, other, labels in calls:
+        assert labels == [(a + b + 4) % V for a, b in zip(tokens, other)]
+    print("held out %d of 121 pairs; %d training and %d evaluation draws checked"
+          % (expected_held, len(train_pairs), len(eval_pairs)))
+
+
+def test_token_accuracy(tmp):
+    """Training the stand-in on affine:3:1 reaches held-out accuracy > 0.9."""
+    out = run("--task", "affine:3:1", "--lr", "0.05", "--steps", "300", "--metrics", tmp + "/m.jsonl",
+              exe=token_exe("base")).stdout
+    loss, accuracy = done_fields(out)
+    assert accuracy > 0.9, out.splitlines()[-1]
+    final = [json.loads(line) for line in open(tmp + "/m.jsonl")][-1]
+    assert final == {"eval": True, "step": 300, "loss": final["loss"], "acc": final["acc"]}, final
+    assert close(final["acc"], accuracy, 1e-3) and close(final["loss"], loss, 1e-4)
+    eval_line = eval_lines(out)[-1].split()
+    assert eval_line[:3] == ["eval", "step", "300"] and eval_line[3] == "loss" and eval_line[5] == "acc"
+    print(out.splitlines()[-1])
+
+
+def test_token_eval_only(tmp):
+    exe = token_exe("base")
+    run("--task", "affine:3:1", "--lr", "0.05", "--steps", "300", "--save-all", tmp + "/base.safetensors",
+        exe=exe)
+    out = run("--eval-only", "--weights", tmp + "/base.safetensors", "--task", "affine:3:1",
+              "--metrics", tmp + "/m.jsonl", exe=exe).stdout
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eval step 0  loss ") and "  acc " in lines[0], out
+    assert float(lines[0].split()[-1]) > 0.9, lines[0]
+    record = json.loads(open(tmp + "/m.jsonl").read())
+    assert record["eval"] is True and record["step"] == 0 and record["acc"] > 0.9
+    # an untrained model is near chance
+    chance = float(run("--eval-only", "--init", "--task", "affine:3:1", exe=exe).stdout.split()[-1])
+    assert chance < 0.6, chance
+    expect_error(["--eval-only", "--steps", "3"], "--steps is a training option", exe=exe, status=2)
+    expect_error(["--eval-only", "--save", tmp + "/x"], "--save", exe=exe, status=2)
+    expect_error(["--task", "mul:3"], "--task 'mul:3'", exe=exe, status=2)
+    expect_error(["--task", "add:1", "--steps", "1"], "two ranged i32 token inputs", exe=exe)
+    expect_error(["--task", "affine:1:0", "--steps", "1"], "without a teacher")  # the f32 teacher program
+    assert run("--eval-only", "--init", exe=token_exe("adapter")).returncode == 0
+
+
+def test_token_weights(tmp):
+    """Pretrain (every param) -> --save-all; fine-tune a bigger program with adapters on top."""
+    base, adapter = token_exe("base"), token_exe("adapter")
+    out = run("--task", "affine:1:0", "--lr", "0.05", "--steps", "200", "--save-all", tmp + "/base.safetensors",
+              "--save", tmp + "/trainable.safetensors", exe=base).stdout
+    assert out.splitlines()[-1].endswith(", saved %s/trainable.safetensors, saved all %s/base.safetensors"
+                                         % (tmp, tmp)), out.splitlines()[-1]
+    saved = read_safetensors(tmp + "/base.safetensors")
+    assert list(saved) == ["embed", "head"] and saved["embed"][0] == [11, 8] and saved["head"][0] == [8, 11]
+    # a file with an extra tensor the fine-tuning program does not know: ignored
+    extra = dict(saved)
+    extra["unknown.tensor"] = ([3], [1.0, 2.0, 3.0])
+    write_safetensors(tmp + "/extra.safetensors", extra)
+    # adapters start at B = 0: the fine-tuning program computes the base model exactly
+    base_eval = run("--eval-only", "--weights", tmp + "/base.safetensors", exe=base).stdout
+    adapter_eval = run("--eval-only", "--weights", tmp + "/extra.safetensors", exe=adapter).stdout
+    assert base_eval == adapter_eval, (base_eval, adapter_eval)
+    out = run("--weights", tmp + "/extra.safetensors", "--task", "affine:3:1", "--lr", "0.05", "--steps", "300",
+              "--save", tmp + "/adapters.safetensors", "--save-all", tmp + "/all.safetensors",
+              "--metrics", tmp + "/m.jsonl", exe=adapter).stdout
+    assert "adapter parameters 76 (43.18% of base)" in out, out
+    _, accuracy = done_fields(out)
+    adapters = read_safetensors(tmp + "/adapters.safetensors")
+    assert list(adapters) == ["lora.A", "lora.B"], list(adapters)
+    everything = read_safetensors(tmp + "/all.safetensors")
+    assert list(everything) == ["embed", "head", "lora.A", "lora.B"], list(everything)
+    assert everything["embed"] == saved["embed"] and everything["head"] == saved["head"], "frozen params moved"
+    assert everything["lora.A"] == adapters["lora.A"] and everything["lora.B"] == adapters["lora.B"]
+    # base + adapters (two --weights files) and --save-all evaluate the same
+    two = run("--eval-only", "--weights", tmp + "/base.safetensors", "--weights", tmp + "/adapters.safetensors",
+              "--task", "affine:3:1", exe=adapter).stdout
+    one = run("--eval-only", "--weights", tmp + "/all.safetensors", "--task", "affine:3:1", exe=adapter).stdout
+    assert one == two and close(float(one.split()[-1]), accuracy, 1e-4), (one, two, accuracy)
+    # frozen params must be present
+    expect_error(["--weights", tmp + "/adapters.safetensors", "--steps", "1"], "'embed' missing",
+                 "'head' missing", "2 parameters", exe=adapter)
+    print("fine-tuned adapters: accuracy %.4f" % accuracy)
+
+
+def test_token_dump_i32(tmp):
+    """--dump reads I32 inputs; the seed input may be absent; dtype and range are checked."""
+    exe = token_exe("base")
+    rng = random.Random(3)
+    embed = [rng.gauss(0, 1) for _ in range(V * 8)]
+    head = [rng.gauss(0, 0.3) for _ in range(8 * V)]
+    tokens = [rng.randrange(V) for _ in range(16)]
+    labels = [rng.randrange(V) for _ in range(16)]
+    write_safetensors(tmp + "/w.safetensors", {"embed": ([V, 8], embed), "head": ([8, V], head)})
+    write_safetensors(tmp + "/x.safetensors", {"tokens": ([16], tokens, "I32"), "labels": ([16], labels, "I32")})
+    log = tmp + "/calls.log"
+    run("--dump", tmp + "/d.safetensors", "--weights", tmp + "/w.safetensors", "--inputs", tmp + "/x.safetensors",
+        exe=exe, env={"PERFT_FAKE_LOG": log})
+    assert read_log(log)[0][1] == 0, "--dump must write seed 0"
+    dump = read_safetensors(tmp + "/d.safetensors")
+    total = 0.0
+    for t in range(16):
+        row = [sum(embed[tokens[t] * 8 + h] * head[h * V + v] for h in range(8)) for v in range(V)]
+        top = max(row)
+        total += math.log(sum(math.exp(x - top) for x in row)) + top - row[labels[t]]
+    assert close(dump["loss"][1][0], total / 16, 1e-5), (dump["loss"][1][0], total / 16)
+    assert sorted(dump) == ["grad.embed", "grad.head", "loss", "out.logits"]
+    write_safetensors(tmp + "/f.safetensors", {"tokens": ([16], [float(t) for t in tokens]),
+                                               "labels": ([16], labels, "I32")})
+    expect_error(["--dump", tmp + "/d.safetensors", "--inputs", tmp + "/f.safetensors"],
+                 "'tokens' has dtype F32, expected I32", exe=exe)
+    write_safetensors(tmp + "/r.safetensors", {"tokens": ([16], [11] + tokens[1:], "I32"),
+                                               "labels": ([16], labels, "I32")})
+    expect_error(["--dump", tmp + "/d.safetensors", "--inputs", tmp + "/r.safetensors"],
+                 "'tokens' holds 11 at element 0, outside its range [0, 11)", exe=exe)
+
+
+def test_token_list_params(tmp):
+    out = run("--list-params", exe=token_exe("adapter")).stdout
+    # unchanged format (docs/ABI.md): no element types, no `adapter` word
+    expected = ("embed 11x8 frozen\nhead 8x11 frozen\nlora.A 8x4 trainable\nlora.B 4x11 trainable\n"
+                "input tokens 16\ninput labels 16\ninput seed 1\n")
+    assert out == expected, "got:\n%s" % out
 
 
 def main():

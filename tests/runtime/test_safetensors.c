@@ -53,9 +53,9 @@ static void test_round_trip(void) {
   float a[12], b[1] = {-7.25f}, c[30];
   for (int i = 0; i < 12; i++) a[i] = 0.5f * i - 1.0f;
   for (int i = 0; i < 30; i++) c[i] = 1.0f / (i + 1);
-  SafetensorsTensor tensors[3] = {{"layer.0.A", 2, shape_a, a},
-                                  {"odd \"name\"\\", 1, shape_b, b},
-                                  {"bank", 3, shape_c, c}};
+  SafetensorsTensor tensors[3] = {{"layer.0.A", 2, shape_a, a, ELEMENT_F32},
+                                  {"odd \"name\"\\", 1, shape_b, b, ELEMENT_F32},
+                                  {"bank", 3, shape_c, c, ELEMENT_F32}};
   char path[512], error[1024];
   path_in(path, sizeof path, "round.safetensors");
   CHECK(safetensors_write_file(path, tensors, 3, error, sizeof error));
@@ -73,21 +73,50 @@ static void test_round_trip(void) {
     CHECK(entry->num_dims == tensors[t].num_dims);
     for (int d = 0; d < tensors[t].num_dims; d++) CHECK(entry->shape[d] == tensors[t].shape[d]);
   }
-  TensorSpec spec = {"bank", "2x3x5", 3, {2, 3, 5}, 30};
+  TensorSpec spec = {"bank", "2x3x5", 3, {2, 3, 5}, 30, ELEMENT_F32, 0};
   float back[30];
   char problems[1024] = "";
   CHECK(safetensors_read_tensor(&file, "bank", &spec, back, problems, sizeof problems));
   CHECK(memcmp(back, c, sizeof c) == 0);
-  TensorSpec scalar = {"odd", "1", 1, {1}, 1};
+  TensorSpec scalar = {"odd", "1", 1, {1}, 1, ELEMENT_F32, 0};
   CHECK(safetensors_read_tensor(&file, "odd \"name\"\\", &scalar, back, problems, sizeof problems));
   CHECK(back[0] == -7.25f);
   /* wrong shape and missing: both reported, on one line */
-  TensorSpec wrong = {"layer.0.A", "3x4", 2, {3, 4}, 12};
+  TensorSpec wrong = {"layer.0.A", "3x4", 2, {3, 4}, 12, ELEMENT_F32, 0};
   CHECK(!safetensors_read_tensor(&file, "layer.0.A", &wrong, back, problems, sizeof problems));
   CHECK(!safetensors_read_tensor(&file, "absent", &spec, back, problems, sizeof problems));
   CHECK(strstr(problems, "'layer.0.A' shape mismatch: expected [3x4], found [4x3]") != NULL);
   CHECK(strstr(problems, "'absent' missing (expected shape [2x3x5])") != NULL);
   CHECK(strchr(problems, '\n') == NULL);
+  safetensors_close(&file);
+}
+
+/* I32 tensors (token ids) round trip; an I32 tensor is not read as F32, nor F32 as I32. */
+static void test_i32_round_trip(void) {
+  int64_t shape[2] = {2, 3};
+  int32_t tokens[6] = {0, 1, -5, 2147483647, 42, 7};
+  float values[6] = {0.5f, 1, 2, 3, 4, 5};
+  SafetensorsTensor tensors[2] = {{"tokens", 2, shape, tokens, ELEMENT_I32},
+                                  {"values", 2, shape, values, ELEMENT_F32}};
+  char path[512], error[1024];
+  path_in(path, sizeof path, "i32.safetensors");
+  CHECK(safetensors_write_file(path, tensors, 2, error, sizeof error));
+  SafetensorsFile file;
+  CHECK(safetensors_open(path, &file, error, sizeof error));
+  const SafetensorsEntry *entry = safetensors_find(&file, "tokens");
+  CHECK(entry && strcmp(entry->dtype, "I32") == 0 && entry->data_end - entry->data_begin == 24);
+  CHECK(safetensors_find(&file, "values") && !strcmp(safetensors_find(&file, "values")->dtype, "F32"));
+  TensorSpec as_i32 = {"tokens", "2x3", 2, {2, 3}, 6, ELEMENT_I32, 0};
+  TensorSpec as_f32 = {"tokens", "2x3", 2, {2, 3}, 6, ELEMENT_F32, 0};
+  int32_t back[6];
+  char problems[512] = "";
+  CHECK(safetensors_read_tensor(&file, "tokens", &as_i32, back, problems, sizeof problems));
+  CHECK(memcmp(back, tokens, sizeof tokens) == 0);
+  CHECK(!safetensors_read_tensor(&file, "tokens", &as_f32, back, problems, sizeof problems));
+  CHECK(strstr(problems, "'tokens' has dtype I32, expected F32") != NULL);
+  problems[0] = '\0';
+  CHECK(!safetensors_read_tensor(&file, "values", &as_i32, back, problems, sizeof problems));
+  CHECK(strstr(problems, "'values' has dtype F32, expected I32") != NULL);
   safetensors_close(&file);
 }
 
@@ -97,7 +126,7 @@ static void test_atomic_failure(void) {
   path_in(path, sizeof path, "atomic.safetensors");
   int64_t small_shape[1] = {4};
   float small[4] = {1, 2, 3, 4};
-  SafetensorsTensor old_tensor = {"w", 1, small_shape, small};
+  SafetensorsTensor old_tensor = {"w", 1, small_shape, small, ELEMENT_F32};
   CHECK(safetensors_write_file(path, &old_tensor, 1, error, sizeof error));
   long old_size = file_size(path);
   int entries_before = count_directory_entries();
@@ -109,7 +138,7 @@ static void test_atomic_failure(void) {
     setrlimit(RLIMIT_FSIZE, &limit);
     static float big[100000];
     int64_t big_shape[1] = {100000};
-    SafetensorsTensor new_tensor = {"w", 1, big_shape, big};
+    SafetensorsTensor new_tensor = {"w", 1, big_shape, big, ELEMENT_F32};
     int ok = safetensors_write_file(path, &new_tensor, 1, error, sizeof error);
     if (!ok) fprintf(stderr, "expected failure: %s\n", error);
     _exit(ok ? 1 : 0); /* success of the write would be the bug */
@@ -121,7 +150,7 @@ static void test_atomic_failure(void) {
   CHECK(count_directory_entries() == entries_before); /* no temp file left behind */
   SafetensorsFile file;
   CHECK(safetensors_open(path, &file, error, sizeof error));
-  TensorSpec spec = {"w", "4", 1, {4}, 4};
+  TensorSpec spec = {"w", "4", 1, {4}, 4, ELEMENT_F32, 0};
   float back[4];
   char problems[256] = "";
   CHECK(safetensors_read_tensor(&file, "w", &spec, back, problems, sizeof problems));
@@ -182,7 +211,7 @@ static void test_bad_files(void) {
   memcpy(bytes + 8, header, length);
   write_bytes(path, bytes, 8 + length + 8);
   CHECK(safetensors_open(path, &file, error, sizeof error));
-  TensorSpec spec = {"h", "4", 1, {4}, 4};
+  TensorSpec spec = {"h", "4", 1, {4}, 4, ELEMENT_F32, 0};
   float back[4];
   char problems[256] = "";
   CHECK(!safetensors_read_tensor(&file, "h", &spec, back, problems, sizeof problems));
@@ -197,6 +226,7 @@ int main(void) {
     return 1;
   }
   test_round_trip();
+  test_i32_round_trip();
   test_atomic_failure();
   test_bad_files();
   char command[512];

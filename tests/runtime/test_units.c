@@ -5,9 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "data.h"
 #include "manifest.h"
 #include "optimizer.h"
 #include "rng.h"
+
+/* data.c calls the teacher's perft_forward; no test here has a teacher. */
+void perft_forward(void **buffers);
+void perft_forward(void **buffers) { (void)buffers; }
 
 static int failures;
 #define CHECK(condition)                                                            \
@@ -105,6 +110,107 @@ static void test_manifest_rejections(void) {
   expect_rejected("perft-manifest 1\ntokens 1\ninput x 4\ninput x 4\nworkspace 0\n", "twice");
 }
 
+static const char *token_manifest =
+    "perft-manifest 1\n"
+    "tokens 16\n"
+    "param embed 11x8 frozen normal 0 1\n"
+    "param lora.A 8x4 trainable normal 0 0.3 adapter\n"
+    "param lora.B 4x11 trainable zeros adapter\n"
+    "classify logits labels\n" /* before its input: resolved at the end */
+    "input tokens 2x8 i32\n"
+    "input labels 2x8 i32\n"
+    "input seed 1 i32\n"
+    "input noise 4 f32\n"
+    "range tokens 11\n"
+    "seed seed\n"
+    "output logits 2x8x11\n"
+    "grad lora.A 8x4\n"
+    "grad lora.B 4x11\n"
+    "workspace 64\n";
+
+static void test_manifest_tokens(void) {
+  Manifest m;
+  char error[512];
+  CHECK(manifest_parse(token_manifest, &m, error, sizeof error));
+  if (!m.version) {
+    fprintf(stderr, "%s\n", error);
+    return;
+  }
+  CHECK(m.num_inputs == 4);
+  CHECK(m.inputs[0].element_type == ELEMENT_I32 && m.inputs[0].range == 11);
+  CHECK(m.inputs[1].element_type == ELEMENT_I32 && m.inputs[1].range == 11); /* from classify */
+  CHECK(m.inputs[3].element_type == ELEMENT_F32 && m.inputs[3].range == 0);
+  CHECK(m.seed_input == 2);
+  CHECK(m.has_classify && m.classify_output == 0 && m.classify_input == 1);
+  CHECK(!m.params[0].adapter && m.params[1].adapter && m.params[2].adapter);
+  CHECK(m.params[1].init == INIT_NORMAL && m.params[1].init_std == 0.3);
+  CHECK(m.params[2].init == INIT_ZEROS);
+  int64_t adapter, base;
+  manifest_count_adapter_params(&m, &adapter, &base);
+  CHECK(adapter == 8 * 4 + 4 * 11 && base == 11 * 8);
+  DataPlan plan;
+  data_plan_create(&m, NULL, &plan);
+  CHECK(plan.kind == DATA_TASK && plan.task.kind == TASK_AFFINE && plan.task.scale == 1 &&
+        plan.task.offset == 0);
+  CHECK(plan.label_input == 1 && plan.num_token_inputs == 1 && plan.token_inputs[0] == 0);
+  CHECK(!plan.held_out_split);
+  manifest_destroy(&m);
+
+  const char *head = "perft-manifest 1\ntokens 4\noutput y 4x3\nworkspace 0\n";
+  char text[512];
+  snprintf(text, sizeof text, "%sinput x 4 f32\nrange x 3\n", head);
+  expect_rejected(text, "range: input 'x' is not i32");
+  snprintf(text, sizeof text, "%sinput x 4 i32\nrange x 0\n", head);
+  expect_rejected(text, "range 'x'");
+  snprintf(text, sizeof text, "%sinput x 4 i64\n", head);
+  expect_rejected(text, "element type 'i64'");
+  snprintf(text, sizeof text, "%sinput s 2 i32\nseed s\n", head);
+  expect_rejected(text, "seed input 's' must be i32 with shape 1");
+  snprintf(text, sizeof text, "%sseed nothing\n", head);
+  expect_rejected(text, "seed: 'nothing' is not an input");
+  snprintf(text, sizeof text, "%sinput l 5 i32\nclassify y l\n", head);
+  expect_rejected(text, "one row of V classes per label");
+  snprintf(text, sizeof text, "%sinput l 4 i32\nrange l 7\nclassify y l\n", head);
+  expect_rejected(text, "range 7 but logits 'y' have 3 classes");
+  snprintf(text, sizeof text, "%sinput l 4\nclassify y l\n", head);
+  expect_rejected(text, "must be i32 labels");
+  snprintf(text, sizeof text, "%sinput t 4 i32\nteacher t y\n", head);
+  expect_rejected(text, "teacher input 't' must be f32");
+  expect_rejected("perft-manifest 1\ntokens 1\nparam w 4 frozen zeros extra\nworkspace 0\n",
+                  "unknown init 'zeros'");
+}
+
+static void test_token_tasks(void) {
+  TokenTask task;
+  char error[256];
+  CHECK(token_task_parse("affine:3:1", &task, error, sizeof error));
+  CHECK(task.kind == TASK_AFFINE && task.scale == 3 && task.offset == 1);
+  CHECK(token_task_parse("affine:-2:7", &task, error, sizeof error) && task.scale == -2);
+  CHECK(token_task_parse("add:5", &task, error, sizeof error));
+  CHECK(task.kind == TASK_ADD && task.constant == 5);
+  const char *bad[] = {"affine:3", "affine:3:", "affine:a:1", "add:", "add:1:2", "mul:2",
+                       "affine:9999999999:1", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    CHECK(!token_task_parse(bad[i], &task, error, sizeof error));
+  CHECK(strstr(error, "affine:A:B or add:C") != NULL);
+
+  /* the held-out rule: about one pair in five, symmetric in nothing, fixed (matches test_cli.py) */
+  int held = 0;
+  for (int a = 0; a < 200; a++)
+    for (int b = 0; b < 200; b++) held += token_pair_held_out(a, b);
+  CHECK(held > 40000 / 5 - 400 && held < 40000 / 5 + 400);
+  /* the step seed: never 0, non-negative, differs between steps and between --seed values */
+  int zero = 0, repeats = 0;
+  for (uint64_t seed = 0; seed < 20; seed++)
+    for (int step = 1; step <= 5000; step++) {
+      int32_t value = training_step_seed(seed, step);
+      zero += value <= 0;
+      repeats += value == training_step_seed(seed, step - 1 ? step - 1 : 5000);
+    }
+  CHECK(zero == 0 && repeats == 0);
+  CHECK(training_step_seed(1, 1) != training_step_seed(2, 1));
+}
+
 static void test_schedule(void) {
   OptimizerConfig config;
   optimizer_config_defaults(&config);
@@ -158,6 +264,8 @@ static void test_rng(void) {
 int main(void) {
   test_manifest_good();
   test_manifest_rejections();
+  test_manifest_tokens();
+  test_token_tasks();
   test_schedule();
   test_adamw();
   test_rng();

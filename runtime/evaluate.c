@@ -1,0 +1,92 @@
+/* evaluate.c: held-out evaluation, during training and as --eval-only.
+ *
+ * One evaluation = M batches (--eval-batches) from the evaluation split, drawn from the
+ * RNG_STREAM_EVAL stream re-seeded each time (so every evaluation of a run sees the same batches),
+ * each run through perft_forward with seed 0 (no dropout):
+ *   loss      mean over batches of the program's loss
+ *   accuracy  mean over every label of (argmax of its logits row == label)   (with `classify`)
+ */
+#include "evaluate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "program.h"
+
+EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena, uint64_t seed,
+                    int batches) {
+  Rng rng;
+  rng_seed(&rng, seed, RNG_STREAM_EVAL);
+  double loss_sum = 0.0;
+  int64_t correct = 0, labelled = 0;
+  for (int batch = 0; batch < batches; batch++) {
+    data_fill(plan, manifest, arena, &rng, SPLIT_EVAL);
+    perft_forward(arena->buffers);
+    loss_sum += *arena->loss;
+    if (!manifest->has_classify) continue;
+    const TensorSpec *logits_spec = &manifest->outputs[manifest->classify_output];
+    const float *logits = arena->outputs[manifest->classify_output]; /* (rows, V) */
+    const int32_t *labels = arena->inputs[manifest->classify_input];   /* (rows) */
+    int64_t classes = logits_spec->dims[logits_spec->num_dims - 1];
+    int64_t rows = logits_spec->num_elements / classes;
+    for (int64_t r = 0; r < rows; r++) {
+      const float *row = logits + r * classes;
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; c++)
+        if (row[c] > row[best]) best = c;
+      correct += best == labels[r];
+    }
+    labelled += rows;
+  }
+  EvalResult result;
+  result.loss = loss_sum / batches;
+  result.has_accuracy = manifest->has_classify;
+  result.accuracy = labelled ? (double)correct / (double)labelled : NAN;
+  return result;
+}
+
+static int format_json_number(char *out, size_t out_size, double value) {
+  return isfinite(value) ? snprintf(out, out_size, "%.9g", value) : snprintf(out, out_size, "null");
+}
+
+void eval_report(const EvalResult *result, int step, int metrics_fd, const char *metrics_path) {
+  if (result->has_accuracy)
+    printf("eval step %d  loss %.6g  acc %.4f\n", step, result->loss, result->accuracy);
+  else printf("eval step %d  loss %.6g\n", step, result->loss);
+  fflush(stdout);
+  if (metrics_fd < 0) return;
+  char line[256], loss_text[32], accuracy_text[32];
+  format_json_number(loss_text, sizeof loss_text, result->loss);
+  format_json_number(accuracy_text, sizeof accuracy_text,
+                     result->has_accuracy ? result->accuracy : NAN);
+  int length = snprintf(line, sizeof line, "{\"eval\":true,\"step\":%d,\"loss\":%s,\"acc\":%s}\n",
+                        step, loss_text, accuracy_text);
+  if (write(metrics_fd, line, (size_t)length) != length)
+    perft_fatal("writing metrics file '%s' failed: %s", metrics_path, strerror(errno));
+}
+
+int run_eval_only(const Manifest *manifest, const RunOptions *options) {
+  DataPlan plan;
+  data_plan_create(manifest, options->task, &plan);
+  Arena arena;
+  arena_create(&arena, manifest, ARENA_EVALUATION);
+  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
+                    WEIGHTS_FROZEN_REQUIRED);
+  if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
+  int metrics_fd = -1;
+  if (options->metrics_path) {
+    metrics_fd = open(options->metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (metrics_fd < 0)
+      perft_fatal("cannot open metrics file '%s': %s", options->metrics_path, strerror(errno));
+  }
+  EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
+  eval_report(&result, 0, metrics_fd, options->metrics_path);
+  if (metrics_fd >= 0) close(metrics_fd);
+  arena_destroy(&arena);
+  return 0;
+}
