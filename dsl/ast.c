@@ -105,3 +105,14 @@ AstIdent *ast_ident(AstProgram *program, SourceLocation loc, const char *name) {
   ident->name = name;
   return ident;
 }
+
+const char *ast_compare_text(char op) {
+  switch (op) {
+  case '<': return "<";
+  case '>': return ">";
+  case 'l': return "<=";
+  case 'g': return ">=";
+  case 'e': return "==";
+  default: return "!=";
+  }
+}

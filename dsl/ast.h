@@ -40,7 +40,9 @@ typedef enum {
   EXPR_TRANSPOSE, /* operand^T */
   EXPR_CALL,      /* callee(args) — builtins, block(sizes)(input), bank[e](rows) */
   EXPR_INDEX,     /* base[index] — only bank[e] */
-  EXPR_ROUTE,     /* route(rows, indices, weights) { body } */
+  EXPR_ROUTE,     /* route(rows, indices, weights) { [NAME = expr;]... body } */
+  EXPR_MEMBER,    /* base.name — only bank[e].PARAM inside a route body */
+  EXPR_COMPARE,   /* lhs op rhs, op one of < > <= >= == != (compile-time numbers only) */
 } ExprKind;
 
 typedef struct AstExpr AstExpr;
@@ -57,11 +59,15 @@ struct AstExpr {
   double number;      /* NUMBER */
   int is_integer;     /* NUMBER: written without '.' or exponent */
   const char *name;   /* NAME */
-  char op;            /* BINARY: '@' '+' '-' '*' '/' */
-  AstExpr *lhs, *rhs; /* BINARY; lhs is the operand of NEGATE/TRANSPOSE, the callee of CALL,
-                         the base of INDEX; rhs is the index of INDEX, the body of ROUTE */
+  char op;            /* BINARY: '@' '+' '-' '*' '/'; COMPARE: '<' '>' 'l' (<=) 'g' (>=) 'e' (==) 'n' (!=) */
+  AstExpr *lhs, *rhs; /* BINARY, COMPARE; lhs is the operand of NEGATE/TRANSPOSE, the callee of CALL,
+                         the base of INDEX and MEMBER; rhs is the index of INDEX, the body of ROUTE */
   AstList args;       /* CALL, ROUTE: AstArg* */
+  AstList lets;       /* ROUTE: AstStmt* (STMT_ASSIGN), local names bound before the body's value */
 };
+
+/* "<=" for 'l' and so on: how a COMPARE operator is written. */
+const char *ast_compare_text(char op);
 
 /* ---- statements (one kind for every body; sema says which are allowed where) ---- */
 typedef enum {
@@ -74,6 +80,8 @@ typedef enum {
   STMT_OUTPUT,      /* output NAME */
   STMT_LOSS,        /* loss expr */
   STMT_FN,          /* fn (NAME) = expr */
+  STMT_UNFREEZE,    /* unfreeze NAME | unfreeze all */
+  STMT_STACK,       /* NAME VAR in COUNT { statements } — L layers, params NAME.<i>.<param> */
 } StmtKind;
 
 typedef struct {
@@ -86,29 +94,32 @@ typedef struct {
   SourceLocation loc;
   const char *name; /* strategy name */
   AstList args;     /* AstArg* */
+  AstExpr *when;    /* `when COND`, or NULL: apply only where COND is nonzero */
 } AstStrategyUse;
 
 typedef struct {
   StmtKind kind;
   SourceLocation loc;
-  const char *name;        /* PARAM, BANK, ASSIGN, PAIR_ASSIGN (first), INPUT, OUTPUT, FN (argument) */
+  const char *name;        /* PARAM, BANK, ASSIGN, PAIR_ASSIGN (first), INPUT, OUTPUT, FN (argument),
+                              UNFREEZE (the name or "all"), STACK (the stack's name, e.g. "layers") */
   SourceLocation name_loc; /* where `name` is written */
-  const char *second_name; /* PAIR_ASSIGN */
+  const char *second_name; /* PAIR_ASSIGN; STACK: the layer variable */
   SourceLocation second_loc;
   AstType type;            /* PARAM, INPUT */
   int trainable;           /* PARAM: 1 for `train`, 0 for `frozen` */
   const char *init_name;   /* PARAM: normal, zeros, ones; NULL when no `init` is written */
   SourceLocation init_loc;
   AstList init_args;       /* PARAM: AstArg* */
-  AstExpr *value;          /* ASSIGN, PAIR_ASSIGN, AUX, LOSS, FN; BANK: the count */
+  AstExpr *value;          /* ASSIGN, PAIR_ASSIGN, AUX, LOSS, FN; BANK, STACK: the count */
   const char *expert_name; /* BANK */
   SourceLocation expert_loc;
   AstList expert_args;     /* BANK: AstArg* */
   AstList strategies;      /* ASSIGN: AstStrategyUse* */
+  AstList body;            /* STACK: AstStmt* */
 } AstStmt;
 
 /* ---- top-level declarations ---- */
-typedef enum { DECL_DIM, DECL_EXPERT, DECL_BLOCK, DECL_STRATEGY, DECL_MODEL } DeclKind;
+typedef enum { DECL_DIM, DECL_EXPERT, DECL_BLOCK, DECL_STRATEGY, DECL_MODEL, DECL_USE } DeclKind;
 
 typedef struct {
   SourceLocation loc;
@@ -118,7 +129,7 @@ typedef struct {
 typedef struct {
   DeclKind kind;
   SourceLocation loc;
-  const char *name;       /* all but MODEL */
+  const char *name;       /* all but MODEL; USE: the library name (`use peft` -> "peft") */
   SourceLocation name_loc;
   long long dim_value;    /* DIM */
   AstList size_params;    /* EXPERT, BLOCK, STRATEGY: AstIdent* */
@@ -127,11 +138,20 @@ typedef struct {
   AstList body;           /* AstStmt* */
 } AstDecl;
 
+/* One source file of a program: the main file, then each library it imports (`use`). */
+typedef struct {
+  const char *path;   /* as opened; what locations in it carry */
+  const char *source; /* the whole text, for quoting in diagnostics */
+  const char *key;    /* the resolved real path, to import each file once */
+} AstSourceFile;
+
 struct AstProgram {
   Arena arena;
   const char *path;   /* as given */
   const char *source; /* the whole text, for diagnostics */
-  AstList decls;      /* AstDecl* */
+  AstList decls;      /* AstDecl*: the main file's, then each imported file's, in import order */
+  AstList files;      /* AstSourceFile*: files[0] is the main file */
+  const char *current_path; /* the file being parsed: locations name it */
 };
 typedef struct AstProgram AstProgram;
 

@@ -72,10 +72,28 @@ static void print_expr(const AstExpr *expr, int depth, FILE *out) {
     print_expr(expr->lhs, depth + 1, out);
     print_expr(expr->rhs, depth + 1, out);
     return;
+  case EXPR_MEMBER:
+    fprintf(out, "member %s", expr->name);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    return;
+  case EXPR_COMPARE:
+    fprintf(out, "compare %s", ast_compare_text(expr->op));
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    print_expr(expr->rhs, depth + 1, out);
+    return;
   case EXPR_ROUTE:
     fputs("route", out);
     end(out, expr->loc);
     print_args(&expr->args, depth + 1, out);
+    for (int i = 0; i < expr->lets.count; i++) {
+      const AstStmt *let = expr->lets.items[i];
+      indent(out, depth + 1);
+      fprintf(out, "let %s", let->name);
+      end(out, let->loc);
+      print_expr(let->value, depth + 2, out);
+    }
     indent(out, depth + 1);
     fputs("body", out);
     end(out, expr->rhs->loc);
@@ -89,6 +107,12 @@ static void print_type(const AstType *type, int depth, FILE *out) {
   fprintf(out, "type %s", type->dtype);
   end(out, type->loc);
   for (int i = 0; i < type->dims.count; i++) print_expr(type->dims.items[i], depth + 1, out);
+}
+
+static void print_stmt(const AstStmt *stmt, int depth, FILE *out);
+
+static void print_stmts(const AstList *stmts, int depth, FILE *out) {
+  for (int i = 0; i < stmts->count; i++) print_stmt(stmts->items[i], depth, out);
 }
 
 static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
@@ -117,6 +141,12 @@ static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
       fprintf(out, "with %s", use->name);
       end(out, use->loc);
       print_args(&use->args, depth + 2, out);
+      if (use->when) {
+        indent(out, depth + 2);
+        fputs("when", out);
+        end(out, use->when->loc);
+        print_expr(use->when, depth + 3, out);
+      }
     }
     return;
   case STMT_PAIR_ASSIGN:
@@ -148,6 +178,16 @@ static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
     end(out, stmt->loc);
     print_expr(stmt->value, depth + 1, out);
     return;
+  case STMT_UNFREEZE:
+    fprintf(out, "unfreeze %s", stmt->name);
+    end(out, stmt->loc);
+    return;
+  case STMT_STACK:
+    fprintf(out, "stack %s %s in", stmt->name, stmt->second_name);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    print_stmts(&stmt->body, depth + 1, out);
+    return;
   }
 }
 
@@ -164,6 +204,7 @@ void dsl_print_ast(const AstProgram *program, FILE *out) {
   fprintf(out, "program %s\n", program->path);
   for (int i = 0; i < program->decls.count; i++) {
     const AstDecl *decl = program->decls.items[i];
+    if (decl->loc.file != program->path) continue; /* imported: printed with its own file */
     indent(out, 1);
     switch (decl->kind) {
     case DECL_DIM:
@@ -186,8 +227,11 @@ void dsl_print_ast(const AstProgram *program, FILE *out) {
     case DECL_MODEL:
       fputs("model", out);
       break;
+    case DECL_USE:
+      fprintf(out, "use %s", decl->name);
+      break;
     }
     end(out, decl->loc);
-    for (int j = 0; j < decl->body.count; j++) print_stmt(decl->body.items[j], 2, out);
+    print_stmts(&decl->body, 2, out);
   }
 }

@@ -35,7 +35,15 @@ void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format
   vfprintf(out, format, args);
   va_end(args);
   fputc('\n', out);
-  if (loc.line > 0 && diagnostics->source) print_source_line(out, diagnostics->source, loc.line, loc.column);
+  const char *source = diagnostics->source;
+  for (int i = 0; diagnostics->files && loc.file && i < diagnostics->files->count; i++) {
+    const AstSourceFile *file = diagnostics->files->items[i];
+    if (file->path == loc.file || strcmp(file->path, loc.file) == 0) {
+      source = file->source;
+      break;
+    }
+  }
+  if (loc.line > 0 && source) print_source_line(out, source, loc.line, loc.column);
 }
 
 void diag_quote_source_line(FILE *out, const char *path, int line, int column) {

@@ -9,12 +9,15 @@
 
 #include <stdio.h>
 
+#include "ast.h"
 #include "graph.h"
 
 typedef struct {
   FILE *out;          /* where messages go; NULL discards them */
   const char *source; /* the whole source text, for the quoted line; may be NULL */
   int error_count;
+  const AstList *files; /* AstSourceFile*: the text of a location whose file is one of these is
+                           quoted from it (imported libraries); may be NULL */
 } Diagnostics;
 
 #if defined(__GNUC__)

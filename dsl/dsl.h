@@ -17,7 +17,10 @@
 typedef struct { const char *name; long long value; } DimOverride;
 typedef struct AstProgram AstProgram;
 
-/* Parse a file; prints diagnostics to `diagnostics`; returns NULL on any error. */
+/* Where `use NAME` finds NAME.perft after the importing file's directory and $PERFT_LIB
+ * (the driver passes the source tree's dsl/lib); NULL forgets it. */
+void dsl_set_library_path(const char *dir);
+/* Parse a file (and the libraries it uses); prints diagnostics to `diagnostics`; returns NULL on any error. */
 AstProgram *dsl_parse_file(const char *path, FILE *diagnostics);
 /* The same for text already in memory (`length` bytes, need not end in NUL); `path` names it in messages. */
 AstProgram *dsl_parse_buffer(const char *path, const char *text, size_t length, FILE *diagnostics);

@@ -8,6 +8,11 @@
  * the block's output (params `moe.perft_r.<param>`). `bank ad[N] = lora(...)` stacks N copies of
  * each expert param: [N, shape...], named `<owner>.ad.<param>`. The loss is
  * the `loss` expression plus every `aux` term.
+ * Params a strategy makes (directly, in banks, in blocks it applies) are adapter params:
+ * Node.value = 1 (0 for every other param). `layers l in L { ... }` in the model runs its body L
+ * times with l = 0..L-1, owner "layers.<l>" (params layers.3.norm, instances layers.3.moe);
+ * assigning a model name there carries it on. `with S when COND` skips S where COND is 0;
+ * `unfreeze NAME|all` sets `trainable`.
  * Expressions are in elaborate_expr.c.
  */
 #include <math.h>
@@ -106,6 +111,12 @@ static void define(Elaborator *e, Body *body, const char *name, Value value, Sou
     diag_error(e->diagnostics, loc, "'%s' is already defined (at line %d)", name, existing->loc.line);
     return;
   }
+  /* In a layer of a stack, assigning a name of the model carries the new value on. */
+  Binding *carried = body->outer ? scope_lookup_local(body->outer, name) : NULL;
+  if (carried && carried->value.kind != VALUE_BANK) {
+    carried->value = value;
+    return;
+  }
   scope_bind(e, body->scope, name, value, loc);
 }
 
@@ -180,11 +191,19 @@ static int bind_size_args(Elaborator *e, Body *caller, const AstList *params, co
   return ok;
 }
 
-/* Evaluates `type`'s dims; checks the dtype is f32 and the rank fits with `extra` leading axes. */
-static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int extra, int64_t *dims, int *rank) {
+/* Evaluates `type`'s dims; checks the dtype (f32, or i32 where `dtype` is not NULL: inputs) and
+ * that the rank fits with `extra` leading axes. */
+static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int extra, int64_t *dims, int *rank,
+                          DType *dtype) {
   int ok = 1;
-  if (strcmp(type->dtype, "f32") != 0) {
-    diag_error(e->diagnostics, type->loc, "unknown element type '%s' (only f32)", type->dtype);
+  if (dtype) *dtype = DTYPE_F32;
+  if (strcmp(type->dtype, "i32") == 0 && dtype) {
+    *dtype = DTYPE_I32;
+  } else if (strcmp(type->dtype, "i32") == 0) {
+    diag_error(e->diagnostics, type->loc, "a param must be f32; only an input can be i32 (token ids, labels)");
+    ok = 0;
+  } else if (strcmp(type->dtype, "f32") != 0) {
+    diag_error(e->diagnostics, type->loc, "unknown element type '%s' (f32, or i32 for an input)", type->dtype);
     ok = 0;
   }
   if (type->dims.count + extra > GRAPH_MAX_RANK) {
@@ -194,7 +213,10 @@ static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int ex
   }
   for (int i = 0; i < type->dims.count; i++) {
     const AstExpr *dim = type->dims.items[i];
-    if (!value_to_dim(e, elaborate_expr(e, body, dim), dim->loc, &dims[extra + i])) ok = 0;
+    e->sizes_only++;
+    Value size = elaborate_expr(e, body, dim);
+    e->sizes_only--;
+    if (!value_to_dim(e, size, dim->loc, &dims[extra + i])) ok = 0;
   }
   *rank = type->dims.count + extra;
   return ok;
@@ -243,7 +265,7 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
   int64_t dims[GRAPH_MAX_RANK] = {first_dim};
   int rank = 0;
   Initializer init;
-  int ok_type = elaborate_type(e, body, &stmt->type, extra, dims, &rank);
+  int ok_type = elaborate_type(e, body, &stmt->type, extra, dims, &rank, NULL);
   int ok_init = elaborate_init(e, body, stmt, &init);
   if (!ok_type || !ok_init) return -1;
   int node = graph_add_node(e->graph, NODE_PARAM, stmt->loc);
@@ -253,6 +275,7 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
   param->name = graph_string(e->graph, name);
   param->trainable = stmt->trainable;
   param->init = init;
+  param->value = body->adapter ? 1.0 : 0.0; /* adapter params: made by a strategy */
   if (type_out) *type_out = type;
   return node;
 }
@@ -273,7 +296,8 @@ static void elaborate_bank(Elaborator *e, Body *body, const AstStmt *stmt) {
   int num_params = expert->body.count;
   bank->params = arena_alloc(&e->scratch, sizeof(ValueRef) * (size_t)(num_params + 1));
   bank->param_types = arena_alloc(&e->scratch, sizeof(TensorType) * (size_t)(num_params + 1));
-  Body expert_body = {bank->sizes, NULL, NULL};
+  Body expert_body = {.scope = bank->sizes, .owner = NULL, .output_name = NULL};
+  expert_body.adapter = body->adapter;
   const char *bank_owner = qualified(e, body->owner, stmt->name);
   for (int i = 0; ok && i < expert->body.count; i++) {
     const AstStmt *param = expert->body.items[i];
@@ -312,7 +336,7 @@ Value elaborate_expert_fn(Elaborator *e, const Bank *bank, Value input, SourceLo
   }
   if (!fn) return value_error();
   scope_bind(e, scope, fn->name, input, fn->name_loc);
-  Body body = {scope, NULL, NULL};
+  Body body = {.scope = scope, .owner = NULL, .output_name = NULL};
   Value result = elaborate_expr(e, &body, fn->value);
   if (result.kind == VALUE_ERROR) return result;
   if (!expect_tensor(e, result, fn->value->loc, "the result of an expert")) return value_error();
@@ -328,6 +352,91 @@ Value elaborate_expert_fn(Elaborator *e, const Bank *bank, Value input, SourceLo
 /* ---- statements ---- */
 static void elaborate_statements(Elaborator *e, Body *body, const AstList *statements);
 
+/* The block applications `b(sizes)(x)` in `expr` (not inside route bodies): how many, the last. */
+static int find_block_applications(const AstExpr *expr, const AstExpr **found) {
+  if (!expr) return 0;
+  int count = 0;
+  if (expr->kind == EXPR_CALL && expr->lhs->kind == EXPR_CALL) {
+    *found = expr;
+    count++;
+  }
+  if (expr->kind == EXPR_ROUTE) return 0;
+  if (expr->kind == EXPR_CALL || expr->kind == EXPR_BINARY || expr->kind == EXPR_NEGATE ||
+      expr->kind == EXPR_TRANSPOSE || expr->kind == EXPR_COMPARE || expr->kind == EXPR_INDEX ||
+      expr->kind == EXPR_MEMBER) {
+    count += find_block_applications(expr->lhs, found);
+    count += find_block_applications(expr->rhs, found);
+  }
+  for (int i = 0; expr->kind == EXPR_CALL && i < expr->args.count; i++)
+    count += find_block_applications(((const AstArg *)expr->args.items[i])->value, found);
+  return count;
+}
+
+static void unfreeze_nodes(Elaborator *e, int first, int last) {
+  for (int i = first; i < last; i++)
+    if (e->graph->graph.nodes[i].kind == NODE_PARAM) e->graph->graph.nodes[i].trainable = 1;
+}
+
+/* unfreeze NAME: a param or bank of the strategy's site (in a strategy) or of the model or layer;
+ * unfreeze all: every param of the site (strategy), of the layer (stack) or of the program (model). */
+static void elaborate_unfreeze(Elaborator *e, Body *body, const AstStmt *stmt) {
+  if (strcmp(stmt->name, "all") == 0) {
+    if (body->site) unfreeze_nodes(e, body->site_first_node, body->site_last_node);
+    else body->unfreeze_all = 1;
+    return;
+  }
+  Scope *scope = body->site ? body->site : body->scope;
+  const Binding *binding = scope_lookup_local(scope, stmt->name);
+  if (!binding && body->outer) binding = scope_lookup_local(body->outer, stmt->name);
+  const char *where = body->site ? "of block" : "here";
+  if (!binding) {
+    if (body->site)
+      diag_error(e->diagnostics, stmt->name_loc, "block '%s' has no param or bank '%s' to unfreeze", body->site_block,
+                 stmt->name);
+    else
+      diag_error(e->diagnostics, stmt->name_loc, "no param or bank '%s' to unfreeze %s", stmt->name, where);
+    return;
+  }
+  Value value = binding->value;
+  if (value.kind == VALUE_ERROR) return;
+  if (value.kind == VALUE_BANK) {
+    const Bank *bank = value.bank;
+    for (int i = 0; i < bank->expert->body.count; i++)
+      if (((const AstStmt *)bank->expert->body.items[i])->kind == STMT_PARAM)
+        graph_node(e->graph, bank->params[i].node)->trainable = 1;
+    return;
+  }
+  if (value.kind != VALUE_TENSOR || graph_node(e->graph, value.ref.node)->kind != NODE_PARAM) {
+    diag_error(e->diagnostics, stmt->name_loc, "'%s' is not a param or bank; only those can be unfrozen", stmt->name);
+    return;
+  }
+  graph_node(e->graph, value.ref.node)->trainable = 1;
+}
+
+/* NAME VAR in COUNT { statements }: the statements COUNT times, VAR = 0, 1, ...; params and block
+ * instances of layer i are named NAME.i.<...>; assigning a model name carries it to the next layer. */
+static void elaborate_stack(Elaborator *e, Body *body, const AstStmt *stmt) {
+  int64_t count = 0;
+  if (body->outer || body->owner) {
+    diag_error(e->diagnostics, stmt->loc, "a layer stack is allowed only in the model");
+    return;
+  }
+  if (!value_to_dim(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &count)) return;
+  for (int64_t layer = 0; layer < count; layer++) {
+    int errors = e->diagnostics->error_count;
+    int first = e->graph->graph.num_nodes;
+    size_t length = strlen(stmt->name) + 24;
+    char *owner = arena_alloc(&e->scratch, length);
+    snprintf(owner, length, "%s.%lld", stmt->name, (long long)layer);
+    Body layer_body = {.scope = scope_create(e, body->scope), .owner = owner, .output_name = NULL};
+    layer_body.outer = body->scope;
+    scope_bind(e, layer_body.scope, stmt->second_name, value_number((double)layer), stmt->second_loc);
+    elaborate_statements(e, &layer_body, &stmt->body);
+    if (layer_body.unfreeze_all) unfreeze_nodes(e, first, e->graph->graph.num_nodes);
+    if (e->diagnostics->error_count > errors) break; /* one report, not one per layer */
+  }
+}
+
 static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) {
   switch (stmt->kind) {
   case STMT_PARAM: {
@@ -340,11 +449,22 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
   case STMT_ASSIGN: {
     Value value;
     if (stmt->strategies.count > 0) {
-      if (stmt->value->kind != EXPR_CALL || stmt->value->lhs->kind != EXPR_CALL) {
+      /* `with` attaches to the one block application in the expression: x = x + moe(...)(h) with s */
+      const AstExpr *site = NULL;
+      int sites = find_block_applications(stmt->value, &site);
+      if (sites == 0) {
         diag_error(e->diagnostics, stmt->value->loc, "'with' follows a block application: block(sizes)(input) with ...");
         value = value_error();
+      } else if (sites > 1) {
+        diag_error(e->diagnostics, stmt->value->loc,
+                   "'with' needs exactly one block application in the expression, but it has %d", sites);
+        value = value_error();
       } else {
-        value = elaborate_block_application(e, body, stmt->value, &stmt->strategies);
+        e->with_call = site;
+        e->with_strategies = &stmt->strategies;
+        value = elaborate_expr(e, body, stmt->value);
+        e->with_call = NULL;
+        e->with_strategies = NULL;
       }
     } else {
       value = elaborate_expr(e, body, stmt->value);
@@ -406,12 +526,13 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
   case STMT_INPUT: {
     int64_t dims[GRAPH_MAX_RANK] = {0};
     int rank = 0;
+    DType dtype = DTYPE_F32;
     Value value = value_error();
-    if (elaborate_type(e, body, &stmt->type, 0, dims, &rank)) {
+    if (elaborate_type(e, body, &stmt->type, 0, dims, &rank, &dtype)) {
       int node = graph_add_node(e->graph, NODE_INPUT, stmt->loc);
-      graph_add_result(e->graph, node, tensor_type(DTYPE_F32, rank, dims));
+      graph_add_result(e->graph, node, tensor_type(dtype, rank, dims));
       graph_node(e->graph, node)->name = graph_string(e->graph, stmt->name);
-      value = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, rank, dims));
+      value = value_tensor((ValueRef){node, 0}, tensor_type(dtype, rank, dims));
     }
     define(e, body, stmt->name, value, stmt->name_loc);
     return;
@@ -431,6 +552,8 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
       graph_add_output(e->graph, stmt->name, binding->value.ref);
     return;
   }
+  case STMT_UNFREEZE: elaborate_unfreeze(e, body, stmt); return;
+  case STMT_STACK: elaborate_stack(e, body, stmt); return;
   case STMT_LOSS: /* handled by elaborate_model */
   case STMT_FN:   /* only in experts, see elaborate_expert_fn */
     return;
@@ -463,7 +586,18 @@ static const char *instance_name(Elaborator *e, const char *block) {
 }
 
 static Value apply_strategy(Elaborator *e, Body *caller, const AstStrategyUse *use, const AstDecl *block,
-                            Scope *block_scope, const char *instance, Value input, Value output) {
+                            Scope *block_scope, const char *instance, Value input, Value output, int first_node,
+                            int last_node) {
+  if (use->when) {
+    Value condition = elaborate_expr(e, caller, use->when);
+    if (condition.kind == VALUE_ERROR) return value_error();
+    if (condition.kind != VALUE_NUMBER) {
+      diag_error(e->diagnostics, use->when->loc,
+                 "the condition of 'when' must be a compile-time number, such as l >= 2 (l a layer variable)");
+      return value_error();
+    }
+    if (condition.number == 0) return output; /* not at this site */
+  }
   const AstDecl *strategy = sema_find_decl(e->program, use->name);
   if (!strategy || strategy->kind != DECL_STRATEGY) {
     diag_error(e->diagnostics, use->loc, strategy ? "'%s' is not a strategy" : "undefined strategy '%s'", use->name);
@@ -480,7 +614,12 @@ static Value apply_strategy(Elaborator *e, Body *caller, const AstStrategyUse *u
     return value_error();
   scope_bind(e, scope, strategy->input.name, input, strategy->input.loc);
   scope_bind(e, scope, strategy->output.name, output, strategy->output.loc);
-  Body body = {scope, qualified(e, instance, strategy->name), strategy->output.name};
+  Body body = {.scope = scope, .owner = qualified(e, instance, strategy->name), .output_name = strategy->output.name};
+  body.adapter = 1;
+  body.site = block_scope;
+  body.site_block = block->name;
+  body.site_first_node = first_node;
+  body.site_last_node = last_node;
   elaborate_statements(e, &body, &strategy->body);
   return scope_lookup_local(scope, strategy->output.name)->value;
 }
@@ -518,11 +657,15 @@ Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *ca
     if (!expect_tensor(e, input, call->loc, "the input of a block")) ok = 0;
   }
   if (!ok) return value_error();
-  const char *instance = instance_name(e, block_name);
+  /* inside a block, strategy or layer, the instance is named under its owner: layers.3.moe */
+  const char *instance = instance_name(e, caller->owner ? qualified(e, caller->owner, block_name) : block_name);
   scope_bind(e, scope, block->input.name, input, block->input.loc);
-  Body body = {scope, instance, block->output.name};
+  Body body = {.scope = scope, .owner = instance, .output_name = block->output.name};
+  body.adapter = caller->adapter;
+  int first_node = e->graph->graph.num_nodes;
   e->application_depth++;
   elaborate_statements(e, &body, &block->body);
+  int last_node = e->graph->graph.num_nodes;
   Value output = value_error();
   const Binding *result = scope_lookup_local(scope, block->output.name);
   if (!result)
@@ -532,7 +675,8 @@ Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *ca
     output = result->value;
   for (int i = 0; strategies && i < strategies->count; i++) {
     if (output.kind == VALUE_ERROR) break;
-    output = apply_strategy(e, caller, strategies->items[i], block, scope, instance, input, output);
+    output = apply_strategy(e, caller, strategies->items[i], block, scope, instance, input, output, first_node,
+                            last_node);
   }
   e->application_depth--;
   if (output.kind != VALUE_ERROR && !expect_tensor(e, output, block->output.loc, "the output of a block"))
@@ -542,11 +686,12 @@ Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *ca
 
 /* ---- the model ---- */
 
-/* `loss mse(OUTPUT, INPUT)`: the teacher target for the training executable. */
+/* `loss mse(OUTPUT, INPUT)`: the teacher target for the training executable;
+ * `loss cross_entropy(OUTPUT, INPUT)`: the logits and labels, for accuracy. */
 static void find_teacher_target(Elaborator *e, Body *body, const AstExpr *loss) {
-  if (loss->kind != EXPR_CALL || loss->lhs->kind != EXPR_NAME || strcmp(loss->lhs->name, "mse") != 0 ||
-      loss->args.count != 2)
-    return;
+  if (loss->kind != EXPR_CALL || loss->lhs->kind != EXPR_NAME || loss->args.count != 2) return;
+  int classify = strcmp(loss->lhs->name, "cross_entropy") == 0;
+  if (!classify && strcmp(loss->lhs->name, "mse") != 0) return;
   const AstExpr *output = ((const AstArg *)loss->args.items[0])->value;
   const AstExpr *target = ((const AstArg *)loss->args.items[1])->value;
   if (output->kind != EXPR_NAME || target->kind != EXPR_NAME) return;
@@ -557,14 +702,20 @@ static void find_teacher_target(Elaborator *e, Body *body, const AstExpr *loss) 
   Graph *graph = &e->graph->graph;
   for (int i = 0; i < graph->num_outputs; i++) {
     if (strcmp(graph->outputs[i].name, output->name) != 0) continue;
-    graph->target_input_node = target_node;
-    graph->target_output_index = i;
+    if (classify) {
+      graph->classify_label_node = target_node;
+      graph->classify_output_index = i;
+    } else {
+      graph->target_input_node = target_node;
+      graph->target_output_index = i;
+    }
   }
 }
 
 static void elaborate_model(Elaborator *e, const AstDecl *model) {
-  Body body = {scope_create(e, &e->globals), NULL, NULL};
+  Body body = {.scope = scope_create(e, &e->globals), .owner = NULL, .output_name = NULL};
   elaborate_statements(e, &body, &model->body);
+  if (body.unfreeze_all) unfreeze_nodes(e, 0, e->graph->graph.num_nodes);
   const AstStmt *loss_stmt = NULL;
   Value loss = value_error();
   for (int i = 0; i < model->body.count; i++) {
@@ -608,8 +759,8 @@ static void bind_dims(Elaborator *e, const DimOverride *overrides, int num_overr
     if (!dim || dim->kind != DECL_DIM)
       diag_error(e->diagnostics, (SourceLocation){0}, "-D%s: the program has no dim '%s'", overrides[i].name,
                  overrides[i].name);
-    else if (overrides[i].value <= 0 || overrides[i].value >= 2147483648LL)
-      diag_error(e->diagnostics, (SourceLocation){0}, "-D%s=%lld: a dim must be a positive integer below 2^31",
+    else if (overrides[i].value < 0 || overrides[i].value >= 2147483648LL)
+      diag_error(e->diagnostics, (SourceLocation){0}, "-D%s=%lld: a dim must be an integer from 0 to 2^31-1",
                  overrides[i].name, overrides[i].value);
   }
   for (int i = 0; i < program->decls.count; i++) {
@@ -628,12 +779,13 @@ static void bind_dims(Elaborator *e, const DimOverride *overrides, int num_overr
 
 Graph *dsl_elaborate(const AstProgram *program, const DimOverride *overrides, int num_overrides,
                      FILE *diagnostics_out) {
-  Diagnostics diagnostics = {diagnostics_out, program->source, 0};
+  Diagnostics diagnostics = {diagnostics_out, program->source, 0, &program->files};
   if (sema_check_declarations(program, &diagnostics) > 0) return NULL;
   Elaborator e = {0};
   e.program = program;
   e.diagnostics = &diagnostics;
   e.graph = graph_create();
+  e.dropout_seed = -1;
   bind_dims(&e, overrides, num_overrides);
   const Binding *tokens = scope_lookup(&e.globals, "tokens");
   if (!tokens)

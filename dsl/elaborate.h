@@ -80,13 +80,26 @@ typedef struct {
   int num_aux, aux_capacity;
   InstanceCounter *instances;
   int num_instances, instance_capacity;
+  int dropout_seed;      /* the INPUT node "dropout.seed", -1 until the first dropout */
+  int sizes_only;        /* evaluating a type's dims: names bound to tensors do not hide dims */
+  const AstExpr *with_call;       /* the block application that `with_strategies` attach to */
+  const AstList *with_strategies; /* of the assignment being evaluated, or NULL */
 } Elaborator;
 
-/* A body being executed: a block, strategy or the model. */
+/* A body being executed: a block, strategy, the model or one layer of a stack. */
 typedef struct {
   Scope *scope;
-  const char *owner;       /* prefix of parameter names ("moe", "moe.perft_r"); NULL in the model */
+  const char *owner;       /* prefix of parameter and instance names ("moe", "moe.perft_r",
+                              "layers.3"); NULL in the model */
   const char *output_name; /* the one name that may be assigned again; NULL in the model */
+  int adapter;             /* params made here are adapter params (Node.value = 1): a strategy's */
+  Scope *outer;            /* a layer of a stack: the model's scope, whose names an assignment
+                              updates (carried from layer to layer); NULL elsewhere */
+  /* a strategy: its site, the block instance it attaches to */
+  Scope *site;             /* the block instance's scope (its params, banks, locals) */
+  const char *site_block;  /* the block's name, for messages */
+  int site_first_node, site_last_node; /* the nodes the block instance made, [first, last) */
+  int unfreeze_all;        /* `unfreeze all` was seen (model, layer) */
 } Body;
 
 /* scopes */

@@ -8,6 +8,9 @@
  *   a @ b, a^T @ b, a @ b^T      -> MATMUL (2-D, inner sizes equal)
  *   rows @ P^T, rows @ P         -> GROUPED_MATMUL (P a bank param, inside a route)
  *   route(x, idx, w) { body }    -> DISPATCH, body on the rows, COMBINE
+ *   rows @ bank[e].P^T           -> GROUPED_MATMUL (a bank's param named directly, inside a route)
+ *   rmsnorm embedding cross_entropy dropout -> RMSNORM EMBEDDING CROSS_ENTROPY DROPOUT
+ *   n < m, n >= m, ...           -> 1 or 0 (compile time; for `when`)
  */
 #include <math.h>
 #include <string.h>
@@ -60,7 +63,10 @@ int expect_tensor(Elaborator *e, Value value, SourceLocation loc, const char *wh
 static int expect_f32(Elaborator *e, Value value, SourceLocation loc, const char *what) {
   if (!expect_tensor(e, value, loc, what)) return 0;
   if (value.type.dtype != DTYPE_F32) {
-    diag_error(e->diagnostics, loc, "%s must be an f32 tensor; indices (i32) can only feed route and load_balance", what);
+    diag_error(e->diagnostics, loc,
+               "%s must be an f32 tensor; i32 values (indices, token ids, labels) can only feed route, load_balance, "
+               "embedding and cross_entropy",
+               what);
     return 0;
   }
   return 1;
@@ -237,12 +243,19 @@ static Value builtin_top_k(Elaborator *e, Body *body, const AstExpr *call) {
   Value k = elaborate_expr(e, body, arg_expr(call, 1));
   int renormalize = 0;
   if (call->args.count == 3) {
+    /* `renorm`, or a compile-time 0/1 (a size parameter such as the moe block's `renorm`) */
     const AstExpr *flag = arg_expr(call, 2);
-    if (flag->kind != EXPR_NAME || strcmp(flag->name, "renorm") != 0) {
-      diag_error(e->diagnostics, flag->loc, "the third argument of top_k can only be 'renorm'");
-      return value_error();
+    if (flag->kind == EXPR_NAME && strcmp(flag->name, "renorm") == 0 && !scope_lookup(body->scope, "renorm")) {
+      renormalize = 1;
+    } else {
+      Value number = flag->kind == EXPR_NAME && !scope_lookup(body->scope, flag->name) ? value_error()
+                                                                                        : elaborate_expr(e, body, flag);
+      if (number.kind != VALUE_NUMBER || (number.number != 0 && number.number != 1)) {
+        diag_error(e->diagnostics, flag->loc, "the third argument of top_k can only be 'renorm' (or a number 0 or 1)");
+        return value_error();
+      }
+      renormalize = number.number == 1;
     }
-    renormalize = 1;
   }
   int ok_p = expect_f32(e, p, arg_expr(call, 0)->loc, "the probabilities of top_k") &&
              expect_rank(e, p, arg_expr(call, 0)->loc, 2, "the probabilities of top_k");
@@ -325,7 +338,151 @@ static Value builtin_mse(Elaborator *e, Body *body, const AstExpr *call) {
   return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
 }
 
+/* rmsnorm(x, weight) | rmsnorm(x, weight, eps: NUMBER): x[T, D], weight[D] */
+static Value builtin_rmsnorm(Elaborator *e, Body *body, const AstExpr *call) {
+  double eps = 1e-6;
+  int positional = 0;
+  for (int i = 0; i < call->args.count; i++) {
+    const AstArg *arg = call->args.items[i];
+    if (!arg->name) {
+      if (i != positional) {
+        diag_error(e->diagnostics, arg->loc, "a positional argument cannot follow a named one");
+        return value_error();
+      }
+      positional++;
+      continue;
+    }
+    if (strcmp(arg->name, "eps") != 0) {
+      diag_error(e->diagnostics, arg->loc, "rmsnorm has no argument '%s' (only eps)", arg->name);
+      return value_error();
+    }
+    Value value = elaborate_expr(e, body, arg->value);
+    if (!expect_number(e, value, arg->value->loc, "eps")) return value_error();
+    if (!(value.number > 0 && value.number < 1)) {
+      diag_error(e->diagnostics, arg->value->loc, "eps must be between 0 and 1, but this is %g", value.number);
+      return value_error();
+    }
+    eps = value.number;
+  }
+  if (positional != 2) {
+    diag_error(e->diagnostics, call->loc, "'rmsnorm' takes 2 arguments (x, weight) and eps: NUMBER, but %d %s given",
+               positional, positional == 1 ? "is" : "are");
+    return value_error();
+  }
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  Value weight = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_x = expect_f32(e, x, arg_expr(call, 0)->loc, "the input of rmsnorm") &&
+             expect_rank(e, x, arg_expr(call, 0)->loc, 2, "the input of rmsnorm");
+  int ok_w = expect_f32(e, weight, arg_expr(call, 1)->loc, "the weight of rmsnorm") &&
+             expect_rank(e, weight, arg_expr(call, 1)->loc, 1, "the weight of rmsnorm");
+  if (!ok_x || !ok_w) return value_error();
+  if (weight.type.dims[0] != x.type.dims[1] || weight.dispatched) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "the weight of rmsnorm must be f32[%lld], one per column of the input",
+               (long long)x.type.dims[1]);
+    return value_error();
+  }
+  int node = add_node(e, NODE_RMSNORM, call->loc);
+  graph_add_operand(e->graph, node, x.ref);
+  graph_add_operand(e->graph, node, weight.ref);
+  graph_add_result(e->graph, node, x.type);
+  graph_node(e->graph, node)->value = eps;
+  Value result = value_tensor((ValueRef){node, 0}, x.type);
+  result.dispatched = x.dispatched;
+  return result;
+}
+
+/* i32[T] ids or labels (an i32 input, not top_k's indices). */
+static int expect_ids(Elaborator *e, Value ids, SourceLocation loc, const char *what) {
+  if (!expect_tensor(e, ids, loc, what)) return 0;
+  if (ids.type.dtype != DTYPE_I32 || ids.type.rank != 1) {
+    char text[96];
+    format_type(&ids.type, text, sizeof text);
+    diag_error(e->diagnostics, loc, "%s must be i32[T] (an i32 input), but is %s", what, text);
+    return 0;
+  }
+  return 1;
+}
+
+/* embedding(table, ids): table f32[V, D], ids i32[T] -> f32[T, D] */
+static Value builtin_embedding(Elaborator *e, Body *body, const AstExpr *call) {
+  Value table = elaborate_expr(e, body, arg_expr(call, 0));
+  Value ids = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_table = expect_f32(e, table, arg_expr(call, 0)->loc, "the table of embedding") &&
+                 expect_rank(e, table, arg_expr(call, 0)->loc, 2, "the table of embedding");
+  int ok_ids = expect_ids(e, ids, arg_expr(call, 1)->loc, "the ids of embedding");
+  if (!ok_table || !ok_ids) return value_error();
+  if (table.dispatched || ids.dispatched) {
+    diag_error(e->diagnostics, call->loc, "embedding cannot be used on the dispatched rows of a route");
+    return value_error();
+  }
+  int node = add_node(e, NODE_EMBEDDING, call->loc);
+  graph_add_operand(e->graph, node, table.ref);
+  graph_add_operand(e->graph, node, ids.ref);
+  int64_t dims[2] = {ids.type.dims[0], table.type.dims[1]};
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
+  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
+}
+
+/* cross_entropy(logits, labels): logits f32[T, V], labels i32[T] -> scalar */
+static Value builtin_cross_entropy(Elaborator *e, Body *body, const AstExpr *call) {
+  Value logits = elaborate_expr(e, body, arg_expr(call, 0));
+  Value labels = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_logits = expect_f32(e, logits, arg_expr(call, 0)->loc, "the logits of cross_entropy") &&
+                  expect_rank(e, logits, arg_expr(call, 0)->loc, 2, "the logits of cross_entropy");
+  int ok_labels = expect_ids(e, labels, arg_expr(call, 1)->loc, "the labels of cross_entropy");
+  if (!ok_logits || !ok_labels) return value_error();
+  if (labels.type.dims[0] != logits.type.dims[0] || logits.dispatched) {
+    diag_error(e->diagnostics, call->loc, "cross_entropy needs one label per row of the logits (%lld), but has %lld",
+               (long long)logits.type.dims[0], (long long)labels.type.dims[0]);
+    return value_error();
+  }
+  int node = add_node(e, NODE_CROSS_ENTROPY, call->loc);
+  graph_add_operand(e->graph, node, logits.ref);
+  graph_add_operand(e->graph, node, labels.ref);
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
+  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+}
+
+/* dropout(x, p): 0 <= p < 1 a compile-time number; p = 0 gives x itself. The first dropout makes
+ * the program's one seed input, i32[1] "dropout.seed" (Graph.dropout_seed_node). */
+static Value builtin_dropout(Elaborator *e, Body *body, const AstExpr *call) {
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  Value p = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_x = expect_f32(e, x, arg_expr(call, 0)->loc, "the input of dropout");
+  int ok_p = expect_number(e, p, arg_expr(call, 1)->loc, "the rate of dropout");
+  if (!ok_x || !ok_p) return value_error();
+  if (!(p.number >= 0 && p.number < 1)) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "the rate of dropout must be at least 0 and below 1, but is %g",
+               p.number);
+    return value_error();
+  }
+  if (p.number == 0) return x;
+  if (e->dropout_seed < 0) {
+    SourceLocation nowhere = {e->program->path, 0, 0};
+    e->dropout_seed = add_node(e, NODE_INPUT, nowhere);
+    int64_t one = 1;
+    graph_add_result(e->graph, e->dropout_seed, tensor_type(DTYPE_I32, 1, &one));
+    graph_node(e->graph, e->dropout_seed)->name = graph_string(e->graph, "dropout.seed");
+    e->graph->graph.dropout_seed_node = e->dropout_seed;
+  }
+  int node = add_node(e, NODE_DROPOUT, call->loc);
+  graph_add_operand(e->graph, node, x.ref);
+  graph_add_operand(e->graph, node, (ValueRef){e->dropout_seed, 0});
+  graph_add_result(e->graph, node, x.type);
+  graph_node(e->graph, node)->value = p.number;
+  Value result = value_tensor((ValueRef){node, 0}, x.type);
+  result.dispatched = x.dispatched;
+  return result;
+}
+
 static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char *name) {
+  if (strcmp(name, "rmsnorm") == 0) return builtin_rmsnorm(e, body, call);
+  if (strcmp(name, "embedding") == 0)
+    return expect_arity(e, call, name, 2, 2) ? builtin_embedding(e, body, call) : value_error();
+  if (strcmp(name, "cross_entropy") == 0)
+    return expect_arity(e, call, name, 2, 2) ? builtin_cross_entropy(e, body, call) : value_error();
+  if (strcmp(name, "dropout") == 0)
+    return expect_arity(e, call, name, 2, 2) ? builtin_dropout(e, body, call) : value_error();
   if (strcmp(name, "silu") == 0 || strcmp(name, "softmax") == 0) {
     if (!expect_arity(e, call, name, 1, 1)) return value_error();
     Value x = elaborate_expr(e, body, arg_expr(call, 0));
@@ -454,7 +611,22 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   scope_bind(e, scope, rows_expr->name, rows, rows_expr->loc);
   Body inner = *body;
   inner.scope = scope;
+  inner.outer = NULL;
+  inner.output_name = NULL;
   e->route = &context;
+  for (int i = 0; i < expr->lets.count; i++) {
+    const AstStmt *let = expr->lets.items[i];
+    Value value = elaborate_expr(e, &inner, let->value);
+    if (value.kind == VALUE_PAIR || (value.kind == VALUE_TENSOR && value.transposed) || value.kind == VALUE_BANK_PARAM) {
+      expect_tensor(e, value, let->value->loc, "a local name");
+      value = value_error();
+    }
+    const Binding *existing = scope_lookup_local(scope, let->name);
+    if (existing)
+      diag_error(e->diagnostics, let->name_loc, "'%s' is already defined (at line %d)", let->name, existing->loc.line);
+    else
+      scope_bind(e, scope, let->name, value, let->name_loc);
+  }
   Value result = elaborate_expr(e, &inner, expr->rhs);
   e->route = NULL;
   if (!expect_f32(e, result, expr->rhs->loc, "the route body")) return value_error();
@@ -472,11 +644,77 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   return value_tensor((ValueRef){combine, 0}, tensor_type(DTYPE_F32, 2, out_dims));
 }
 
+/* ---- bank[e].PARAM: the routed expert's slice of a bank param ---- */
+static Value bank_member(Elaborator *e, Body *body, const AstExpr *expr) {
+  const AstExpr *index = expr->lhs;
+  if (index->kind != EXPR_INDEX || index->lhs->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, expr->loc, "only a bank's expert has members: bank[e].PARAM");
+    return value_error();
+  }
+  const Binding *binding = scope_lookup(body->scope, index->lhs->name);
+  if (!binding) {
+    diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
+    return value_error();
+  }
+  if (binding->value.kind != VALUE_BANK) {
+    if (binding->value.kind != VALUE_ERROR)
+      diag_error(e->diagnostics, index->lhs->loc, "'%s' is not a bank; only a bank can be indexed", index->lhs->name);
+    return value_error();
+  }
+  const Bank *bank = binding->value.bank;
+  if (index->rhs->kind != EXPR_NAME || strcmp(index->rhs->name, "e") != 0) {
+    diag_error(e->diagnostics, index->rhs->loc, "a bank is indexed by 'e', the expert each row was dispatched to");
+    return value_error();
+  }
+  if (!e->route) {
+    diag_error(e->diagnostics, expr->loc, "'%s[e].%s' can only be used inside a route body", bank->name, expr->name);
+    return value_error();
+  }
+  if (bank->count != e->route->num_experts) {
+    diag_error(e->diagnostics, expr->loc, "bank '%s' has %d experts, but the route dispatches among %d", bank->name,
+               bank->count, e->route->num_experts);
+    return value_error();
+  }
+  for (int i = 0; i < bank->expert->body.count; i++) {
+    const AstStmt *stmt = bank->expert->body.items[i];
+    if (stmt->kind == STMT_PARAM && strcmp(stmt->name, expr->name) == 0)
+      return (Value){.kind = VALUE_BANK_PARAM, .ref = bank->params[i], .type = bank->param_types[i]};
+  }
+  diag_error(e->diagnostics, expr->loc, "expert '%s' (bank '%s') has no param '%s'", bank->expert->name, bank->name,
+             expr->name);
+  return value_error();
+}
+
+static Value compare(Elaborator *e, Body *body, const AstExpr *expr) {
+  Value a = elaborate_expr(e, body, expr->lhs);
+  Value b = elaborate_expr(e, body, expr->rhs);
+  if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
+  if (a.kind != VALUE_NUMBER || b.kind != VALUE_NUMBER) {
+    diag_error(e->diagnostics, expr->loc, "'%s' compares compile-time numbers (sizes, layer variables), not tensors",
+               ast_compare_text(expr->op));
+    return value_error();
+  }
+  int result = 0;
+  switch (expr->op) {
+  case '<': result = a.number < b.number; break;
+  case '>': result = a.number > b.number; break;
+  case 'l': result = a.number <= b.number; break;
+  case 'g': result = a.number >= b.number; break;
+  case 'e': result = a.number == b.number; break;
+  default: result = a.number != b.number; break;
+  }
+  return value_number(result);
+}
+
 /* ---- calls ---- */
 static Value call(Elaborator *e, Body *body, const AstExpr *expr) {
   const AstExpr *callee = expr->lhs;
   if (callee->kind == EXPR_INDEX) return bank_application(e, body, expr);
-  if (callee->kind == EXPR_CALL) return elaborate_block_application(e, body, expr, NULL);
+  if (callee->kind == EXPR_CALL) {
+    const AstList *strategies = e->with_call == expr ? e->with_strategies : NULL;
+    if (strategies) e->with_call = NULL, e->with_strategies = NULL; /* not for blocks inside it */
+    return elaborate_block_application(e, body, expr, strategies);
+  }
   if (callee->kind != EXPR_NAME) {
     diag_error(e->diagnostics, expr->loc, "this cannot be called");
     return value_error();
@@ -512,6 +750,14 @@ static Value call(Elaborator *e, Body *body, const AstExpr *expr) {
 
 static Value name(Elaborator *e, Body *body, const AstExpr *expr) {
   const Binding *binding = scope_lookup(body->scope, expr->name);
+  /* In a type's dims only sizes count: `input tokens : i32[tokens]` and later `i32[tokens]` see
+   * the dim, not the input. */
+  for (const Scope *scope = body->scope; e->sizes_only && binding && binding->value.kind != VALUE_NUMBER &&
+                                         binding->value.kind != VALUE_ERROR && scope;
+       scope = scope->parent) {
+    const Binding *local = scope_lookup_local((Scope *)scope, expr->name);
+    if (local && (local->value.kind == VALUE_NUMBER || local->value.kind == VALUE_ERROR)) binding = local;
+  }
   if (binding) {
     if (binding->value.kind == VALUE_BANK) {
       diag_error(e->diagnostics, expr->loc, "bank '%s' is applied as %s[e](rows) inside a route", expr->name,
@@ -563,6 +809,8 @@ Value elaborate_expr(Elaborator *e, Body *body, const AstExpr *expr) {
     diag_error(e->diagnostics, expr->loc, "an indexed bank must be applied to rows: bank[e](rows)");
     return value_error();
   case EXPR_ROUTE: return route(e, body, expr);
+  case EXPR_MEMBER: return bank_member(e, body, expr);
+  case EXPR_COMPARE: return compare(e, body, expr);
   }
   return value_error();
 }

@@ -27,6 +27,9 @@ OwnedGraph *graph_create(void) {
   owned->graph.loss = (ValueRef){-1, 0};
   owned->graph.target_input_node = -1;
   owned->graph.target_output_index = -1;
+  owned->graph.dropout_seed_node = -1;
+  owned->graph.classify_output_index = -1;
+  owned->graph.classify_label_node = -1;
   return owned;
 }
 

@@ -4,6 +4,7 @@
  *   %6 = top_k %5 k=2 renormalize=0 : f32[64,2], i32[64,2] @34:12
  *   output y = %40
  *   loss = %45
+ * A param made by a strategy (an adapter param, Node.value = 1) reads `train adapter`.
  */
 #include <stdio.h>
 
@@ -28,6 +29,10 @@ static const char *kind_name(NodeKind kind) {
   case NODE_COMBINE: return "combine";
   case NODE_LOAD_BALANCE: return "load_balance";
   case NODE_MSE: return "mse";
+  case NODE_RMSNORM: return "rmsnorm";
+  case NODE_EMBEDDING: return "embedding";
+  case NODE_CROSS_ENTROPY: return "cross_entropy";
+  case NODE_DROPOUT: return "dropout";
   }
   return "?";
 }
@@ -46,13 +51,15 @@ static void print_type(const TensorType *type, FILE *out) {
 static void print_attributes(const Node *node, FILE *out) {
   switch (node->kind) {
   case NODE_PARAM:
-    fprintf(out, " \"%s\" %s", node->name, node->trainable ? "train" : "frozen");
+    fprintf(out, " \"%s\" %s%s", node->name, node->trainable ? "train" : "frozen", node->value == 1.0 ? " adapter" : "");
     if (node->init.kind == INIT_NORMAL) fprintf(out, " normal(%g, %g)", node->init.mean, node->init.std);
     else fputs(node->init.kind == INIT_ZEROS ? " zeros" : " ones", out);
     break;
   case NODE_INPUT: fprintf(out, " \"%s\"", node->name); break;
   case NODE_CONST: fprintf(out, " %g", node->value); break;
   case NODE_SCALE: fprintf(out, " factor=%g", node->value); break;
+  case NODE_RMSNORM: fprintf(out, " eps=%g", node->value); break;
+  case NODE_DROPOUT: fprintf(out, " p=%g", node->value); break;
   case NODE_MATMUL:
     if (node->transpose_a) fputs(" transpose_a=1", out);
     if (node->transpose_b) fputs(" transpose_b=1", out);
@@ -92,4 +99,7 @@ void dsl_print_graph(const Graph *graph, FILE *out) {
   fputc('\n', out);
   if (graph->target_input_node >= 0)
     fprintf(out, "teacher input=%%%d output=%d\n", graph->target_input_node, graph->target_output_index);
+  if (graph->classify_label_node >= 0)
+    fprintf(out, "classify labels=%%%d output=%d\n", graph->classify_label_node, graph->classify_output_index);
+  if (graph->dropout_seed_node >= 0) fprintf(out, "dropout seed=%%%d\n", graph->dropout_seed_node);
 }

@@ -3,6 +3,8 @@
  * Builds syntax only (ast.h); sema.c and elaborate.c check meaning.
  * Statements are separated by TERMINATOR: ';' or a newline (see lexer.l).
  * Errors recover at the next statement end or at the closing '}'.
+ * Added for token models: `use NAME`, `unfreeze NAME`, layer stacks `NAME VAR in COUNT { }`,
+ * `with S(args) when COND`, comparisons, bank members `b[e].P`, local names in route bodies.
  */
 %define api.pure full
 %define api.prefix {perft_yy}
@@ -28,7 +30,7 @@ int perft_yylex(PERFT_YYSTYPE *value, PERFT_YYLTYPE *location, yyscan_t scanner)
 
 %code {
 static SourceLocation at(AstProgram *program, PERFT_YYLTYPE location) {
-  SourceLocation loc = {program->path, location.first_line, location.first_column};
+  SourceLocation loc = {program->current_path, location.first_line, location.first_column};
   return loc;
 }
 #define LOC(l) at(program, (l))
@@ -65,19 +67,21 @@ static AstExpr *binary(AstProgram *program, PERFT_YYLTYPE location, char op, Ast
 %token DIM "'dim'" EXPERT "'expert'" BLOCK "'block'" STRATEGY "'strategy'" MODEL "'model'"
 %token AT "'at'" PARAM "'param'" BANK "'bank'" FN "'fn'" TRAIN "'train'" FROZEN "'frozen'"
 %token INIT "'init'" INPUT "'input'" OUTPUT "'output'" LOSS "'loss'" AUX "'aux'"
-%token ROUTE "'route'" WITH "'with'"
+%token ROUTE "'route'" WITH "'with'" USE "'use'" UNFREEZE "'unfreeze'" IN "'in'" WHEN "'when'"
+%token LE "'<='" GE "'>='" EQ "'=='" NE "'!='"
 %token ARROW "'->'" TRANSPOSE "'^T'"
 %token <text> IDENTIFIER "name"
 %token <number> INTEGER "integer" REAL "number"
 
 %type <expr> expr postfix primary
 %type <arg> arg
-%type <list> args args_opt dims strategies size_params size_params_opt body statements
+%type <list> args args_opt dims strategies size_params size_params_opt body statements lets
 %type <stmt> statement
 %type <decl> declaration
 %type <strategy> strategy_use
 %type <flag> trainability
 
+%nonassoc '<' '>' LE GE EQ NE
 %left '+' '-'
 %left '*' '/' '@'
 %precedence NEGATE
@@ -124,6 +128,9 @@ declaration
         $$->body = $13; }
   | MODEL body
       { $$ = ast_decl(program, DECL_MODEL, LOC(@1)); $$->body = $2; }
+  /* use NAME: imports dsl/lib/NAME.perft (see parse.c for the search) */
+  | USE IDENTIFIER
+      { $$ = ast_decl(program, DECL_USE, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); }
   ;
 
 size_params_opt
@@ -185,6 +192,13 @@ statement
   /* fn (NAME) = expr */
   | FN '(' IDENTIFIER ')' '=' expr
       { $$ = ast_stmt(program, STMT_FN, LOC(@1)); $$->name = $3; $$->name_loc = LOC(@3); $$->value = $6; }
+  /* unfreeze NAME | unfreeze all */
+  | UNFREEZE IDENTIFIER
+      { $$ = ast_stmt(program, STMT_UNFREEZE, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); }
+  /* NAME VAR in COUNT { statements } */
+  | IDENTIFIER IDENTIFIER IN expr body
+      { $$ = ast_stmt(program, STMT_STACK, LOC(@1)); $$->name = $1; $$->name_loc = LOC(@1);
+        $$->second_name = $2; $$->second_loc = LOC(@2); $$->value = $4; $$->body = $5; }
   ;
 
 trainability
@@ -202,9 +216,16 @@ strategies
   | strategies ',' strategy_use  { $$ = $1; ast_list_push(ARENA, &$$, $3); }
   ;
 
+/* NAME(args) [when COND] | NAME [when COND] */
 strategy_use
   : IDENTIFIER '(' args_opt ')'
       { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->name = $1; $$->args = $3; }
+  | IDENTIFIER
+      { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->name = $1; }
+  | IDENTIFIER '(' args_opt ')' WHEN expr
+      { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->name = $1; $$->args = $3; $$->when = $6; }
+  | IDENTIFIER WHEN expr
+      { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->name = $1; $$->when = $3; }
   ;
 
 args_opt
@@ -229,6 +250,12 @@ expr
   | expr '*' expr  { $$ = binary(program, @2, '*', $1, $3); }
   | expr '/' expr  { $$ = binary(program, @2, '/', $1, $3); }
   | expr '@' expr  { $$ = binary(program, @2, '@', $1, $3); }
+  | expr '<' expr  { $$ = binary(program, @2, '<', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr '>' expr  { $$ = binary(program, @2, '>', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr LE expr   { $$ = binary(program, @2, 'l', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr GE expr   { $$ = binary(program, @2, 'g', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr EQ expr   { $$ = binary(program, @2, 'e', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr NE expr   { $$ = binary(program, @2, 'n', $1, $3); $$->kind = EXPR_COMPARE; }
   | '-' expr %prec NEGATE
       { $$ = ast_expr(program, EXPR_NEGATE, LOC(@1)); $$->lhs = $2; }
   | postfix
@@ -242,6 +269,8 @@ postfix
       { $$ = ast_expr(program, EXPR_INDEX, $1->loc); $$->lhs = $1; $$->rhs = $3; }
   | postfix TRANSPOSE
       { $$ = ast_expr(program, EXPR_TRANSPOSE, $1->loc); $$->lhs = $1; }
+  | postfix '.' IDENTIFIER
+      { $$ = ast_expr(program, EXPR_MEMBER, $1->loc); $$->lhs = $1; $$->name = $3; }
   ;
 
 primary
@@ -253,12 +282,20 @@ primary
       { $$ = ast_expr(program, EXPR_NUMBER, LOC(@1)); $$->number = $1; }
   | '(' expr ')'
       { $$ = $2; }
-  /* route(rows, indices, weights) { body } */
-  | ROUTE '(' args_opt ')' '{' terminators expr terminators '}'
-      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->rhs = $7; }
+  /* route(rows, indices, weights) { [NAME = expr TERMINATOR]... body } */
+  | ROUTE '(' args_opt ')' '{' terminators lets expr terminators '}'
+      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->lets = $7; $$->rhs = $8; }
   | ROUTE '(' args_opt ')' '{' error '}'  /* recover at the body's own '}' */
       { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3;
         $$->rhs = ast_expr(program, EXPR_NUMBER, LOC(@5)); }
+  ;
+
+/* local names of a route body: NAME = expr, each ended by ';' or a newline */
+lets
+  : %empty  { $$ = (AstList){0}; }
+  | lets IDENTIFIER '=' expr TERMINATOR terminators
+      { $$ = $1; AstStmt *let = ast_stmt(program, STMT_ASSIGN, LOC(@2)); let->name = $2; let->name_loc = LOC(@2);
+        let->value = $4; ast_list_push(ARENA, &$$, let); }
   ;
 
 terminators

@@ -4,14 +4,16 @@
  *     and its sizes do not repeat the block's
  *   - each statement is one its body allows (an expert holds params and one
  *     fn; input/output/loss only in the model; fn only in an expert)
- *   - a bank names an expert
+ *   - a bank names an expert; unfreeze only in a strategy or the model; a layer
+ *     stack only in the model, without input/output/loss or another stack inside
  * Shapes, arity of calls and names inside bodies are checked by elaborate.c,
  * which sees concrete sizes. */
 #include "sema.h"
 
 #include <string.h>
 
-static const char *const builtins[] = {"silu", "softmax", "top_k", "load_balance", "mse", "sqrt", NULL};
+static const char *const builtins[] = {"silu",    "softmax",   "top_k",         "load_balance", "mse", "sqrt",
+                                       "rmsnorm", "embedding", "cross_entropy", "dropout",      NULL};
 
 int sema_is_builtin(const char *name) {
   for (int i = 0; builtins[i]; i++)
@@ -22,7 +24,7 @@ int sema_is_builtin(const char *name) {
 const AstDecl *sema_find_decl(const AstProgram *program, const char *name) {
   for (int i = 0; i < program->decls.count; i++) {
     const AstDecl *decl = program->decls.items[i];
-    if (decl->kind != DECL_MODEL && strcmp(decl->name, name) == 0) return decl;
+    if (decl->kind != DECL_MODEL && decl->kind != DECL_USE && strcmp(decl->name, name) == 0) return decl;
   }
   return NULL;
 }
@@ -37,6 +39,7 @@ static const char *decl_kind_name(DeclKind kind) {
   case DECL_BLOCK: return "block";
   case DECL_STRATEGY: return "strategy";
   case DECL_MODEL: return "model";
+  case DECL_USE: return "use";
   }
   return "?";
 }
@@ -63,8 +66,20 @@ static const char *stmt_keyword(StmtKind kind) {
   case STMT_OUTPUT: return "output";
   case STMT_LOSS: return "loss";
   case STMT_FN: return "fn";
+  case STMT_UNFREEZE: return "unfreeze";
+  case STMT_STACK: return "a layer stack";
   }
   return "?";
+}
+
+/* The body of a layer stack (in the model): no input, output, loss, fn or nested stack. */
+static void check_stack_body(const AstStmt *stack, Diagnostics *diagnostics) {
+  for (int i = 0; i < stack->body.count; i++) {
+    const AstStmt *stmt = stack->body.items[i];
+    if (stmt->kind == STMT_INPUT || stmt->kind == STMT_OUTPUT || stmt->kind == STMT_LOSS || stmt->kind == STMT_FN ||
+        stmt->kind == STMT_STACK)
+      diag_error(diagnostics, stmt->loc, "%s is not allowed in a layer stack", stmt_keyword(stmt->kind));
+  }
 }
 
 static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnostics) {
@@ -72,6 +87,7 @@ static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnost
   for (int i = 0; i < decl->body.count; i++) {
     const AstStmt *stmt = decl->body.items[i];
     int allowed = 1;
+    if (stmt->kind == STMT_STACK && decl->kind == DECL_MODEL) check_stack_body(stmt, diagnostics);
     switch (decl->kind) {
     case DECL_EXPERT:
       allowed = stmt->kind == STMT_PARAM || stmt->kind == STMT_FN;
@@ -83,12 +99,14 @@ static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnost
     case DECL_BLOCK:
     case DECL_STRATEGY:
       allowed = stmt->kind != STMT_INPUT && stmt->kind != STMT_OUTPUT && stmt->kind != STMT_LOSS &&
-                stmt->kind != STMT_FN;
+                stmt->kind != STMT_FN && stmt->kind != STMT_STACK &&
+                (stmt->kind != STMT_UNFREEZE || decl->kind == DECL_STRATEGY);
       break;
     case DECL_MODEL:
       allowed = stmt->kind != STMT_FN;
       break;
     case DECL_DIM:
+    case DECL_USE:
       break;
     }
     if (!allowed)
@@ -99,9 +117,10 @@ static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnost
     diag_error(diagnostics, decl->name_loc, "expert '%s' has no fn", decl->name);
 }
 
-static void check_banks(const AstProgram *program, const AstDecl *decl, Diagnostics *diagnostics) {
-  for (int i = 0; i < decl->body.count; i++) {
-    const AstStmt *stmt = decl->body.items[i];
+static void check_banks(const AstProgram *program, const AstList *body, Diagnostics *diagnostics) {
+  for (int i = 0; i < body->count; i++) {
+    const AstStmt *stmt = body->items[i];
+    if (stmt->kind == STMT_STACK) check_banks(program, &stmt->body, diagnostics);
     if (stmt->kind != STMT_BANK) continue;
     const AstDecl *expert = sema_find_decl(program, stmt->expert_name);
     if (!expert)
@@ -139,6 +158,7 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
   const AstDecl *model = NULL;
   for (int i = 0; i < program->decls.count; i++) {
     const AstDecl *decl = program->decls.items[i];
+    if (decl->kind == DECL_USE) continue; /* resolved by the parser (parse.c) */
     if (decl->kind == DECL_MODEL) {
       if (model) diag_error(diagnostics, decl->loc, "the program has more than one model");
       model = decl;
@@ -150,8 +170,6 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
         diag_error(diagnostics, decl->name_loc, "'%s' is already defined (at line %d as %s)", decl->name,
                    first->loc.line, decl_kind_article(first->kind));
     }
-    if (decl->kind == DECL_DIM && decl->dim_value <= 0)
-      diag_error(diagnostics, decl->loc, "dim '%s' must be positive", decl->name);
     check_size_params(&decl->size_params, diagnostics);
     if (decl->kind == DECL_BLOCK || decl->kind == DECL_STRATEGY) {
       if (strcmp(decl->input.name, decl->output.name) == 0)
@@ -161,7 +179,7 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
     if (decl->kind == DECL_STRATEGY) check_strategy_site(program, decl, diagnostics);
     if (decl->kind != DECL_DIM) {
       check_statement_placement(decl, diagnostics);
-      check_banks(program, decl, diagnostics);
+      check_banks(program, &decl->body, diagnostics);
     }
   }
   if (!model) {
