@@ -159,7 +159,9 @@ static int compile(const Options *o) {
   if (mlirModuleIsNull(module)) return 0;
   if (!mlirOperationVerify(mlirModuleGetOperation(module))) return 0;
   if (o->stage == STAGE_MLIR) return write_module(module, o->output, o->print_locations);
+  if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
   if (!run_pass(module, perft_create_autodiff_pass(o->wrong_rule), o->print_after_all)) return 0;
+  if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
   if (o->report) return report_print(module, o->input, stdout);
   if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
   if (!run_pass(module, perft_create_lower_perft_pass(!o->no_workspace_reuse), o->print_after_all)) return 0;
@@ -168,7 +170,7 @@ static int compile(const Options *o) {
   char *manifest = codegen_manifest(module);
   if (!manifest) return 0;
   if (!codegen_lower_to_llvm_dialect(module, o->print_after_all)) return 0;
-  if (o->stage == STAGE_LLVM) return codegen_emit(module, manifest, EMIT_LLVM_IR, o->output ? o->output : "/dev/stdout");
+  if (o->stage == STAGE_LLVM) return codegen_emit(module, manifest, EMIT_LLVM_IR, o->output ? o->output : "-" /* LLVM: stdout */);
   const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");
   if (o->stage == STAGE_OBJ) return codegen_emit(module, manifest, EMIT_OBJECT, output);
 

@@ -13,6 +13,9 @@ MlirPass perft_create_autodiff_pass(const char *wrong_rule);
  * `reuse_workspace` 0 gives every intermediate its own range (for comparison). */
 MlirPass perft_create_lower_perft_pass(int reuse_workspace);
 
+/* Erase ops whose results nobody reads (passes/prune_dead.c). */
+MlirPass perft_create_prune_dead_pass(void);
+
 /* Shared by the passes: find a func.func by name in a module op (null when absent). */
 MlirOperation perft_find_function(MlirOperation module, const char *name);
 

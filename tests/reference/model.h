@@ -61,7 +61,10 @@ typedef struct {
 
 /* Deliberately wrong rules, for showing that the finite-difference check catches them.
  * Selected with the environment variable PERFT_REF_WRONG (see perft_ref.c). */
-enum { WRONG_NONE = 0, WRONG_NORENORM = 1, WRONG_NOLB = 2, WRONG_NOSOFTMAX = 3 };
+enum { WRONG_NONE = 0, WRONG_NORENORM = 1, WRONG_NOLB = 2, WRONG_NOSOFTMAX = 3,
+       /* token model (token.c) only: */
+       WRONG_RMSNORM = 4,   /* rmsnorm backward without the 1/rms dependence on x */
+       WRONG_FROZENLB = 5   /* the frozen base router's LB term sends no gradient to h */ };
 extern int g_wrong_rule;
 
 void params_alloc(Params *P, const Sizes *s);

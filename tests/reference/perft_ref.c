@@ -12,6 +12,7 @@
  * (for demonstrating that fdcheck catches it). */
 #include "model.h"
 #include "st.h"
+#include "token.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -28,8 +29,15 @@ static void die_usage(void) {
             "  perft-ref fdcheck [SIZES] [--seed S] [--eps E] [--expect-fail]\n"
             "  perft-ref edit    IN OUT (--perturb NAME IDX REL | --drop NAME | --flatten NAME)\n"
             "  perft-ref handcheck\n"
+            "token models (examples/token_*.perft): add --strategy NAME (see `perft-ref strategies`):\n"
+            "  perft-ref params  --strategy S [TSIZES] [--layers l,..]      # expected --list-params lines\n"
+            "  (also --tokens-name NAME --labels-name NAME: the i32 inputs' names, default tokens, labels)\n"
+            "  perft-ref gen     --strategy S [TSIZES] [--layers l,..] [--seed S] W.safetensors X.safetensors\n"
+            "  perft-ref run     --strategy S [TSIZES] [--layers l,..] W.safetensors X.safetensors OUT.safetensors\n"
+            "  perft-ref fdcheck --strategy S [TSIZES] [--layers l,..] [--seed S] [--eps E] [--all] [--expect-fail]\n"
+            "TSIZES: --T --V --D --E --K --F --L --N --Kt --r --renorm  (defaults 17 11 13 6 3 9 2 5 2 3 0)\n"
             "SIZES: --T --D --E --K --F --N --Kt --r   (defaults 29 37 6 3 23 5 2 3)\n"
-            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax: use a deliberately wrong backward rule\n");
+            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax|rmsnorm|frozenlb: use a deliberately wrong backward rule\n");
     exit(2);
 }
 
@@ -47,6 +55,12 @@ typedef struct {
     const char *edit_op, *edit_name;
     long long edit_idx;
     double edit_rel;
+    /* token model (--strategy) */
+    const char *strategy;
+    TSizes ts;
+    unsigned layers; /* bit l: the strategy sits at layer l (0: all) */
+    int fd_all;      /* fdcheck every parameter, frozen ones too */
+    const char *tokens_name, *labels_name; /* --tokens-name, --labels-name */
 } Args;
 
 static int parse_int(const char *opt, const char *v) {
@@ -67,18 +81,38 @@ static void parse_args(int argc, char **argv, Args *a) {
     a->s = (Sizes){ 29, 37, 6, 3, 23, 5, 2, 3 };
     a->seed = 1;
     a->rtol = 1e-4; a->atol = 1e-5; a->eps = 1e-6;
+    a->ts = (TSizes){ 17, 11, 13, 6, 3, 9, 2, 5, 2, 3, 0 };
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         int has = i + 1 < argc;
 #define OPT(name) (strcmp(o, name) == 0 && (has || (fprintf(stderr, "perft-ref: %s needs a value\n", name), exit(2), 0)))
-        if (OPT("--T") || OPT("--tokens")) a->s.T = parse_int(o, argv[++i]);
-        else if (OPT("--D")) a->s.D = parse_int(o, argv[++i]);
-        else if (OPT("--E")) a->s.E = parse_int(o, argv[++i]);
-        else if (OPT("--K")) a->s.K = parse_int(o, argv[++i]);
-        else if (OPT("--F")) a->s.F = parse_int(o, argv[++i]);
-        else if (OPT("--N")) a->s.N = parse_int(o, argv[++i]);
-        else if (OPT("--Kt")) a->s.Kt = parse_int(o, argv[++i]);
-        else if (OPT("--r")) a->s.r = parse_int(o, argv[++i]);
+        if (OPT("--T") || OPT("--tokens")) a->s.T = a->ts.T = parse_int(o, argv[++i]);
+        else if (OPT("--D")) a->s.D = a->ts.D = parse_int(o, argv[++i]);
+        else if (OPT("--E")) a->s.E = a->ts.E = parse_int(o, argv[++i]);
+        else if (OPT("--K")) a->s.K = a->ts.K = parse_int(o, argv[++i]);
+        else if (OPT("--F")) a->s.F = a->ts.F = parse_int(o, argv[++i]);
+        else if (OPT("--N")) a->s.N = a->ts.N = parse_int(o, argv[++i]);
+        else if (OPT("--Kt")) a->s.Kt = a->ts.Kt = parse_int(o, argv[++i]);
+        else if (OPT("--r")) a->s.r = a->ts.r = parse_int(o, argv[++i]);
+        else if (OPT("--V")) a->ts.V = parse_int(o, argv[++i]);
+        else if (OPT("--L")) a->ts.L = parse_int(o, argv[++i]);
+        else if (OPT("--renorm")) { const char *v = argv[++i]; if (strcmp(v, "0") && strcmp(v, "1")) { fprintf(stderr, "perft-ref: --renorm expects 0 or 1\n"); exit(2); } a->ts.renorm = v[0] - '0'; }
+        else if (OPT("--strategy")) a->strategy = argv[++i];
+        else if (OPT("--tokens-name")) a->tokens_name = argv[++i];
+        else if (OPT("--labels-name")) a->labels_name = argv[++i];
+        else if (OPT("--layers")) {
+            const char *v = argv[++i];
+            a->layers = 0;
+            while (*v) {
+                char *end;
+                long l = strtol(v, &end, 10);
+                if (end == v || l < 0 || l >= TMAX_LAYERS) { fprintf(stderr, "perft-ref: --layers expects a comma list of layer numbers, got '%s'\n", argv[i]); exit(2); }
+                a->layers |= 1u << l;
+                v = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',') { fprintf(stderr, "perft-ref: bad --layers '%s'\n", argv[i]); exit(2); }
+            }
+        }
+        else if (strcmp(o, "--all") == 0) a->fd_all = 1;
         else if (OPT("--seed")) a->seed = strtoull(argv[++i], NULL, 10);
         else if (OPT("--rtol")) a->rtol = parse_double(o, argv[++i]);
         else if (OPT("--atol")) a->atol = parse_double(o, argv[++i]);
@@ -96,6 +130,11 @@ static void parse_args(int argc, char **argv, Args *a) {
         else if (a->n_pos < 8) a->pos[a->n_pos++] = o;
         else die_usage();
 #undef OPT
+    }
+    if (a->strategy) {
+        if (a->ts.K > a->ts.E) { fprintf(stderr, "perft-ref: K=%d exceeds E=%d\n", a->ts.K, a->ts.E); exit(2); }
+        if (a->ts.Kt > a->ts.N) { fprintf(stderr, "perft-ref: Kt=%d exceeds N=%d\n", a->ts.Kt, a->ts.N); exit(2); }
+        return;
     }
     if (a->s.K > a->s.E) { fprintf(stderr, "perft-ref: K=%d exceeds E=%d\n", a->s.K, a->s.E); exit(2); }
     if (a->s.Kt > a->s.N) { fprintf(stderr, "perft-ref: Kt=%d exceeds N=%d\n", a->s.Kt, a->s.N); exit(2); }
@@ -502,6 +541,8 @@ static int cmd_handcheck(void) {
     return 0;
 }
 
+#include "token_cli.inc"
+
 int main(int argc, char **argv) {
     if (argc < 2) die_usage();
     const char *w = getenv("PERFT_REF_WRONG");
@@ -509,11 +550,21 @@ int main(int argc, char **argv) {
         if (strcmp(w, "norenorm") == 0) g_wrong_rule = WRONG_NORENORM;
         else if (strcmp(w, "nolb") == 0) g_wrong_rule = WRONG_NOLB;
         else if (strcmp(w, "nosoftmax") == 0) g_wrong_rule = WRONG_NOSOFTMAX;
-        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax)\n", w); return 2; }
+        else if (strcmp(w, "rmsnorm") == 0) g_wrong_rule = WRONG_RMSNORM;
+        else if (strcmp(w, "frozenlb") == 0) g_wrong_rule = WRONG_FROZENLB;
+        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax|rmsnorm|frozenlb)\n", w); return 2; }
         fprintf(stderr, "perft-ref: WARNING: deliberately wrong backward rule '%s' is active\n", w);
     }
     Args a;
     parse_args(argc, argv, &a);
+    if (strcmp(argv[1], "strategies") == 0) { tmodel_list_strategies(); return 0; }
+    if (a.strategy) {
+        if (strcmp(argv[1], "gen") == 0) return tcmd_gen(&a);
+        if (strcmp(argv[1], "run") == 0) return tcmd_run(&a);
+        if (strcmp(argv[1], "fdcheck") == 0) return tcmd_fdcheck(&a);
+        if (strcmp(argv[1], "params") == 0) return tcmd_params(&a);
+        die_usage();
+    }
     if (strcmp(argv[1], "gen") == 0) return cmd_gen(&a);
     if (strcmp(argv[1], "run") == 0) return cmd_run(&a);
     if (strcmp(argv[1], "compare") == 0) return cmd_compare(&a);

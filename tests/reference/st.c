@@ -251,13 +251,15 @@ int st_read(const char *path, StFile *out, char *err, size_t errlen) {
             if (strcmp(en.dtype, "F32") == 0) esz = 4;
             else if (strcmp(en.dtype, "F64") == 0) esz = 8;
             else if (strcmp(en.dtype, "F16") == 0 || strcmp(en.dtype, "BF16") == 0) esz = 2;
+            else if (strcmp(en.dtype, "I32") == 0) esz = -4;
+            else if (strcmp(en.dtype, "I64") == 0) esz = -8;
             else { seterr(jerr, sizeof jerr, "tensor %s: unsupported dtype %s", key, en.dtype); j.failed = 1; free(key); goto done; }
             int64_t numel = 1;
             for (int i = 0; i < en.ndim; i++) {
                 if (en.shape[i] < 0) { seterr(jerr, sizeof jerr, "tensor %s: negative dim", key); j.failed = 1; free(key); goto done; }
                 numel *= en.shape[i];
             }
-            if (en.b < 0 || en.e < en.b || en.e > dsz || en.e - en.b != numel * esz) {
+            if (en.b < 0 || en.e < en.b || en.e > dsz || en.e - en.b != numel * (esz < 0 ? -esz : esz)) {
                 seterr(jerr, sizeof jerr, "tensor %s: data_offsets [%lld,%lld] inconsistent with %lld elements of %s (data size %lld)",
                        key, (long long)en.b, (long long)en.e, (long long)numel, en.dtype, (long long)dsz);
                 j.failed = 1; free(key); goto done;
@@ -265,6 +267,17 @@ int st_read(const char *path, StFile *out, char *err, size_t errlen) {
             if (st_find(out, key)) { seterr(jerr, sizeof jerr, "tensor %s appears twice", key); j.failed = 1; free(key); goto done; }
             StTensor *t = st_add(out, key, en.ndim, en.shape, NULL);
             const unsigned char *p = data + en.b;
+            if (esz < 0) { /* integers: two's complement little endian */
+                t->dtype = ST_I32;
+                for (int64_t k = 0; k < numel; k++) {
+                    const unsigned char *q = p + k * -esz;
+                    uint64_t u = 0;
+                    for (int b = -esz - 1; b >= 0; b--) u = (u << 8) | q[b];
+                    t->data[k] = esz == -4 ? (double)(int32_t)(uint32_t)u : (double)(int64_t)u;
+                }
+                free(key);
+                goto next;
+            }
             for (int64_t k = 0; k < numel; k++) {
                 const unsigned char *q = p + k * esz;
                 if (esz == 4) {
@@ -283,6 +296,7 @@ int st_read(const char *path, StFile *out, char *err, size_t errlen) {
             }
             free(key);
         }
+    next:
         if (j.failed) goto done;
         int d = jpeek(&j);
         if (d == ',') { j.i++; continue; }
@@ -306,7 +320,8 @@ int st_write(const char *path, const StFile *f, char *err, size_t errlen) {
     for (int i = 0; i < f->n; i++) {
         const StTensor *t = &f->t[i];
         if (len + strlen(t->name) + 256 > cap) { cap = 2 * cap + strlen(t->name) + 256; h = realloc(h, cap); }
-        len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[", i ? "," : "", t->name);
+        len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i ? "," : "", t->name,
+                                t->dtype == ST_I32 ? "I32" : "F32");
         for (int d = 0; d < t->ndim; d++) len += (size_t)snprintf(h + len, cap - len, "%s%lld", d ? "," : "", (long long)t->shape[d]);
         len += (size_t)snprintf(h + len, cap - len, "],\"data_offsets\":[%lld,%lld]}", (long long)off, (long long)(off + 4 * t->numel));
         off += 4 * t->numel;
@@ -322,8 +337,9 @@ int st_write(const char *path, const StFile *f, char *err, size_t errlen) {
     for (int i = 0; ok && i < f->n; i++) {
         const StTensor *t = &f->t[i];
         for (int64_t k = 0; ok && k < t->numel; k++) {
-            float v = (float)t->data[k];
-            uint32_t u; memcpy(&u, &v, 4);
+            uint32_t u;
+            if (t->dtype == ST_I32) u = (uint32_t)(int32_t)t->data[k];
+            else { float v = (float)t->data[k]; memcpy(&u, &v, 4); }
             unsigned char b[4] = { (unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16), (unsigned char)(u >> 24) };
             ok = fwrite(b, 1, 4, fp) == 4;
         }

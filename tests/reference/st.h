@@ -15,8 +15,11 @@ typedef struct {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
-    double *data; /* converted to double on read; written as F32 */
+    double *data; /* converted to double on read; written as F32 (or I32, see dtype) */
+    int dtype;    /* ST_F32 or ST_I32: what st_write writes; st_read sets ST_I32 for integer tensors */
 } StTensor;
+
+enum { ST_F32 = 0, ST_I32 = 1 };
 
 typedef struct {
     int n, cap;
@@ -25,7 +28,7 @@ typedef struct {
 
 /* Reading: returns 0 on success; on failure writes a message into err. */
 int st_read(const char *path, StFile *out, char *err, size_t errlen);
-/* Writing: every tensor as F32. Returns 0 on success. */
+/* Writing: every tensor as F32, or as I32 when its dtype is ST_I32. Returns 0 on success. */
 int st_write(const char *path, const StFile *f, char *err, size_t errlen);
 
 void st_init(StFile *f);
