@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # perft's two commands (see README.md):
-#   ./do demo   install what is missing, build, compile examples/moe_perft_r.perft and train it
+#   ./do demo   install what is missing, build, run the miniature of the paper (tools/miniature.sh):
+#               pretrain a tiny MoE model, fine-tune it with every strategy, table + loss-curve plot
 #   ./do test   install what is missing, build, run every test; ends with "N passed, N failed"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,10 +30,13 @@ case "${1:-}" in
   demo)
     install_missing
     build
+    tools/miniature.sh "$BUILD" out/miniature
+    ;;
+  example)  # the single MoE block + PERFT-R, trained toward a teacher
+    install_missing
+    build
     mkdir -p out
-    echo "== perftc examples/moe_perft_r.perft -o out/moe_perft_r"
     "$BUILD/compiler/perftc" examples/moe_perft_r.perft -o out/moe_perft_r
-    echo "== out/moe_perft_r (trains the PERFT-R adapters toward a teacher)"
     out/moe_perft_r --steps 300 --lr 0.03 --metrics out/moe_perft_r.jsonl --save out/moe_perft_r.adapters.safetensors
     ;;
   test)
@@ -41,7 +45,7 @@ case "${1:-}" in
     tests/run_all.sh "$BUILD"
     ;;
   *)
-    echo "usage: ./do demo | ./do test" >&2
+    echo "usage: ./do demo | ./do test | ./do example" >&2
     exit 2
     ;;
 esac
