@@ -174,8 +174,13 @@ static int compile(const Options *o) {
   const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");
   if (o->stage == STAGE_OBJ) return codegen_emit(module, manifest, EMIT_OBJECT, output);
 
-  char object[4096];
-  snprintf(object, sizeof object, "%s.o", output);
+  char object[] = "/tmp/perftc-XXXXXX.o"; /* a private temporary: never a file of the user's */
+  int fd = mkstemps(object, 2);
+  if (fd < 0) {
+    perror("perftc: cannot create a temporary object file");
+    return 0;
+  }
+  close(fd);
   const char *runtime = getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY;
   int ok = codegen_emit(module, manifest, EMIT_OBJECT, object) && codegen_link(object, runtime, output);
   unlink(object);
