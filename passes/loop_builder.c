@@ -95,34 +95,49 @@ static Loop enter(Kernel *k, MlirOperation op, MlirBlock body) {
   return loop;
 }
 
-Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init) {
-  int carried = !mlirValueIsNull(init);
-  MlirValue operands[4] = {lower, upper, index_const(k, 1), init};
-  MlirType carried_type = carried ? mlirValueGetType(init) : k->index;
-  MlirType arg_types[2] = {k->index, carried_type};
-  MlirLocation arg_locs[2] = {k->b.location, k->b.location};
-  MlirBlock body = mlirBlockCreate(1 + carried, arg_types, arg_locs);
+Loop loop_begin_carrying(Kernel *k, MlirValue lower, MlirValue upper, int64_t step, int n, const MlirValue *inits) {
+  IR_CHECK(n <= LOOP_MAX_CARRIED, "too many loop-carried values");
+  MlirValue operands[3 + LOOP_MAX_CARRIED] = {lower, upper, index_const(k, step)};
+  MlirType types[1 + LOOP_MAX_CARRIED] = {k->index};
+  MlirLocation locs[1 + LOOP_MAX_CARRIED];
+  for (int i = 0; i <= n; i++) locs[i] = k->b.location;
+  for (int i = 0; i < n; i++) {
+    operands[3 + i] = inits[i];
+    types[1 + i] = mlirValueGetType(inits[i]);
+  }
+  MlirBlock body = mlirBlockCreate(1 + n, types, locs);
   MlirRegion region = mlirRegionCreate();
   mlirRegionAppendOwnedBlock(region, body);
   MlirOperationState state = mlirOperationStateGet(str("scf.for"), k->b.location);
-  mlirOperationStateAddOperands(&state, 3 + carried, operands);
-  if (carried) mlirOperationStateAddResults(&state, 1, &carried_type);
+  mlirOperationStateAddOperands(&state, 3 + n, operands);
+  if (n) mlirOperationStateAddResults(&state, n, types + 1);
   mlirOperationStateAddOwnedRegions(&state, 1, &region);
   MlirOperation op = mlirOperationCreate(&state);
   IR_CHECK(!mlirOperationIsNull(op), "scf.for");
   builder_insert(&k->b, op);
   Loop loop = enter(k, op, body);
   loop.iv = mlirBlockGetArgument(body, 0);
-  loop.acc = carried ? mlirBlockGetArgument(body, 1) : no_value;
+  loop.num_carried = n;
+  for (int i = 0; i < n; i++) loop.carried[i] = mlirBlockGetArgument(body, 1 + i);
+  loop.acc = n ? loop.carried[0] : no_value;
   return loop;
 }
 
-MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next) {
-  int carried = !mlirValueIsNull(next);
-  build_op(&k->b, "scf.yield", carried, &next, 0, NULL, 0, NULL);
+void loop_end_carrying(Kernel *k, Loop *loop, const MlirValue *nexts, MlirValue *results) {
+  build_op(&k->b, "scf.yield", loop->num_carried, nexts, 0, NULL, 0, NULL);
   k->b.block = loop->outer_block;
   k->b.anchor = loop->outer_anchor;
-  return carried ? mlirOperationGetResult(loop->op, 0) : no_value;
+  for (int i = 0; i < loop->num_carried; i++) results[i] = mlirOperationGetResult(loop->op, i);
+}
+
+Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init) {
+  return loop_begin_carrying(k, lower, upper, 1, mlirValueIsNull(init) ? 0 : 1, &init);
+}
+
+MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next) {
+  MlirValue result = no_value;
+  loop_end_carrying(k, loop, &next, &result);
+  return result;
 }
 
 Loop if_begin(Kernel *k, MlirValue condition) {
@@ -138,7 +153,11 @@ Loop if_begin(Kernel *k, MlirValue condition) {
   return enter(k, op, then_block);
 }
 
-void if_end(Kernel *k, Loop *branch) { loop_end(k, branch, no_value); }
+void if_end(Kernel *k, Loop *branch) {
+  build_op(&k->b, "scf.yield", 0, NULL, 0, NULL, 0, NULL);
+  k->b.block = branch->outer_block;
+  k->b.anchor = branch->outer_anchor;
+}
 
 MlirValue flatten(Kernel *k, MlirValue memref) {
   MlirType type = mlirValueGetType(memref);

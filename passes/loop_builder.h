@@ -18,9 +18,13 @@ typedef struct {
   MlirType index, f, i32, i1; /* index type, the float type of this function, i32, i1 */
 } Kernel;
 
+enum { LOOP_MAX_CARRIED = 16 };
+
 typedef struct {
   MlirOperation op;
-  MlirValue iv, acc;           /* induction variable, carried value (or null) */
+  MlirValue iv, acc;           /* induction variable, first carried value (or null) */
+  MlirValue carried[LOOP_MAX_CARRIED];
+  int num_carried;
   MlirBlock outer_block;       /* where the builder pointed before */
   MlirOperation outer_anchor;
 } Loop;
@@ -45,6 +49,10 @@ void store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue 
 #define STORE(k, v, m, ...) store((k), (v), (m), sizeof((MlirValue[]){__VA_ARGS__}) / sizeof(MlirValue), (MlirValue[]){__VA_ARGS__})
 
 Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init);
+/* for (iv = lower; iv < upper; iv += step) carrying n values (inits); inside, loop.carried[i]
+ * are the current values; loop_end_carrying yields `nexts` and writes the final values. */
+Loop loop_begin_carrying(Kernel *k, MlirValue lower, MlirValue upper, int64_t step, int n, const MlirValue *inits);
+void loop_end_carrying(Kernel *k, Loop *loop, const MlirValue *nexts, MlirValue *results);
 MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next);
 Loop if_begin(Kernel *k, MlirValue condition);
 void if_end(Kernel *k, Loop *branch);

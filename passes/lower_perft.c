@@ -32,6 +32,7 @@
  * become scf loops (lower_perft_kernels.c); arith ops on scalars are cloned.
  */
 #include "lower_perft_kernels.h"
+#include "matmul_kernels.h"
 #include "passes.h"
 #include "workspace_plan.h"
 
@@ -190,7 +191,12 @@ static int lower_op(Lowering *L, MlirOperation op) {
     char name[64];
     MlirStringRef n = op_name(op);
     snprintf(name, sizeof name, "%.*s", (int)n.length, n.data);
-    build_linalg(&k->b, name, (int)num_operands - 1, ins, init);
+    /* GEMMs get perft's blocked loop nests; the rest stays linalg, lowered upstream. */
+    int is_matmul = !strcmp(name, "linalg.matmul") || !strcmp(name, "linalg.matmul_transpose_a") ||
+                    !strcmp(name, "linalg.matmul_transpose_b");
+    if (!is_matmul || !matmul_dense(k, ins[0], ins[1], init, !strcmp(name, "linalg.matmul_transpose_a"),
+                                    !strcmp(name, "linalg.matmul_transpose_b")))
+      build_linalg(&k->b, name, (int)num_operands - 1, ins, init);
     bind(L, result, init, buffer); /* the result is the init's buffer, written in place */
     return 1;
   }

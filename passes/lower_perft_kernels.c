@@ -6,6 +6,8 @@
  */
 #include "lower_perft_kernels.h"
 
+#include "matmul_kernels.h"
+
 #include <string.h>
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
@@ -186,39 +188,28 @@ static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue 
   END(row);
 }
 
-/* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]) */
+/* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]),
+ * for the rows of each expert e: [offsets[e], offsets[e+1]) (matmul_kernels.c). */
 static void grouped_matmul(Kernel *k, MlirValue rows, MlirValue bank, MlirValue offsets, MlirValue y,
                            int transpose_w) {
-  int64_t E = dim(bank, 0), N = dim(y, 1), K = dim(rows, 1);
-  FOR(e, C(0), C(E));
+  FOR(e, C(0), C(dim(bank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
-  FOR(row, first, last);
-  FOR(n, C(0), C(N));
-  Loop kk = loop_begin(k, C(0), C(K), F(0.0));
-  MlirValue w = transpose_w ? LOAD(k, bank, e.iv, n.iv, kk.iv) : LOAD(k, bank, e.iv, kk.iv, n.iv);
-  MlirValue acc = loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, rows, row.iv, kk.iv), w)));
-  STORE(k, acc, y, row.iv, n.iv);
-  END(n);
-  END(row);
+  Weights w = {bank, e.iv};
+  if (transpose_w) matmul_dot_rows(k, rows, w, first, last, y, 0);
+  else matmul_axpy_rows(k, rows, w, first, last, y, 0);
   END(e);
 }
 
 /* dW_e = Σ_rows of e dy[row]ᵀ rows[row]  (as [N,K] when transpose_w, else [K,N]) */
 static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets,
                                        MlirValue dbank, int transpose_w) {
-  int64_t E = dim(dbank, 0), N = dim(dy, 1), K = dim(rows, 1);
-  FOR(e, C(0), C(E));
+  fill(k, dbank, 0.0);
+  FOR(e, C(0), C(dim(dbank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
-  FOR(n, C(0), C(N));
-  FOR(kk, C(0), C(K));
-  Loop row = loop_begin(k, first, last, F(0.0));
-  MlirValue acc = loop_end(k, &row, ADD(row.acc, MUL(LOAD(k, dy, row.iv, n.iv), LOAD(k, rows, row.iv, kk.iv))));
-  if (transpose_w) STORE(k, acc, dbank, e.iv, n.iv, kk.iv);
-  else STORE(k, acc, dbank, e.iv, kk.iv, n.iv);
-  END(kk);
-  END(n);
+  Weights dw = {dbank, e.iv};
+  matmul_weight_gradient_rows(k, dy, rows, dw, first, last, !transpose_w);
   END(e);
 }
 

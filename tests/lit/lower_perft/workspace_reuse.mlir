@@ -9,7 +9,6 @@
 // REUSE-SAME: perft.workspace_bytes = 1280
 // The logits' buffer (offset 0) is free once softmax has read it: top_k's weights reuse it.
 // REUSE: %[[LOGITS:.*]] = memref.view %arg{{[0-9]+}}[%c0{{.*}}][] : memref<1280xi8> to memref<5x3xf32>
-// REUSE: linalg.matmul_transpose_b
 
 // BUMP-LABEL: func.func @forward
 // BUMP-SAME: perft.workspace_bytes = 1152

@@ -1,0 +1,131 @@
+/* matmul_kernels.c — see matmul_kernels.h. */
+#include "matmul_kernels.h"
+
+#define ADD(a, b) arith(k, "arith.addf", a, b)
+#define MUL(a, b) arith(k, "arith.mulf", a, b)
+#define C(v) index_const(k, v)
+#define F(v) float_const(k, v)
+#define FOR(var, lo, hi) Loop var = loop_begin(k, lo, hi, no_value)
+#define END(var) loop_end(k, &var, no_value)
+
+enum { BLOCK = 4 }; /* rows × weights per register block: BLOCK² running sums */
+
+static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
+
+static MlirValue load_weight(Kernel *k, Weights w, MlirValue i, MlirValue j) {
+  return mlirValueIsNull(w.expert) ? LOAD(k, w.memref, i, j) : LOAD(k, w.memref, w.expert, i, j);
+}
+
+static void store_weight(Kernel *k, MlirValue v, Weights w, MlirValue i, MlirValue j) {
+  if (mlirValueIsNull(w.expert)) STORE(k, v, w.memref, i, j);
+  else STORE(k, v, w.memref, w.expert, i, j);
+}
+
+/* Σ_kk x[row, kk] · w[n, kk] for one (row, n). */
+static MlirValue dot(Kernel *k, MlirValue x, Weights w, MlirValue row, MlirValue n, int64_t K) {
+  Loop kk = loop_begin(k, C(0), C(K), F(0.0));
+  return loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, x, row, kk.iv), load_weight(k, w, n, kk.iv))));
+}
+
+static void put(Kernel *k, MlirValue sum, MlirValue out, MlirValue row, MlirValue n, int accumulate) {
+  STORE(k, accumulate ? ADD(LOAD(k, out, row, n), sum) : sum, out, row, n);
+}
+
+void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+                     int accumulate) {
+  int64_t N = dim(out, 1), K = dim(x, 1), N_blocked = N / BLOCK * BLOCK;
+  MlirValue count = arith(k, "arith.subi", last, first);
+  MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK)), C(BLOCK)));
+
+  Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK, 0, NULL);
+  MlirValue rows[BLOCK];
+  for (int i = 0; i < BLOCK; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
+  if (N_blocked > 0) {
+    Loop n0 = loop_begin_carrying(k, C(0), C(N_blocked), BLOCK, 0, NULL);
+    MlirValue ns[BLOCK], zeros[BLOCK * BLOCK], next[BLOCK * BLOCK], sums[BLOCK * BLOCK];
+    for (int j = 0; j < BLOCK; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
+    MlirValue zero = F(0.0);
+    for (int i = 0; i < BLOCK * BLOCK; i++) zeros[i] = zero;
+    Loop kk = loop_begin_carrying(k, C(0), C(K), 1, BLOCK * BLOCK, zeros);
+    MlirValue xs[BLOCK], ws[BLOCK];
+    for (int i = 0; i < BLOCK; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
+    for (int j = 0; j < BLOCK; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
+    for (int i = 0; i < BLOCK; i++)
+      for (int j = 0; j < BLOCK; j++) next[i * BLOCK + j] = ADD(kk.carried[i * BLOCK + j], MUL(xs[i], ws[j]));
+    loop_end_carrying(k, &kk, next, sums);
+    for (int i = 0; i < BLOCK; i++)
+      for (int j = 0; j < BLOCK; j++) put(k, sums[i * BLOCK + j], out, rows[i], ns[j], accumulate);
+    loop_end_carrying(k, &n0, NULL, NULL);
+  }
+  for (int64_t n = N_blocked; n < N; n++) /* the last N % BLOCK weights, one at a time */
+    for (int i = 0; i < BLOCK; i++) put(k, dot(k, x, w, rows[i], C(n), K), out, rows[i], C(n), accumulate);
+  loop_end_carrying(k, &row0, NULL, NULL);
+
+  FOR(row, blocked_end, last); /* the last count % BLOCK rows */
+  FOR(n, C(0), C(N));
+  put(k, dot(k, x, w, row.iv, n.iv, K), out, row.iv, n.iv, accumulate);
+  END(n);
+  END(row);
+}
+
+void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+                      int accumulate) {
+  int64_t N = dim(out, 1), K = dim(x, 1);
+  FOR(row, first, last);
+  if (!accumulate) {
+    FOR(n, C(0), C(N));
+    STORE(k, F(0.0), out, row.iv, n.iv);
+    END(n);
+  }
+  FOR(kk, C(0), C(K));
+  MlirValue a = LOAD(k, x, row.iv, kk.iv);
+  FOR(n, C(0), C(N));
+  STORE(k, ADD(LOAD(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, kk.iv, n.iv))), out, row.iv, n.iv);
+  END(n);
+  END(kk);
+  END(row);
+}
+
+void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
+                                 MlirValue last, int transposed) {
+  int64_t N = dim(dy, 1), K = dim(x, 1);
+  FOR(row, first, last);
+  if (!transposed) { /* dw[n, :] += dy[row, n] · x[row, :] */
+    FOR(n, C(0), C(N));
+    MlirValue d = LOAD(k, dy, row.iv, n.iv);
+    FOR(kk, C(0), C(K));
+    store_weight(k, ADD(load_weight(k, dw, n.iv, kk.iv), MUL(d, LOAD(k, x, row.iv, kk.iv))), dw, n.iv, kk.iv);
+    END(kk);
+    END(n);
+  } else { /* dw[kk, :] += x[row, kk] · dy[row, :] */
+    FOR(kk, C(0), C(K));
+    MlirValue a = LOAD(k, x, row.iv, kk.iv);
+    FOR(n, C(0), C(N));
+    store_weight(k, ADD(load_weight(k, dw, kk.iv, n.iv), MUL(a, LOAD(k, dy, row.iv, n.iv))), dw, kk.iv, n.iv);
+    END(n);
+    END(kk);
+  }
+  END(row);
+}
+
+int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {
+  Weights w = {b, no_value};
+  MlirValue M = C(dim(c, 0));
+  if (!transpose_a && transpose_b) {
+    matmul_dot_rows(k, a, w, C(0), M, c, 1);
+  } else if (!transpose_a && !transpose_b) {
+    matmul_axpy_rows(k, a, w, C(0), M, c, 1);
+  } else if (transpose_a && !transpose_b) { /* c[i, :] += a[kk, i] · b[kk, :]: an outer product per kk */
+    FOR(kk, C(0), C(dim(a, 0)));
+    FOR(i, C(0), C(dim(c, 0)));
+    MlirValue s = LOAD(k, a, kk.iv, i.iv);
+    FOR(j, C(0), C(dim(c, 1)));
+    STORE(k, ADD(LOAD(k, c, i.iv, j.iv), MUL(s, LOAD(k, b, kk.iv, j.iv))), c, i.iv, j.iv);
+    END(j);
+    END(i);
+    END(kk);
+  } else {
+    return 0;
+  }
+  return 1;
+}

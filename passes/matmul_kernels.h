@@ -1,0 +1,31 @@
+/* matmul_kernels.h — the loop nests of every GEMM perft emits, dense and grouped.
+ *
+ * Shapes: x[R,K] rows, weights w[N,K] ("dot form": out = x·wᵀ, both operands read
+ * along K) or w[K,N] ("axpy form": out = x·w, read along N). A weight is a 2-D
+ * matrix or expert e's slice of a 3-D bank. The dot form runs 4×4 register blocks:
+ * 16 running sums share 4 row loads and 4 weight loads per step of K, so LLVM's
+ * vectoriser gets 16 independent reductions (instead of 1 load pair per FMA).
+ */
+#ifndef PERFT_MATMUL_KERNELS_H
+#define PERFT_MATMUL_KERNELS_H
+
+#include "loop_builder.h"
+
+typedef struct {
+  MlirValue memref;
+  MlirValue expert; /* null for a 2-D matrix; else the index of the bank's slice */
+} Weights;
+
+/* out[row, n] (+)= Σ_kk x[row, kk] · w[n, kk]  for row in [first, last), n < N. */
+void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+                     int accumulate);
+/* out[row, n] (+)= Σ_kk x[row, kk] · w[kk, n]  for row in [first, last). */
+void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+                      int accumulate);
+/* dw[n, kk] += Σ_row dy[row, n] · x[row, kk]  (transposed: dw[kk, n]) for row in [first, last). */
+void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
+                                 MlirValue last, int transposed);
+/* c += op(a) · op(b) for 2-D memrefs (linalg.matmul, _transpose_a, _transpose_b). */
+int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);
+
+#endif
