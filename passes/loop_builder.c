@@ -48,6 +48,34 @@ static int predicate_code(const char *predicate, const char *const *names, int n
   return 0;
 }
 
+/* e^x. In f32, a Cephes-style polynomial (range reduction by ln 2, degree-6
+ * polynomial, 2^n by exponent bits, within 2 ulp): unlike a call to libm's expf
+ * it vectorises. In f64 (gradient checks) math.exp, exact to the last bit. */
+/* Float arithmetic without fast-math flags: the exp reduction relies on its exact order. */
+static MlirValue strict(Kernel *k, const char *name, MlirValue a, MlirValue b) {
+  MlirValue operands[2] = {a, b};
+  return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);
+}
+
+MlirValue exp_value(Kernel *k, MlirValue x) {
+  if (!mlirTypeIsAF32(mlirValueGetType(x))) return unary(k, "math.exp", x);
+  x = strict(k, "arith.minimumf", strict(k, "arith.maximumf", x, float_const(k, -87.3365)), float_const(k, 88.7228));
+  MlirValue n = unary(k, "math.floor", strict(k, "arith.addf", strict(k, "arith.mulf", x, float_const(k, 1.44269504088896341)),
+                                             float_const(k, 0.5)));
+  MlirValue r = strict(k, "arith.subf", x, strict(k, "arith.mulf", n, float_const(k, 0.693359375)));
+  r = strict(k, "arith.subf", r, strict(k, "arith.mulf", n, float_const(k, -2.12194440e-4)));
+  static const double coefficients[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                        4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
+  MlirValue p = float_const(k, coefficients[0]);
+  for (int i = 1; i < 6; i++) p = strict(k, "arith.addf", strict(k, "arith.mulf", p, r), float_const(k, coefficients[i]));
+  MlirValue e = strict(k, "arith.addf", strict(k, "arith.addf", strict(k, "arith.mulf", p, strict(k, "arith.mulf", r, r)), r),
+                      float_const(k, 1.0));
+  MlirValue exponent = build_value(&k->b, "arith.fptosi", 1, &n, k->i32, 0, NULL);
+  MlirValue bits = strict(k, "arith.shli", strict(k, "arith.addi", exponent, i32_const(k, 127)), i32_const(k, 23));
+  MlirValue scale = build_value(&k->b, "arith.bitcast", 1, &bits, k->f, 0, NULL);
+  return strict(k, "arith.mulf", e, scale);
+}
+
 MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
   static const char *const names[] = {"false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord"};
   char text[32];

@@ -35,7 +35,8 @@ MlirValue index_const(Kernel *k, int64_t v);
 MlirValue float_const(Kernel *k, double v);
 MlirValue i32_const(Kernel *k, int64_t v); /* wraps to 32 bits */
 MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b); /* result type of a */
-MlirValue unary(Kernel *k, const char *name, MlirValue a);             /* math.exp, arith.negf */
+MlirValue unary(Kernel *k, const char *name, MlirValue a);             /* math.log, arith.negf */
+MlirValue exp_value(Kernel *k, MlirValue x);                           /* e^x, vectorisable in f32 */
 MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b); /* "ogt", "oeq" */
 MlirValue compare_index(Kernel *k, const char *predicate, MlirValue a, MlirValue b); /* "slt", "eq" */
 MlirValue select_value(Kernel *k, MlirValue cond, MlirValue a, MlirValue b);

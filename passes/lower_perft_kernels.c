@@ -44,7 +44,7 @@ static void elementwise(Kernel *k, int n, const MlirValue *in, MlirValue out, El
 }
 
 static MlirValue sigmoid(Kernel *k, MlirValue v) {
-  return DIV(F(1.0), ADD(F(1.0), unary(k, "math.exp", unary(k, "arith.negf", v))));
+  return DIV(F(1.0), ADD(F(1.0), exp_value(k, unary(k, "arith.negf", v))));
 }
 
 static MlirValue scale_element(Kernel *k, const MlirValue *x, const void *factor) {
@@ -69,7 +69,7 @@ static void softmax(Kernel *k, MlirValue x, MlirValue y) {
   Loop m = loop_begin(k, C(0), C(dim(x, 1)), F(-1e30));
   MlirValue max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, x, r.iv, m.iv)));
   Loop s = loop_begin(k, C(0), C(dim(x, 1)), F(0.0));
-  MlirValue e = unary(k, "math.exp", SUB(LOAD(k, x, r.iv, s.iv), max));
+  MlirValue e = exp_value(k, SUB(LOAD(k, x, r.iv, s.iv), max));
   STORE(k, e, y, r.iv, s.iv);
   MlirValue sum = loop_end(k, &s, ADD(s.acc, e));
   MlirValue inverse = DIV(F(1.0), sum);
@@ -384,7 +384,7 @@ static void log_sum_exp(Kernel *k, MlirValue logits, MlirValue t, MlirValue *max
   Loop m = loop_begin(k, C(0), C(V), F(-1e30));
   *max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, logits, t, m.iv)));
   Loop s = loop_begin(k, C(0), C(V), F(0.0));
-  MlirValue sum = loop_end(k, &s, ADD(s.acc, unary(k, "math.exp", SUB(LOAD(k, logits, t, s.iv), *max))));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, exp_value(k, SUB(LOAD(k, logits, t, s.iv), *max))));
   *log_sum = unary(k, "math.log", sum);
 }
 
@@ -408,7 +408,7 @@ static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, Ml
   log_sum_exp(k, logits, t.iv, &max, &log_sum);
   MlirValue label = to_index(k, LOAD(k, labels, t.iv));
   FOR(v, C(0), C(V));
-  MlirValue p = unary(k, "math.exp", SUB(SUB(LOAD(k, logits, t.iv, v.iv), max), log_sum));
+  MlirValue p = exp_value(k, SUB(SUB(LOAD(k, logits, t.iv, v.iv), max), log_sum));
   MlirValue target = select_value(k, compare_index(k, "eq", v.iv, label), F(1.0), F(0.0));
   STORE(k, MUL(SUB(p, target), scale), d, t.iv, v.iv);
   END(v);
