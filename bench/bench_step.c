@@ -260,7 +260,8 @@ int main(int argc, char **argv) {
   double flop_adapter_grads = 2.0 * T * D * N + 6.0 * T * Kt * D * r;
   double flop_step = flop_moe + flop_adapter_forward + flop_adapter_grads;
 
-  printf("perft side: generated perft_train_step, called by bench/bench_step.c (1 thread)\n");
+  printf("perft side: generated perft_train_step, called by bench/bench_step.c (OMP_NUM_THREADS=%s)\n",
+         getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset: all cores");
   printf("  sizes        T=%lld D=%lld E=%lld k=%lld F=%lld N=%lld K~=%lld r=%lld\n", T, D, E, K, F, N, Kt, r);
   printf("  manifest     %d records, %zu frozen + %zu trainable params, workspace %.1f MiB, %.1f MiB in all (64-byte aligned, touched before timing)\n",
          m.count, frozen, trainable, m.workspace / 1048576.0, total_bytes / 1048576.0);

@@ -83,19 +83,23 @@ section "perft: perftc ${DEFINES[*]}"
 "$PERFTC" "$PROGRAM" "${DEFINES[@]}" --report | tee "$OUT/report.txt" | grep -v -E '^  +(linalg|perft)\.' 
 "$PERFTC" "$PROGRAM" "${DEFINES[@]}" --emit=obj -o "$OUT/train_step.o"
 "$PERFTC" "$PROGRAM" "${DEFINES[@]}" -o "$OUT/moe_perft_r"
-cc -std=c11 -O2 -Wall -o "$OUT/bench_step" "$BENCH/bench_step.c" "$OUT/train_step.o" -lm
+# the object runs its big GEMMs on LLVM's OpenMP runtime (docs/ABI.md); OMP_NUM_THREADS picks the threads
+cc -std=c11 -O2 -Wall -o "$OUT/bench_step" "$BENCH/bench_step.c" "$OUT/train_step.o" -L/usr/lib/llvm-19/lib -lomp -Wl,-rpath,/usr/lib/llvm-19/lib -lm
 # ---- perft and the peer, in the same run, in $ROUNDS interleaved rounds (shared machines are noisy)
-# The peer: PyTorch eager (bench/peer.py), 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE, with the
+# The peer: PyTorch eager (bench/peer.py), 1 and 2 threads, with the
 # environment's OPENBLAS_* variables as they are and without them (PERFORMANCE.md's trap).
+# The peer waits passively (as PERFORMANCE.md measured it; spinning slows it down on 2 threads);
+# perft keeps libomp's default (spinning), which is faster for it: each side at its best.
 THREAD_ENV() { echo "OMP_NUM_THREADS=$1 OPENBLAS_NUM_THREADS=$1 OMP_WAIT_POLICY=PASSIVE"; }
 show() { # FILE: all of it in round 1, its time line later
   if [ "$round" -eq 1 ]; then cat "$1"; else grep -E '^  time' "$1"; fi
 }
-run_perft() {
-  echo "-- perft, 1 thread"
-  "$OUT/bench_step" --dims "$DIMS" --steps "$STEPS" --warmup "$WARMUP" --peak "$PEAK_PER_CORE" > "$OUT/perft.txt"
+run_perft() { # THREADS (the generated code's parallel GEMMs run on OpenMP threads)
+  echo "-- perft, $1 thread(s)"
+  OMP_NUM_THREADS=$1 "$OUT/bench_step" --dims "$DIMS" --steps "$STEPS" --warmup "$WARMUP" \
+    --peak "$PEAK_PER_CORE" > "$OUT/perft.txt"
   show "$OUT/perft.txt"
-  record "$round" "perft" < "$OUT/perft.txt"
+  record "$round" "$1" < "$OUT/perft.txt"
 }
 run_peer() { # LABEL THREADS ENV-ARGS...
   local label=$1 threads=$2
@@ -119,7 +123,8 @@ else
 fi
 for round in $(seq 1 "$ROUNDS"); do
   section "round $round/$ROUNDS (load average $(cut -d' ' -f1-3 /proc/loadavg), this benchmark included)"
-  run_perft
+  run_perft 1
+  run_perft 2
   if [ "$round" -eq 1 ]; then
     # cross-check: perftc --report counts GEMM FLOPs per token; bench_step uses PERFORMANCE.md's formulas
     awk -v T=$T '/^  forward/ {gsub(",", "", $2); f = $2} /^  backward/ {gsub(",", "", $2); b = $2}

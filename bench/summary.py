@@ -34,11 +34,14 @@ def main():
     peak_core = float(sys.argv[2])
     measured = [r for r in rows if r["kind"] == "peak"]
     measured_core = float(measured[0]["gflops"]) if measured else None
-    perft = {r["round"]: r for r in rows if r["kind"] == "perft"}
+    perft = {}  # threads -> {round: row}; the record label is the thread count
+    for r in rows:
+        if r["kind"] == "perft":
+            perft.setdefault(int(r["label"]), {})[r["round"]] = r
     if not perft:
         sys.exit("summary: no perft result")
-    gflop = float(next(iter(perft.values()))["gflop_step"])
-    rounds = sorted(perft)
+    gflop = float(next(iter(next(iter(perft.values())).values()))["gflop_step"])
+    rounds = sorted(next(iter(perft.values())))
 
     peers = {}  # (label, threads, kernel) -> {round: ms}
     for r in rows:
@@ -61,10 +64,12 @@ def main():
         text += f" {ratio:>17s}"
         print(text)
 
-    perft_ms = {k: float(v["ms"]) for k, v in perft.items()}
-    line("perft (generated perft_train_step)", 1, perft_ms, "-")
+    perft_ms = {t: {k: float(v["ms"]) for k, v in by_round.items()} for t, by_round in perft.items()}
+    for threads in sorted(perft_ms):
+        line("perft (generated perft_train_step)", threads, perft_ms[threads], "-")
     for (label, threads, kernel), per_round in sorted(peers.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        ratios = [per_round[k] / perft_ms[k] for k in per_round if k in perft_ms]
+        mine = perft_ms.get(threads, perft_ms[min(perft_ms)])
+        ratios = [per_round[k] / mine[k] for k in per_round if k in mine]
         line(f"PyTorch eager [{label}] {kernel}", threads, per_round, f"{statistics.median(ratios):.2f}x")
     print()
     print(f"{len(rounds)} rounds; in each, every side runs its own median of the timed steps; the table gives the"
@@ -72,8 +77,8 @@ def main():
     print(f"GFLOP/step {gflop:.4f} (PERFORMANCE.md mode-A GEMM formulas); % peak = of {peak_core:g} GFLOP/s per thread"
           " (PERFORMANCE.md)" + (f"; % meas. = of {measured_core:.1f} GFLOP/s per thread, the FMA peak bench/peak.c"
                                   " measured on this machine" if measured_core else ""))
-    print("speed perft/peer = peer ms / perft ms within a round, median over rounds (perft runs on 1 thread;"
-          " below 1x perft is slower)")
+    print("speed perft/peer = peer ms / perft ms with the same number of threads, within a round, median over"
+          " rounds (above 1x perft is faster)")
     for r in rows:
         if r["kind"] == "gradcheck":
             print(f"gradient check vs the peer: {r['verdict']} (largest relative error {r['worst']}, tolerance {r['tol']})")

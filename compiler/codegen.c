@@ -14,6 +14,7 @@
 #include "ir_builder.h"
 #include "passes.h"
 
+#include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -24,6 +25,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef PERFT_OPENMP_DIR
+#define PERFT_OPENMP_DIR "/usr/lib/llvm-19/lib"
+#endif
 
 /* ---- manifest ---- */
 typedef struct {
@@ -134,10 +139,14 @@ char *codegen_manifest(MlirModule module) {
 
 /* ---- upstream lowering ---- */
 static const char *llvm_pipeline =
-    "builtin.module(func.func(convert-linalg-to-loops),convert-scf-to-cf,expand-strided-metadata,"
-    "lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
-    "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    "builtin.module(func.func(convert-linalg-to-loops),convert-scf-to-openmp,expand-strided-metadata,"
+    "lower-affine,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-openmp-to-llvm,"
     "reconcile-unrealized-casts)";
+/* convert-func-to-llvm must run before convert-openmp-to-llvm: the latter also converts
+ * function signatures, with full memref descriptors instead of the bare pointers the ABI
+ * wrappers pass. */
 
 static void print_to_stderr(MlirStringRef s, void *unused) { fwrite(s.data, 1, s.length, stderr); }
 
@@ -215,6 +224,12 @@ int codegen_emit(MlirModule module, const char *manifest, EmitKind kind, const c
     add_wrapper(m, entries[i][1], inner, slots);
     free(slots);
   }
+  for (int i = 0; i < 2; i++) { /* the wrappers pass one pointer per parameter */
+    LLVMValueRef inner = LLVMGetNamedFunction(m, entries[i][0]);
+    for (unsigned p = 0; inner && p < LLVMCountParams(inner); p++)
+      IR_CHECK(LLVMGetTypeKind(LLVMTypeOf(LLVMGetParam(inner, p))) == LLVMPointerTypeKind,
+               "a lowered entry point takes a parameter that is not a bare pointer");
+  }
   LLVMValueRef text = LLVMConstStringInContext(llvm_context, manifest, (unsigned)strlen(manifest), 0);
   LLVMValueRef global = LLVMAddGlobal(m, LLVMTypeOf(text), "perft_manifest");
   LLVMSetInitializer(global, text);
@@ -231,6 +246,12 @@ int codegen_emit(MlirModule module, const char *manifest, EmitKind kind, const c
     LLVMDisposeMessage(error);
     ok = 0;
   }
+  if (ok && LLVMVerifyModule(m, LLVMReturnStatusAction, &error)) {
+    fprintf(stderr, "perftc: internal compiler error: invalid LLVM IR: %s\n", error);
+    ok = 0;
+  }
+  if (error) LLVMDisposeMessage(error);
+  error = NULL;
   if (ok) {
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     LLVMTargetMachineRef machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
@@ -270,7 +291,9 @@ int codegen_link(const char *object_path, const char *runtime_library, const cha
   const char *compiler = getenv("CC") ? getenv("CC") : "cc";
   pid_t pid = fork();
   if (pid == 0) {
-    execlp(compiler, compiler, object_path, runtime_library, "-lm", "-o", output_path, (char *)NULL);
+    /* The parallel loops run on LLVM's OpenMP runtime (OMP_NUM_THREADS sets the threads). */
+    execlp(compiler, compiler, object_path, runtime_library, "-L" PERFT_OPENMP_DIR, "-lomp",
+           "-Wl,-rpath," PERFT_OPENMP_DIR, "-lm", "-o", output_path, (char *)NULL);
     perror("perftc: cannot run the linker");
     _exit(127);
   }

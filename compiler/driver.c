@@ -35,7 +35,7 @@ static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm"
 typedef struct {
   const char *input, *output, *wrong_rule;
   Stage stage;
-  int float_bits, print_after_all, print_locations, report, no_workspace_reuse;
+  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial;
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -50,6 +50,7 @@ static void usage(FILE *out) {
           "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
           "  --report               print trainable parameters, FLOPs per token and kernels; no output file\n"
           "  --no-workspace-reuse   give every intermediate its own workspace range (no liveness reuse)\n"
+          "  --serial               no parallel loops: one thread, and objects need no OpenMP runtime\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
 }
@@ -73,6 +74,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
     else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strcmp(a, "--no-workspace-reuse")) o->no_workspace_reuse = 1;
+    else if (!strcmp(a, "--serial")) o->serial = 1;
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
@@ -164,7 +166,7 @@ static int compile(const Options *o) {
   if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
   if (o->report) return report_print(module, o->input, stdout);
   if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
-  if (!run_pass(module, perft_create_lower_perft_pass(!o->no_workspace_reuse), o->print_after_all)) return 0;
+  if (!run_pass(module, perft_create_lower_perft_pass((LowerPerftOptions){.reuse_workspace = !o->no_workspace_reuse, .parallel = !o->serial}), o->print_after_all)) return 0;
   if (o->stage == STAGE_LOWERED) return write_module(module, o->output, o->print_locations);
 
   char *manifest = codegen_manifest(module);

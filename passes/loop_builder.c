@@ -168,6 +168,32 @@ MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next) {
   return result;
 }
 
+Loop parallel_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step) {
+  MlirValue operands[3] = {lower, upper, index_const(k, step)};
+  MlirLocation loc = k->b.location;
+  MlirBlock body = mlirBlockCreate(1, &k->index, &loc);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirOperationState state = mlirOperationStateGet(str("scf.parallel"), k->b.location);
+  mlirOperationStateAddOperands(&state, 3, operands);
+  MlirNamedAttribute segments = named_attribute(k->b.context, "operandSegmentSizes",
+                                                parse_attribute(k->b.context, "array<i32: 1, 1, 1, 0>"));
+  mlirOperationStateAddAttributes(&state, 1, &segments);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), "scf.parallel");
+  builder_insert(&k->b, op);
+  Loop loop = enter(k, op, body);
+  loop.iv = mlirBlockGetArgument(body, 0);
+  return loop;
+}
+
+void parallel_end(Kernel *k, Loop *loop) {
+  build_op(&k->b, "scf.reduce", 0, NULL, 0, NULL, 0, NULL);
+  k->b.block = loop->outer_block;
+  k->b.anchor = loop->outer_anchor;
+}
+
 Loop if_begin(Kernel *k, MlirValue condition) {
   MlirBlock then_block = mlirBlockCreate(0, NULL, NULL);
   MlirRegion regions[2] = {mlirRegionCreate(), mlirRegionCreate()};

@@ -16,6 +16,7 @@
 typedef struct {
   Builder b;
   MlirType index, f, i32, i1; /* index type, the float type of this function, i32, i1 */
+  int parallel;               /* emit scf.parallel for independent GEMM blocks */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };
@@ -55,6 +56,10 @@ Loop loop_begin(Kernel *k, MlirValue lower, MlirValue upper, MlirValue init);
 Loop loop_begin_carrying(Kernel *k, MlirValue lower, MlirValue upper, int64_t step, int n, const MlirValue *inits);
 void loop_end_carrying(Kernel *k, Loop *loop, const MlirValue *nexts, MlirValue *results);
 MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next);
+/* scf.parallel: iterations may run on different threads (OpenMP after lowering);
+ * only when k->parallel is set do kernels use it. */
+Loop parallel_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step);
+void parallel_end(Kernel *k, Loop *loop);
 Loop if_begin(Kernel *k, MlirValue condition);
 void if_end(Kernel *k, Loop *branch);
 

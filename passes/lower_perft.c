@@ -236,7 +236,7 @@ static MlirAttribute result_attribute(MlirContext context, MlirAttribute res_att
 }
 
 /* Rewrites one tensor function in place of the old one; 0 on failure. */
-static int lower_function(MlirOperation func, int reuse_workspace) {
+static int lower_function(MlirOperation func, const LowerPerftOptions *options) {
   MlirContext context = mlirOperationGetContext(func);
   MlirBlock old_body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   MlirOperation ret = mlirBlockGetTerminator(old_body);
@@ -275,7 +275,8 @@ static int lower_function(MlirOperation func, int reuse_workspace) {
   Lowering L = {.k = {.b = {.context = context, .block = body, .anchor = null_operation(),
                             .location = mlirOperationGetLocation(func)},
                       .index = mlirIndexTypeGet(context), .f = float_type,
-                      .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1)},
+                      .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
+                      .parallel = options->parallel},
                 .workspace = mlirBlockGetArgument(body, total - 1)};
   size_t num_ops = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(old_body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
@@ -287,7 +288,7 @@ static int lower_function(MlirOperation func, int reuse_workspace) {
   L.map.buffer = calloc(L.map.capacity, sizeof(int));
   L.map.last_use = calloc(L.map.capacity, sizeof(int));
   IR_CHECK(types && locs && arg_attrs && L.map.keys && L.map.values && L.map.buffer && L.map.last_use, "out of memory");
-  workspace_plan_init(&L.plan, reuse_workspace);
+  workspace_plan_init(&L.plan, options->reuse_workspace);
 
   /* Liveness: the index of the last op reading each value (returned values live to the end). */
   int index = 0;
@@ -354,7 +355,7 @@ static int function_has_tensors(MlirOperation func) {
 static void lower_run(MlirOperation module, MlirExternalPass pass, void *user_data) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op, *(int *)user_data)) {
+    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op, user_data)) {
       mlirExternalPassSignalFailure(pass);
       return;
     }
@@ -365,16 +366,16 @@ static MlirLogicalResult lower_initialize(MlirContext context, void *user_data) 
 static void lower_construct(void *user_data) {}
 static void lower_destruct(void *user_data) { free(user_data); }
 static void *lower_clone(void *user_data) {
-  int *copy = malloc(sizeof *copy);
+  LowerPerftOptions *copy = malloc(sizeof *copy);
   IR_CHECK(copy != NULL, "out of memory");
-  *copy = *(int *)user_data;
+  *copy = *(LowerPerftOptions *)user_data;
   return copy;
 }
 
-MlirPass perft_create_lower_perft_pass(int reuse_workspace) {
-  int *options = malloc(sizeof *options);
+MlirPass perft_create_lower_perft_pass(LowerPerftOptions given) {
+  LowerPerftOptions *options = malloc(sizeof *options);
   IR_CHECK(options != NULL, "out of memory");
-  *options = reuse_workspace;
+  *options = given;
   static MlirTypeIDAllocator allocator;
   static MlirTypeID id;
   if (!allocator.ptr) {

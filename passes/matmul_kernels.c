@@ -8,7 +8,12 @@
 #define FOR(var, lo, hi) Loop var = loop_begin(k, lo, hi, no_value)
 #define END(var) loop_end(k, &var, no_value)
 
-enum { BLOCK = 4 }; /* rows × weights per register block: BLOCK² running sums */
+#ifndef BLOCK_ROWS
+#define BLOCK_ROWS 4
+#endif
+#ifndef BLOCK_COLS
+#define BLOCK_COLS 4
+#endif
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
 
@@ -31,41 +36,59 @@ static void put(Kernel *k, MlirValue sum, MlirValue out, MlirValue row, MlirValu
   STORE(k, accumulate ? ADD(LOAD(k, out, row, n), sum) : sum, out, row, n);
 }
 
+/* A GEMM goes parallel only when it can hold at least this many multiply-adds (all rows of
+ * x times N times K): below it, starting and joining threads costs more than it saves. */
+enum { PARALLEL_MIN_WORK = 1 << 22 };
+
+/* Starts the loop over blocks of weights: parallel across threads when worth it. */
+static Loop weight_blocks_begin(Kernel *k, int64_t end, int64_t step, int parallel) {
+  return parallel ? parallel_begin(k, C(0), C(end), step) : loop_begin_carrying(k, C(0), C(end), step, 0, NULL);
+}
+
+static void weight_blocks_end(Kernel *k, Loop *loop, int parallel) {
+  if (parallel) parallel_end(k, loop);
+  else loop_end_carrying(k, loop, NULL, NULL);
+}
+
 void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                      int accumulate) {
-  int64_t N = dim(out, 1), K = dim(x, 1), N_blocked = N / BLOCK * BLOCK;
+  int64_t N = dim(out, 1), K = dim(x, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
   MlirValue count = arith(k, "arith.subi", last, first);
-  MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK)), C(BLOCK)));
+  MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
 
-  Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK, 0, NULL);
-  MlirValue rows[BLOCK];
-  for (int i = 0; i < BLOCK; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
+  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns); a
+   * block's weights stay in L1 while the rows stream past in register blocks. */
   if (N_blocked > 0) {
-    Loop n0 = loop_begin_carrying(k, C(0), C(N_blocked), BLOCK, 0, NULL);
-    MlirValue ns[BLOCK], zeros[BLOCK * BLOCK], next[BLOCK * BLOCK], sums[BLOCK * BLOCK];
-    for (int j = 0; j < BLOCK; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
+    enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
+    int parallel = k->parallel && dim(x, 0) * N * K >= PARALLEL_MIN_WORK;
+    Loop n0 = weight_blocks_begin(k, N_blocked, BLOCK_COLS, parallel);
+    MlirValue ns[BLOCK_COLS];
+    for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
+    Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK_ROWS, 0, NULL);
+    MlirValue rows[BLOCK_ROWS], zeros[SUMS], next[SUMS], sums[SUMS];
+    for (int i = 0; i < BLOCK_ROWS; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
     MlirValue zero = F(0.0);
-    for (int i = 0; i < BLOCK * BLOCK; i++) zeros[i] = zero;
-    Loop kk = loop_begin_carrying(k, C(0), C(K), 1, BLOCK * BLOCK, zeros);
-    MlirValue xs[BLOCK], ws[BLOCK];
-    for (int i = 0; i < BLOCK; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
-    for (int j = 0; j < BLOCK; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
-    for (int i = 0; i < BLOCK; i++)
-      for (int j = 0; j < BLOCK; j++) next[i * BLOCK + j] = ADD(kk.carried[i * BLOCK + j], MUL(xs[i], ws[j]));
+    for (int i = 0; i < SUMS; i++) zeros[i] = zero;
+    Loop kk = loop_begin_carrying(k, C(0), C(K), 1, SUMS, zeros);
+    MlirValue xs[BLOCK_ROWS], ws[BLOCK_COLS];
+    for (int i = 0; i < BLOCK_ROWS; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
+    for (int j = 0; j < BLOCK_COLS; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
+    for (int i = 0; i < BLOCK_ROWS; i++)
+      for (int j = 0; j < BLOCK_COLS; j++) next[i * BLOCK_COLS + j] = ADD(kk.carried[i * BLOCK_COLS + j], MUL(xs[i], ws[j]));
     loop_end_carrying(k, &kk, next, sums);
-    for (int i = 0; i < BLOCK; i++)
-      for (int j = 0; j < BLOCK; j++) put(k, sums[i * BLOCK + j], out, rows[i], ns[j], accumulate);
-    loop_end_carrying(k, &n0, NULL, NULL);
+    for (int i = 0; i < BLOCK_ROWS; i++)
+      for (int j = 0; j < BLOCK_COLS; j++) put(k, sums[i * BLOCK_COLS + j], out, rows[i], ns[j], accumulate);
+    loop_end_carrying(k, &row0, NULL, NULL);
+    FOR(row, blocked_end, last); /* the last count % BLOCK_ROWS rows of this block of weights */
+    for (int j = 0; j < BLOCK_COLS; j++) put(k, dot(k, x, w, row.iv, ns[j], K), out, row.iv, ns[j], accumulate);
+    END(row);
+    weight_blocks_end(k, &n0, parallel);
   }
-  for (int64_t n = N_blocked; n < N; n++) /* the last N % BLOCK weights, one at a time */
-    for (int i = 0; i < BLOCK; i++) put(k, dot(k, x, w, rows[i], C(n), K), out, rows[i], C(n), accumulate);
-  loop_end_carrying(k, &row0, NULL, NULL);
-
-  FOR(row, blocked_end, last); /* the last count % BLOCK rows */
-  FOR(n, C(0), C(N));
-  put(k, dot(k, x, w, row.iv, n.iv, K), out, row.iv, n.iv, accumulate);
-  END(n);
-  END(row);
+  for (int64_t n = N_blocked; n < N; n++) { /* the last N % BLOCK_COLS weights, one at a time */
+    FOR(row, first, last);
+    put(k, dot(k, x, w, row.iv, C(n), K), out, row.iv, C(n), accumulate);
+    END(row);
+  }
 }
 
 void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,

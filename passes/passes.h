@@ -9,9 +9,12 @@
  * (test-only; NULL or "" for none). */
 MlirPass perft_create_autodiff_pass(const char *wrong_rule);
 
-/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c).
- * `reuse_workspace` 0 gives every intermediate its own range (for comparison). */
-MlirPass perft_create_lower_perft_pass(int reuse_workspace);
+/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c). */
+typedef struct {
+  int reuse_workspace; /* 0: every intermediate gets its own range (for comparison) */
+  int parallel;        /* GEMM blocks as scf.parallel (OpenMP threads); 0: all serial */
+} LowerPerftOptions;
+MlirPass perft_create_lower_perft_pass(LowerPerftOptions options);
 
 /* Erase ops whose results nobody reads (passes/prune_dead.c). */
 MlirPass perft_create_prune_dead_pass(void);
