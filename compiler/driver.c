@@ -36,6 +36,7 @@ typedef struct {
   const char *input, *output, *wrong_rule;
   Stage stage;
   int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial;
+  long long parallel_min_work;
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -51,12 +52,13 @@ static void usage(FILE *out) {
           "  --report               print trainable parameters, FLOPs per token and kernels; no output file\n"
           "  --no-workspace-reuse   give every intermediate its own workspace range (no liveness reuse)\n"
           "  --serial               no parallel loops: one thread, and objects need no OpenMP runtime\n"
+          "  --parallel-min-work=N  GEMMs of at least N multiply-adds run on threads (default 4194304)\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
-  *o = (Options){.stage = STAGE_EXE, .float_bits = 32};
+  *o = (Options){.stage = STAGE_EXE, .float_bits = 32, .parallel_min_work = 1 << 22};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
@@ -75,6 +77,14 @@ static int parse_options(int argc, char **argv, Options *o) {
     else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strcmp(a, "--no-workspace-reuse")) o->no_workspace_reuse = 1;
     else if (!strcmp(a, "--serial")) o->serial = 1;
+    else if (!strncmp(a, "--parallel-min-work=", 20)) {
+      char *end = NULL;
+      o->parallel_min_work = strtoll(a + 20, &end, 10);
+      if (!end || *end || o->parallel_min_work < 0) {
+        fprintf(stderr, "perftc: error: --parallel-min-work takes a count of multiply-adds, got '%s'\n", a + 20);
+        return 0;
+      }
+    }
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
@@ -166,7 +176,7 @@ static int compile(const Options *o) {
   if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
   if (o->report) return report_print(module, o->input, stdout);
   if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
-  if (!run_pass(module, perft_create_lower_perft_pass((LowerPerftOptions){.reuse_workspace = !o->no_workspace_reuse, .parallel = !o->serial}), o->print_after_all)) return 0;
+  if (!run_pass(module, perft_create_lower_perft_pass((LowerPerftOptions){.reuse_workspace = !o->no_workspace_reuse, .parallel = !o->serial, .parallel_min_work = o->parallel_min_work}), o->print_after_all)) return 0;
   if (o->stage == STAGE_LOWERED) return write_module(module, o->output, o->print_locations);
 
   char *manifest = codegen_manifest(module);

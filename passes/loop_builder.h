@@ -16,7 +16,8 @@
 typedef struct {
   Builder b;
   MlirType index, f, i32, i1; /* index type, the float type of this function, i32, i1 */
-  int parallel;               /* emit scf.parallel for independent GEMM blocks */
+  int parallel;               /* emit scf.parallel for independent GEMM blocks ... */
+  int64_t parallel_min_work;  /* ... of GEMMs with at least this many multiply-adds */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };

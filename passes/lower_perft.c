@@ -276,7 +276,7 @@ static int lower_function(MlirOperation func, const LowerPerftOptions *options) 
                             .location = mlirOperationGetLocation(func)},
                       .index = mlirIndexTypeGet(context), .f = float_type,
                       .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
-                      .parallel = options->parallel},
+                      .parallel = options->parallel, .parallel_min_work = options->parallel_min_work},
                 .workspace = mlirBlockGetArgument(body, total - 1)};
   size_t num_ops = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(old_body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))

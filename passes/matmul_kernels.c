@@ -36,9 +36,11 @@ static void put(Kernel *k, MlirValue sum, MlirValue out, MlirValue row, MlirValu
   STORE(k, accumulate ? ADD(LOAD(k, out, row, n), sum) : sum, out, row, n);
 }
 
-/* A GEMM goes parallel only when it can hold at least this many multiply-adds (all rows of
- * x times N times K): below it, starting and joining threads costs more than it saves. */
-enum { PARALLEL_MIN_WORK = 1 << 22 };
+/* A GEMM goes parallel only when it can hold at least k->parallel_min_work multiply-adds (all
+ * rows of x times N times K): below it, starting and joining threads costs more than it saves. */
+static int worth_parallel(Kernel *k, int64_t rows, int64_t N, int64_t K) {
+  return k->parallel && rows * N * K >= k->parallel_min_work;
+}
 
 /* Starts the loop over blocks of weights: parallel across threads when worth it. */
 static Loop weight_blocks_begin(Kernel *k, int64_t end, int64_t step, int parallel) {
@@ -60,7 +62,7 @@ void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirVal
    * block's weights stay in L1 while the rows stream past in register blocks. */
   if (N_blocked > 0) {
     enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
-    int parallel = k->parallel && dim(x, 0) * N * K >= PARALLEL_MIN_WORK;
+    int parallel = worth_parallel(k, dim(x, 0), N, K);
     Loop n0 = weight_blocks_begin(k, N_blocked, BLOCK_COLS, parallel);
     MlirValue ns[BLOCK_COLS];
     for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
@@ -94,7 +96,8 @@ void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirVal
 void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                       int accumulate) {
   int64_t N = dim(out, 1), K = dim(x, 1);
-  FOR(row, first, last);
+  int parallel = worth_parallel(k, dim(x, 0), N, K); /* rows are independent: one thread each */
+  Loop row = parallel ? parallel_begin(k, first, last, 1) : loop_begin(k, first, last, no_value);
   if (!accumulate) {
     FOR(n, C(0), C(N));
     STORE(k, F(0.0), out, row.iv, n.iv);
@@ -106,29 +109,27 @@ void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirVa
   STORE(k, ADD(LOAD(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, kk.iv, n.iv))), out, row.iv, n.iv);
   END(n);
   END(kk);
-  END(row);
+  if (parallel) parallel_end(k, &row);
+  else END(row);
 }
 
 void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
                                  MlirValue last, int transposed) {
   int64_t N = dim(dy, 1), K = dim(x, 1);
+  /* The outer loop runs over the rows of dw, so threads never share an output row. */
+  int64_t outer = transposed ? K : N, inner = transposed ? N : K;
+  int parallel = worth_parallel(k, dim(x, 0), N, K);
+  Loop o = parallel ? parallel_begin(k, C(0), C(outer), 1) : loop_begin(k, C(0), C(outer), no_value);
   FOR(row, first, last);
-  if (!transposed) { /* dw[n, :] += dy[row, n] · x[row, :] */
-    FOR(n, C(0), C(N));
-    MlirValue d = LOAD(k, dy, row.iv, n.iv);
-    FOR(kk, C(0), C(K));
-    store_weight(k, ADD(load_weight(k, dw, n.iv, kk.iv), MUL(d, LOAD(k, x, row.iv, kk.iv))), dw, n.iv, kk.iv);
-    END(kk);
-    END(n);
-  } else { /* dw[kk, :] += x[row, kk] · dy[row, :] */
-    FOR(kk, C(0), C(K));
-    MlirValue a = LOAD(k, x, row.iv, kk.iv);
-    FOR(n, C(0), C(N));
-    store_weight(k, ADD(load_weight(k, dw, kk.iv, n.iv), MUL(a, LOAD(k, dy, row.iv, n.iv))), dw, kk.iv, n.iv);
-    END(n);
-    END(kk);
-  }
+  /* not transposed: dw[n, :] += dy[row, n] · x[row, :];  transposed: dw[kk, :] += x[row, kk] · dy[row, :] */
+  MlirValue scale = transposed ? LOAD(k, x, row.iv, o.iv) : LOAD(k, dy, row.iv, o.iv);
+  FOR(i, C(0), C(inner));
+  MlirValue v = transposed ? LOAD(k, dy, row.iv, i.iv) : LOAD(k, x, row.iv, i.iv);
+  store_weight(k, ADD(load_weight(k, dw, o.iv, i.iv), MUL(scale, v)), dw, o.iv, i.iv);
+  END(i);
   END(row);
+  if (parallel) parallel_end(k, &o);
+  else END(o);
 }
 
 int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {

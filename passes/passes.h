@@ -13,6 +13,7 @@ MlirPass perft_create_autodiff_pass(const char *wrong_rule);
 typedef struct {
   int reuse_workspace; /* 0: every intermediate gets its own range (for comparison) */
   int parallel;        /* GEMM blocks as scf.parallel (OpenMP threads); 0: all serial */
+  int64_t parallel_min_work; /* only GEMMs of at least this many multiply-adds go parallel */
 } LowerPerftOptions;
 MlirPass perft_create_lower_perft_pass(LowerPerftOptions options);
 

@@ -15,6 +15,7 @@ PRETRAIN_STEPS=400 FINETUNE_STEPS=${FINETUNE_STEPS:-200} LR=0.01 SEED=1
 # name  file (examples/token_NAME.perft)  what it is
 STRATEGIES=(
   "perft_r         PERFT-R: routed LoRA experts, own router"
+  "perft_r_adapter PERFT-R with parallel adapters as experts"
   "perft_e         PERFT-E: one LoRA per base expert, base routing"
   "perft_s         PERFT-S: one always-on LoRA expert"
   "perft_d         PERFT-D: N always-on LoRA experts"

@@ -123,6 +123,35 @@ if selected example_moe_perft_r; then
   fi
 fi
 
+# every strategy program of examples/ as a whole (embedding, layers, strategy, head, cross-entropy),
+# at small sizes, in f64: the backward of the composed program against finite differences
+TOKEN_DIMS="-Dtokens=7 -DV=5 -DD=6 -DE=4 -DK=2 -DF=5 -DL=2 -DN=3 -DKt=2 -Dr=2"
+for f in "$(dirname "$EXAMPLE")"/token_*.perft; do
+  [ -f "$f" ] || continue
+  name=example_$(basename "$f" .perft)
+  selected "$name" || continue
+  # shellcheck disable=SC2086
+  run_one "$name" "$f" "" $TOKEN_DIMS
+done
+
+# the same kind of programs with every GEMM split across threads (--parallel-min-work=0; the
+# objects then call LLVM's OpenMP runtime): threads must not change a single gradient
+OPENMP_LDFLAGS="-L/usr/lib/llvm-19/lib -lomp -Wl,-rpath,/usr/lib/llvm-19/lib"
+SERIAL_LDFLAGS=$LDFLAGS
+LDFLAGS="$LDFLAGS $OPENMP_LDFLAGS"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+for name in route_swiglu route_lora matmul_nn matmul_nt matmul_tn; do
+  selected "parallel_$name" || continue
+  src="$HERE/ops/$name.perft"
+  run_one "parallel_$name" "$src" "$(flags_of "$src")" --parallel-min-work=0
+done
+for name in token_full_ft token_pretrain token_lora_experts token_perft_e; do
+  selected "parallel_$name" || continue
+  # shellcheck disable=SC2086
+  run_one "parallel_$name" "$(dirname "$EXAMPLE")/$name.perft" "" $TOKEN_DIMS --parallel-min-work=0
+done
+LDFLAGS=$SERIAL_LDFLAGS
+
 # planted bugs: the harness must catch a deliberately wrong backward rule
 for pair in $PLANTED; do
   op=${pair%%:*}

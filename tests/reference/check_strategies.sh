@@ -53,6 +53,7 @@ STRATEGIES=(
   "depth_mixed          depth_mixed           -  -"
   "shared_routed        shared_routed         -  -"
   "soft_mixture         soft_mixture          -  -"
+  "perft_r_adapter      perft_r_adapter       -  -"
 )
 # case     T  V  D  E K F L N Kt r renorm seed
 #   odd:     the brief's awkward sizes, OLMoE-style block

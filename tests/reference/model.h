@@ -64,7 +64,8 @@ typedef struct {
 enum { WRONG_NONE = 0, WRONG_NORENORM = 1, WRONG_NOLB = 2, WRONG_NOSOFTMAX = 3,
        /* token model (token.c) only: */
        WRONG_RMSNORM = 4,   /* rmsnorm backward without the 1/rms dependence on x */
-       WRONG_FROZENLB = 5   /* the frozen base router's LB term sends no gradient to h */ };
+       WRONG_FROZENLB = 5,  /* the frozen base router's LB term sends no gradient to h */
+       WRONG_SILU = 6       /* parallel adapters' silu backward: sigmoid(z) instead of silu'(z) */ };
 extern int g_wrong_rule;
 
 void params_alloc(Params *P, const Sizes *s);

@@ -37,7 +37,7 @@ static void die_usage(void) {
             "  perft-ref fdcheck --strategy S [TSIZES] [--layers l,..] [--seed S] [--eps E] [--all] [--expect-fail]\n"
             "TSIZES: --T --V --D --E --K --F --L --N --Kt --r --renorm  (defaults 17 11 13 6 3 9 2 5 2 3 0)\n"
             "SIZES: --T --D --E --K --F --N --Kt --r   (defaults 29 37 6 3 23 5 2 3)\n"
-            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax|rmsnorm|frozenlb: use a deliberately wrong backward rule\n");
+            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu: use a deliberately wrong backward rule\n");
     exit(2);
 }
 
@@ -552,7 +552,8 @@ int main(int argc, char **argv) {
         else if (strcmp(w, "nosoftmax") == 0) g_wrong_rule = WRONG_NOSOFTMAX;
         else if (strcmp(w, "rmsnorm") == 0) g_wrong_rule = WRONG_RMSNORM;
         else if (strcmp(w, "frozenlb") == 0) g_wrong_rule = WRONG_FROZENLB;
-        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax|rmsnorm|frozenlb)\n", w); return 2; }
+        else if (strcmp(w, "silu") == 0) g_wrong_rule = WRONG_SILU;
+        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu)\n", w); return 2; }
         fprintf(stderr, "perft-ref: WARNING: deliberately wrong backward rule '%s' is active\n", w);
     }
     Args a;

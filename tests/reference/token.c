@@ -222,7 +222,9 @@ static void adapter_bwd(int kind, double *dx, double *dA, double *dB, const doub
     double *a = DALLOC(r), *dz = DALLOC(r);
     for (int i = 0; i < r; i++) a[i] = kind == ADAPTER_LORA ? z[i] : silu(z[i]);
     mv_bwd(dz, dB, dout, B, a, D, r, kind == ADAPTER_LORA ? s : 1);
-    if (kind == ADAPTER_PARALLEL) for (int i = 0; i < r; i++) dz[i] *= dsilu(z[i]);
+    if (kind == ADAPTER_PARALLEL)
+        for (int i = 0; i < r; i++)
+            dz[i] *= g_wrong_rule == WRONG_SILU ? 1 / (1 + exp(-z[i])) /* deliberately wrong: sigmoid, not silu' */ : dsilu(z[i]);
     mv_bwd(dx, dA, dz, A, x, r, D, 1);
     free(a); free(dz);
 }
@@ -412,6 +414,7 @@ static void layer_fwd(const TModel *m, const TLayer *ly, LState *q, double *y) {
     const TSizes *s = &m->s;
     const int T = s->T, D = s->D, E = s->E, K = s->K, F = s->F, N = s->N, r = s->r, rk = ly->rk;
     const double sc = 2.0; /* alpha/r with alpha = 2r */
+    const double rsc = ly->rkind == ADAPTER_PARALLEL ? 1.0 : sc; /* routed PEFT experts: parallel adapters have no scale */
     q->rk = ly->rR >= 0 ? rk : 0;
     q->has_gl = ly->gA >= 0;
 
@@ -454,7 +457,7 @@ static void layer_fwd(const TModel *m, const TLayer *ly, LState *q, double *y) {
                 y[(size_t)t * D + d] += q->g[sl] * (q->eo[sl * D + d] + (ly->eA >= 0 ? q->ead[sl * D + d] : 0));
         }
 
-    /* routed PEFT experts (perft_r, shared_routed, soft_mixture) */
+    /* routed PEFT experts (perft_r, perft_r_adapter, shared_routed, soft_mixture) */
     q->lb_q = 0;
     memset(q->j, 0, (size_t)T * N * sizeof(int));
     if (ly->rR >= 0) {
@@ -468,8 +471,8 @@ static void layer_fwd(const TModel *m, const TLayer *ly, LState *q, double *y) {
             for (int k = 0; k < rk; k++) {
                 size_t sl = (size_t)t * rk + k;
                 int e = q->j[sl];
-                adapter_fwd(ADAPTER_LORA, q->rad + sl * D, q->rz + sl * r, q->h + (size_t)t * D, PV(ly->rA) + (size_t)e * r * D,
-                            PV(ly->rB) + (size_t)e * D * r, D, r, sc);
+                adapter_fwd(ly->rkind, q->rad + sl * D, q->rz + sl * r, q->h + (size_t)t * D, PV(ly->rA) + (size_t)e * r * D,
+                            PV(ly->rB) + (size_t)e * D * r, D, r, rsc);
                 for (int d = 0; d < D; d++) y[(size_t)t * D + d] += q->w[sl] * q->rad[sl * D + d];
             }
     }
@@ -494,6 +497,7 @@ static void layer_bwd(TModel *m, const TLayer *ly, LState *q, TState *st, const 
     const TSizes *s = &m->s;
     const int T = s->T, D = s->D, E = s->E, K = s->K, F = s->F, N = s->N, r = s->r, rk = ly->rk;
     const double sc = 2.0, c = lb_coef(m);
+    const double rsc = ly->rkind == ADAPTER_PARALLEL ? 1.0 : sc;
     memset(dh, 0, (size_t)T * D * sizeof(double));
 
     if (ly->shd >= 0)
@@ -514,8 +518,8 @@ static void layer_bwd(TModel *m, const TLayer *ly, LState *q, TState *st, const 
                 double acc = 0;
                 for (int d = 0; d < D; d++) { acc += dy[(size_t)t * D + d] * q->rad[sl * D + d]; dout[d] = q->w[sl] * dy[(size_t)t * D + d]; }
                 st->dw[sl] = acc;
-                adapter_bwd(ADAPTER_LORA, dh + (size_t)t * D, PG(ly->rA) + (size_t)e * r * D, PG(ly->rB) + (size_t)e * D * r, dout,
-                            q->rz + sl * r, q->h + (size_t)t * D, PV(ly->rA) + (size_t)e * r * D, PV(ly->rB) + (size_t)e * D * r, D, r, sc);
+                adapter_bwd(ly->rkind, dh + (size_t)t * D, PG(ly->rA) + (size_t)e * r * D, PG(ly->rB) + (size_t)e * D * r, dout,
+                            q->rz + sl * r, q->h + (size_t)t * D, PV(ly->rA) + (size_t)e * r * D, PV(ly->rB) + (size_t)e * D * r, D, r, rsc);
             }
         if (ly->rrenorm) renorm_bwd(st->dqs, st->dw, q->qs, q->w, T, rk);
         else memcpy(st->dqs, st->dw, (size_t)T * rk * sizeof(double));
@@ -659,6 +663,7 @@ static const TStrategy STRATS[] = {
     { "depth_mixed",     C_S,            C_R,             0,  0,  0 },
     { "shared_routed",   C_SH,           C_SH,            0,  0,  0 },
     { "soft_mixture",    C_SOFT,         C_SOFT,          0,  0,  0 },
+    { "perft_r_adapter", C_RPA,          C_RPA,           0,  0,  0 },
 };
 #define NSTRATS ((int)(sizeof STRATS / sizeof STRATS[0]))
 
@@ -693,7 +698,7 @@ int tmodel_build(TModel *m, const TSizes *s, const char *strategy, unsigned laye
         int comp = 2 * l < s->L ? S->lower : S->upper;
         if (layers && !(layers >> l & 1)) comp = 0; /* --layers: restrict further */
         ly->comp = comp;
-        ly->rk = 0; ly->rrenorm = 1; ly->rlb = 1; ly->dR = 0;
+        ly->rk = 0; ly->rrenorm = 1; ly->rlb = 1; ly->dR = 0; ly->rkind = ADAPTER_LORA;
         const char *I = inst(l, ib, sizeof ib);
         ly->norm = addp(m, tb, INIT_NORMW, 0.3, 1, D, 0, 0, LAYER_FMT ".norm", l);
         ly->router = addp(m, S->train_router, INIT_NORMAL, 2 * sD, 2, E, D, 0, "%s.router", I);
@@ -704,6 +709,15 @@ int tmodel_build(TModel *m, const TSizes *s, const char *strategy, unsigned laye
         if (comp & C_E) {
             ly->eA = addp(m, 1, INIT_NORMAL, sD, 3, E, r, D, "%s.perft_e.ad.A", I);
             ly->eB = addp(m, 1, INIT_NORMAL, bsc, 3, E, D, r, "%s.perft_e.ad.B", I);
+        }
+        if (comp & C_RPA) {
+            /* strategy perft_r_adapter: router [N,D]; bank ad[N] = parallel_adapter(D, r): W1 [r,D], W2 [D,r] */
+            ly->rR = addp(m, 1, INIT_NORMAL, 2 * sD, 2, N, D, 0, "%s.perft_r_adapter.router", I);
+            ly->rA = addp(m, 1, INIT_NORMAL, sD, 3, N, r, D, "%s.perft_r_adapter.ad.W1", I);
+            ly->rB = addp(m, 1, INIT_NORMAL, sr, 3, N, D, r, "%s.perft_r_adapter.ad.W2", I);
+            ly->rk = s->Kt;
+            ly->rrenorm = ly->rlb = 1;
+            ly->rkind = ADAPTER_PARALLEL;
         }
         if (comp & (C_R | C_SH | C_SOFT)) {
             const char *sn = comp & C_R ? "perft_r" : comp & C_SH ? "shared_routed" : "soft_mixture";

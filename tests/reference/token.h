@@ -15,6 +15,8 @@
 
 typedef struct { int T, V, D, E, K, F, L, N, Kt, r, renorm; } TSizes; /* renorm: Mixtral-style block (top-K renormalised, aux c = 0.02) */
 
+enum { ADAPTER_LORA = 0, ADAPTER_PARALLEL = 1 };
+
 /* Components a strategy can put at a layer (bit set). */
 enum {
     C_R = 1,      /* perft_r: own router [N,D], top-Kt renormalised, LB aux, N LoRA experts A [N,r,D] B [N,D,r] */
@@ -25,6 +27,8 @@ enum {
     C_XL = 32,    /* lora_experts: W1/W3/W2 of every expert + 2 B A */
     C_SH = 64,    /* shared_routed: shared parallel adapter (shared_down [r,D], shared_up [D,r]) + routed as C_R */
     C_SOFT = 128, /* soft_mixture: routed with k = N, no renormalisation, no LB */
+    C_RPA = 256,  /* perft_r_adapter: as C_R, but its N experts are parallel adapters W2a·silu(W1a·h) (no scale):
+                     ad.W1 [N,r,D], ad.W2 [N,D,r] */
 };
 
 /* A strategy: its components at layers l < L/2 and l >= L/2 (real division) and what it trains. */
@@ -36,7 +40,6 @@ typedef struct {
     int train_base;     /* embed, norms, final norm, head trainable (pretraining) */
 } TStrategy;
 
-enum { ADAPTER_LORA = 0, ADAPTER_PARALLEL = 1 };
 
 #define TMAX_PARAMS 512
 #define TMAX_LAYERS 16
@@ -57,6 +60,7 @@ typedef struct {
 typedef struct {
     int comp;          /* components at this layer (C_*) */
     int rk, rrenorm, rlb; /* routed adapters: top-k count, renormalised, with LB aux */
+    int rkind;         /* routed adapters' kind: ADAPTER_LORA (scale 2) or ADAPTER_PARALLEL (scale 1) */
     int norm, router, w1, w3, w2;
     int rR, rA, rB;    /* PERFT-R: router [N,D], bank A/W1a [N,r,D], B/W2a [N,D,r] */
     int eA, eB;        /* PERFT-E: [E,r,D], [E,D,r] */
