@@ -21,7 +21,7 @@ STRATEGIES=(
   "perft_d         PERFT-D: N always-on LoRA experts"
   "perft_e_plus_r  PERFT-E and PERFT-R together"
   "perft_r_upper_layers PERFT-R in the upper half of the layers"
-  "shared_routed   new: one shared + routed LoRA experts"
+  "shared_routed   new: a shared parallel adapter + routed LoRA"
   "soft_mixture    new: all LoRA experts, dense softmax weights"
   "depth_mixed     new: PERFT-S below, PERFT-R above"
   "lora_router     baseline: LoRA on the router"
