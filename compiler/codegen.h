@@ -17,7 +17,7 @@ int codegen_lower_to_llvm_dialect(MlirModule module, int print_after_all);
 typedef enum { EMIT_LLVM_IR, EMIT_OBJECT } EmitKind;
 
 /* Translates an LLVM-dialect module to LLVM IR, adds the ABI entry points
- * (perft_train_step, perft_forward, perft_manifest), optimises (O3, native
+ * (perft_train_step, perft_forward, perft_manifest), optimises (O2, native
  * CPU) and writes the result to `path`. */
 int codegen_emit(MlirModule module, const char *manifest, EmitKind kind, const char *path);
 
