@@ -83,7 +83,9 @@ int main(int argc, char **argv) {
   const double W = 900, H = 520, left = 70, right = 220, top = 40, bottom = 50;
   const double pw = W - left - right, ph = H - top - bottom;
   static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
+                                 "#393b79", "#e7ba52", "#843c39", "#637939"};
+  enum { NUM_COLORS = sizeof colors / sizeof colors[0] }; /* past these, curves are dashed */
   FILE *out = fopen(argv[1], "w");
   if (!out) { fprintf(stderr, "perft-plot: error: cannot write '%s'\n", argv[1]); return 1; }
   fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
@@ -103,8 +105,9 @@ int main(int argc, char **argv) {
   fprintf(out, "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" text-anchor=\"middle\">training loss (log, smoothed over %d steps)</text>\n",
           top + ph / 2, top + ph / 2, SMOOTH);
   for (int r = 0; r < runs; r++) {
-    const char *color = colors[r % 12];
-    fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
+    const char *color = colors[r % NUM_COLORS];
+    const char *dash = r >= NUM_COLORS ? " stroke-dasharray=\"6 3\"" : "";
+    fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"", color, dash);
     for (int j = 0; j < curves[r].n; j++) {
       double x = left + pw * curves[r].step[j] / max_step;
       double y = top + ph * (log_hi - log10(curves[r].loss[j])) / (log_hi - log_lo);
