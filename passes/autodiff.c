@@ -24,6 +24,8 @@
  */
 #include "passes.h"
 
+#include "external_pass.h"
+
 #include "ir_builder.h"
 
 #include <mlir-c/BuiltinAttributes.h>
@@ -367,34 +369,13 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
 /* ---- the external pass ---- */
 typedef struct { char wrong_rule[64]; } AutodiffOptions;
 
-static MlirLogicalResult autodiff_initialize(MlirContext context, void *user_data) {
-  return mlirLogicalResultSuccess();
-}
-static void autodiff_construct(void *user_data) {}
-static void autodiff_destruct(void *user_data) { free(user_data); }
-static void *autodiff_clone(void *user_data) {
-  AutodiffOptions *copy = malloc(sizeof *copy);
-  IR_CHECK(copy != NULL, "out of memory");
-  *copy = *(AutodiffOptions *)user_data;
-  return copy;
-}
-static void autodiff_run(MlirOperation module, MlirExternalPass pass, void *user_data) {
-  if (!differentiate(module, ((AutodiffOptions *)user_data)->wrong_rule))
-    mlirExternalPassSignalFailure(pass);
+static void autodiff_run(MlirOperation module, MlirExternalPass pass, void *options) {
+  if (!differentiate(module, ((AutodiffOptions *)options)->wrong_rule)) mlirExternalPassSignalFailure(pass);
 }
 
 MlirPass perft_create_autodiff_pass(const char *wrong_rule) {
-  static MlirTypeIDAllocator allocator;
-  static MlirTypeID id;
-  if (!allocator.ptr) {
-    allocator = mlirTypeIDAllocatorCreate();
-    id = mlirTypeIDAllocatorAllocateTypeID(allocator);
-  }
-  AutodiffOptions *options = calloc(1, sizeof *options);
-  IR_CHECK(options != NULL, "out of memory");
-  if (wrong_rule) snprintf(options->wrong_rule, sizeof options->wrong_rule, "%s", wrong_rule);
-  MlirExternalPassCallbacks callbacks = {autodiff_construct, autodiff_destruct, autodiff_initialize, autodiff_clone, autodiff_run};
-  return mlirCreateExternalPass(id, str("PerftAutodiff"), str("perft-autodiff"),
-                                str("reverse-mode autodiff of @forward into @train_step"),
-                                str("builtin.module"), 0, NULL, callbacks, options);
+  AutodiffOptions options = {{0}};
+  if (wrong_rule) snprintf(options.wrong_rule, sizeof options.wrong_rule, "%s", wrong_rule);
+  return perft_module_pass("PerftAutodiff", "perft-autodiff", "reverse-mode autodiff of @forward into @train_step",
+                           autodiff_run, &options, sizeof options);
 }

@@ -34,6 +34,7 @@
 #include "lower_perft_kernels.h"
 #include "matmul_kernels.h"
 #include "passes.h"
+#include "external_pass.h"
 #include "workspace_plan.h"
 
 #include <stdio.h>
@@ -352,38 +353,17 @@ static int function_has_tensors(MlirOperation func) {
   return 0;
 }
 
-static void lower_run(MlirOperation module, MlirExternalPass pass, void *user_data) {
+static void lower_run(MlirOperation module, MlirExternalPass pass, void *options) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op, user_data)) {
+    if (op_is(op, "func.func") && function_has_tensors(op) && !lower_function(op, options)) {
       mlirExternalPassSignalFailure(pass);
       return;
     }
   }
 }
 
-static MlirLogicalResult lower_initialize(MlirContext context, void *user_data) { return mlirLogicalResultSuccess(); }
-static void lower_construct(void *user_data) {}
-static void lower_destruct(void *user_data) { free(user_data); }
-static void *lower_clone(void *user_data) {
-  LowerPerftOptions *copy = malloc(sizeof *copy);
-  IR_CHECK(copy != NULL, "out of memory");
-  *copy = *(LowerPerftOptions *)user_data;
-  return copy;
-}
-
-MlirPass perft_create_lower_perft_pass(LowerPerftOptions given) {
-  LowerPerftOptions *options = malloc(sizeof *options);
-  IR_CHECK(options != NULL, "out of memory");
-  *options = given;
-  static MlirTypeIDAllocator allocator;
-  static MlirTypeID id;
-  if (!allocator.ptr) {
-    allocator = mlirTypeIDAllocatorCreate();
-    id = mlirTypeIDAllocatorAllocateTypeID(allocator);
-  }
-  MlirExternalPassCallbacks callbacks = {lower_construct, lower_destruct, lower_initialize, lower_clone, lower_run};
-  return mlirCreateExternalPass(id, str("PerftLowerPerft"), str("perft-lower"),
-                                str("tensors to workspace memrefs; perft ops to scf loops"),
-                                str("builtin.module"), 0, NULL, callbacks, options);
+MlirPass perft_create_lower_perft_pass(LowerPerftOptions options) {
+  return perft_module_pass("PerftLowerPerft", "perft-lower", "tensors to workspace memrefs; perft ops to scf loops",
+                           lower_run, &options, sizeof options);
 }

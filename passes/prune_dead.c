@@ -18,6 +18,8 @@
  */
 #include "passes.h"
 
+#include "external_pass.h"
+
 #include "ir_builder.h"
 
 #include <stdlib.h>
@@ -48,26 +50,13 @@ static int prune_function(MlirOperation func) {
   return erased;
 }
 
-static void prune_run(MlirOperation module, MlirExternalPass pass, void *user_data) {
+static void prune_run(MlirOperation module, MlirExternalPass pass, void *options) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
     if (op_is(op, "func.func")) prune_function(op);
 }
 
-static MlirLogicalResult prune_initialize(MlirContext context, void *user_data) { return mlirLogicalResultSuccess(); }
-static void prune_construct(void *user_data) {}
-static void prune_destruct(void *user_data) {}
-static void *prune_clone(void *user_data) { return user_data; }
-
 MlirPass perft_create_prune_dead_pass(void) {
-  static MlirTypeIDAllocator allocator;
-  static MlirTypeID id;
-  if (!allocator.ptr) {
-    allocator = mlirTypeIDAllocatorCreate();
-    id = mlirTypeIDAllocatorAllocateTypeID(allocator);
-  }
-  MlirExternalPassCallbacks callbacks = {prune_construct, prune_destruct, prune_initialize, prune_clone, prune_run};
-  return mlirCreateExternalPass(id, str("PerftPruneDead"), str("perft-prune-dead"),
-                                str("erase side-effect-free ops whose results are unused"),
-                                str("builtin.module"), 0, NULL, callbacks, NULL);
+  return perft_module_pass("PerftPruneDead", "perft-prune-dead", "erase side-effect-free ops whose results are unused",
+                           prune_run, NULL, 0);
 }
