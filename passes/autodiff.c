@@ -25,6 +25,7 @@
 #include "passes.h"
 
 #include "external_pass.h"
+#include "value_index.h"
 
 #include "ir_builder.h"
 
@@ -33,33 +34,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a map from MLIR values to their adjoints (and activity) ---- */
+/* ---- adjoints and activity of the forward values, indexed by value_index.c ---- */
 typedef struct {
-  void **keys;
-  MlirValue *adjoints;
-  unsigned char *active;
-  size_t capacity;
+  ValueIndex index;
+  MlirValue *adjoints;   /* [index.capacity] */
+  unsigned char *active; /* [index.capacity] */
 } ValueMap;
 
-static size_t slot_of(ValueMap *map, MlirValue v) {
-  size_t h = ((uintptr_t)v.ptr >> 4) * 0x9E3779B97F4A7C15ull;
-  size_t i = h & (map->capacity - 1);
-  while (map->keys[i] && map->keys[i] != v.ptr) i = (i + 1) & (map->capacity - 1);
-  map->keys[i] = (void *)v.ptr;
-  return i;
-}
+static size_t slot_of(ValueMap *map, MlirValue v) { return value_index_slot(&map->index, v); }
 
-static void map_init(ValueMap *map, size_t num_values) {
-  map->capacity = 64;
-  while (map->capacity < 4 * num_values) map->capacity *= 2;
-  map->keys = calloc(map->capacity, sizeof(void *));
-  map->adjoints = calloc(map->capacity, sizeof(MlirValue));
-  map->active = calloc(map->capacity, 1);
-  IR_CHECK(map->keys && map->adjoints && map->active, "out of memory");
+static void map_init(ValueMap *map, size_t max_values) {
+  value_index_init(&map->index, max_values);
+  map->adjoints = calloc(map->index.capacity, sizeof(MlirValue));
+  map->active = calloc(map->index.capacity, 1);
+  IR_CHECK(map->adjoints && map->active, "out of memory");
 }
 
 static void map_free(ValueMap *map) {
-  free(map->keys); free(map->adjoints); free(map->active);
+  value_index_free(&map->index); free(map->adjoints); free(map->active);
 }
 
 typedef struct {
@@ -271,7 +263,9 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
   Autodiff ad = {.builder = {.context = context, .block = entry, .anchor = ret,
                              .location = mlirOperationGetLocation(ret)},
                  .wrong_rule = (wrong_rule && *wrong_rule) ? wrong_rule : NULL};
-  map_init(&ad.map, 4 * num_ops + 64);
+  size_t num_values = (size_t)mlirBlockGetNumArguments(entry);
+  for (size_t i = 0; i < num_ops; i++) num_values += (size_t)mlirOperationGetNumResults(ops[i]);
+  map_init(&ad.map, num_values);
 
   /* Activity, forward: trainable arguments, then anything computed from them. */
   MlirAttribute arg_attrs = mlirOperationGetAttributeByName(step, str("arg_attrs"));

@@ -35,6 +35,7 @@
 #include "matmul_kernels.h"
 #include "passes.h"
 #include "external_pass.h"
+#include "value_index.h"
 #include "workspace_plan.h"
 
 #include <stdio.h>
@@ -42,19 +43,13 @@
 #include <string.h>
 
 typedef struct {
-  void **keys;
-  MlirValue *values; /* the memref of each tensor value */
-  int *buffer;       /* its workspace buffer (-1: a function argument) */
-  int *last_use;     /* index of the last op that reads it (its definition if none) */
-  size_t capacity;
+  ValueIndex index;  /* the slot of each tensor value of the old body (value_index.c) ... */
+  MlirValue *values; /* ... its memref */
+  int *buffer;       /* ... its workspace buffer (-1: a function argument) */
+  int *last_use;     /* ... the index of the last op that reads it (its definition if none) */
 } BufferMap;
 
-static size_t buffer_slot(BufferMap *map, MlirValue v) {
-  size_t i = (((uintptr_t)v.ptr >> 4) * 0x9E3779B97F4A7C15ull) & (map->capacity - 1);
-  while (map->keys[i] && map->keys[i] != v.ptr) i = (i + 1) & (map->capacity - 1);
-  map->keys[i] = (void *)v.ptr;
-  return i;
-}
+static size_t buffer_slot(BufferMap *map, MlirValue v) { return value_index_slot(&map->index, v); }
 
 typedef struct {
   int64_t offset, bytes;
@@ -279,16 +274,14 @@ static int lower_function(MlirOperation func, const LowerPerftOptions *options) 
                       .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
                       .parallel = options->parallel, .parallel_min_work = options->parallel_min_work},
                 .workspace = mlirBlockGetArgument(body, total - 1)};
-  size_t num_ops = 0;
+  size_t num_values = (size_t)num_args;
   for (MlirOperation op = mlirBlockGetFirstOperation(old_body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    num_ops++;
-  L.map.capacity = 64;
-  while (L.map.capacity < 16 * num_ops + 4 * (size_t)total) L.map.capacity *= 2;
-  L.map.keys = calloc(L.map.capacity, sizeof(void *));
-  L.map.values = calloc(L.map.capacity, sizeof(MlirValue));
-  L.map.buffer = calloc(L.map.capacity, sizeof(int));
-  L.map.last_use = calloc(L.map.capacity, sizeof(int));
-  IR_CHECK(types && locs && arg_attrs && L.map.keys && L.map.values && L.map.buffer && L.map.last_use, "out of memory");
+    num_values += (size_t)mlirOperationGetNumResults(op);
+  value_index_init(&L.map.index, num_values);
+  L.map.values = calloc(L.map.index.capacity, sizeof(MlirValue));
+  L.map.buffer = calloc(L.map.index.capacity, sizeof(int));
+  L.map.last_use = calloc(L.map.index.capacity, sizeof(int));
+  IR_CHECK(types && locs && arg_attrs && L.map.values && L.map.buffer && L.map.last_use, "out of memory");
   workspace_plan_init(&L.plan, options->reuse_workspace);
 
   /* Liveness: the index of the last op reading each value (returned values live to the end). */
@@ -336,7 +329,7 @@ static int lower_function(MlirOperation func, const LowerPerftOptions *options) 
   } else {
     mlirBlockDestroy(body);
   }
-  free(types); free(locs); free(arg_attrs); free(L.map.keys); free(L.map.values); free(L.map.buffer);
+  free(types); free(locs); free(arg_attrs); value_index_free(&L.map.index); free(L.map.values); free(L.map.buffer);
   free(L.map.last_use); free(L.buffers);
   workspace_plan_free_all(&L.plan);
   return ok;
