@@ -510,6 +510,33 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
   return expect_arity(e, call, name, 2, 2) ? builtin_mse(e, body, call) : value_error();
 }
 
+/* ---- bank[e]: the bank named by `index` (its lhs a name), indexed by `e`; NULL after a diagnostic ---- */
+static const Bank *indexed_bank(Elaborator *e, Body *body, const AstExpr *index) {
+  const Binding *binding = scope_lookup(body->scope, index->lhs->name);
+  if (!binding) {
+    diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
+    return NULL;
+  }
+  if (binding->value.kind != VALUE_BANK) {
+    if (binding->value.kind != VALUE_ERROR)
+      diag_error(e->diagnostics, index->lhs->loc, "'%s' is not a bank; only a bank can be indexed", index->lhs->name);
+    return NULL;
+  }
+  if (index->rhs->kind != EXPR_NAME || strcmp(index->rhs->name, "e") != 0) {
+    diag_error(e->diagnostics, index->rhs->loc, "a bank is indexed by 'e', the expert each row was dispatched to");
+    return NULL;
+  }
+  return binding->value.bank;
+}
+
+/* The bank has one expert per expert of the enclosing route. */
+static int bank_fits_route(Elaborator *e, const Bank *bank, SourceLocation loc) {
+  if (bank->count == e->route->num_experts) return 1;
+  diag_error(e->diagnostics, loc, "bank '%s' has %d experts, but the route dispatches among %d", bank->name,
+             bank->count, e->route->num_experts);
+  return 0;
+}
+
 /* ---- bank[e](rows) ---- */
 static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
   const AstExpr *index = call->lhs;
@@ -517,30 +544,13 @@ static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
     diag_error(e->diagnostics, index->loc, "only a bank can be indexed");
     return value_error();
   }
-  const Binding *binding = scope_lookup(body->scope, index->lhs->name);
-  if (!binding) {
-    diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
-    return value_error();
-  }
-  if (binding->value.kind != VALUE_BANK) {
-    if (binding->value.kind != VALUE_ERROR)
-      diag_error(e->diagnostics, index->lhs->loc, "'%s' is not a bank; only a bank can be indexed", index->lhs->name);
-    return value_error();
-  }
-  const Bank *bank = binding->value.bank;
-  if (index->rhs->kind != EXPR_NAME || strcmp(index->rhs->name, "e") != 0) {
-    diag_error(e->diagnostics, index->rhs->loc, "a bank is indexed by 'e', the expert each row was dispatched to");
-    return value_error();
-  }
+  const Bank *bank = indexed_bank(e, body, index);
+  if (!bank) return value_error();
   if (!e->route) {
     diag_error(e->diagnostics, call->loc, "bank '%s' can only be applied inside a route body", bank->name);
     return value_error();
   }
-  if (bank->count != e->route->num_experts) {
-    diag_error(e->diagnostics, call->loc, "bank '%s' has %d experts, but the route dispatches among %d", bank->name,
-               bank->count, e->route->num_experts);
-    return value_error();
-  }
+  if (!bank_fits_route(e, bank, call->loc)) return value_error();
   if (call->args.count != 1 || ((const AstArg *)call->args.items[0])->name) {
     diag_error(e->diagnostics, call->loc, "an expert is applied to one argument, the rows: %s[e](rows)", bank->name);
     return value_error();
@@ -651,30 +661,13 @@ static Value bank_member(Elaborator *e, Body *body, const AstExpr *expr) {
     diag_error(e->diagnostics, expr->loc, "only a bank's expert has members: bank[e].PARAM");
     return value_error();
   }
-  const Binding *binding = scope_lookup(body->scope, index->lhs->name);
-  if (!binding) {
-    diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
-    return value_error();
-  }
-  if (binding->value.kind != VALUE_BANK) {
-    if (binding->value.kind != VALUE_ERROR)
-      diag_error(e->diagnostics, index->lhs->loc, "'%s' is not a bank; only a bank can be indexed", index->lhs->name);
-    return value_error();
-  }
-  const Bank *bank = binding->value.bank;
-  if (index->rhs->kind != EXPR_NAME || strcmp(index->rhs->name, "e") != 0) {
-    diag_error(e->diagnostics, index->rhs->loc, "a bank is indexed by 'e', the expert each row was dispatched to");
-    return value_error();
-  }
+  const Bank *bank = indexed_bank(e, body, index);
+  if (!bank) return value_error();
   if (!e->route) {
     diag_error(e->diagnostics, expr->loc, "'%s[e].%s' can only be used inside a route body", bank->name, expr->name);
     return value_error();
   }
-  if (bank->count != e->route->num_experts) {
-    diag_error(e->diagnostics, expr->loc, "bank '%s' has %d experts, but the route dispatches among %d", bank->name,
-               bank->count, e->route->num_experts);
-    return value_error();
-  }
+  if (!bank_fits_route(e, bank, expr->loc)) return value_error();
   for (int i = 0; i < bank->expert->body.count; i++) {
     const AstStmt *stmt = bank->expert->body.items[i];
     if (stmt->kind == STMT_PARAM && strcmp(stmt->name, expr->name) == 0)
