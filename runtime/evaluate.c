@@ -8,12 +8,8 @@
  */
 #include "evaluate.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "program.h"
@@ -50,24 +46,16 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
   return result;
 }
 
-static int format_json_number(char *out, size_t out_size, double value) {
-  return isfinite(value) ? snprintf(out, out_size, "%.9g", value) : snprintf(out, out_size, "null");
-}
-
-void eval_report(const EvalResult *result, int step, int metrics_fd, const char *metrics_path) {
+void eval_report(const EvalResult *result, int step, const MetricsFile *metrics) {
   if (result->has_accuracy)
     printf("eval step %d  loss %.6g  acc %.4f\n", step, result->loss, result->accuracy);
   else printf("eval step %d  loss %.6g\n", step, result->loss);
   fflush(stdout);
-  if (metrics_fd < 0) return;
-  char line[256], loss_text[32], accuracy_text[32];
+  char loss_text[32], accuracy_text[32];
   format_json_number(loss_text, sizeof loss_text, result->loss);
-  format_json_number(accuracy_text, sizeof accuracy_text,
-                     result->has_accuracy ? result->accuracy : NAN);
-  int length = snprintf(line, sizeof line, "{\"eval\":true,\"step\":%d,\"loss\":%s,\"acc\":%s}\n",
-                        step, loss_text, accuracy_text);
-  if (write(metrics_fd, line, (size_t)length) != length)
-    perft_fatal("writing metrics file '%s' failed: %s", metrics_path, strerror(errno));
+  format_json_number(accuracy_text, sizeof accuracy_text, result->has_accuracy ? result->accuracy : NAN);
+  metrics_append(metrics, "{\"eval\":true,\"step\":%d,\"loss\":%s,\"acc\":%s}\n", step, loss_text,
+                 accuracy_text);
 }
 
 int run_eval_only(const Manifest *manifest, const RunOptions *options) {
@@ -78,15 +66,10 @@ int run_eval_only(const Manifest *manifest, const RunOptions *options) {
   params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
                     WEIGHTS_FROZEN_REQUIRED);
   if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
-  int metrics_fd = -1;
-  if (options->metrics_path) {
-    metrics_fd = open(options->metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (metrics_fd < 0)
-      perft_fatal("cannot open metrics file '%s': %s", options->metrics_path, strerror(errno));
-  }
+  MetricsFile metrics = metrics_open(options->metrics_path);
   EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
-  eval_report(&result, 0, metrics_fd, options->metrics_path);
-  if (metrics_fd >= 0) close(metrics_fd);
+  eval_report(&result, 0, &metrics);
+  metrics_close(&metrics);
   arena_destroy(&arena);
   return 0;
 }

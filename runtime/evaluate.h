@@ -7,6 +7,7 @@
 #include "arena.h"
 #include "data.h"
 #include "manifest.h"
+#include "metrics.h"
 
 typedef struct {
   double loss;       /* mean of the batch losses */
@@ -17,8 +18,8 @@ typedef struct {
 /* Overwrites inputs, loss and outputs (not params or grads). No allocation. */
 EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena, uint64_t seed,
                     int batches);
-/* Prints "eval step S  loss L  acc A" (acc only with classify) and, with metrics_fd >= 0, appends
+/* Prints "eval step S  loss L  acc A" (acc only with classify) and, with a metrics file, appends
  * {"eval":true,"step":S,"loss":L,"acc":A} (acc null without classify). */
-void eval_report(const EvalResult *result, int step, int metrics_fd, const char *metrics_path);
+void eval_report(const EvalResult *result, int step, const MetricsFile *metrics);
 
 #endif

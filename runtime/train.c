@@ -123,11 +123,6 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   fflush(stdout);
 }
 
-/* Writes a JSON number, or null when it is not finite. */
-static int format_json_number(char *out, size_t out_size, double value) {
-  return isfinite(value) ? snprintf(out, out_size, "%.9g", value) : snprintf(out, out_size, "null");
-}
-
 int run_training(const Manifest *manifest, const RunOptions *options) {
   /* ---- start-up: every allocation happens here ---- */
   DataPlan plan;
@@ -146,12 +141,7 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
   optimizer.weight_decay = options->weight_decay;
   optimizer.clip = options->clip;
 
-  int metrics_fd = -1;
-  if (options->metrics_path) {
-    metrics_fd = open(options->metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (metrics_fd < 0)
-      perft_fatal("cannot open metrics file '%s': %s", options->metrics_path, strerror(errno));
-  }
+  MetricsFile metrics = metrics_open(options->metrics_path);
 
   /* --save: the trainable tensors in grad order; --save-all: every param in manifest order. */
   SafetensorsWriter checkpoint, checkpoint_all;
@@ -216,18 +206,13 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
            options->steps, loss, grad_norm, learning_rate, seconds * 1e3, tokens_per_second);
     fflush(stdout);
 
-    if (metrics_fd >= 0) {
-      char line[512], loss_text[32], norm_text[32];
+    if (metrics.fd >= 0) {
+      char loss_text[32], norm_text[32];
       format_json_number(loss_text, sizeof loss_text, loss);
       format_json_number(norm_text, sizeof norm_text, grad_norm);
-      int length = snprintf(line, sizeof line,
-                            "{\"step\":%d,\"steps\":%d,\"loss\":%s,\"gnorm\":%s,\"lr\":%.9g,"
-                            "\"ms\":%.6f,\"tok_s\":%.3f}\n",
-                            step, options->steps, loss_text, norm_text, learning_rate,
-                            seconds * 1e3, tokens_per_second);
-      if (write(metrics_fd, line, (size_t)length) != length)
-        perft_fatal("writing metrics file '%s' failed: %s", options->metrics_path,
-                    strerror(errno));
+      metrics_append(&metrics,
+                     "{\"step\":%d,\"steps\":%d,\"loss\":%s,\"gnorm\":%s,\"lr\":%.9g,\"ms\":%.6f,\"tok_s\":%.3f}\n",
+                     step, options->steps, loss_text, norm_text, learning_rate, seconds * 1e3, tokens_per_second);
     }
     if (options->save_every && step % options->save_every == 0 && step != options->steps) {
       if (saving && !safetensors_writer_write(&checkpoint, error, sizeof error))
@@ -237,13 +222,13 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
     }
     if (options->eval_every && step % options->eval_every == 0 && step != options->steps) {
       EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
-      eval_report(&result, step, metrics_fd, options->metrics_path);
+      eval_report(&result, step, &metrics);
     }
   }
 
   /* ---- end ---- */
   EvalResult final = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
-  eval_report(&final, options->steps, metrics_fd, options->metrics_path);
+  eval_report(&final, options->steps, &metrics);
   if (saving) {
     if (!safetensors_writer_write(&checkpoint, error, sizeof error)) perft_fatal("%s", error);
     safetensors_writer_destroy(&checkpoint);
@@ -252,7 +237,7 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
     if (!safetensors_writer_write(&checkpoint_all, error, sizeof error)) perft_fatal("%s", error);
     safetensors_writer_destroy(&checkpoint_all);
   }
-  if (metrics_fd >= 0) close(metrics_fd);
+  metrics_close(&metrics);
   char accuracy[48] = "";
   if (final.has_accuracy) snprintf(accuracy, sizeof accuracy, " acc %.4f", final.accuracy);
   printf("done: %d steps in %.3f s (%.3f ms/step), loss %.6g -> %.6g (%.3g%% of the first), "
