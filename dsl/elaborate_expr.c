@@ -22,6 +22,16 @@ static int add_node(Elaborator *e, NodeKind kind, SourceLocation loc) {
   return graph_add_node(e->graph, kind, loc);
 }
 
+/* A two-operand node with one scalar f32 result (the losses); the node's id in *node. */
+static Value scalar_node(Elaborator *e, NodeKind kind, SourceLocation loc, Value a, Value b, int *node) {
+  TensorType scalar = tensor_type(DTYPE_F32, 0, NULL);
+  *node = add_node(e, kind, loc);
+  graph_add_operand(e->graph, *node, a.ref);
+  graph_add_operand(e->graph, *node, b.ref);
+  graph_add_result(e->graph, *node, scalar);
+  return value_tensor((ValueRef){*node, 0}, scalar);
+}
+
 /* A one-operand, one-result node whose result has `type`. */
 static Value unary_node(Elaborator *e, NodeKind kind, SourceLocation loc, Value operand, TensorType type) {
   int node = add_node(e, kind, loc);
@@ -310,12 +320,10 @@ static Value builtin_load_balance(Elaborator *e, Body *body, const AstExpr *call
                (long long)p.type.dims[1]);
     return value_error();
   }
-  int node = add_node(e, NODE_LOAD_BALANCE, call->loc);
-  graph_add_operand(e->graph, node, p.ref);
-  graph_add_operand(e->graph, node, indices.ref);
-  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
+  int node;
+  Value loss = scalar_node(e, NODE_LOAD_BALANCE, call->loc, p, indices, &node);
   graph_node(e->graph, node)->num_experts = indices.num_experts;
-  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+  return loss;
 }
 
 static Value builtin_mse(Elaborator *e, Body *body, const AstExpr *call) {
@@ -331,11 +339,8 @@ static Value builtin_mse(Elaborator *e, Body *body, const AstExpr *call) {
     diag_error(e->diagnostics, call->loc, "mse compares tensors of one shape, but got %s and %s", left, right);
     return value_error();
   }
-  int node = add_node(e, NODE_MSE, call->loc);
-  graph_add_operand(e->graph, node, a.ref);
-  graph_add_operand(e->graph, node, b.ref);
-  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
-  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+  int node;
+  return scalar_node(e, NODE_MSE, call->loc, a, b, &node);
 }
 
 /* rmsnorm(x, weight) | rmsnorm(x, weight, eps: NUMBER): x[T, D], weight[D] */
@@ -436,11 +441,8 @@ static Value builtin_cross_entropy(Elaborator *e, Body *body, const AstExpr *cal
                (long long)logits.type.dims[0], (long long)labels.type.dims[0]);
     return value_error();
   }
-  int node = add_node(e, NODE_CROSS_ENTROPY, call->loc);
-  graph_add_operand(e->graph, node, logits.ref);
-  graph_add_operand(e->graph, node, labels.ref);
-  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 0, NULL));
-  return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 0, NULL));
+  int node;
+  return scalar_node(e, NODE_CROSS_ENTROPY, call->loc, logits, labels, &node);
 }
 
 /* dropout(x, p): 0 <= p < 1 a compile-time number; p = 0 gives x itself. The first dropout makes
