@@ -8,6 +8,7 @@
  */
 #include "mlirgen.h"
 
+#include "diagnostics.h"
 #include "ir_builder.h"
 
 #include <stdio.h>
@@ -44,6 +45,7 @@ static MlirAttribute string_attr(Gen *g, const char *s) {
 static void error_at(const Node *node, const char *message) {
   fprintf(stderr, "%s:%d:%d: error: %s\n", node->loc.file ? node->loc.file : "<input>",
           node->loc.line, node->loc.column, message);
+  if (node->loc.file) diag_quote_source_line(stderr, node->loc.file, node->loc.line, node->loc.column);
 }
 
 /* Emits the operation(s) of one graph node; returns 0 on an unsupported form. */
@@ -75,7 +77,7 @@ static int gen_node(Gen *g, const Node *node, int index) {
                                       {"linalg.matmul_transpose_a", NULL}};
     const char *name = names[node->transpose_a != 0][node->transpose_b != 0];
     if (!name) {
-      error_at(node, "a matmul with both operands transposed is not supported; write (b @ a)^T");
+      error_at(node, "a matmul with both operands transposed is not supported; declare one of them with its dims swapped");
       return 0;
     }
     out[0] = build_linalg(&g->builder, name, 2, operands, build_zeros(&g->builder, types[0]));
