@@ -21,6 +21,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <mlir-c/Pass.h>
 #include <mlir-c/Target/LLVMIR.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -37,7 +38,6 @@ typedef struct {
 } Text;
 
 static void text_append(Text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
 static void text_append(Text *t, const char *format, ...) {
   va_list args;
   for (;;) {
