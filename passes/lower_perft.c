@@ -16,7 +16,7 @@
  *                         %workspace: memref<256xi8> {perft.workspace})
  *       attributes {perft.workspace_bytes = 256} {
  *     %e = memref.view %workspace[%c0][] : memref<256xi8> to memref<5x3xf32>
- *     linalg.matmul ins(%x, %w : ...) outs(%e : memref<5x3xf32>)
+ *     scf.for ... { e[i, j] += x[i, k] · w[k, j] }       (the matmul, as loops)
  *     %s = memref.view %workspace[%c64][] ...
  *     scf.for %i = ... { ... silu as arith/math ... }
  *     ...
@@ -28,8 +28,10 @@
  * trailing output arguments, and each intermediate is a view of one workspace
  * buffer at a 64-byte aligned offset. A buffer is reused once the last op
  * reading its value has run (liveness over the straight-line body, first-fit
- * placement: workspace_plan.c); nothing is allocated at run time. linalg ops keep their names and switch to buffer form; perft ops
- * become scf loops (lower_perft_kernels.c); arith ops on scalars are cloned.
+ * placement: workspace_plan.c); nothing is allocated at run time. GEMMs become
+ * perft's blocked loop nests (matmul_kernels.c); other linalg ops keep their
+ * names and switch to buffer form; perft ops become scf loops
+ * (lower_perft_kernels.c); arith ops on scalars are cloned.
  */
 #include "lower_perft_kernels.h"
 #include "matmul_kernels.h"
