@@ -6,18 +6,22 @@
  *   ast        the parsed program (.perft input only)
  *   mlir       the module from the front end: @forward in perft + linalg ops
  *   autodiff   after reverse-mode autodiff: @forward and @train_step
- *   lowered    after lower-perft: loops over memrefs in one workspace
+ *   lowered    after bufferize, plan-workspace and emit-kernels: loops over one workspace
  *   llvm       LLVM IR with the ABI entry points, optimised
  *   obj        an object file
  *   exe        the training executable (the default)
+ * Every stage after `mlir` is a prefix of one pass pipeline, run by one pass manager;
+ * --print-pipeline prints it.
  */
 #include "codegen.h"
 #include "dialect.h"
 #include "dsl.h"
 #include "ir_builder.h"
 #include "mlirgen.h"
+#include "module_io.h"
 #include "passes.h"
 #include "report.h"
+#include "target.h"
 
 #include <mlir-c/Pass.h>
 #include <stdio.h>
@@ -34,8 +38,9 @@ static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm"
 
 typedef struct {
   const char *input, *output, *wrong_rule;
+  const Target *target;
   Stage stage;
-  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial;
+  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial, print_pipeline;
   long long parallel_min_work;
   DimOverride overrides[64];
   int num_overrides;
@@ -46,6 +51,8 @@ static void usage(FILE *out) {
           "usage: perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...\n"
           "  --emit=ast|mlir|autodiff|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
+          "  --target=cpu           the code generation target (only cpu for now)\n"
+          "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
           "  --print-ir-after-all   print the IR after every MLIR pass to stderr\n"
           "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
@@ -58,7 +65,7 @@ static void usage(FILE *out) {
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
-  *o = (Options){.stage = STAGE_EXE, .float_bits = 32, .parallel_min_work = 1 << 22};
+  *o = (Options){.stage = STAGE_EXE, .float_bits = 32, .target = target_find("cpu"), .parallel_min_work = -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
@@ -74,6 +81,11 @@ static int parse_options(int argc, char **argv, Options *o) {
       else { fprintf(stderr, "perftc: error: --dtype must be f32 or f64\n"); return 0; }
     } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
     else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
+    else if (!strcmp(a, "--print-pipeline")) o->print_pipeline = 1;
+    else if (!strncmp(a, "--target=", 9)) {
+      o->target = target_find(a + 9);
+      if (!o->target) { fprintf(stderr, "perftc: error: unknown target '%s' (targets: %s)\n", a + 9, target_list()); return 0; }
+    }
     else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strcmp(a, "--no-workspace-reuse")) o->no_workspace_reuse = 1;
     else if (!strcmp(a, "--serial")) o->serial = 1;
@@ -99,7 +111,8 @@ static int parse_options(int argc, char **argv, Options *o) {
     else if (!o->input) o->input = a;
     else { fprintf(stderr, "perftc: error: more than one input file ('%s')\n", a); return 0; }
   }
-  if (!o->input) { usage(stderr); return 0; }
+  if (o->parallel_min_work < 0) o->parallel_min_work = o->target->parallel_min_work;
+  if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
   return 1;
 }
 
@@ -108,48 +121,39 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && !strcmp(s + n - m, suffix);
 }
 
-static void print_to_file(MlirStringRef s, void *stream) { fwrite(s.data, 1, s.length, stream); }
-
-static int write_module(MlirModule module, const char *path, int print_locations) {
-  FILE *out = path ? fopen(path, "w") : stdout;
-  if (!out) { perror(path); return 0; }
-  MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
-  mlirOpPrintingFlagsEnableDebugInfo(flags, print_locations, false);
-  mlirOperationPrintWithFlags(mlirModuleGetOperation(module), flags, print_to_file, out);
-  mlirOpPrintingFlagsDestroy(flags);
-  fputc('\n', out);
-  if (path) fclose(out);
-  return 1;
+/* The pass pipeline that takes a front-end module to `stage` (report: to autodiff). */
+static char *pipeline_text(const Options *o, Stage stage) {
+  static char text[2048];
+  int n = snprintf(text, sizeof text, "builtin.module(");
+  if (stage >= STAGE_AUTODIFF || o->report) {
+    char wrong[96] = "";
+    if (o->wrong_rule && *o->wrong_rule) snprintf(wrong, sizeof wrong, "{wrong-rule=%s}", o->wrong_rule);
+    n += snprintf(text + n, sizeof text - (size_t)n, "perft-prune-dead,perft-autodiff%s,perft-prune-dead", wrong);
+  }
+  if (stage >= STAGE_LOWERED && !o->report)
+    n += snprintf(text + n, sizeof text - (size_t)n,
+                  ",perft-bufferize,perft-plan-workspace{reuse=%d},"
+                  "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld}",
+                  !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work);
+  if (stage >= STAGE_LLVM && !o->report)
+    n += snprintf(text + n, sizeof text - (size_t)n, ",perft-manifest,%s", o->target->lowering_pipeline);
+  snprintf(text + n, sizeof text - (size_t)n, ")");
+  return text;
 }
 
-/* Runs one of our C passes over the module. */
-static int run_pass(MlirModule module, MlirPass pass, int print_after_all) {
+/* Runs the pipeline to `stage` over the module in one pass manager. */
+static int run_pipeline(MlirModule module, const Options *o, Stage stage) {
   MlirContext context = mlirModuleGetContext(module);
   MlirPassManager pm = mlirPassManagerCreate(context);
-  if (print_after_all)
-    mlirPassManagerEnableIRPrinting(pm);
-  mlirPassManagerAddOwnedPass(pm, pass);
-  MlirLogicalResult result = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module));
+  if (o->print_after_all) mlirPassManagerEnableIRPrinting(pm);
+  int ok = perft_pipeline_add(mlirPassManagerGetAsOpPassManager(pm), pipeline_text(o, stage), stderr) &&
+           mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
   mlirPassManagerDestroy(pm);
-  return mlirLogicalResultIsSuccess(result);
+  return ok;
 }
 
 static MlirModule front_end(MlirContext context, const Options *o) {
-  if (ends_with(o->input, ".mlir")) {
-    FILE *f = fopen(o->input, "rb");
-    if (!f) { fprintf(stderr, "perftc: error: cannot open '%s'\n", o->input); return (MlirModule){NULL}; }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (!text) return (MlirModule){NULL};
-    text[got] = 0;
-    MlirModule m = mlirModuleCreateParse(context, str(text));
-    free(text);
-    return m;
-  }
+  if (ends_with(o->input, ".mlir")) return module_read(context, "perftc", o->input);
   AstProgram *program = dsl_parse_file(o->input, stderr);
   if (!program) return (MlirModule){NULL};
   if (o->stage == STAGE_AST) {
@@ -166,25 +170,22 @@ static MlirModule front_end(MlirContext context, const Options *o) {
 }
 
 static int compile(const Options *o) {
+  if (o->print_pipeline) {
+    printf("%s\n", pipeline_text(o, o->stage));
+    return 1;
+  }
   MlirContext context = perft_context_create();
   MlirModule module = front_end(context, o);
   if (mlirModuleIsNull(module)) return 0;
-  if (!mlirOperationVerify(mlirModuleGetOperation(module))) return 0;
-  if (o->stage == STAGE_MLIR) return write_module(module, o->output, o->print_locations);
-  if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
-  if (!run_pass(module, perft_create_autodiff_pass(o->wrong_rule), o->print_after_all)) return 0;
-  if (!run_pass(module, perft_create_prune_dead_pass(), o->print_after_all)) return 0;
+  if (!mlirOperationVerify(mlirModuleGetOperation(module)) || !perft_verify_module(mlirModuleGetOperation(module)))
+    return 0;
+  if (o->stage == STAGE_MLIR) return module_write(module, o->output, o->print_locations);
+  if (!run_pipeline(module, o, o->stage)) return 0;
   if (o->report) return report_print(module, o->input, stdout);
-  if (o->stage == STAGE_AUTODIFF) return write_module(module, o->output, o->print_locations);
-  if (!run_pass(module, perft_create_lower_perft_pass((LowerPerftOptions){.reuse_workspace = !o->no_workspace_reuse, .parallel = !o->serial, .parallel_min_work = o->parallel_min_work}), o->print_after_all)) return 0;
-  if (o->stage == STAGE_LOWERED) return write_module(module, o->output, o->print_locations);
-
-  char *manifest = codegen_manifest(module);
-  if (!manifest) return 0;
-  if (!codegen_lower_to_llvm_dialect(module, o->print_after_all)) return 0;
-  if (o->stage == STAGE_LLVM) return codegen_emit(module, manifest, EMIT_LLVM_IR, o->output ? o->output : "-" /* LLVM: stdout */);
+  if (o->stage <= STAGE_LOWERED) return module_write(module, o->output, o->print_locations);
+  if (o->stage == STAGE_LLVM) return codegen_emit(module, o->target, EMIT_LLVM_IR, o->output ? o->output : "-" /* LLVM: stdout */);
   const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");
-  if (o->stage == STAGE_OBJ) return codegen_emit(module, manifest, EMIT_OBJECT, output);
+  if (o->stage == STAGE_OBJ) return codegen_emit(module, o->target, EMIT_OBJECT, output);
 
   char object[] = "/tmp/perftc-XXXXXX.o"; /* a private temporary: never a file of the user's */
   int fd = mkstemps(object, 2);
@@ -194,9 +195,8 @@ static int compile(const Options *o) {
   }
   close(fd);
   const char *runtime = getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY;
-  int ok = codegen_emit(module, manifest, EMIT_OBJECT, object) && codegen_link(object, runtime, output);
+  int ok = codegen_emit(module, o->target, EMIT_OBJECT, object) && codegen_link(o->target, object, runtime, output);
   unlink(object);
-  free(manifest);
   mlirModuleDestroy(module);
   mlirContextDestroy(context);
   return ok;

@@ -2,7 +2,7 @@
  *
  *   matmul x @ w^T        linalg.matmul_transpose_b ins(x, w) outs(fill 0)
  *   a + b, a - b, ...     linalg.add / sub / mul / div ins(a, b) outs(tensor.empty)
- *   routing, activations  perft.* (see dialect.c)
+ *   routing, activations  perft.* (op_table.c)
  *
  * Every operation gets the FileLineColLoc of the source expression it came from.
  */
@@ -10,6 +10,7 @@
 
 #include "diagnostics.h"
 #include "ir_builder.h"
+#include "op_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +28,6 @@ static MlirType tensor_of(Gen *g, const TensorType *t) {
 
 static MlirValue value_of(Gen *g, ValueRef ref) {
   return g->values[ref.node * GRAPH_MAX_RESULTS + ref.result];
-}
-
-static MlirNamedAttribute int_attribute(Gen *g, const char *name, int64_t v) {
-  return named_attribute(g->context, name,
-                         mlirIntegerAttrGet(mlirIntegerTypeGet(g->context, 64), v));
-}
-
-static MlirNamedAttribute bool_attribute(Gen *g, const char *name, int v) {
-  return named_attribute(g->context, name, mlirBoolAttrGet(g->context, v));
 }
 
 static MlirAttribute string_attr(Gen *g, const char *s) {
@@ -56,9 +48,8 @@ static int gen_node(Gen *g, const Node *node, int index) {
   for (int i = 0; i < node->num_results; i++) types[i] = tensor_of(g, &node->results[i]);
   MlirValue *out = &g->values[index * GRAPH_MAX_RESULTS];
   Builder *b = &g->builder;
-  MlirNamedAttribute attrs[2];
-  const char *perft_op = NULL;
-  int num_attrs = 0;
+  AttributeValue attrs[OP_MAX_ATTRIBUTES] = {{0}};
+  OpId id = OP_COUNT;
 
   switch (node->kind) {
   case NODE_PARAM:
@@ -68,67 +59,44 @@ static int gen_node(Gen *g, const Node *node, int index) {
     MlirAttribute dense = mlirDenseElementsAttrDoubleSplatGet(types[0], node->value);
     if (mlirTypeIsAF32(g->float_type))
       dense = mlirDenseElementsAttrFloatSplatGet(types[0], (float)node->value);
-    attrs[0] = named_attribute(g->context, "value", dense);
-    out[0] = build_value(b, "arith.constant", 0, NULL, types[0], 1, attrs);
+    MlirNamedAttribute value = named_attribute(g->context, "value", dense);
+    out[0] = build_value(b, "arith.constant", 0, NULL, types[0], 1, &value);
     return 1;
   }
   case NODE_MATMUL: {
-    static const char *names[2][2] = {{"linalg.matmul", "linalg.matmul_transpose_b"},
-                                      {"linalg.matmul_transpose_a", NULL}};
-    const char *name = names[node->transpose_a != 0][node->transpose_b != 0];
-    if (!name) {
+    static const OpId ids[2][2] = {{OP_MATMUL, OP_MATMUL_TRANSPOSE_B}, {OP_MATMUL_TRANSPOSE_A, OP_COUNT}};
+    OpId matmul = ids[node->transpose_a != 0][node->transpose_b != 0];
+    if (matmul == OP_COUNT) {
       error_at(node, "a matmul with both operands transposed is not supported; declare one of them with its dims swapped");
       return 0;
     }
-    out[0] = build_linalg(&g->builder, name, 2, operands, build_zeros(&g->builder, types[0]));
+    out[0] = build_linalg(&g->builder, op_table[matmul].name, 2, operands, build_zeros(&g->builder, types[0]));
     return 1;
   }
   case NODE_ADD: case NODE_SUB: case NODE_MUL: case NODE_DIV: {
-    static const char *names[] = {"linalg.add", "linalg.sub", "linalg.mul", "linalg.div"};
-    out[0] = build_linalg(&g->builder, names[node->kind - NODE_ADD], 2, operands, build_empty(&g->builder, types[0]));
+    static const OpId ids[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV};
+    out[0] = build_linalg(&g->builder, op_table[ids[node->kind - NODE_ADD]].name, 2, operands,
+                          build_empty(&g->builder, types[0]));
     return 1;
   }
-  case NODE_SCALE:
-    perft_op = "perft.scale";
-    attrs[num_attrs++] = named_attribute(
-        g->context, "factor", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
-    break;
-  case NODE_SILU: perft_op = "perft.silu"; break;
-  case NODE_SOFTMAX: perft_op = "perft.softmax"; break;
-  case NODE_TOP_K:
-    perft_op = "perft.top_k";
-    attrs[num_attrs++] = int_attribute(g, "k", node->k);
-    attrs[num_attrs++] = bool_attribute(g, "renormalize", node->renormalize);
-    break;
-  case NODE_DISPATCH:
-    perft_op = "perft.dispatch";
-    attrs[num_attrs++] = int_attribute(g, "num_experts", node->num_experts);
-    break;
-  case NODE_GROUPED_MATMUL:
-    perft_op = "perft.grouped_matmul";
-    attrs[num_attrs++] = bool_attribute(g, "transpose_w", node->transpose_w);
-    break;
-  case NODE_COMBINE: perft_op = "perft.combine"; break;
-  case NODE_LOAD_BALANCE:
-    perft_op = "perft.load_balance";
-    attrs[num_attrs++] = int_attribute(g, "num_experts", node->num_experts);
-    break;
-  case NODE_MSE: perft_op = "perft.mse"; break;
-  case NODE_RMSNORM:
-    perft_op = "perft.rmsnorm";
-    attrs[num_attrs++] = named_attribute(
-        g->context, "eps", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
-    break;
-  case NODE_EMBEDDING: perft_op = "perft.embedding"; break;
-  case NODE_CROSS_ENTROPY: perft_op = "perft.cross_entropy"; break;
-  case NODE_DROPOUT:
-    perft_op = "perft.dropout";
-    attrs[num_attrs++] = named_attribute(
-        g->context, "p", mlirFloatAttrDoubleGet(g->context, mlirF64TypeGet(g->context), node->value));
-    break;
+  /* the perft ops: attributes in the order of their op_table.c entry */
+  case NODE_SCALE: id = OP_SCALE; attrs[0].f = node->value; break;
+  case NODE_SILU: id = OP_SILU; break;
+  case NODE_SOFTMAX: id = OP_SOFTMAX; break;
+  case NODE_TOP_K: id = OP_TOP_K; attrs[0].i = node->k; attrs[1].i = node->renormalize; break;
+  case NODE_DISPATCH: id = OP_DISPATCH; attrs[0].i = node->num_experts; break;
+  case NODE_GROUPED_MATMUL: id = OP_GROUPED_MATMUL; attrs[0].i = node->transpose_w; break;
+  case NODE_COMBINE: id = OP_COMBINE; break;
+  case NODE_LOAD_BALANCE: id = OP_LOAD_BALANCE; attrs[0].i = node->num_experts; break;
+  case NODE_MSE: id = OP_MSE; break;
+  case NODE_RMSNORM: id = OP_RMSNORM; attrs[0].f = node->value; break;
+  case NODE_EMBEDDING: id = OP_EMBEDDING; break;
+  case NODE_CROSS_ENTROPY: id = OP_CROSS_ENTROPY; break;
+  case NODE_DROPOUT: id = OP_DROPOUT; attrs[0].f = node->value; break;
   }
-  MlirOperation op = build_op(b, perft_op, node->num_operands, operands, node->num_results, types,
-                              num_attrs, attrs);
+  IR_CHECK(id < OP_COUNT && op_table[id].num_operands == node->num_operands &&
+               op_table[id].num_results == node->num_results, "mlirgen: a node that does not fit its op");
+  MlirOperation op = op_build(b, id, operands, types, attrs);
   for (int i = 0; i < node->num_results; i++) out[i] = mlirOperationGetResult(op, i);
   return 1;
 }

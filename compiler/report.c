@@ -1,38 +1,26 @@
 /* report.c — see report.h.
  *
- * FLOPs count GEMMs only, as PERFORMANCE.md does: a matmul C[M,N] = A·B over K
- * is 2·M·N·K; a grouped matmul over R dispatched rows is 2·R·N·K (each row
- * meets one expert). Backward = @train_step − @forward. Per token = / tokens.
+ * FLOPs count GEMMs only, as PERFORMANCE.md does, from each op's table entry
+ * (op_table.c): a matmul C[M,N] = A·B over K is 2·M·N·K; a grouped matmul over R
+ * dispatched rows is 2·R·N·K (each row meets one expert). Backward = @train_step −
+ * @forward. Per token = / tokens.
  */
 #include "report.h"
 
 #include "ir_builder.h"
+#include "op_table.h"
 #include "passes.h"
 
 #include <string.h>
 
-static int64_t dim_of(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
-
-/* 2·M·N·K of one op, 0 for ops that are not GEMMs. */
-static double gemm_flops(MlirOperation op) {
-  int grouped = op_is(op, "perft.grouped_matmul") || op_is(op, "perft.grouped_matmul_grad_weight");
-  int dense = op_is(op, "linalg.matmul") || op_is(op, "linalg.matmul_transpose_a") || op_is(op, "linalg.matmul_transpose_b");
-  if (!grouped && !dense) return 0;
-  MlirValue a = mlirOperationGetOperand(op, 0), b = mlirOperationGetOperand(op, 1);
-  if (op_is(op, "perft.grouped_matmul")) /* rows[R,K] x bank -> [R,N] */
-    return 2.0 * dim_of(a, 0) * dim_of(mlirOperationGetResult(op, 0), 1) * dim_of(a, 1);
-  if (grouped) /* dy[R,N], rows[R,K] -> dbank */
-    return 2.0 * dim_of(a, 0) * dim_of(a, 1) * dim_of(b, 1);
-  MlirValue c = mlirOperationGetResult(op, 0);
-  int64_t k = op_is(op, "linalg.matmul_transpose_a") ? dim_of(a, 0) : dim_of(a, 1);
-  return 2.0 * dim_of(c, 0) * dim_of(c, 1) * k;
-}
-
 static double function_flops(MlirOperation func) {
   double total = 0;
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
-  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    total += gemm_flops(op);
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    const OpInfo *info = op_info_of(op);
+    if (info && info->flops) total += info->flops(op);
+  }
   return total;
 }
 

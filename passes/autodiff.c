@@ -22,6 +22,7 @@
  * are applied to the forward ops in reverse order; adjoints that meet are summed.
  * Integer results (top-k indices, permutations, offsets) carry no gradient.
  */
+#include "autodiff.h"
 #include "passes.h"
 
 #include "external_pass.h"
@@ -54,169 +55,71 @@ static void map_free(ValueMap *map) {
   value_index_free(&map->index); free(map->adjoints); free(map->active);
 }
 
-typedef struct {
+struct Autodiff {
   Builder builder;
   ValueMap map;
   const char *wrong_rule; /* test-only: corrupt this op's rule */
   MlirOperation current;  /* the op whose rule is being applied */
-} Autodiff;
+};
 
-static int is_active(Autodiff *ad, MlirValue v) { return ad->map.active[slot_of(&ad->map, v)]; }
+int ad_is_active(Autodiff *ad, MlirValue v) { return ad->map.active[slot_of(&ad->map, v)]; }
 
-static MlirValue adjoint_of(Autodiff *ad, MlirValue v) { return ad->map.adjoints[slot_of(&ad->map, v)]; }
+MlirValue ad_adjoint(Autodiff *ad, MlirValue v) { return ad->map.adjoints[slot_of(&ad->map, v)]; }
+
+Builder *ad_builder(Autodiff *ad) { return &ad->builder; }
 
 static int is_float_tensor(MlirValue v) {
   MlirType t = mlirValueGetType(v);
   return mlirTypeIsARankedTensor(t) && mlirTypeIsAFloat(mlirShapedTypeGetElementType(t));
 }
 
-static MlirValue scale(Autodiff *ad, MlirValue x, double factor) {
-  MlirNamedAttribute attr = named_attribute(
-      ad->builder.context, "factor",
-      mlirFloatAttrDoubleGet(ad->builder.context, mlirF64TypeGet(ad->builder.context), factor));
-  return build_value(&ad->builder, "perft.scale", 1, &x, mlirValueGetType(x), 1, &attr);
+MlirValue ad_scale(Autodiff *ad, MlirValue x, double factor) {
+  MlirType type = mlirValueGetType(x);
+  AttributeValue value = {.f = factor};
+  return mlirOperationGetResult(op_build(&ad->builder, OP_SCALE, &x, &type, &value), 0);
+}
+
+MlirValue ad_op(Autodiff *ad, OpId id, const MlirValue *operands, MlirType type, MlirOperation from) {
+  return mlirOperationGetResult(op_build_like(&ad->builder, id, operands, &type, from), 0);
+}
+
+MlirValue ad_matmul(Autodiff *ad, OpId id, MlirValue a, MlirValue b, MlirType result) {
+  MlirValue ins[2] = {a, b};
+  return build_linalg(&ad->builder, op_table[id].name, 2, ins, build_zeros(&ad->builder, result));
+}
+
+MlirValue ad_binary(Autodiff *ad, OpId id, MlirValue a, MlirValue b) {
+  MlirValue ins[2] = {a, b};
+  return build_linalg(&ad->builder, op_table[id].name, 2, ins, build_empty(&ad->builder, mlirValueGetType(a)));
+}
+
+/* The planted bug of the gradient-check test: is the current op the one named? */
+static int is_wrong_rule(Autodiff *ad) {
+  if (!ad->wrong_rule) return 0;
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(ad->current));
+  const char *dot = memchr(name.data, '.', name.length);
+  size_t len = name.length - (size_t)(dot + 1 - name.data);
+  return dot && strlen(ad->wrong_rule) == len && !memcmp(dot + 1, ad->wrong_rule, len);
 }
 
 /* adjoint(v) += contribution, for active v only. */
-static void accumulate(Autodiff *ad, MlirValue v, MlirValue contribution) {
-  if (!is_active(ad, v)) return;
-  if (ad->wrong_rule) { /* the planted bug of the gradient-check test */
-    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(ad->current));
-    const char *dot = memchr(name.data, '.', name.length);
-    size_t len = name.length - (size_t)(dot + 1 - name.data);
-    if (dot && strlen(ad->wrong_rule) == len && !memcmp(dot + 1, ad->wrong_rule, len))
-      contribution = scale(ad, contribution, 1.5);
-  }
+void ad_accumulate(Autodiff *ad, MlirValue v, MlirValue contribution) {
+  if (!ad_is_active(ad, v)) return;
+  if (is_wrong_rule(ad)) contribution = ad_scale(ad, contribution, 1.5);
   size_t i = slot_of(&ad->map, v);
   if (mlirValueIsNull(ad->map.adjoints[i])) {
     ad->map.adjoints[i] = contribution;
   } else {
     MlirValue both[2] = {ad->map.adjoints[i], contribution};
-    ad->map.adjoints[i] = build_linalg(&ad->builder, "linalg.add", 2, both, build_empty(&ad->builder, mlirValueGetType(v)));
+    ad->map.adjoints[i] = build_linalg(&ad->builder, op_table[OP_ADD].name, 2, both, build_empty(&ad->builder, mlirValueGetType(v)));
   }
 }
 
-static MlirValue perft_op(Autodiff *ad, const char *name, int n, const MlirValue *operands,
-                          MlirType result, int num_attrs, const MlirNamedAttribute *attrs) {
-  return build_value(&ad->builder, name, n, operands, result, num_attrs, attrs);
-}
-
-static MlirValue matmul(Autodiff *ad, const char *name, MlirValue a, MlirValue b, MlirType result) {
-  MlirValue ins[2] = {a, b};
-  return build_linalg(&ad->builder, name, 2, ins, build_zeros(&ad->builder, result));
-}
-
-static MlirValue binary(Autodiff *ad, const char *name, MlirValue a, MlirValue b) {
-  MlirValue ins[2] = {a, b};
-  return build_linalg(&ad->builder, name, 2, ins, build_empty(&ad->builder, mlirValueGetType(a)));
-}
-
-static MlirNamedAttribute copy_attribute(MlirOperation op, const char *name) {
-  return named_attribute(mlirOperationGetContext(op), name,
-                         mlirOperationGetAttributeByName(op, str(name)));
-}
-
-/* Applies the backward rule of `op` given the adjoint `dy` of its result 0
- * (or of the result that carries gradient). Returns 0 for an unknown op. */
+/* Applies the table's backward rule of `op`; 0 when it has none. */
 static int apply_rule(Autodiff *ad, MlirOperation op) {
-  MlirValue x[4];
-  intptr_t n = mlirOperationGetNumOperands(op);
-  for (intptr_t i = 0; i < n && i < 4; i++) x[i] = mlirOperationGetOperand(op, i);
-  MlirValue y = mlirOperationGetResult(op, 0);
-  MlirValue dy = adjoint_of(ad, y);
-  MlirType tx0 = n > 0 ? mlirValueGetType(x[0]) : null_type();
-  MlirType tx1 = n > 1 ? mlirValueGetType(x[1]) : null_type();
-
-  if (op_is(op, "linalg.matmul")) { /* C = A·B:  dA = dC·Bᵀ, dB = Aᵀ·dC */
-    if (is_active(ad, x[0])) accumulate(ad, x[0], matmul(ad, "linalg.matmul_transpose_b", dy, x[1], tx0));
-    if (is_active(ad, x[1])) accumulate(ad, x[1], matmul(ad, "linalg.matmul_transpose_a", x[0], dy, tx1));
-  } else if (op_is(op, "linalg.matmul_transpose_b")) { /* C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A */
-    if (is_active(ad, x[0])) accumulate(ad, x[0], matmul(ad, "linalg.matmul", dy, x[1], tx0));
-    if (is_active(ad, x[1])) accumulate(ad, x[1], matmul(ad, "linalg.matmul_transpose_a", dy, x[0], tx1));
-  } else if (op_is(op, "linalg.matmul_transpose_a")) { /* C = Aᵀ·B: dA = B·dCᵀ, dB = A·dC */
-    if (is_active(ad, x[0])) accumulate(ad, x[0], matmul(ad, "linalg.matmul_transpose_b", x[1], dy, tx0));
-    if (is_active(ad, x[1])) accumulate(ad, x[1], matmul(ad, "linalg.matmul", x[0], dy, tx1));
-  } else if (op_is(op, "linalg.add")) {
-    accumulate(ad, x[0], dy);
-    accumulate(ad, x[1], dy);
-  } else if (op_is(op, "linalg.sub")) {
-    accumulate(ad, x[0], dy);
-    if (is_active(ad, x[1])) accumulate(ad, x[1], scale(ad, dy, -1.0));
-  } else if (op_is(op, "linalg.mul")) {
-    if (is_active(ad, x[0])) accumulate(ad, x[0], binary(ad, "linalg.mul", dy, x[1]));
-    if (is_active(ad, x[1])) accumulate(ad, x[1], binary(ad, "linalg.mul", dy, x[0]));
-  } else if (op_is(op, "linalg.div")) { /* c = a/b: da = dc/b, db = -dc·c/b */
-    if (is_active(ad, x[0])) accumulate(ad, x[0], binary(ad, "linalg.div", dy, x[1]));
-    if (is_active(ad, x[1]))
-      accumulate(ad, x[1], scale(ad, binary(ad, "linalg.div", binary(ad, "linalg.mul", dy, y), x[1]), -1.0));
-  } else if (op_is(op, "perft.scale")) {
-    accumulate(ad, x[0], scale(ad, dy, op_float_attribute(op, "factor", 1.0)));
-  } else if (op_is(op, "perft.silu")) {
-    MlirValue in[2] = {x[0], dy};
-    accumulate(ad, x[0], perft_op(ad, "perft.silu_grad", 2, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.softmax")) {
-    MlirValue in[2] = {y, dy};
-    accumulate(ad, x[0], perft_op(ad, "perft.softmax_grad", 2, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.top_k")) { /* only the weights (result 0) carry gradient */
-    MlirValue in[4] = {x[0], mlirOperationGetResult(op, 1), y, dy};
-    MlirNamedAttribute renorm = copy_attribute(op, "renormalize");
-    accumulate(ad, x[0], perft_op(ad, "perft.top_k_grad", 4, in, tx0, 1, &renorm));
-  } else if (op_is(op, "perft.dispatch")) { /* rows (result 0) carry gradient */
-    MlirValue in[2] = {dy, mlirOperationGetResult(op, 1)};
-    accumulate(ad, x[0], perft_op(ad, "perft.dispatch_grad", 2, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.grouped_matmul")) {
-    int transpose_w = (int)op_int_attribute(op, "transpose_w", 0);
-    MlirNamedAttribute flipped = named_attribute(ad->builder.context, "transpose_w",
-                                                 mlirBoolAttrGet(ad->builder.context, !transpose_w));
-    MlirNamedAttribute same = copy_attribute(op, "transpose_w");
-    if (is_active(ad, x[0])) { /* drows = dy · W_e (or W_eᵀ) */
-      MlirValue in[3] = {dy, x[1], x[2]};
-      accumulate(ad, x[0], perft_op(ad, "perft.grouped_matmul", 3, in, tx0, 1, &flipped));
-    }
-    if (is_active(ad, x[1])) {
-      MlirValue in[3] = {dy, x[0], x[2]};
-      accumulate(ad, x[1], perft_op(ad, "perft.grouped_matmul_grad_weight", 3, in, tx1, 1, &same));
-    }
-  } else if (op_is(op, "perft.combine")) { /* y[t] = Σ w[t,s] rows[perm⁻¹(t,s)] */
-    if (is_active(ad, x[0])) {
-      MlirValue in[3] = {dy, x[1], x[2]};
-      accumulate(ad, x[0], perft_op(ad, "perft.combine_grad_rows", 3, in, tx0, 0, NULL));
-    }
-    if (is_active(ad, x[2])) {
-      MlirValue in[3] = {dy, x[0], x[1]};
-      accumulate(ad, x[2], perft_op(ad, "perft.combine_grad_weights", 3, in, mlirValueGetType(x[2]), 0, NULL));
-    }
-  } else if (op_is(op, "perft.load_balance")) {
-    MlirValue in[2] = {x[1], dy};
-    accumulate(ad, x[0], perft_op(ad, "perft.load_balance_grad", 2, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.mse")) {
-    MlirValue in[3] = {x[0], x[1], dy};
-    MlirValue d = perft_op(ad, "perft.mse_grad", 3, in, tx0, 0, NULL);
-    accumulate(ad, x[0], d);
-    if (is_active(ad, x[1])) accumulate(ad, x[1], scale(ad, d, -1.0));
-  } else if (op_is(op, "perft.rmsnorm")) {
-    MlirNamedAttribute eps = copy_attribute(op, "eps");
-    if (is_active(ad, x[0])) {
-      MlirValue in[3] = {x[0], x[1], dy};
-      accumulate(ad, x[0], perft_op(ad, "perft.rmsnorm_grad_input", 3, in, tx0, 1, &eps));
-    }
-    if (is_active(ad, x[1])) {
-      MlirValue in[2] = {x[0], dy};
-      accumulate(ad, x[1], perft_op(ad, "perft.rmsnorm_grad_weight", 2, in, tx1, 1, &eps));
-    }
-  } else if (op_is(op, "perft.embedding")) { /* the ids carry no gradient */
-    MlirValue in[2] = {x[1], dy};
-    accumulate(ad, x[0], perft_op(ad, "perft.embedding_grad", 2, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.cross_entropy")) {
-    MlirValue in[3] = {x[0], x[1], dy};
-    accumulate(ad, x[0], perft_op(ad, "perft.cross_entropy_grad", 3, in, tx0, 0, NULL));
-  } else if (op_is(op, "perft.dropout")) { /* the same mask, from the same seed */
-    MlirNamedAttribute p = copy_attribute(op, "p");
-    MlirValue in[2] = {dy, x[1]};
-    accumulate(ad, x[0], perft_op(ad, "perft.dropout_grad", 2, in, tx0, 1, &p));
-  } else {
-    return 0;
-  }
+  const OpInfo *info = op_info_of(op);
+  if (!info || !info->backward) return 0;
+  info->backward(ad, op);
   return 1;
 }
 
@@ -260,7 +163,7 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
        op = mlirOperationGetNextInBlock(op))
     ops[k++] = op;
 
-  Autodiff ad = {.builder = {.context = context, .block = entry, .anchor = ret,
+  Autodiff ad = (Autodiff){.builder = {.context = context, .block = entry, .anchor = ret,
                              .location = mlirOperationGetLocation(ret)},
                  .wrong_rule = (wrong_rule && *wrong_rule) ? wrong_rule : NULL};
   size_t num_values = (size_t)mlirBlockGetNumArguments(entry);
@@ -281,7 +184,7 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
   for (size_t i = 0; i + 1 < num_ops; i++) {
     int any = 0;
     for (intptr_t j = 0; j < mlirOperationGetNumOperands(ops[i]); j++)
-      any |= is_active(&ad, mlirOperationGetOperand(ops[i], j));
+      any |= ad_is_active(&ad, mlirOperationGetOperand(ops[i], j));
     for (intptr_t j = 0; any && j < mlirOperationGetNumResults(ops[i]); j++) {
       MlirValue r = mlirOperationGetResult(ops[i], j);
       if (is_float_tensor(r)) ad.map.active[slot_of(&ad.map, r)] = 1;
@@ -290,7 +193,7 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
 
   int ok = 1;
   MlirValue loss = mlirOperationGetOperand(ret, 0);
-  if (num_trainable == 0 || !is_active(&ad, loss)) {
+  if (num_trainable == 0 || !ad_is_active(&ad, loss)) {
     mlirEmitError(mlirOperationGetLocation(forward),
                   "the loss does not depend on any trainable parameter: nothing to train");
     ok = 0;
@@ -308,7 +211,7 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
     MlirOperation op = ops[i];
     int needed = 0;
     for (intptr_t j = 0; j < mlirOperationGetNumResults(op); j++)
-      needed |= !mlirValueIsNull(adjoint_of(&ad, mlirOperationGetResult(op, j)));
+      needed |= !mlirValueIsNull(ad_adjoint(&ad, mlirOperationGetResult(op, j)));
     if (!needed) continue;
     ad.current = op;
     ad.builder.location = mlirOperationGetLocation(op);
@@ -337,8 +240,8 @@ static int differentiate(MlirOperation module, const char *wrong_rule) {
     size_t g = (size_t)num_results;
     for (intptr_t i = 0; i < num_args; i++) {
       MlirValue arg = mlirBlockGetArgument(entry, i);
-      if (!is_active(&ad, arg)) continue;
-      MlirValue grad = adjoint_of(&ad, arg);
+      if (!ad_is_active(&ad, arg)) continue;
+      MlirValue grad = ad_adjoint(&ad, arg);
       if (mlirValueIsNull(grad)) grad = build_zeros(&ad.builder, mlirValueGetType(arg));
       values[g] = grad;
       MlirNamedAttribute name = named_attribute(context, "perft.grad", dictionary_entry(arg_attrs, i, "perft.param"));

@@ -1,26 +1,52 @@
-/* passes.h — perft's MLIR passes, written in C with mlirCreateExternalPass. */
+/* passes.h — perft's MLIR passes, written in C (mlirCreateExternalPass), one file each.
+ *
+ * The pipeline, in order (perftc --print-pipeline prints it whole):
+ *   perft-prune-dead       erase ops whose results nobody reads             prune_dead.c
+ *   perft-autodiff         @forward -> @train_step, reverse mode             autodiff.c (+ autodiff_rules.c)
+ *   perft-bufferize        tensors -> buffers with lifetimes                  bufferize.c
+ *   perft-plan-workspace   buffers -> views of one workspace                 plan_workspace.c
+ *   perft-emit-kernels     perft_buffer ops -> the target's kernels          emit_kernels.c (+ cpu_kernels.c)
+ *   perft-manifest         the ABI of the program as a module attribute      manifest.c
+ * and perft-verify (verify.c), which checks every perft op against the op table; the
+ * tools run it right after parsing. Every pass is registered by name (pass_registry.c):
+ * a textual pipeline may mix them with upstream passes, and perft-opt runs any of them
+ * alone on a .mlir file.
+ */
 #ifndef PERFT_PASSES_H
 #define PERFT_PASSES_H
 
+#include "op_table.h"
+
 #include <mlir-c/Pass.h>
+#include <stdio.h>
 
-/* Reverse-mode autodiff: @forward -> @train_step (passes/autodiff.c).
- * `wrong_rule` names an op whose backward rule is deliberately corrupted
- * (test-only; NULL or "" for none). */
-MlirPass perft_create_autodiff_pass(const char *wrong_rule);
-
-/* Tensors -> memrefs in one workspace; perft ops -> loops (passes/lower_perft.c). */
-typedef struct {
-  int reuse_workspace; /* 0: every intermediate gets its own range (for comparison) */
-  int parallel;        /* GEMM blocks as scf.parallel (OpenMP threads); 0: all serial */
-  int64_t parallel_min_work; /* only GEMMs of at least this many multiply-adds go parallel */
-} LowerPerftOptions;
-MlirPass perft_create_lower_perft_pass(LowerPerftOptions options);
-
-/* Erase ops whose results nobody reads (passes/prune_dead.c). */
 MlirPass perft_create_prune_dead_pass(void);
+/* `wrong_rule` names an op whose backward rule is deliberately corrupted (tests only; "" for none). */
+MlirPass perft_create_autodiff_pass(const char *wrong_rule);
+MlirPass perft_create_bufferize_pass(void);
+/* reuse = 0: every buffer keeps its own range (for comparison). */
+MlirPass perft_create_plan_workspace_pass(int reuse);
+typedef struct {
+  TargetKind target;
+  int parallel;              /* GEMM blocks as scf.parallel (threads); 0: all serial */
+  int64_t parallel_min_work; /* only GEMMs of at least this many multiply-adds go parallel */
+} EmitKernelsOptions;
+MlirPass perft_create_emit_kernels_pass(EmitKernelsOptions options);
+MlirPass perft_create_manifest_pass(void);
+MlirPass perft_create_verify_pass(void);
 
-/* Shared by the passes: find a func.func by name in a module op (null when absent). */
-MlirOperation perft_find_function(MlirOperation module, const char *name);
+/* The verifier of verify.c, for the tools: 0 when an op fails (diagnosed). */
+int perft_verify_module(MlirOperation module);
+
+/* Adds a textual pipeline to `pm`: "builtin.module(a,b{k=v},func.func(c),...)" or just
+ * "a,b{k=v},..."; perft-* elements become our passes, the others go to MLIR's parser.
+ * Prints what is wrong to `err` and returns 0 on a bad pipeline. */
+int perft_pipeline_add(MlirOpPassManager pm, const char *pipeline, FILE *err);
+/* Lists the registered perft passes with their options. */
+void perft_list_passes(FILE *out);
+
+/* Shared by the passes. */
+MlirOperation perft_find_function(MlirOperation module, const char *name); /* null when absent */
+MlirType perft_memref_of(MlirType tensor);                               /* contiguous, same shape */
 
 #endif

@@ -1,7 +1,7 @@
 /* workspace_plan.h — first-fit placement of buffers in one workspace.
  *
- * lower-perft asks for a buffer when a tensor is created and gives it back after
- * the tensor's last use; freed ranges are coalesced and reused, so the workspace
+ * perft-plan-workspace asks for a range at each memref.alloc and gives it back at its
+ * memref.dealloc; freed ranges are coalesced and reused, so the workspace
  * is the peak of what is live at once, not the sum of every intermediate.
  */
 #ifndef PERFT_WORKSPACE_PLAN_H

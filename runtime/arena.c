@@ -1,5 +1,6 @@
 /* arena.c: one 64-byte aligned allocation holding every tensor; see arena.h for the layout. */
 #include "arena.h"
+#include "launch.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -109,12 +110,9 @@ void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) 
   Carver measure = {NULL, 0};
   lay_out(arena, manifest, purpose, &measure);
   size_t bytes = (measure.offset + ARENA_ALIGNMENT - 1) & ~(size_t)(ARENA_ALIGNMENT - 1);
-  void *base = NULL;
-  int status = posix_memalign(&base, ARENA_ALIGNMENT, bytes);
-  if (status != 0)
-    perft_fatal("cannot allocate the %zu-byte arena: %s (hint: a smaller program, or more RAM)",
-                bytes, strerror(status));
-  memset(base, 0, bytes); /* touch every page now, not in the first step */
+  void *base = launch_memory_allocate(bytes, ARENA_ALIGNMENT);
+  if (!base)
+    perft_fatal("cannot allocate the %zu-byte arena (hint: a smaller program, or more RAM)", bytes);
   memset(arena, 0, sizeof *arena);
   Carver assign = {base, 0};
   lay_out(arena, manifest, purpose, &assign);
@@ -130,6 +128,6 @@ void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) 
 }
 
 void arena_destroy(Arena *arena) {
-  free(arena->base);
+  launch_memory_free(arena->base);
   memset(arena, 0, sizeof *arena);
 }

@@ -8,6 +8,7 @@
  *             = (a + b + C) mod V        add:C
  */
 #include "data.h"
+#include "launch.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -221,7 +222,7 @@ void data_fill(const DataPlan *plan, const Manifest *manifest, Arena *arena, Rng
   }
   data_set_seed(manifest, arena, 0);
   if (plan->kind == DATA_TEACHER) {
-    perft_forward(arena->teacher_buffers);
+    launch_forward(arena->teacher_buffers);
     memcpy(arena->inputs[manifest->teacher_input],
            arena->teacher_outputs[manifest->teacher_output],
            (size_t)manifest->inputs[manifest->teacher_input].num_elements * sizeof(float));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "launch.h"
 #include "program.h"
 #include "safetensors.h"
 
@@ -17,7 +18,7 @@ int run_dump(const Manifest *manifest, const RunOptions *options) {
                     WEIGHTS_ALL_REQUIRED);
   inputs_load(manifest, &arena, options->inputs_path);
 
-  perft_train_step(arena.buffers);
+  launch_train_step(arena.buffers);
 
   int num_tensors = 1 + manifest->num_outputs + manifest->num_grads;
   SafetensorsTensor *tensors = callocCheck((size_t)num_tensors, sizeof *tensors);

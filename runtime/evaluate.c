@@ -7,6 +7,7 @@
  *   accuracy  mean over every label of (argmax of its logits row == label)   (with `classify`)
  */
 #include "evaluate.h"
+#include "launch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
   int64_t correct = 0, labelled = 0;
   for (int batch = 0; batch < batches; batch++) {
     data_fill(plan, manifest, arena, &rng, SPLIT_EVAL);
-    perft_forward(arena->buffers);
+    launch_forward(arena->buffers);
     loss_sum += *arena->loss;
     if (!manifest->has_classify) continue;
     const TensorSpec *logits_spec = &manifest->outputs[manifest->classify_output];
@@ -60,12 +61,8 @@ void eval_report(const EvalResult *result, int step, const MetricsFile *metrics)
 
 int run_eval_only(const Manifest *manifest, const RunOptions *options) {
   DataPlan plan;
-  data_plan_create(manifest, options->task, &plan);
   Arena arena;
-  arena_create(&arena, manifest, ARENA_EVALUATION);
-  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
-                    WEIGHTS_FROZEN_REQUIRED);
-  if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
+  program_start(manifest, options, ARENA_EVALUATION, &plan, &arena);
   MetricsFile metrics = metrics_open(options->metrics_path);
   EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
   eval_report(&result, 0, &metrics);

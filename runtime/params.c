@@ -128,3 +128,12 @@ void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
     for (int64_t i = 0; i < count; i++) teacher[i] += (float)(noise_std * rng_normal(&rng));
   }
 }
+
+void program_start(const Manifest *manifest, const RunOptions *options, ArenaPurpose purpose, DataPlan *plan,
+                   Arena *arena) {
+  data_plan_create(manifest, options->task, plan);
+  arena_create(arena, manifest, purpose);
+  params_initialise(manifest, arena, options->seed, options->weights_paths, options->num_weights,
+                    WEIGHTS_FROZEN_REQUIRED);
+  if (manifest->has_teacher) teacher_initialise(manifest, arena, options->seed);
+}

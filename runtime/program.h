@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "data.h"
 #include "manifest.h"
 
 extern const char perft_manifest[];
@@ -50,6 +51,11 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
 void inputs_load(const Manifest *manifest, Arena *arena, const char *path);
 /* Teacher = copy of params; frozen 3-D params += N(0, (0.5 std(tensor))^2); trainable = 0. */
 void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed);
+
+/* The start-up every mode that runs the program shares: the data plan, the arena, the
+ * parameters (frozen ones from the weights files) and the teacher. In params.c. */
+void program_start(const Manifest *manifest, const RunOptions *options, ArenaPurpose purpose, DataPlan *plan,
+                   Arena *arena);
 
 /* Modes. */
 int run_training(const Manifest *manifest, const RunOptions *options);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "launch.h"
 #include "data.h"
 #include "evaluate.h"
 #include "optimizer.h"
@@ -126,12 +127,8 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
 int run_training(const Manifest *manifest, const RunOptions *options) {
   /* ---- start-up: every allocation happens here ---- */
   DataPlan plan;
-  data_plan_create(manifest, options->task, &plan);
   Arena arena;
-  arena_create(&arena, manifest, ARENA_TRAINING);
-  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
-                    WEIGHTS_FROZEN_REQUIRED);
-  if (manifest->has_teacher) teacher_initialise(manifest, &arena, options->seed);
+  program_start(manifest, options, ARENA_TRAINING, &plan, &arena);
 
   OptimizerConfig optimizer;
   optimizer_config_defaults(&optimizer);
@@ -183,7 +180,7 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
     data_fill(&plan, manifest, &arena, &data_rng, SPLIT_TRAIN);
     data_set_seed(manifest, &arena, training_step_seed(options->seed, step));
 
-    perft_train_step(arena.buffers);
+    launch_train_step(arena.buffers);
     double loss = *arena.loss;
     double grad_norm = global_grad_norm(arena.grads, arena.grad_elements, manifest->num_grads);
     if (!isfinite(loss) || !isfinite(grad_norm))

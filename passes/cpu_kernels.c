@@ -1,10 +1,13 @@
-/* lower_perft_kernels.c — each perft op as loops over memrefs (scf + arith + memref).
+/* cpu_kernels.c — the CPU column of the op table: each op as loops over memrefs
+ * (scf + arith + memref), lowered to LLVM by the upstream passes (compiler/target_cpu.c).
  *
  * Shape legend: T tokens, E experts, k slots per token, R = T*k dispatched rows,
  * D width, K/N the inner/outer widths of a grouped matmul. Index tensors are i32.
  * Every kernel writes all of its output (zero-filling first where it accumulates).
+ * The entry points (cpu_*, at the end) take the op's buffer-form operands: inputs,
+ * then outputs, then scratch, in the order of the op's table entry.
  */
-#include "lower_perft_kernels.h"
+#include "cpu_kernels.h"
 
 #include "matmul_kernels.h"
 
@@ -144,7 +147,7 @@ static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirV
 /* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
  * offsets[e] = first row of expert e; perm[row] = t*k + slot; rows[row] = x[t]. */
 static void dispatch(Kernel *k, MlirValue x, MlirValue idx, MlirValue rows, MlirValue perm, MlirValue offsets,
-                     ScratchAllocator allocate, void *context) {
+                     MlirValue cursor) {
   int64_t T = dim(x, 0), D = dim(x, 1), slots = dim(idx, 1), E = dim(offsets, 0) - 1;
   MlirValue one = to_i32(k, C(1));
   fill(k, offsets, 0);
@@ -158,7 +161,7 @@ static void dispatch(Kernel *k, MlirValue x, MlirValue idx, MlirValue rows, Mlir
   MlirValue previous = arith(k, "arith.subi", e.iv, C(1));
   STORE(k, IADD(LOAD(k, offsets, e.iv), LOAD(k, offsets, previous)), offsets, e.iv);
   END(e);
-  MlirValue cursor = allocate(context, mlirValueGetType(offsets)); /* cursor[e]: next free row of e */
+  /* cursor[e]: the next free row of expert e */
   FOR(c, C(0), C(E + 1));
   STORE(k, LOAD(k, offsets, c.iv), cursor, c.iv);
   END(c);
@@ -260,9 +263,7 @@ static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirVa
 }
 
 /* counts[e] = #{(t,s) : idx[t,s] = e}, as floats */
-static MlirValue expert_counts(Kernel *k, MlirValue idx, int64_t E, ScratchAllocator allocate, void *context) {
-  MlirType type = mlirMemRefTypeContiguousGet(k->f, 1, &E, mlirAttributeGetNull());
-  MlirValue counts = allocate(context, type);
+static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts) {
   fill(k, counts, 0.0);
   FOR(t, C(0), C(dim(idx, 0)));
   FOR(s, C(0), C(dim(idx, 1)));
@@ -274,10 +275,9 @@ static MlirValue expert_counts(Kernel *k, MlirValue idx, int64_t E, ScratchAlloc
 }
 
 /* LB = E Σ_e f_e P_e,  f_e = counts_e / (T k),  P_e = Σ_t p[t,e] / T */
-static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, ScratchAllocator allocate,
-                         void *context) {
+static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, MlirValue counts) {
   int64_t T = dim(p, 0), E = dim(p, 1), slots = dim(idx, 1);
-  MlirValue counts = expert_counts(k, idx, E, allocate, context);
+  expert_counts(k, idx, counts);
   Loop e = loop_begin(k, C(0), C(E), F(0.0));
   Loop t = loop_begin(k, C(0), C(T), F(0.0));
   MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
@@ -286,10 +286,9 @@ static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, S
 }
 
 /* dp[t,e] = dl · E · f_e / T */
-static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue dp, ScratchAllocator allocate,
-                              void *context) {
+static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue dp, MlirValue counts) {
   int64_t T = dim(dp, 0), E = dim(dp, 1), slots = dim(idx, 1);
-  MlirValue counts = expert_counts(k, idx, E, allocate, context);
+  expert_counts(k, idx, counts);
   MlirValue factor = MUL(load(k, dl, 0, NULL), F((double)E / ((double)T * (double)slots * (double)T)));
   FOR(t, C(0), C(T));
   FOR(e, C(0), C(E));
@@ -437,66 +436,64 @@ static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue ou
   END(i);
 }
 
-int lower_perft_op(Kernel *k, MlirOperation op, const MlirValue *in, const MlirValue *out,
-                   ScratchAllocator allocate, void *context) {
-  int transpose_w = (int)op_int_attribute(op, "transpose_w", 0);
-  int renormalize = (int)op_int_attribute(op, "renormalize", 0);
-  if (op_is(op, "perft.scale")) {
-    double factor = op_float_attribute(op, "factor", 1.0);
-    elementwise(k, 1, in, out[0], scale_element, &factor);
-  } else if (op_is(op, "perft.silu")) {
-    elementwise(k, 1, in, out[0], silu_element, NULL);
-  } else if (op_is(op, "perft.silu_grad")) {
-    elementwise(k, 2, in, out[0], silu_grad_element, NULL);
-  } else if (op_is(op, "perft.softmax")) {
-    softmax(k, in[0], out[0]);
-  } else if (op_is(op, "perft.softmax_grad")) {
-    softmax_grad(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.top_k")) {
-    top_k(k, in[0], out[0], out[1], renormalize);
-  } else if (op_is(op, "perft.top_k_grad")) {
-    top_k_grad(k, in[0], in[1], in[2], in[3], out[0], renormalize);
-  } else if (op_is(op, "perft.dispatch")) {
-    dispatch(k, in[0], in[1], out[0], out[1], out[2], allocate, context);
-  } else if (op_is(op, "perft.dispatch_grad")) {
-    dispatch_grad(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.grouped_matmul")) {
-    grouped_matmul(k, in[0], in[1], in[2], out[0], transpose_w);
-  } else if (op_is(op, "perft.grouped_matmul_grad_weight")) {
-    grouped_matmul_grad_weight(k, in[0], in[1], in[2], out[0], transpose_w);
-  } else if (op_is(op, "perft.combine")) {
-    combine(k, in[0], in[1], in[2], out[0]);
-  } else if (op_is(op, "perft.combine_grad_rows")) {
-    combine_grad_rows(k, in[0], in[1], in[2], out[0]);
-  } else if (op_is(op, "perft.combine_grad_weights")) {
-    combine_grad_weights(k, in[0], in[1], in[2], out[0]);
-  } else if (op_is(op, "perft.load_balance")) {
-    load_balance(k, in[0], in[1], out[0], allocate, context);
-  } else if (op_is(op, "perft.load_balance_grad")) {
-    load_balance_grad(k, in[0], in[1], out[0], allocate, context);
-  } else if (op_is(op, "perft.mse")) {
-    mse(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.mse_grad")) {
-    double two_over_n = 2.0 / (double)numel(in[0]);
-    elementwise(k, 3, in, out[0], mse_grad_element, &two_over_n);
-  } else if (op_is(op, "perft.rmsnorm")) {
-    rmsnorm(k, in[0], in[1], out[0], op_float_attribute(op, "eps", 1e-6));
-  } else if (op_is(op, "perft.rmsnorm_grad_input")) {
-    rmsnorm_grad_input(k, in[0], in[1], in[2], out[0], op_float_attribute(op, "eps", 1e-6));
-  } else if (op_is(op, "perft.rmsnorm_grad_weight")) {
-    rmsnorm_grad_weight(k, in[0], in[1], out[0], op_float_attribute(op, "eps", 1e-6));
-  } else if (op_is(op, "perft.embedding")) {
-    embedding(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.embedding_grad")) {
-    embedding_grad(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.cross_entropy")) {
-    cross_entropy(k, in[0], in[1], out[0]);
-  } else if (op_is(op, "perft.cross_entropy_grad")) {
-    cross_entropy_grad(k, in[0], in[1], in[2], out[0]);
-  } else if (op_is(op, "perft.dropout") || op_is(op, "perft.dropout_grad")) {
-    dropout(k, in[0], in[1], out[0], op_float_attribute(op, "p", 0.0));
-  } else {
-    return 0;
-  }
+/* ---- the entry points of the table: b = inputs, outputs, scratch ---- */
+#define KERNEL(name) int cpu_##name(Kernel *k, MlirOperation op, const MlirValue *b)
+
+KERNEL(scale) {
+  double factor = op_float_attribute(op, "factor", 1.0);
+  elementwise(k, 1, b, b[1], scale_element, &factor);
   return 1;
 }
+KERNEL(silu) { elementwise(k, 1, b, b[1], silu_element, NULL); return 1; }
+KERNEL(silu_grad) { elementwise(k, 2, b, b[2], silu_grad_element, NULL); return 1; }
+KERNEL(softmax) { softmax(k, b[0], b[1]); return 1; }
+KERNEL(softmax_grad) { softmax_grad(k, b[0], b[1], b[2]); return 1; }
+KERNEL(top_k) { top_k(k, b[0], b[1], b[2], (int)op_int_attribute(op, "renormalize", 0)); return 1; }
+KERNEL(top_k_grad) {
+  top_k_grad(k, b[0], b[1], b[2], b[3], b[4], (int)op_int_attribute(op, "renormalize", 0));
+  return 1;
+}
+KERNEL(dispatch) { dispatch(k, b[0], b[1], b[2], b[3], b[4], b[5]); return 1; }
+KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2]); return 1; }
+KERNEL(grouped_matmul) {
+  grouped_matmul(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
+  return 1;
+}
+KERNEL(grouped_matmul_grad_weight) {
+  grouped_matmul_grad_weight(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
+  return 1;
+}
+KERNEL(combine) { combine(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(combine_grad_rows) { combine_grad_rows(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(mse) { mse(k, b[0], b[1], b[2]); return 1; }
+KERNEL(mse_grad) {
+  double two_over_n = 2.0 / (double)numel(b[0]);
+  elementwise(k, 3, b, b[3], mse_grad_element, &two_over_n);
+  return 1;
+}
+KERNEL(rmsnorm) { rmsnorm(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
+KERNEL(rmsnorm_grad_input) {
+  rmsnorm_grad_input(k, b[0], b[1], b[2], b[3], op_float_attribute(op, "eps", 1e-6));
+  return 1;
+}
+KERNEL(rmsnorm_grad_weight) { rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
+KERNEL(embedding) { embedding(k, b[0], b[1], b[2]); return 1; }
+KERNEL(embedding_grad) { embedding_grad(k, b[0], b[1], b[2]); return 1; }
+KERNEL(cross_entropy) { cross_entropy(k, b[0], b[1], b[2]); return 1; }
+KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], b[1], b[2], b[3]); return 1; }
+/* dropout and dropout_grad draw the same mask: (x or dy, seed) -> out */
+KERNEL(dropout) { dropout(k, b[0], b[1], b[2], op_float_attribute(op, "p", 0.0)); return 1; }
+
+/* linalg.matmul, _transpose_a, _transpose_b: ins(a, b) outs(c), c += op(a)·op(b), as
+ * perft's blocked loop nests (matmul_kernels.c); 0 leaves the op to upstream lowering. */
+KERNEL(matmul) {
+  const OpInfo *info = op_info_of(op);
+  return matmul_dense(k, b[0], b[1], b[2], info == &op_table[OP_MATMUL_TRANSPOSE_A],
+                      info == &op_table[OP_MATMUL_TRANSPOSE_B]);
+}
+
+/* linalg elementwise ops stay linalg: convert-linalg-to-loops lowers them. */
+KERNEL(upstream) { return 0; }

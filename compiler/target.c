@@ -1,0 +1,16 @@
+/* target.c — the list of targets (target.h); each is defined in its own target_NAME.c. */
+#include "target.h"
+
+#include <string.h>
+
+extern const Target cpu_target;
+
+static const Target *const targets[] = {&cpu_target};
+
+const Target *target_find(const char *name) {
+  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
+    if (!strcmp(targets[i]->name, name)) return targets[i];
+  return NULL;
+}
+
+const char *target_list(void) { return "cpu"; }

@@ -1,0 +1,42 @@
+/* target.h — what differs between code generation targets, in one description.
+ *
+ * The driver picks one with --target=NAME (only `cpu` exists today). Everything
+ * target-specific that the compiler does goes through it:
+ *   kernels          the op table's column (passes/op_table.h: TargetKind), used by
+ *                    perft-emit-kernels{target=NAME}
+ *   loops → threads  the upstream passes that map scf.parallel onto threads (cpu: OpenMP)
+ *                    and lower everything to the LLVM dialect: `lowering_pipeline`
+ *   machine          the LLVM triple, CPU and features of the generated object
+ *   linking          the runtime library and the system libraries of the executable
+ *   runtime          memory and launch calls: the runtime library named here implements
+ *                    runtime/launch.h (cpu: runtime/memory_cpu.c and launch_cpu.c:
+ *                    host memory, direct calls)
+ * docs/TARGETS.md says which files a second target adds and which it leaves alone.
+ */
+#ifndef PERFT_TARGET_H
+#define PERFT_TARGET_H
+
+#include "op_table.h"
+
+typedef struct {
+  const char *name;
+  TargetKind kind;
+  /* Upstream passes from perft-emit-kernels' output to the LLVM dialect. */
+  const char *lowering_pipeline;
+  /* The machine: NULL triple = the host's; host_cpu = tune for the host CPU and its features. */
+  const char *triple;
+  int host_cpu;
+  /* The runtime library (NULL: the one this perftc was built with) and what follows it on
+   * the link line; NULL-terminated. */
+  const char *runtime_library;
+  const char *const *link_libraries;
+  /* Kernel options: GEMM blocks on threads, from this many multiply-adds on. */
+  int64_t parallel_min_work;
+} Target;
+
+/* The target called `name`, or NULL. */
+const Target *target_find(const char *name);
+/* "cpu" (for messages) */
+const char *target_list(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* target_cpu.c — the CPU target: the host's x86-64 (or whatever LLVM runs on), OpenMP threads.
+ *
+ * Kernels: scf loops over memrefs (passes/cpu_kernels.c, matmul_kernels.c). Big GEMMs
+ * put their blocks in scf.parallel, which convert-scf-to-openmp maps onto LLVM's OpenMP
+ * runtime (libomp; OMP_NUM_THREADS sets the threads). The object is tuned for the host
+ * CPU (its vector width and features) and linked with libperftrt (host memory, direct calls).
+ */
+#include "target.h"
+
+#ifndef PERFT_OPENMP_DIR
+#define PERFT_OPENMP_DIR "/usr/lib/llvm-19/lib"
+#endif
+
+static const char *const cpu_link_libraries[] = {"-L" PERFT_OPENMP_DIR, "-lomp", "-Wl,-rpath," PERFT_OPENMP_DIR,
+                                                 "-lm", NULL};
+
+/* convert-func-to-llvm must run before convert-openmp-to-llvm: the latter also converts
+ * function signatures, with full memref descriptors instead of the bare pointers the ABI
+ * wrappers pass. */
+const Target cpu_target = {
+    .name = "cpu",
+    .kind = TARGET_CPU,
+    .lowering_pipeline =
+        "func.func(convert-linalg-to-loops),convert-scf-to-openmp,expand-strided-metadata,"
+        "lower-affine,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm,"
+        "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-openmp-to-llvm,"
+        "reconcile-unrealized-casts",
+    .triple = NULL,
+    .host_cpu = 1,
+    .runtime_library = NULL,
+    .link_libraries = cpu_link_libraries,
+    .parallel_min_work = 1 << 22,
+};

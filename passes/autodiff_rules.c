@@ -1,0 +1,159 @@
+/* autodiff_rules.c — the backward rule of every differentiable op (named by op_table.c).
+ *
+ * Each rule: given dy, the adjoint of the op's result (of result 0 where others are
+ * integer), add the contribution to each active operand's adjoint. Forward beside backward:
+ * the math of each rule's ops is in cpu_kernels.c under the same names.
+ */
+#include "autodiff.h"
+
+/* The operands of op, its result 0 and that result's adjoint. */
+typedef struct {
+  MlirValue x[OP_MAX_OPERANDS + 1]; /* linalg ops: ins, then outs */
+  MlirValue y, dy;
+} Rule;
+
+static Rule rule_of(Autodiff *ad, MlirOperation op) {
+  Rule r = {.y = mlirOperationGetResult(op, 0)};
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op) && i <= OP_MAX_OPERANDS; i++)
+    r.x[i] = mlirOperationGetOperand(op, i);
+  r.dy = ad_adjoint(ad, r.y);
+  return r;
+}
+
+static MlirType type_of(MlirValue v) { return mlirValueGetType(v); }
+
+/* C = A·B:  dA = dC·Bᵀ, dB = Aᵀ·dC */
+void backward_matmul(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) ad_accumulate(ad, r.x[0], ad_matmul(ad, OP_MATMUL_TRANSPOSE_B, r.dy, r.x[1], type_of(r.x[0])));
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_matmul(ad, OP_MATMUL_TRANSPOSE_A, r.x[0], r.dy, type_of(r.x[1])));
+}
+
+/* C = Aᵀ·B: dA = B·dCᵀ, dB = A·dC */
+void backward_matmul_transpose_a(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) ad_accumulate(ad, r.x[0], ad_matmul(ad, OP_MATMUL_TRANSPOSE_B, r.x[1], r.dy, type_of(r.x[0])));
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_matmul(ad, OP_MATMUL, r.x[0], r.dy, type_of(r.x[1])));
+}
+
+/* C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A */
+void backward_matmul_transpose_b(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) ad_accumulate(ad, r.x[0], ad_matmul(ad, OP_MATMUL, r.dy, r.x[1], type_of(r.x[0])));
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_matmul(ad, OP_MATMUL_TRANSPOSE_A, r.dy, r.x[0], type_of(r.x[1])));
+}
+
+void backward_add(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], r.dy);
+  ad_accumulate(ad, r.x[1], r.dy);
+}
+
+void backward_sub(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], r.dy);
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_scale(ad, r.dy, -1.0));
+}
+
+void backward_mul(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) ad_accumulate(ad, r.x[0], ad_binary(ad, OP_MUL, r.dy, r.x[1]));
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_binary(ad, OP_MUL, r.dy, r.x[0]));
+}
+
+/* c = a/b: da = dc/b, db = -dc·c/b */
+void backward_div(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) ad_accumulate(ad, r.x[0], ad_binary(ad, OP_DIV, r.dy, r.x[1]));
+  if (ad_is_active(ad, r.x[1]))
+    ad_accumulate(ad, r.x[1], ad_scale(ad, ad_binary(ad, OP_DIV, ad_binary(ad, OP_MUL, r.dy, r.y), r.x[1]), -1.0));
+}
+
+void backward_scale(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_scale(ad, r.dy, op_float_attribute(op, "factor", 1.0)));
+}
+
+void backward_silu(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_SILU_GRAD, (MlirValue[]){r.x[0], r.dy}, type_of(r.x[0]), op));
+}
+
+void backward_softmax(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_SOFTMAX_GRAD, (MlirValue[]){r.y, r.dy}, type_of(r.x[0]), op));
+}
+
+/* only the weights (result 0) carry gradient */
+void backward_top_k(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  MlirValue in[4] = {r.x[0], mlirOperationGetResult(op, 1), r.y, r.dy};
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_TOP_K_GRAD, in, type_of(r.x[0]), op));
+}
+
+/* rows (result 0) carry gradient: dx[t] = Σ over t's rows of drows */
+void backward_dispatch(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  MlirValue in[2] = {r.dy, mlirOperationGetResult(op, 1)};
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_DISPATCH_GRAD, in, type_of(r.x[0]), op));
+}
+
+/* drows = dy · W_e (or W_eᵀ): a grouped matmul with transpose_w flipped; dW_e = dy_eᵀ · rows_e */
+void backward_grouped_matmul(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0])) {
+    AttributeValue flipped = {.i = !op_int_attribute(op, "transpose_w", 0)};
+    MlirType t = type_of(r.x[0]);
+    MlirOperation g = op_build(ad_builder(ad), OP_GROUPED_MATMUL, (MlirValue[]){r.dy, r.x[1], r.x[2]}, &t, &flipped);
+    ad_accumulate(ad, r.x[0], mlirOperationGetResult(g, 0));
+  }
+  if (ad_is_active(ad, r.x[1]))
+    ad_accumulate(ad, r.x[1], ad_op(ad, OP_GROUPED_MATMUL_GRAD_WEIGHT, (MlirValue[]){r.dy, r.x[0], r.x[2]},
+                                    type_of(r.x[1]), op));
+}
+
+/* y[t] = Σ_s w[t,s] rows[row(t,s)] */
+void backward_combine(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0]))
+    ad_accumulate(ad, r.x[0], ad_op(ad, OP_COMBINE_GRAD_ROWS, (MlirValue[]){r.dy, r.x[1], r.x[2]}, type_of(r.x[0]), op));
+  if (ad_is_active(ad, r.x[2]))
+    ad_accumulate(ad, r.x[2], ad_op(ad, OP_COMBINE_GRAD_WEIGHTS, (MlirValue[]){r.dy, r.x[0], r.x[1]}, type_of(r.x[2]), op));
+}
+
+void backward_load_balance(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_LOAD_BALANCE_GRAD, (MlirValue[]){r.x[1], r.dy}, type_of(r.x[0]), op));
+}
+
+void backward_mse(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  MlirValue d = ad_op(ad, OP_MSE_GRAD, (MlirValue[]){r.x[0], r.x[1], r.dy}, type_of(r.x[0]), op);
+  ad_accumulate(ad, r.x[0], d);
+  if (ad_is_active(ad, r.x[1])) ad_accumulate(ad, r.x[1], ad_scale(ad, d, -1.0));
+}
+
+void backward_rmsnorm(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0]))
+    ad_accumulate(ad, r.x[0], ad_op(ad, OP_RMSNORM_GRAD_INPUT, (MlirValue[]){r.x[0], r.x[1], r.dy}, type_of(r.x[0]), op));
+  if (ad_is_active(ad, r.x[1]))
+    ad_accumulate(ad, r.x[1], ad_op(ad, OP_RMSNORM_GRAD_WEIGHT, (MlirValue[]){r.x[0], r.dy}, type_of(r.x[1]), op));
+}
+
+/* the ids carry no gradient */
+void backward_embedding(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_EMBEDDING_GRAD, (MlirValue[]){r.x[1], r.dy}, type_of(r.x[0]), op));
+}
+
+void backward_cross_entropy(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_CROSS_ENTROPY_GRAD, (MlirValue[]){r.x[0], r.x[1], r.dy}, type_of(r.x[0]), op));
+}
+
+/* the same mask, from the same seed */
+void backward_dropout(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_DROPOUT_GRAD, (MlirValue[]){r.dy, r.x[1]}, type_of(r.x[0]), op));
+}

@@ -1,0 +1,41 @@
+/* cpu_kernels.h — the CPU kernel of each op (the op table's cpu column).
+ *
+ * Each takes the op (for its attributes) and its buffer-form operands b: inputs, then
+ * outputs, then scratch, as op_table.c lists them; it emits loops where k's builder points
+ * and returns 1, or 0 to leave the op to upstream lowering.
+ */
+#ifndef PERFT_CPU_KERNELS_H
+#define PERFT_CPU_KERNELS_H
+
+#include "op_table.h"
+
+int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_upstream(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_scale(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_silu(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_silu_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_softmax(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_softmax_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_top_k(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_top_k_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_dispatch(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_dispatch_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_grouped_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_grouped_matmul_grad_weight(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_combine(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_combine_grad_rows(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_combine_grad_weights(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_load_balance(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_load_balance_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_mse(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_mse_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_rmsnorm(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_rmsnorm_grad_input(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_rmsnorm_grad_weight(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_embedding(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_embedding_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_cross_entropy(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_cross_entropy_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_dropout(Kernel *k, MlirOperation op, const MlirValue *b);
+
+#endif

@@ -1,0 +1,367 @@
+/* op_table.c — the op table (see op_table.h) and what is derived from it.
+ *
+ * Shape legend: T tokens, E experts, k slots per token, R = T*k dispatched rows, D width,
+ * K/N the inner/outer widths of a (grouped) matmul, V vocabulary. Index tensors are i32.
+ */
+#include "op_table.h"
+
+#include "autodiff.h"
+#include "cpu_kernels.h"
+#include "op_verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu"};
+
+#define FLOAT(name, var, rank) {name, var, ELEMENT_FLOAT, rank}
+#define I32(name, var, rank) {name, var, ELEMENT_I32, rank}
+#define ATTRIBUTES(...) .num_attributes = sizeof((AttributeSpec[]){__VA_ARGS__}) / sizeof(AttributeSpec), \
+                        .attributes = {__VA_ARGS__}
+#define OPERANDS(...) .num_operands = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .operands = {__VA_ARGS__}
+#define RESULTS(...) .num_results = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .results = {__VA_ARGS__}
+#define CPU(fn) .kernel = {[TARGET_CPU] = fn}
+#define GRADIENT_OP .no_backward = "a gradient op (perft differentiates once)"
+
+/* ---- GEMM FLOPs: 2·M·N·K ---- */
+static int64_t dim_of(MlirType shaped, int i) { return mlirShapedTypeGetDimSize(shaped, i); }
+
+/* linalg.matmul*: c[M,N] from ins a, b (K from a: [M,K], or [K,M] when transposed) */
+static double matmul_flops(MlirOperation op) {
+  const OpInfo *info = op_info_of(op);
+  MlirType a = op_input_type(op, 0), c = op_input_type(op, 2);
+  int64_t k = info == &op_table[OP_MATMUL_TRANSPOSE_A] ? dim_of(a, 0) : dim_of(a, 1);
+  return 2.0 * (double)dim_of(c, 0) * (double)dim_of(c, 1) * (double)k;
+}
+/* rows[R,K] -> y[R,N]: each row meets one expert */
+static double grouped_matmul_flops(MlirOperation op) {
+  MlirType rows = op_input_type(op, 0), y = op_output_type(op, op_info_of(op), 0);
+  return 2.0 * (double)dim_of(rows, 0) * (double)dim_of(y, 1) * (double)dim_of(rows, 1);
+}
+/* dy[R,N], rows[R,K] -> dbank */
+static double grouped_matmul_grad_weight_flops(MlirOperation op) {
+  MlirType dy = op_input_type(op, 0), rows = op_input_type(op, 1);
+  return 2.0 * (double)dim_of(dy, 0) * (double)dim_of(dy, 1) * (double)dim_of(rows, 1);
+}
+
+/* ---- scratch buffers ---- */
+static MlirType memref_type(MlirType element, int64_t n) {
+  return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
+}
+static MlirType float_element(MlirOperation op) { return mlirShapedTypeGetElementType(op_input_type(op, 0)); }
+/* dispatch: cursor[E+1] i32, the next free row of each expert */
+static int dispatch_scratch(MlirOperation op, MlirType *types) {
+  MlirType offsets = op_output_type(op, op_info_of(op), 2);
+  types[0] = memref_type(mlirShapedTypeGetElementType(offsets), dim_of(offsets, 0));
+  return 1;
+}
+/* load_balance: counts[E] */
+static int load_balance_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 1));
+  return 1;
+}
+/* load_balance_grad: counts[E] */
+static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
+  MlirType dp = op_output_type(op, op_info_of(op), 0);
+  types[0] = memref_type(mlirShapedTypeGetElementType(dp), dim_of(dp, 1));
+  return 1;
+}
+
+const OpInfo op_table[OP_COUNT] = {
+    /* upstream: linalg in destination-passing style, ins(a, b) outs(c) -> c */
+    [OP_MATMUL] = {"linalg.matmul", .upstream = 1, .backward = backward_matmul, .flops = matmul_flops,
+                   CPU(cpu_matmul)},
+    [OP_MATMUL_TRANSPOSE_A] = {"linalg.matmul_transpose_a", .upstream = 1, .backward = backward_matmul_transpose_a,
+                               .flops = matmul_flops, CPU(cpu_matmul)},
+    [OP_MATMUL_TRANSPOSE_B] = {"linalg.matmul_transpose_b", .upstream = 1, .backward = backward_matmul_transpose_b,
+                               .flops = matmul_flops, CPU(cpu_matmul)},
+    [OP_ADD] = {"linalg.add", .upstream = 1, .backward = backward_add, CPU(cpu_upstream)},
+    [OP_SUB] = {"linalg.sub", .upstream = 1, .backward = backward_sub, CPU(cpu_upstream)},
+    [OP_MUL] = {"linalg.mul", .upstream = 1, .backward = backward_mul, CPU(cpu_upstream)},
+    [OP_DIV] = {"linalg.div", .upstream = 1, .backward = backward_div, CPU(cpu_upstream)},
+
+    /* elementwise and row-wise */
+    [OP_SCALE] = {"perft.scale", OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),
+                  ATTRIBUTES({"factor", ATTRIBUTE_FLOAT}), .backward = backward_scale, CPU(cpu_scale)},
+    [OP_SILU] = {"perft.silu", OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),
+                 .backward = backward_silu, CPU(cpu_silu)},
+    [OP_SILU_GRAD] = {"perft.silu_grad", OPERANDS(FLOAT("x", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),
+                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_silu_grad)},
+    [OP_SOFTMAX] = {"perft.softmax", OPERANDS(FLOAT("x", "T", 2)), RESULTS(FLOAT("y", "T", 2)),
+                    .backward = backward_softmax, CPU(cpu_softmax)},
+    [OP_SOFTMAX_GRAD] = {"perft.softmax_grad", OPERANDS(FLOAT("y", "T", 2), FLOAT("dy", "T", 2)),
+                         RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, CPU(cpu_softmax_grad)},
+
+    /* routing */
+    [OP_TOP_K] = {"perft.top_k", OPERANDS(FLOAT("p", "P", 2)), RESULTS(FLOAT("w", "W", 2), I32("idx", "I", 2)),
+                  ATTRIBUTES({"k", ATTRIBUTE_INT}, {"renormalize", ATTRIBUTE_BOOL}), .verify = verify_top_k,
+                  .backward = backward_top_k, CPU(cpu_top_k)},
+    [OP_TOP_K_GRAD] = {"perft.top_k_grad",
+                       OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2), FLOAT("w", "W", 2), FLOAT("dw", "W", 2)),
+                       RESULTS(FLOAT("dp", "P", 2)), ATTRIBUTES({"renormalize", ATTRIBUTE_BOOL}),
+                       .verify = verify_top_k_grad, GRADIENT_OP, CPU(cpu_top_k_grad)},
+    [OP_DISPATCH] = {"perft.dispatch", OPERANDS(FLOAT("x", "X", 2), I32("idx", "I", 2)),
+                     RESULTS(FLOAT("rows", "R", 2), I32("perm", "M", 1), I32("offsets", "O", 1)),
+                     ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_dispatch,
+                     .backward = backward_dispatch, .scratch = dispatch_scratch, CPU(cpu_dispatch)},
+    [OP_DISPATCH_GRAD] = {"perft.dispatch_grad", OPERANDS(FLOAT("drows", "R", 2), I32("perm", "M", 1)),
+                          RESULTS(FLOAT("dx", "X", 2)), .verify = verify_dispatch_grad, GRADIENT_OP,
+                          CPU(cpu_dispatch_grad)},
+    [OP_GROUPED_MATMUL] = {"perft.grouped_matmul",
+                           OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1)),
+                           RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
+                           .verify = verify_grouped_matmul, .backward = backward_grouped_matmul,
+                           .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul)},
+    [OP_GROUPED_MATMUL_GRAD_WEIGHT] = {"perft.grouped_matmul_grad_weight",
+                                       OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("offsets", "O", 1)),
+                                       RESULTS(FLOAT("dbank", "B", 3)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
+                                       .verify = verify_grouped_matmul_grad_weight, GRADIENT_OP,
+                                       .flops = grouped_matmul_grad_weight_flops,
+                                       CPU(cpu_grouped_matmul_grad_weight)},
+    [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
+                    RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
+                    CPU(cpu_combine)},
+    [OP_COMBINE_GRAD_ROWS] = {"perft.combine_grad_rows",
+                              OPERANDS(FLOAT("dy", "Y", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
+                              RESULTS(FLOAT("drows", "R", 2)), .verify = verify_combine_grad_rows, GRADIENT_OP,
+                              CPU(cpu_combine_grad_rows)},
+    [OP_COMBINE_GRAD_WEIGHTS] = {"perft.combine_grad_weights",
+                                 OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("perm", "M", 1)),
+                                 RESULTS(FLOAT("dw", "W", 2)), .verify = verify_combine_grad_weights, GRADIENT_OP,
+                                 CPU(cpu_combine_grad_weights)},
+    [OP_LOAD_BALANCE] = {"perft.load_balance", OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2)),
+                         RESULTS(FLOAT("loss", "S", 0)), ATTRIBUTES({"num_experts", ATTRIBUTE_INT}),
+                         .verify = verify_load_balance, .backward = backward_load_balance,
+                         .scratch = load_balance_scratch, CPU(cpu_load_balance)},
+    [OP_LOAD_BALANCE_GRAD] = {"perft.load_balance_grad", OPERANDS(I32("idx", "I", 2), FLOAT("dl", "S", 0)),
+                              RESULTS(FLOAT("dp", "P", 2)), .verify = verify_load_balance_grad, GRADIENT_OP,
+                              .scratch = load_balance_grad_scratch, CPU(cpu_load_balance_grad)},
+
+    /* losses */
+    [OP_MSE] = {"perft.mse", OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK)),
+                RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, CPU(cpu_mse)},
+    [OP_MSE_GRAD] = {"perft.mse_grad",
+                     OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK), FLOAT("dl", "S", 0)),
+                     RESULTS(FLOAT("dy", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_mse_grad)},
+
+    /* token models */
+    [OP_RMSNORM] = {"perft.rmsnorm", OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1)), RESULTS(FLOAT("y", "X", 2)),
+                    ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}), .verify = verify_rmsnorm, .backward = backward_rmsnorm,
+                    CPU(cpu_rmsnorm)},
+    [OP_RMSNORM_GRAD_INPUT] = {"perft.rmsnorm_grad_input",
+                               OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1), FLOAT("dy", "X", 2)),
+                               RESULTS(FLOAT("dx", "X", 2)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
+                               .verify = verify_rmsnorm, GRADIENT_OP, CPU(cpu_rmsnorm_grad_input)},
+    [OP_RMSNORM_GRAD_WEIGHT] = {"perft.rmsnorm_grad_weight", OPERANDS(FLOAT("x", "X", 2), FLOAT("dy", "X", 2)),
+                                RESULTS(FLOAT("dw", "W", 1)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
+                                .verify = verify_rmsnorm_grad_weight, GRADIENT_OP,
+                                CPU(cpu_rmsnorm_grad_weight)},
+    [OP_EMBEDDING] = {"perft.embedding", OPERANDS(FLOAT("table", "B", 2), I32("ids", "I", 1)),
+                      RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,
+                      CPU(cpu_embedding)},
+    [OP_EMBEDDING_GRAD] = {"perft.embedding_grad", OPERANDS(I32("ids", "I", 1), FLOAT("dy", "Y", 2)),
+                           RESULTS(FLOAT("dtable", "B", 2)), .verify = verify_embedding_grad, GRADIENT_OP,
+                           CPU(cpu_embedding_grad)},
+    [OP_CROSS_ENTROPY] = {"perft.cross_entropy", OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", 1)),
+                          RESULTS(FLOAT("loss", "S", 0)), .verify = verify_cross_entropy,
+                          .backward = backward_cross_entropy, CPU(cpu_cross_entropy)},
+    [OP_CROSS_ENTROPY_GRAD] = {"perft.cross_entropy_grad",
+                               OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", 1), FLOAT("dl", "S", 0)),
+                               RESULTS(FLOAT("dlogits", "L", 2)), .verify = verify_cross_entropy, GRADIENT_OP,
+                               CPU(cpu_cross_entropy_grad)},
+    [OP_DROPOUT] = {"perft.dropout", OPERANDS(FLOAT("x", "T", ANY_RANK), I32("seed", "SEED", 1)),
+                    RESULTS(FLOAT("y", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
+                    .verify = verify_dropout, .backward = backward_dropout, CPU(cpu_dropout)},
+    [OP_DROPOUT_GRAD] = {"perft.dropout_grad", OPERANDS(FLOAT("dy", "T", ANY_RANK), I32("seed", "SEED", 1)),
+                         RESULTS(FLOAT("dx", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
+                         .verify = verify_dropout, GRADIENT_OP, CPU(cpu_dropout)},
+};
+
+/* ---- lookup ---- */
+static const char buffer_dialect[] = "perft_buffer.";
+
+static int name_equals(MlirStringRef n, const char *prefix, size_t prefix_length, const char *rest) {
+  size_t rest_length = strlen(rest);
+  return n.length == prefix_length + rest_length && !memcmp(n.data, prefix, prefix_length) &&
+         !memcmp(n.data + prefix_length, rest, rest_length);
+}
+
+const OpInfo *op_info_of(MlirOperation op) {
+  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
+  for (int i = 0; i < OP_COUNT; i++) {
+    const OpInfo *info = &op_table[i];
+    if (name_equals(n, "", 0, info->name)) return info;
+    if (!info->upstream && name_equals(n, buffer_dialect, sizeof buffer_dialect - 1, strchr(info->name, '.') + 1))
+      return info;
+  }
+  return NULL;
+}
+
+OpId op_id_of(const OpInfo *info) { return (OpId)(info - op_table); }
+
+const char *op_buffer_name(const OpInfo *info, char *buffer, size_t size) {
+  if (info->upstream) snprintf(buffer, size, "%s", info->name);
+  else snprintf(buffer, size, "%s%s", buffer_dialect, strchr(info->name, '.') + 1);
+  return buffer;
+}
+
+int op_is_buffer_form(MlirOperation op, const OpInfo *info) {
+  if (info->upstream) return mlirOperationGetNumResults(op) == 0;
+  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
+  return n.length > sizeof buffer_dialect - 1 && !memcmp(n.data, buffer_dialect, sizeof buffer_dialect - 1);
+}
+
+MlirType op_input_type(MlirOperation op, int i) { return mlirValueGetType(mlirOperationGetOperand(op, i)); }
+
+MlirType op_output_type(MlirOperation op, const OpInfo *info, int i) {
+  if (op_is_buffer_form(op, info)) return mlirValueGetType(mlirOperationGetOperand(op, info->num_operands + i));
+  return mlirValueGetType(mlirOperationGetResult(op, i));
+}
+
+/* ---- building ---- */
+static MlirAttribute attribute_value(MlirContext context, AttributeKind kind, AttributeValue v) {
+  if (kind == ATTRIBUTE_BOOL) return mlirBoolAttrGet(context, v.i != 0);
+  if (kind == ATTRIBUTE_INT) return mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), v.i);
+  return mlirFloatAttrDoubleGet(context, mlirF64TypeGet(context), v.f);
+}
+
+static MlirOperation build_with(Builder *b, OpId id, const MlirValue *operands, const MlirType *result_types,
+                                const MlirAttribute *values) {
+  const OpInfo *info = &op_table[id];
+  MlirNamedAttribute attributes[OP_MAX_ATTRIBUTES];
+  for (int i = 0; i < info->num_attributes; i++)
+    attributes[i] = named_attribute(b->context, info->attributes[i].name, values[i]);
+  return build_op(b, info->name, info->num_operands, operands, info->num_results, result_types,
+                  info->num_attributes, attributes);
+}
+
+MlirOperation op_build(Builder *b, OpId id, const MlirValue *operands, const MlirType *result_types,
+                       const AttributeValue *attributes) {
+  const OpInfo *info = &op_table[id];
+  MlirAttribute values[OP_MAX_ATTRIBUTES];
+  for (int i = 0; i < info->num_attributes; i++)
+    values[i] = attribute_value(b->context, info->attributes[i].kind, attributes[i]);
+  return build_with(b, id, operands, result_types, values);
+}
+
+MlirOperation op_build_like(Builder *b, OpId id, const MlirValue *operands, const MlirType *result_types,
+                            MlirOperation from) {
+  const OpInfo *info = &op_table[id];
+  MlirAttribute values[OP_MAX_ATTRIBUTES];
+  for (int i = 0; i < info->num_attributes; i++) {
+    values[i] = mlirOperationGetAttributeByName(from, str(info->attributes[i].name));
+    IR_CHECK(!mlirAttributeIsNull(values[i]), info->attributes[i].name);
+  }
+  return build_with(b, id, operands, result_types, values);
+}
+
+/* ---- the start-up check ---- */
+static int check_values(const OpInfo *info, const char *what, int n, int max, const ValueSpec *specs, FILE *err) {
+  if (n < 0 || n > max) {
+    fprintf(err, "perft: internal error: op table: '%s' has %d %s (at most %d)\n", info->name, n, what, max);
+    return 0;
+  }
+  for (int i = 0; i < n; i++)
+    if (!specs[i].name || !specs[i].type_var || specs[i].rank < ANY_RANK || specs[i].rank > 3) {
+      fprintf(err, "perft: internal error: op table: '%s' %s %d has no name, type variable or valid rank\n",
+              info->name, what, i);
+      return 0;
+    }
+  return 1;
+}
+
+int op_table_check(const OpInfo *table, int count, FILE *err) {
+  int ok = 1;
+  for (int i = 0; i < count; i++) {
+    const OpInfo *info = &table[i];
+    if (!info->name) {
+      fprintf(err, "perft: internal error: op table: op number %d has no entry\n", i);
+      ok = 0;
+      continue;
+    }
+    if (!info->backward && !info->no_backward) {
+      fprintf(err, "perft: internal error: op table: '%s' has no backward rule and does not say why\n", info->name);
+      ok = 0;
+    }
+    for (int t = 0; t < TARGET_COUNT; t++)
+      if (!info->kernel[t]) {
+        fprintf(err, "perft: internal error: op table: '%s' has no kernel for the %s target\n", info->name,
+                target_names[t]);
+        ok = 0;
+      }
+    if (info->upstream) continue;
+    if (info->num_results < 1) {
+      fprintf(err, "perft: internal error: op table: '%s' has no results\n", info->name);
+      ok = 0;
+    }
+    ok &= check_values(info, "operands", info->num_operands, OP_MAX_OPERANDS, info->operands, err);
+    ok &= check_values(info, "results", info->num_results, OP_MAX_RESULTS, info->results, err);
+    if (info->num_attributes < 0 || info->num_attributes > OP_MAX_ATTRIBUTES) {
+      fprintf(err, "perft: internal error: op table: '%s' has too many attributes\n", info->name);
+      ok = 0;
+    }
+  }
+  return ok;
+}
+
+/* ---- IRDL ---- */
+
+/* One irdl constraint variable per distinct type variable: "%T = irdl.base ...". */
+static void declare_type_variable(FILE *t, const char **declared, int *count, const char *var, const char *base) {
+  for (int i = 0; i < *count; i++)
+    if (!strcmp(declared[i], var)) return;
+  declared[(*count)++] = var;
+  fprintf(t, "    %%%s = irdl.base \"%s\"\n", var, base);
+}
+
+static void print_value_list(FILE *t, const char *keyword, int n, const ValueSpec *specs, int scratch) {
+  fprintf(t, "    irdl.%s(", keyword);
+  for (int i = 0; i < n + scratch; i++) fprintf(t, "%s%%%s", i ? ", " : "", i < n ? specs[i].type_var : "scratch");
+  fprintf(t, ")\n");
+}
+
+/* One op in one form: tensor (operands -> results) or buffer (inputs, outputs, scratch -> ()). */
+static void print_operation(FILE *t, const OpInfo *info, int buffer_form) {
+  static const char *attribute_bases[] = {"#builtin.integer", "#builtin.integer", "#builtin.float"};
+  const char *base = buffer_form ? "!builtin.memref" : "!builtin.tensor";
+  const char *declared[OP_MAX_OPERANDS + OP_MAX_RESULTS + 1];
+  int count = 0;
+  fprintf(t, "  irdl.operation @%s {\n", strchr(info->name, '.') + 1);
+  for (int i = 0; i < info->num_operands; i++) declare_type_variable(t, declared, &count, info->operands[i].type_var, base);
+  for (int i = 0; i < info->num_results; i++) declare_type_variable(t, declared, &count, info->results[i].type_var, base);
+  if (buffer_form && info->scratch) declare_type_variable(t, declared, &count, "scratch", base); /* any memref */
+  for (int i = 0; i < info->num_attributes; i++)
+    fprintf(t, "    %%attribute%d = irdl.base \"%s\"\n", i, attribute_bases[info->attributes[i].kind]);
+  if (buffer_form) {
+    ValueSpec all[OP_MAX_OPERANDS + OP_MAX_RESULTS];
+    memcpy(all, info->operands, (size_t)info->num_operands * sizeof(ValueSpec));
+    memcpy(all + info->num_operands, info->results, (size_t)info->num_results * sizeof(ValueSpec));
+    print_value_list(t, "operands", info->num_operands + info->num_results, all, info->scratch ? OP_MAX_SCRATCH : 0);
+    fprintf(t, "    irdl.results()\n");
+  } else {
+    print_value_list(t, "operands", info->num_operands, info->operands, 0);
+    print_value_list(t, "results", info->num_results, info->results, 0);
+  }
+  if (info->num_attributes > 0) {
+    fprintf(t, "    irdl.attributes {");
+    for (int i = 0; i < info->num_attributes; i++)
+      fprintf(t, "%s\"%s\" = %%attribute%d", i ? ", " : "", info->attributes[i].name, i);
+    fprintf(t, "}\n");
+  }
+  fprintf(t, "  }\n");
+}
+
+char *op_table_irdl(void) {
+  char *text = NULL;
+  size_t length = 0;
+  FILE *t = open_memstream(&text, &length);
+  IR_CHECK(t != NULL, "out of memory");
+  for (int form = 0; form < 2; form++) {
+    fprintf(t, "irdl.dialect @%s {\n", form ? "perft_buffer" : "perft");
+    for (int i = 0; i < OP_COUNT; i++)
+      if (!op_table[i].upstream) print_operation(t, &op_table[i], form);
+    fprintf(t, "}\n");
+  }
+  fclose(t);
+  return text;
+}

@@ -1,0 +1,156 @@
+/* op_verify.c — shape relations of the perft ops (see op_verify.h), read off each op's
+ * table entry: values are numbered inputs first, then outputs, as the entry lists them.
+ *
+ * Shape legend: T tokens, E experts, k slots per token, R = T*k rows, D width, V vocabulary.
+ */
+#include "op_verify.h"
+
+#include "op_table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+MlirType verify_value_type(MlirOperation op, int i) {
+  const OpInfo *info = op_info_of(op);
+  return i < info->num_operands ? op_input_type(op, i) : op_output_type(op, info, i - info->num_operands);
+}
+
+int verify_fail(MlirOperation op, const char *format, ...) {
+  char message[400];
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  int n = snprintf(message, sizeof message, "'%.*s' op ", (int)name.length, name.data);
+  va_list args;
+  va_start(args, format);
+  vsnprintf(message + n, sizeof message - (size_t)n, format, args);
+  va_end(args);
+  mlirEmitError(mlirOperationGetLocation(op), message);
+  return 0;
+}
+
+/* dim d of value i */
+static int64_t dim(MlirOperation op, int i, int d) { return mlirShapedTypeGetDimSize(verify_value_type(op, i), d); }
+
+static const char *value_name(MlirOperation op, int i) {
+  const OpInfo *info = op_info_of(op);
+  return i < info->num_operands ? info->operands[i].name : info->results[i - info->num_operands].name;
+}
+
+/* dim (i, d) must equal `expected`, described by `what` */
+static int expect(MlirOperation op, int i, int d, int64_t expected, const char *what) {
+  int64_t found = dim(op, i, d);
+  if (found == expected) return 1;
+  return verify_fail(op, "%s dimension %d must be %s (%lld), found %lld", value_name(op, i), d, what,
+                     (long long)expected, (long long)found);
+}
+
+static int64_t int_attribute(MlirOperation op, const char *name) {
+  return mlirIntegerAttrGetValueInt(mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name)));
+}
+static int bool_attribute(MlirOperation op, const char *name) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
+  return mlirAttributeIsABool(a) ? mlirBoolAttrGetValue(a) : mlirIntegerAttrGetValueInt(a) != 0;
+}
+
+/* p[T,E] -> w[T,k], idx[T,k] {k} */
+int verify_top_k(MlirOperation op) {
+  int64_t k = int_attribute(op, "k");
+  if (k < 1 || k > dim(op, 0, 1))
+    return verify_fail(op, "k = %lld must be between 1 and the %lld columns of p", (long long)k, (long long)dim(op, 0, 1));
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") && expect(op, 1, 1, k, "k") &&
+         expect(op, 2, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 1, k, "k");
+}
+
+/* p[T,E], idx[T,k], w[T,k], dw[T,k] -> dp[T,E] */
+int verify_top_k_grad(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 0, dim(op, 0, 0), "the rows of p") &&
+         expect(op, 2, 1, dim(op, 1, 1), "the slots of idx");
+}
+
+/* x[T,D], idx[T,k] -> rows[T*k,D], perm[T*k], offsets[E+1] {num_experts = E} */
+int verify_dispatch(MlirOperation op) {
+  int64_t rows = dim(op, 0, 0) * dim(op, 1, 1);
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of x") && expect(op, 2, 0, rows, "tokens x slots") &&
+         expect(op, 2, 1, dim(op, 0, 1), "the columns of x") && expect(op, 3, 0, rows, "tokens x slots") &&
+         expect(op, 4, 0, int_attribute(op, "num_experts") + 1, "num_experts + 1");
+}
+
+/* drows[R,D], perm[R] -> dx[T,D], R a multiple of T */
+int verify_dispatch_grad(MlirOperation op) {
+  if (!expect(op, 1, 0, dim(op, 0, 0), "the rows of drows") || !expect(op, 2, 1, dim(op, 0, 1), "the columns of drows"))
+    return 0;
+  if (dim(op, 2, 0) < 1 || dim(op, 0, 0) % dim(op, 2, 0))
+    return verify_fail(op, "the %lld rows of drows must be a multiple of the %lld tokens of dx", (long long)dim(op, 0, 0),
+                       (long long)dim(op, 2, 0));
+  return 1;
+}
+
+/* bank[E,N,K] with transpose_w, else [E,K,N]: value `bank`'s K and N dims */
+static void bank_dims(MlirOperation op, int *k_dim, int *n_dim) {
+  int transposed = bool_attribute(op, "transpose_w");
+  *k_dim = transposed ? 2 : 1;
+  *n_dim = transposed ? 1 : 2;
+}
+
+/* rows[R,K], bank, offsets[E+1] -> y[R,N] */
+int verify_grouped_matmul(MlirOperation op) {
+  int k_dim, n_dim;
+  bank_dims(op, &k_dim, &n_dim);
+  return expect(op, 1, k_dim, dim(op, 0, 1), "the columns of rows") &&
+         expect(op, 2, 0, dim(op, 1, 0) + 1, "the experts of bank + 1") && expect(op, 3, 0, dim(op, 0, 0), "the rows of rows") &&
+         expect(op, 3, 1, dim(op, 1, n_dim), "the output width of bank");
+}
+
+/* dy[R,N], rows[R,K], offsets[E+1] -> dbank */
+int verify_grouped_matmul_grad_weight(MlirOperation op) {
+  int k_dim, n_dim;
+  bank_dims(op, &k_dim, &n_dim);
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of dy") && expect(op, 2, 0, dim(op, 3, 0) + 1, "the experts of dbank + 1") &&
+         expect(op, 3, k_dim, dim(op, 1, 1), "the columns of rows") && expect(op, 3, n_dim, dim(op, 0, 1), "the columns of dy");
+}
+
+/* the routing triple of combine and its gradients: rows value r [R,D], perm p [R], w [T,k], y [T,D] */
+static int combine_shapes(MlirOperation op, int r, int p, int w, int y) {
+  return expect(op, p, 0, dim(op, r, 0), "the rows of the dispatched rows") &&
+         expect(op, r, 0, dim(op, w, 0) * dim(op, w, 1), "tokens x slots of w") &&
+         expect(op, y, 0, dim(op, w, 0), "the tokens of w") && expect(op, y, 1, dim(op, r, 1), "the width of the rows");
+}
+
+int verify_combine(MlirOperation op) { return combine_shapes(op, 0, 1, 2, 3); }            /* rows, perm, w -> y */
+int verify_combine_grad_rows(MlirOperation op) { return combine_shapes(op, 3, 1, 2, 0); }  /* dy, perm, w -> drows */
+int verify_combine_grad_weights(MlirOperation op) { return combine_shapes(op, 1, 2, 3, 0); } /* dy, rows, perm -> dw */
+
+/* p[T,E], idx[T,k] -> scalar {num_experts = E} */
+int verify_load_balance(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") &&
+         expect(op, 0, 1, int_attribute(op, "num_experts"), "num_experts");
+}
+
+/* idx[T,k], dl -> dp[T,E] */
+int verify_load_balance_grad(MlirOperation op) { return expect(op, 0, 0, dim(op, 2, 0), "the rows of dp"); }
+
+/* x[T,D], w[D] (, dy[T,D]) -> [T,D] */
+int verify_rmsnorm(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 1), "the columns of x"); }
+
+/* x[T,D], dy[T,D] -> dw[D] */
+int verify_rmsnorm_grad_weight(MlirOperation op) { return expect(op, 2, 0, dim(op, 0, 1), "the columns of x"); }
+
+/* table[V,D], ids[T] -> y[T,D] */
+int verify_embedding(MlirOperation op) {
+  return expect(op, 2, 0, dim(op, 1, 0), "the ids") && expect(op, 2, 1, dim(op, 0, 1), "the columns of table");
+}
+
+/* ids[T], dy[T,D] -> dtable[V,D] */
+int verify_embedding_grad(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 0), "the ids") && expect(op, 2, 1, dim(op, 1, 1), "the columns of dy");
+}
+
+/* logits[T,V], labels[T] (, dl) -> ... */
+int verify_cross_entropy(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 0), "the rows of logits"); }
+
+/* x, seed[1] -> y {0 <= p < 1} */
+int verify_dropout(MlirOperation op) {
+  MlirAttribute p = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("p"));
+  double rate = mlirFloatAttrGetValueDouble(p);
+  if (!(rate >= 0.0 && rate < 1.0)) return verify_fail(op, "p = %g must be in [0, 1)", rate);
+  return expect(op, 1, 0, 1, "one seed");
+}

@@ -1,0 +1,205 @@
+/* pass_registry.c — every perft pass by name, and textual pipelines that mix them with upstream.
+ *
+ *   builtin.module(perft-prune-dead,perft-autodiff,perft-bufferize,perft-plan-workspace{reuse=1},
+ *                  perft-emit-kernels{target=cpu parallel=1},func.func(convert-linalg-to-loops),...)
+ *
+ * MLIR's C API cannot register a pass written in C under a name its pipeline parser knows,
+ * so the pipeline is split here: each perft-* element is created from this table and added
+ * with mlirOpPassManagerAddOwnedPass; each run of other elements goes to
+ * mlirOpPassManagerAddPipeline as it is. Both land in the one pass manager, in order.
+ */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_OPTIONS = 4 };
+
+typedef struct {
+  int count;
+  char keys[MAX_OPTIONS][32], values[MAX_OPTIONS][64];
+} PassOptions;
+
+typedef struct {
+  const char *name, *summary;
+  const char *keys[MAX_OPTIONS]; /* the options it takes */
+  const char *options_help;
+  MlirPass (*create)(const PassOptions *options, FILE *err);
+} PassInfo;
+
+static const char *option(const PassOptions *o, const char *key, const char *fallback) {
+  for (int i = 0; i < o->count; i++)
+    if (!strcmp(o->keys[i], key)) return o->values[i];
+  return fallback;
+}
+
+/* An integer option in [low, high]; 0 and a message on a bad value. */
+static int int_option(const PassOptions *o, const char *key, long long fallback, long long low, long long high,
+                      long long *value, FILE *err) {
+  const char *text = option(o, key, NULL);
+  if (!text) {
+    *value = fallback;
+    return 1;
+  }
+  char *end = NULL;
+  *value = strtoll(text, &end, 10);
+  if (!*text || *end || *value < low || *value > high) {
+    fprintf(err, "perft: error: option '%s' takes an integer in [%lld, %lld], got '%s'\n", key, low, high, text);
+    return 0;
+  }
+  return 1;
+}
+
+static MlirPass create_prune_dead(const PassOptions *o, FILE *err) { return perft_create_prune_dead_pass(); }
+static MlirPass create_autodiff(const PassOptions *o, FILE *err) {
+  return perft_create_autodiff_pass(option(o, "wrong-rule", ""));
+}
+static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
+static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
+  long long reuse;
+  if (!int_option(o, "reuse", 1, 0, 1, &reuse, err)) return (MlirPass){NULL};
+  return perft_create_plan_workspace_pass((int)reuse);
+}
+static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
+  const char *target = option(o, "target", "cpu");
+  EmitKernelsOptions options = {.target = TARGET_COUNT};
+  for (int t = 0; t < TARGET_COUNT; t++)
+    if (!strcmp(target_names[t], target)) options.target = (TargetKind)t;
+  if (options.target == TARGET_COUNT) {
+    fprintf(err, "perft: error: perft-emit-kernels: unknown target '%s'\n", target);
+    return (MlirPass){NULL};
+  }
+  long long parallel, min_work;
+  if (!int_option(o, "parallel", 1, 0, 1, &parallel, err) ||
+      !int_option(o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err))
+    return (MlirPass){NULL};
+  options.parallel = (int)parallel;
+  options.parallel_min_work = min_work;
+  return perft_create_emit_kernels_pass(options);
+}
+static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
+static MlirPass create_verify(const PassOptions *o, FILE *err) { return perft_create_verify_pass(); }
+
+static const PassInfo passes[] = {
+    {"perft-verify", "check every perft op against the op table", {NULL}, "", create_verify},
+    {"perft-prune-dead", "erase ops whose results nobody reads", {NULL}, "", create_prune_dead},
+    {"perft-autodiff", "reverse-mode autodiff of @forward into @train_step", {"wrong-rule"},
+     "wrong-rule=OP (tests only: corrupt OP's rule)", create_autodiff},
+    {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
+     create_bufferize},
+    {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},
+     "reuse=0|1 (default 1)", create_plan_workspace},
+    {"perft-emit-kernels", "perft_buffer ops and GEMMs to the target's kernels",
+     {"target", "parallel", "parallel-min-work"},
+     "target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304)", create_emit_kernels},
+    {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
+     create_manifest},
+};
+
+void perft_list_passes(FILE *out) {
+  for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
+    fprintf(out, "  %-22s %s\n", passes[i].name, passes[i].summary);
+    if (*passes[i].options_help) fprintf(out, "  %-22s   options: %s\n", "", passes[i].options_help);
+  }
+}
+
+/* Parses "k=v k2=v2" (text of length n) into o, checking the keys against info's. */
+static int parse_options(const PassInfo *info, const char *text, size_t n, PassOptions *o, FILE *err) {
+  *o = (PassOptions){0};
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && text[i] == ' ') i++;
+    if (i == n) break;
+    size_t start = i;
+    while (i < n && text[i] != ' ') i++;
+    const char *eq = memchr(text + start, '=', i - start);
+    if (!eq || eq == text + start || o->count == MAX_OPTIONS) {
+      fprintf(err, "perft: error: %s: expected KEY=VALUE options, got '%.*s'\n", info->name, (int)(i - start), text + start);
+      return 0;
+    }
+    size_t key_length = (size_t)(eq - text - start), value_length = i - start - key_length - 1;
+    if (key_length >= sizeof o->keys[0] || value_length >= sizeof o->values[0]) {
+      fprintf(err, "perft: error: %s: option too long: '%.*s'\n", info->name, (int)(i - start), text + start);
+      return 0;
+    }
+    memcpy(o->keys[o->count], text + start, key_length);
+    memcpy(o->values[o->count], eq + 1, value_length);
+    int known = 0;
+    for (int k = 0; k < MAX_OPTIONS && info->keys[k]; k++) known |= !strcmp(info->keys[k], o->keys[o->count]);
+    if (!known) {
+      fprintf(err, "perft: error: %s has no option '%s'%s%s\n", info->name, o->keys[o->count],
+                    *info->options_help ? "; options: " : "", info->options_help);
+      return 0;
+    }
+    o->count++;
+  }
+  return 1;
+}
+
+static const PassInfo *find_pass(const char *name, size_t n) {
+  for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+    if (strlen(passes[i].name) == n && !memcmp(passes[i].name, name, n)) return &passes[i];
+  return NULL;
+}
+
+static void print_error(MlirStringRef s, void *err) { fwrite(s.data, 1, s.length, err); }
+
+/* Hands the pending upstream elements [start, end) of text to MLIR's parser. */
+static int flush_upstream(MlirOpPassManager pm, const char *text, size_t start, size_t end, FILE *err) {
+  if (end <= start) return 1;
+  MlirLogicalResult r = mlirOpPassManagerAddPipeline(pm, (MlirStringRef){text + start, end - start}, print_error, err);
+  if (mlirLogicalResultIsFailure(r)) {
+    fputc('\n', err);
+    return 0;
+  }
+  return 1;
+}
+
+int perft_pipeline_add(MlirOpPassManager pm, const char *pipeline, FILE *err) {
+  size_t n = strlen(pipeline);
+  const char *text = pipeline;
+  const char prefix[] = "builtin.module(";
+  if (!strncmp(text, prefix, sizeof prefix - 1)) {
+    if (n < sizeof prefix || text[n - 1] != ')') {
+      fprintf(err, "perft: error: a pipeline 'builtin.module(...)' must end with ')'\n");
+      return 0;
+    }
+    text += sizeof prefix - 1;
+    n -= sizeof prefix;
+  }
+  size_t pending = 0, i = 0; /* upstream elements not yet handed over start at `pending` */
+  while (i < n) {
+    size_t start = i;
+    int depth = 0;
+    while (i < n && (depth > 0 || text[i] != ',')) {
+      if (text[i] == '(' || text[i] == '{') depth++;
+      if (text[i] == ')' || text[i] == '}') depth--;
+      i++;
+    }
+    size_t name_end = start;
+    while (name_end < i && text[name_end] != '{' && text[name_end] != '(') name_end++;
+    if (name_end - start > 6 && !memcmp(text + start, "perft-", 6)) {
+      const PassInfo *info = find_pass(text + start, name_end - start);
+      if (!info) {
+        fprintf(err, "perft: error: no pass named '%.*s'; the perft passes are:\n", (int)(name_end - start), text + start);
+        perft_list_passes(err);
+        return 0;
+      }
+      PassOptions options;
+      size_t options_length = name_end < i ? i - name_end - 2 : 0;
+      if (name_end < i && (text[name_end] != '{' || text[i - 1] != '}')) {
+        fprintf(err, "perft: error: %s: options go in braces: %s{KEY=VALUE ...}\n", info->name, info->name);
+        return 0;
+      }
+      if (!flush_upstream(pm, text, pending, start > pending ? start - 1 : pending, err) ||
+          !parse_options(info, text + name_end + 1, options_length, &options, err))
+        return 0;
+      MlirPass pass = info->create(&options, err);
+      if (!pass.ptr) return 0;
+      mlirOpPassManagerAddOwnedPass(pm, pass);
+      pending = i + 1;
+    }
+    i++; /* the comma */
+  }
+  return flush_upstream(pm, text, pending, n, err);
+}
