@@ -22,7 +22,7 @@ install_missing() {
 }
 
 build() {
-  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPERFT_WERROR=ON >/dev/null
   cmake --build "$BUILD" -j"$(nproc)"
 }
 

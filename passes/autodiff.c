@@ -21,6 +21,8 @@
  * while gradients still flow through frozen ops toward trainable ones. Rules
  * are applied to the forward ops in reverse order; adjoints that meet are summed.
  * Integer results (top-k indices, permutations, offsets) carry no gradient.
+ * Each op's rule comes from its op-table entry (autodiff_rules.c); an op without one
+ * is an error at its location: "autodiff: no backward rule for 'linalg.transpose'".
  */
 #include "autodiff.h"
 #include "passes.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_OPTIONS = 4 };
+enum { MAX_OPTIONS = 8 };
 
 typedef struct {
   int count;
@@ -27,15 +27,16 @@ typedef struct {
   MlirPass (*create)(const PassOptions *options, FILE *err);
 } PassInfo;
 
+/* The value of `key` (the last one given, as MLIR's own parser does), or `fallback`. */
 static const char *option(const PassOptions *o, const char *key, const char *fallback) {
-  for (int i = 0; i < o->count; i++)
+  for (int i = o->count; i-- > 0;)
     if (!strcmp(o->keys[i], key)) return o->values[i];
   return fallback;
 }
 
-/* An integer option in [low, high]; 0 and a message on a bad value. */
-static int int_option(const PassOptions *o, const char *key, long long fallback, long long low, long long high,
-                      long long *value, FILE *err) {
+/* An integer option of pass `name` in [low, high]; 0 and a message on a bad value. */
+static int int_option(const char *name, const PassOptions *o, const char *key, long long fallback, long long low,
+                      long long high, long long *value, FILE *err) {
   const char *text = option(o, key, NULL);
   if (!text) {
     *value = fallback;
@@ -44,7 +45,8 @@ static int int_option(const PassOptions *o, const char *key, long long fallback,
   char *end = NULL;
   *value = strtoll(text, &end, 10);
   if (!*text || *end || *value < low || *value > high) {
-    fprintf(err, "perft: error: option '%s' takes an integer in [%lld, %lld], got '%s'\n", key, low, high, text);
+    fprintf(err, "perft: error: %s: option '%s' takes an integer in [%lld, %lld], got '%s'\n", name, key, low, high,
+            text);
     return 0;
   }
   return 1;
@@ -57,7 +59,7 @@ static MlirPass create_autodiff(const PassOptions *o, FILE *err) {
 static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
 static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
   long long reuse;
-  if (!int_option(o, "reuse", 1, 0, 1, &reuse, err)) return (MlirPass){NULL};
+  if (!int_option("perft-plan-workspace", o, "reuse", 1, 0, 1, &reuse, err)) return (MlirPass){NULL};
   return perft_create_plan_workspace_pass((int)reuse);
 }
 static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
@@ -70,8 +72,8 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
     return (MlirPass){NULL};
   }
   long long parallel, min_work;
-  if (!int_option(o, "parallel", 1, 0, 1, &parallel, err) ||
-      !int_option(o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err))
+  if (!int_option("perft-emit-kernels", o, "parallel", 1, 0, 1, &parallel, err) ||
+      !int_option("perft-emit-kernels", o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err))
     return (MlirPass){NULL};
   options.parallel = (int)parallel;
   options.parallel_min_work = min_work;
@@ -113,8 +115,12 @@ static int parse_options(const PassInfo *info, const char *text, size_t n, PassO
     size_t start = i;
     while (i < n && text[i] != ' ') i++;
     const char *eq = memchr(text + start, '=', i - start);
-    if (!eq || eq == text + start || o->count == MAX_OPTIONS) {
+    if (!eq || eq == text + start) {
       fprintf(err, "perft: error: %s: expected KEY=VALUE options, got '%.*s'\n", info->name, (int)(i - start), text + start);
+      return 0;
+    }
+    if (o->count == MAX_OPTIONS) {
+      fprintf(err, "perft: error: %s: more than %d options\n", info->name, MAX_OPTIONS);
       return 0;
     }
     size_t key_length = (size_t)(eq - text - start), value_length = i - start - key_length - 1;
@@ -167,6 +173,10 @@ int perft_pipeline_add(MlirOpPassManager pm, const char *pipeline, FILE *err) {
     text += sizeof prefix - 1;
     n -= sizeof prefix;
   }
+  if (n > 0 && text[n - 1] == ',') {
+    fprintf(err, "perft: error: an empty element in the pipeline '%s' (two commas, or one at an end)\n", pipeline);
+    return 0;
+  }
   size_t pending = 0, i = 0; /* upstream elements not yet handed over start at `pending` */
   while (i < n) {
     size_t start = i;
@@ -175,6 +185,10 @@ int perft_pipeline_add(MlirOpPassManager pm, const char *pipeline, FILE *err) {
       if (text[i] == '(' || text[i] == '{') depth++;
       if (text[i] == ')' || text[i] == '}') depth--;
       i++;
+    }
+    if (i == start) {
+      fprintf(err, "perft: error: an empty element in the pipeline '%s' (two commas, or one at an end)\n", pipeline);
+      return 0;
     }
     size_t name_end = start;
     while (name_end < i && text[name_end] != '{' && text[name_end] != '(') name_end++;

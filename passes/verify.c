@@ -75,17 +75,14 @@ int perft_verify_op(MlirOperation op) {
   return info->verify ? info->verify(op) : 1;
 }
 
+static MlirWalkResult verify_walk(MlirOperation op, void *ok) {
+  *(int *)ok &= perft_verify_op(op);
+  return MlirWalkResultAdvance;
+}
+
 int perft_verify_module(MlirOperation module) {
-  int ok = 1;
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  for (MlirOperation func = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(func);
-       func = mlirOperationGetNextInBlock(func)) {
-    if (!op_is(func, "func.func") || mlirOperationGetNumRegions(func) < 1) continue;
-    MlirBlock fbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
-    if (mlirBlockIsNull(fbody)) continue;
-    for (MlirOperation op = mlirBlockGetFirstOperation(fbody); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-      ok &= perft_verify_op(op);
-  }
+  int ok = 1; /* every op at any depth: nested modules and regions too */
+  mlirOperationWalk(module, verify_walk, &ok, MlirWalkPostOrder);
   return ok;
 }
 

@@ -14,7 +14,9 @@ ctest_total=$(grep -Eo 'failed out of [0-9]+' "$BUILD/ctest.log" | tail -1 | gre
 ctest_passed=$((ctest_total - ctest_failed))
 
 echo "== lit (pass and driver tests)"
-python3 "$LIT" -v --param perftc="$BUILD/compiler/perftc" "$ROOT/tests/lit" | tee "$BUILD/lit.log"
+# Output/ folders go under $BUILD/tests/lit (build_dir), not into the source tree.
+python3 "$LIT" -v --param perftc="$BUILD/compiler/perftc" --param perft_opt="$BUILD/compiler/perft-opt" \
+  --param build_dir="$BUILD" "$ROOT/tests/lit" | tee "$BUILD/lit.log"
 lit_passed=$(grep -c '^PASS:' "$BUILD/lit.log")
 lit_failed=$(grep -Ec '^(FAIL|XPASS|UNRESOLVED):' "$BUILD/lit.log")
 

@@ -1,0 +1,20 @@
+// An unknown perft-* pass name is an error that lists the perft passes and their options.
+// RUN: not %perft_opt %s -p 'perft-bufferize,perft-bufferise' 2>&1 | FileCheck %s
+
+// CHECK: perft: error: no pass named 'perft-bufferise'; the perft passes are:
+// CHECK-NEXT: perft-verify
+// CHECK-NEXT: perft-prune-dead
+// CHECK-NEXT: perft-autodiff
+// CHECK-NEXT: options: wrong-rule=OP
+// CHECK-NEXT: perft-bufferize
+// CHECK-NEXT: perft-plan-workspace
+// CHECK-NEXT: options: reuse=0|1 (default 1)
+// CHECK-NEXT: perft-emit-kernels
+// CHECK-NEXT: options: target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304)
+// CHECK-NEXT: perft-manifest
+// CHECK-NOT: {{^}}module
+module {
+  func.func @f() {
+    return
+  }
+}
