@@ -6,6 +6,7 @@
  *   ast        the parsed program (.perft input only)
  *   mlir       the module from the front end: @forward in perft + linalg ops
  *   autodiff   after reverse-mode autodiff: @forward and @train_step
+ *   fused      after the fusion passes (perft-fuse-*)
  *   lowered    after bufferize, plan-workspace and emit-kernels: loops over one workspace
  *   llvm       LLVM IR with the ABI entry points, optimised
  *   obj        an object file
@@ -33,14 +34,19 @@
 #define PERFT_RUNTIME_LIBRARY "libperftrt.a"
 #endif
 
-typedef enum { STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_LOWERED, STAGE_LLVM, STAGE_OBJ, STAGE_EXE } Stage;
-static const char *stage_names[] = {"ast", "mlir", "autodiff", "lowered", "llvm", "obj", "exe"};
+typedef enum { STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_FUSED, STAGE_LOWERED, STAGE_LLVM, STAGE_OBJ, STAGE_EXE } Stage;
+static const char *stage_names[] = {"ast", "mlir", "autodiff", "fused", "lowered", "llvm", "obj", "exe"};
+
+/* The fusion passes, in pipeline order: NAME is perft-fuse-NAME; --no-fuse=NAME drops it. */
+static const char *const fusions[] = {"swiglu"};
+enum { NUM_FUSIONS = sizeof fusions / sizeof fusions[0] };
 
 typedef struct {
   const char *input, *output, *wrong_rule;
   const Target *target;
   Stage stage;
   int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial, print_pipeline;
+  int no_fuse[NUM_FUSIONS]; /* 1: --no-fuse named it */
   long long parallel_min_work;
   DimOverride overrides[64];
   int num_overrides;
@@ -49,7 +55,8 @@ typedef struct {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...\n"
-          "  --emit=ast|mlir|autodiff|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
+          "  --emit=ast|mlir|autodiff|fused|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
+          "  --no-fuse=NAME[,NAME]  leave out fusion passes (swiglu, or all); the numbers stay the same\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
           "  --target=cpu           the code generation target (only cpu for now)\n"
           "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"
@@ -62,6 +69,24 @@ static void usage(FILE *out) {
           "  --parallel-min-work=N  GEMMs of at least N multiply-adds run on threads (default 4194304)\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
+}
+
+/* --no-fuse=NAME[,NAME...]: names from `fusions`, or all. */
+static int parse_no_fuse(const char *list, Options *o) {
+  char names[256];
+  snprintf(names, sizeof names, "%s", list);
+  for (char *save = NULL, *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+    int found = 0;
+    for (int f = 0; f < NUM_FUSIONS; f++)
+      if (!strcmp(name, "all") || !strcmp(name, fusions[f])) o->no_fuse[f] = found = 1;
+    if (!found) {
+      fprintf(stderr, "perftc: error: --no-fuse: no fusion named '%s' (fusions: all", name);
+      for (int f = 0; f < NUM_FUSIONS; f++) fprintf(stderr, ", %s", fusions[f]);
+      fprintf(stderr, ")\n");
+      return 0;
+    }
+  }
+  return 1;
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
@@ -82,6 +107,9 @@ static int parse_options(int argc, char **argv, Options *o) {
     } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
     else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
     else if (!strcmp(a, "--print-pipeline")) o->print_pipeline = 1;
+    else if (!strncmp(a, "--no-fuse=", 10)) {
+      if (!parse_no_fuse(a + 10, o)) return 0;
+    }
     else if (!strncmp(a, "--target=", 9)) {
       o->target = target_find(a + 9);
       if (!o->target) { fprintf(stderr, "perftc: error: unknown target '%s' (targets: %s)\n", a + 9, target_list()); return 0; }
@@ -121,32 +149,35 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* The pass pipeline that takes a front-end module to `stage` (report: to autodiff). */
-static char *pipeline_text(const Options *o, Stage stage) {
+/* The pass pipeline that takes a module from the end of stage `from` to the end of `to`
+ * (the front end's module is the end of STAGE_MLIR). */
+static char *pipeline_text(const Options *o, Stage from, Stage to) {
   static char text[2048];
-  int n = snprintf(text, sizeof text, "builtin.module(");
-  if (stage >= STAGE_AUTODIFF || o->report) {
+  size_t n = (size_t)snprintf(text, sizeof text, "builtin.module(");
+  const char *comma = "";
+#define ADD(...) (n += (size_t)snprintf(text + n, sizeof text - n, __VA_ARGS__), comma = ",")
+  if (from < STAGE_AUTODIFF && to >= STAGE_AUTODIFF) {
     char wrong[96] = "";
     if (o->wrong_rule && *o->wrong_rule) snprintf(wrong, sizeof wrong, "{wrong-rule=%s}", o->wrong_rule);
-    n += snprintf(text + n, sizeof text - (size_t)n, "perft-prune-dead,perft-autodiff%s,perft-prune-dead", wrong);
+    ADD("%sperft-prune-dead,perft-autodiff%s,perft-prune-dead", comma, wrong);
   }
-  if (stage >= STAGE_LOWERED && !o->report)
-    n += snprintf(text + n, sizeof text - (size_t)n,
-                  ",perft-bufferize,perft-plan-workspace{reuse=%d},"
-                  "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld}",
-                  !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work);
-  if (stage >= STAGE_LLVM && !o->report)
-    n += snprintf(text + n, sizeof text - (size_t)n, ",perft-manifest,%s", o->target->lowering_pipeline);
-  snprintf(text + n, sizeof text - (size_t)n, ")");
+  for (int f = 0; f < NUM_FUSIONS && from < STAGE_FUSED && to >= STAGE_FUSED; f++)
+    if (!o->no_fuse[f]) ADD("%sperft-fuse-%s", comma, fusions[f]);
+  if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
+    ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld}",
+        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work);
+  if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
+#undef ADD
+  snprintf(text + n, sizeof text - n, ")");
   return text;
 }
 
-/* Runs the pipeline to `stage` over the module in one pass manager. */
-static int run_pipeline(MlirModule module, const Options *o, Stage stage) {
+/* Runs the pipeline from `from` to `to` over the module in one pass manager. */
+static int run_pipeline(MlirModule module, const Options *o, Stage from, Stage to) {
   MlirContext context = mlirModuleGetContext(module);
   MlirPassManager pm = mlirPassManagerCreate(context);
   if (o->print_after_all) mlirPassManagerEnableIRPrinting(pm);
-  int ok = perft_pipeline_add(mlirPassManagerGetAsOpPassManager(pm), pipeline_text(o, stage), stderr) &&
+  int ok = perft_pipeline_add(mlirPassManagerGetAsOpPassManager(pm), pipeline_text(o, from, to), stderr) &&
            mlirLogicalResultIsSuccess(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(module)));
   mlirPassManagerDestroy(pm);
   return ok;
@@ -170,8 +201,9 @@ static MlirModule front_end(MlirContext context, const Options *o) {
 }
 
 static int compile(const Options *o) {
+  Stage last = o->report ? STAGE_FUSED : o->stage;
   if (o->print_pipeline) {
-    printf("%s\n", pipeline_text(o, o->stage));
+    printf("%s\n", pipeline_text(o, STAGE_MLIR, last));
     return 1;
   }
   MlirContext context = perft_context_create();
@@ -180,8 +212,13 @@ static int compile(const Options *o) {
   if (!mlirOperationVerify(mlirModuleGetOperation(module)) || !perft_verify_module(mlirModuleGetOperation(module)))
     return 0;
   if (o->stage == STAGE_MLIR) return module_write(module, o->output, o->print_locations);
-  if (!run_pipeline(module, o, o->stage)) return 0;
-  if (o->report) return report_print(module, o->input, stdout);
+  if (o->report) { /* the kernels before fusion, then after */
+    KernelCounts before;
+    if (!run_pipeline(module, o, STAGE_MLIR, STAGE_AUTODIFF)) return 0;
+    report_count_kernels(module, &before);
+    return run_pipeline(module, o, STAGE_AUTODIFF, STAGE_FUSED) && report_print(module, o->input, &before, stdout);
+  }
+  if (!run_pipeline(module, o, STAGE_MLIR, o->stage)) return 0;
   if (o->stage <= STAGE_LOWERED) return module_write(module, o->output, o->print_locations);
   if (o->stage == STAGE_LLVM) return codegen_emit(module, o->target, EMIT_LLVM_IR, o->output ? o->output : "-" /* LLVM: stdout */);
   const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");

@@ -36,7 +36,39 @@ static const char *with_commas(double v, char *buffer) {
   return buffer;
 }
 
-int report_print(MlirModule module, const char *title, FILE *out) {
+static int kind_index(const KernelCounts *c, MlirStringRef name) {
+  for (int j = 0; j < c->kinds; j++)
+    if (c->names[j].length == name.length && !memcmp(c->names[j].data, name.data, name.length)) return j;
+  return -1;
+}
+
+static double tensor_bytes(MlirType type) {
+  if (!mlirTypeIsARankedTensor(type)) return 0;
+  return (double)shaped_num_elements(type) * (mlirTypeIsAF64(mlirShapedTypeGetElementType(type)) ? 8.0 : 4.0);
+}
+
+void report_count_kernels(MlirModule module, KernelCounts *c) {
+  *c = (KernelCounts){0};
+  MlirOperation step = perft_find_function(mlirModuleGetOperation(module), "train_step");
+  if (mlirOperationIsNull(step)) return;
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(step, 0));
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (op_is(op, "tensor.empty") || op_is(op, "arith.constant") || op_is(op, "func.return")) continue;
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+    int j = kind_index(c, name);
+    if (j < 0 && c->kinds < REPORT_MAX_KINDS) {
+      j = c->kinds++;
+      c->names[j] = name; /* identifiers live as long as the context */
+      c->counts[j] = 0;
+    }
+    if (j >= 0) c->counts[j]++;
+    c->total++;
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(op); r++)
+      c->bytes += tensor_bytes(mlirValueGetType(mlirOperationGetResult(op, r)));
+  }
+}
+
+int report_print(MlirModule module, const char *title, const KernelCounts *before, FILE *out) {
   MlirOperation module_op = mlirModuleGetOperation(module);
   MlirOperation forward = perft_find_function(module_op, "forward");
   MlirOperation step = perft_find_function(module_op, "train_step");
@@ -70,21 +102,24 @@ int report_print(MlirModule module, const char *title, FILE *out) {
   fprintf(out, "GEMM FLOPs per token (%.0f tokens per step)\n", tokens);
   fprintf(out, "  forward           %s\n", with_commas(forward_flops / tokens, a));
   fprintf(out, "  backward          %s\n", with_commas(backward_flops / tokens, a));
-  fprintf(out, "kernels of @train_step (one per op; no fusion yet)\n");
-
-  /* Count op kinds in the order they first appear. */
-  enum { MAX_KINDS = 64 };
-  MlirStringRef names[MAX_KINDS];
-  int counts[MAX_KINDS], kinds = 0;
-  MlirBlock step_body = mlirRegionGetFirstBlock(mlirOperationGetRegion(step, 0));
-  for (MlirOperation op = mlirBlockGetFirstOperation(step_body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
-    if (op_is(op, "tensor.empty") || op_is(op, "arith.constant") || op_is(op, "func.return")) continue;
-    int j = 0;
-    while (j < kinds && !(names[j].length == n.length && !memcmp(names[j].data, n.data, n.length))) j++;
-    if (j == kinds && kinds < MAX_KINDS) { names[kinds] = n; counts[kinds++] = 0; }
-    if (j < kinds) counts[j]++;
+  KernelCounts after;
+  report_count_kernels(module, &after);
+  fprintf(out, "kernels of @train_step (one per op): %s before fusion, %s after\n", with_commas(before->total, a),
+          with_commas(after.total, b));
+  fprintf(out, "intermediates written per step: %s bytes before fusion, %s after (%s saved)\n",
+          with_commas(before->bytes, a), with_commas(after.bytes, b), with_commas(before->bytes - after.bytes, c));
+  fprintf(out, "  %-34s %7s %7s\n", "op", "before", "after");
+  KernelCounts all = *before; /* every kind, in the order it first appears before fusion, then after */
+  for (int j = 0; j < after.kinds; j++)
+    if (kind_index(&all, after.names[j]) < 0 && all.kinds < REPORT_MAX_KINDS) {
+      all.names[all.kinds] = after.names[j];
+      all.counts[all.kinds++] = 0;
+    }
+  for (int j = 0; j < all.kinds; j++) {
+    int i = kind_index(before, all.names[j]), k = kind_index(&after, all.names[j]);
+    fprintf(out, "  %-34.*s %7s %7s\n", (int)all.names[j].length, all.names[j].data,
+            i < 0 ? "-" : (snprintf(a, sizeof a, "x%d", before->counts[i]), a),
+            k < 0 ? "-" : (snprintf(b, sizeof b, "x%d", after.counts[k]), b));
   }
-  for (int j = 0; j < kinds; j++) fprintf(out, "  %-34.*s x%d\n", (int)names[j].length, names[j].data, counts[j]);
   return 1;
 }

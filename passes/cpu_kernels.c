@@ -61,9 +61,25 @@ static MlirValue silu_grad_element(Kernel *k, const MlirValue *x, const void *un
   MlirValue s = sigmoid(k, x[0]);
   return MUL(x[1], MUL(s, ADD(F(1.0), MUL(x[0], SUB(F(1.0), s)))));
 }
+/* silu(a) · b: silu as silu_element, then the product (as linalg.mul) */
+static MlirValue swiglu_element(Kernel *k, const MlirValue *x, const void *unused) {
+  return MUL(silu_element(k, x, NULL), x[1]);
+}
 /* d mse / dy = 2 (y - t) / n · dl;  x = {y, t, dl} */
 static MlirValue mse_grad_element(Kernel *k, const MlirValue *x, const void *two_over_n) {
   return MUL(MUL(SUB(x[0], x[1]), F(*(const double *)two_over_n)), x[2]);
+}
+
+/* The backward of swiglu, as the unfused ops compute it: ds = dy·b, da = silu_grad(a, ds),
+ * db = dy·silu(a); silu(a) is recomputed, never stored. a, b, dy, da, db: [R, F]. */
+static void swiglu_grad(Kernel *k, MlirValue a, MlirValue b, MlirValue dy, MlirValue da, MlirValue db) {
+  MlirValue fa = flatten(k, a), fb = flatten(k, b), fdy = flatten(k, dy), fda = flatten(k, da), fdb = flatten(k, db);
+  FOR(i, C(0), C(numel(a)));
+  MlirValue x = LOAD(k, fa, i.iv), d = LOAD(k, fdy, i.iv);
+  MlirValue ds = MUL(d, LOAD(k, fb, i.iv));
+  STORE(k, silu_grad_element(k, (MlirValue[]){x, ds}, NULL), fda, i.iv);
+  STORE(k, MUL(d, silu_element(k, &x, NULL)), fdb, i.iv);
+  END(i);
 }
 
 /* ---- softmax over the last axis of x[rows, C] ---- */
@@ -444,8 +460,13 @@ KERNEL(scale) {
   elementwise(k, 1, b, b[1], scale_element, &factor);
   return 1;
 }
-KERNEL(silu) { elementwise(k, 1, b, b[1], silu_element, NULL); return 1; }
-KERNEL(silu_grad) { elementwise(k, 2, b, b[2], silu_grad_element, NULL); return 1; }
+/* silu, silu_grad and their fused forms swiglu, swiglu_grad round every op as written
+ * (k->strict), so perft-fuse-swiglu changes no bit of the results. */
+#define STRICT(...) (k->strict = 1, __VA_ARGS__, k->strict = 0, 1)
+KERNEL(silu) { return STRICT(elementwise(k, 1, b, b[1], silu_element, NULL)); }
+KERNEL(silu_grad) { return STRICT(elementwise(k, 2, b, b[2], silu_grad_element, NULL)); }
+KERNEL(swiglu) { return STRICT(elementwise(k, 2, b, b[2], swiglu_element, NULL)); }
+KERNEL(swiglu_grad) { return STRICT(swiglu_grad(k, b[0], b[1], b[2], b[3], b[4])); }
 KERNEL(softmax) { softmax(k, b[0], b[1]); return 1; }
 KERNEL(softmax_grad) { softmax_grad(k, b[0], b[1], b[2]); return 1; }
 KERNEL(top_k) { top_k(k, b[0], b[1], b[2], (int)op_int_attribute(op, "renormalize", 0)); return 1; }

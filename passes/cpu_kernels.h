@@ -14,6 +14,8 @@ int cpu_upstream(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_scale(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_silu(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_silu_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_swiglu(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_swiglu_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_softmax(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_softmax_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_top_k(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -20,10 +20,12 @@ MlirValue i32_const(Kernel *k, int64_t v) {
 
 /* Float arithmetic may be reassociated (and contracted into FMAs): that is what
  * lets LLVM vectorise the reductions of the kernels (dot products, row sums).
- * Results then differ from strict left-to-right order only by rounding. */
+ * Results then differ from strict left-to-right order only by rounding. Kernels
+ * that fusion may merge set k->strict: their ops then round exactly as written,
+ * so fused and unfused code give the same bits. */
 MlirValue arith(Kernel *k, const char *name, MlirValue a, MlirValue b) {
   MlirValue operands[2] = {a, b};
-  if (!mlirTypeIsAFloat(mlirValueGetType(a)))
+  if (!mlirTypeIsAFloat(mlirValueGetType(a)) || k->strict)
     return build_value(&k->b, name, 2, operands, mlirValueGetType(a), 0, NULL);
   MlirNamedAttribute fast = named_attribute(k->b.context, "fastmath",
                                             parse_attribute(k->b.context, "#arith.fastmath<reassoc,contract>"));

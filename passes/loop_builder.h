@@ -18,6 +18,7 @@ typedef struct {
   MlirType index, f, i32, i1; /* index type, the float type of this function, i32, i1 */
   int parallel;               /* emit scf.parallel for independent GEMM blocks ... */
   int64_t parallel_min_work;  /* ... of GEMMs with at least this many multiply-adds */
+  int strict;                 /* float ops without fast-math flags: each rounds as written */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };

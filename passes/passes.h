@@ -3,6 +3,7 @@
  * The pipeline, in order (perftc --print-pipeline prints it whole):
  *   perft-prune-dead       erase ops whose results nobody reads             prune_dead.c
  *   perft-autodiff         @forward -> @train_step, reverse mode             autodiff.c (+ autodiff_rules.c)
+ *   perft-fuse-*           the fusion passes (perftc --no-fuse=NAME drops one)  fuse_*.c
  *   perft-bufferize        tensors -> buffers with lifetimes                  bufferize.c
  *   perft-plan-workspace   buffers -> views of one workspace                 plan_workspace.c
  *   perft-emit-kernels     perft_buffer ops -> the target's kernels          emit_kernels.c (+ cpu_kernels.c)
@@ -23,6 +24,7 @@
 MlirPass perft_create_prune_dead_pass(void);
 /* `wrong_rule` names an op whose backward rule is deliberately corrupted (tests only; "" for none). */
 MlirPass perft_create_autodiff_pass(const char *wrong_rule);
+MlirPass perft_create_fuse_swiglu_pass(void);
 MlirPass perft_create_bufferize_pass(void);
 /* reuse = 0: every buffer keeps its own range (for comparison). */
 MlirPass perft_create_plan_workspace_pass(int reuse);
