@@ -164,8 +164,9 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
   for (int f = 0; f < NUM_FUSIONS && from < STAGE_FUSED && to >= STAGE_FUSED; f++)
     if (!o->no_fuse[f]) ADD("%sperft-fuse-%s", comma, fusions[f]);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
-    ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld}",
-        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work);
+    ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
+        "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d}",
+        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->target->vector_bytes);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
 #undef ADD
   snprintf(text + n, sizeof text - n, ")");

@@ -30,8 +30,10 @@ typedef struct {
    * the link line; NULL-terminated. */
   const char *runtime_library;
   const char *const *link_libraries;
-  /* Kernel options: GEMM blocks on threads, from this many multiply-adds on. */
+  /* Kernel options: GEMM blocks on threads, from this many multiply-adds on; the width of the
+   * vectors of GEMM microkernels (bytes). */
   int64_t parallel_min_work;
+  int vector_bytes;
 } Target;
 
 /* The target called `name`, or NULL. */

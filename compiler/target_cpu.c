@@ -22,7 +22,7 @@ const Target cpu_target = {
     .kind = TARGET_CPU,
     .lowering_pipeline =
         "func.func(convert-linalg-to-loops),convert-scf-to-openmp,expand-strided-metadata,"
-        "lower-affine,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm,"
+        "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm,"
         "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-openmp-to-llvm,"
         "reconcile-unrealized-casts",
@@ -31,4 +31,6 @@ const Target cpu_target = {
     .runtime_library = NULL,
     .link_libraries = cpu_link_libraries,
     .parallel_min_work = 1 << 22,
+    /* 512-bit vectors: AVX-512's width. LLVM splits them in two where the CPU has only AVX2. */
+    .vector_bytes = 64,
 };

@@ -14,7 +14,8 @@
  * matmul_kernels.c). A kernel may decline (linalg elementwise ops on the CPU): the op then
  * stays for the upstream lowering that follows. Options: target=cpu, parallel=0|1 (GEMM
  * blocks as scf.parallel, which the CPU target maps to OpenMP threads), parallel-min-work=N
- * (only GEMMs of at least N multiply-adds go parallel).
+ * (only GEMMs of at least N multiply-adds go parallel), vector-bytes=N (the vector width of
+ * the GEMM microkernels' vector.fma blocks; 0: scalar loops only).
  */
 #include "passes.h"
 #include "external_pass.h"
@@ -38,7 +39,8 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options) 
   Kernel k = {.b = {.context = context, .block = body},
               .index = mlirIndexTypeGet(context), .f = function_float_type(context, body),
               .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
-              .parallel = options->parallel, .parallel_min_work = options->parallel_min_work};
+              .parallel = options->parallel, .parallel_min_work = options->parallel_min_work,
+              .vector_bytes = options->vector_bytes};
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
     next = mlirOperationGetNextInBlock(op);
     const OpInfo *info = op_info_of(op);

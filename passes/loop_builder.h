@@ -19,6 +19,7 @@ typedef struct {
   int parallel;               /* emit scf.parallel for independent GEMM blocks ... */
   int64_t parallel_min_work;  /* ... of GEMMs with at least this many multiply-adds */
   int strict;                 /* float ops without fast-math flags: each rounds as written */
+  int vector_bytes;           /* the width of the target's vectors (0: no explicit vectors) */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };

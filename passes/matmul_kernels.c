@@ -93,24 +93,110 @@ void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirVal
   }
 }
 
-void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
-                      int accumulate) {
-  int64_t N = dim(out, 1), K = dim(x, 1);
-  int parallel = worth_parallel(k, dim(x, 0), N, K); /* rows are independent: one thread each */
+/* ---- the axpy form: out[row, :] (+)= Σ_kk x[row, kk] · w[kk, :] ----
+ * A register block is AXPY_ROWS rows × AXPY_VECTORS vectors of output columns (16 vector
+ * accumulators): per step of K it loads AXPY_VECTORS vectors of one weight row and broadcasts
+ * AXPY_ROWS scalars of x, for AXPY_ROWS × AXPY_VECTORS fused multiply-adds. A vector is
+ * k->vector_bytes wide (the target's). Each output still sums over kk in order, one FMA per
+ * step, as the scalar loop below does. */
+enum { AXPY_ROWS = 4, AXPY_VECTORS = 4 };
+
+static MlirValue vector_load(Kernel *k, MlirType vector, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {memref};
+  for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
+  return build_value(&k->b, "vector.load", 1 + n, operands, vector, 0, NULL);
+}
+
+static void vector_store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {value, memref};
+  for (int i = 0; i < n; i++) operands[2 + i] = indices[i];
+  build_op(&k->b, "vector.store", 2 + n, operands, 0, NULL, 0, NULL);
+}
+
+static MlirValue weight_vector(Kernel *k, MlirType vector, Weights w, MlirValue i, MlirValue j) {
+  if (mlirValueIsNull(w.expert)) return vector_load(k, vector, w.memref, 2, (MlirValue[]){i, j});
+  return vector_load(k, vector, w.memref, 3, (MlirValue[]){w.expert, i, j});
+}
+
+/* The left operand of an axpy-form GEMM: x[row, kk], or x[kk, row] when transposed. */
+typedef struct {
+  MlirValue memref;
+  int transposed;
+} Rows;
+
+static MlirValue row_element(Kernel *k, Rows x, MlirValue row, MlirValue kk) {
+  return x.transposed ? LOAD(k, x.memref, kk, row) : LOAD(k, x.memref, row, kk);
+}
+
+/* One register block: rows [row0, row0 + rows) × columns [n0, n0 + AXPY_VECTORS · lanes). */
+static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, int64_t K, Weights w, MlirValue row0,
+                       int rows, MlirValue n0, MlirValue out, int accumulate) {
+  MlirValue r[AXPY_ROWS], n[AXPY_VECTORS], inits[AXPY_ROWS * AXPY_VECTORS], sums[AXPY_ROWS * AXPY_VECTORS];
+  for (int i = 0; i < rows; i++) r[i] = arith(k, "arith.addi", row0, C(i));
+  for (int j = 0; j < AXPY_VECTORS; j++) n[j] = arith(k, "arith.addi", n0, C(j * lanes));
+  MlirNamedAttribute zero_value =
+      named_attribute(k->b.context, "value", mlirDenseElementsAttrDoubleSplatGet(vector, 0.0));
+  if (mlirTypeIsAF32(k->f)) zero_value.attribute = mlirDenseElementsAttrFloatSplatGet(vector, 0.0f);
+  MlirValue zero = accumulate ? no_value : build_value(&k->b, "arith.constant", 0, NULL, vector, 1, &zero_value);
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < AXPY_VECTORS; j++)
+      inits[i * AXPY_VECTORS + j] = accumulate ? vector_load(k, vector, out, 2, (MlirValue[]){r[i], n[j]}) : zero;
+  Loop kk = loop_begin_carrying(k, C(0), C(K), 1, rows * AXPY_VECTORS, inits);
+  MlirValue ws[AXPY_VECTORS], next[AXPY_ROWS * AXPY_VECTORS];
+  for (int j = 0; j < AXPY_VECTORS; j++) ws[j] = weight_vector(k, vector, w, kk.iv, n[j]);
+  for (int i = 0; i < rows; i++) {
+    MlirValue scalar = row_element(k, x, r[i], kk.iv);
+    MlirValue a = build_value(&k->b, "vector.broadcast", 1, &scalar, vector, 0, NULL);
+    for (int j = 0; j < AXPY_VECTORS; j++) {
+      MlirValue fma[3] = {a, ws[j], kk.carried[i * AXPY_VECTORS + j]};
+      next[i * AXPY_VECTORS + j] = build_value(&k->b, "vector.fma", 3, fma, vector, 0, NULL);
+    }
+  }
+  loop_end_carrying(k, &kk, next, sums);
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < AXPY_VECTORS; j++) vector_store(k, sums[i * AXPY_VECTORS + j], out, 2, (MlirValue[]){r[i], n[j]});
+}
+
+static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue last, MlirValue out, int accumulate) {
+  int64_t N = dim(out, 1), K = dim(x.memref, x.transposed ? 0 : 1), rows = dim(x.memref, x.transposed ? 1 : 0);
+  int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4), strip = lanes * AXPY_VECTORS;
+  int64_t N_strips = lanes > 0 ? N / strip * strip : 0;
+  int parallel = worth_parallel(k, rows, N, K); /* strips of columns are independent: one thread each */
+  if (N_strips > 0) {
+    MlirType vector = mlirVectorTypeGet(1, &lanes, k->f);
+    MlirValue count = arith(k, "arith.subi", last, first);
+    MlirValue blocked_end =
+        arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
+    Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
+    Loop row0 = loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
+    axpy_block(k, vector, lanes, x, K, w, row0.iv, AXPY_ROWS, n0.iv, out, accumulate);
+    loop_end_carrying(k, &row0, NULL, NULL);
+    FOR(row, blocked_end, last); /* the last count % AXPY_ROWS rows */
+    axpy_block(k, vector, lanes, x, K, w, row.iv, 1, n0.iv, out, accumulate);
+    END(row);
+    weight_blocks_end(k, &n0, parallel);
+  }
+  if (N_strips == N) return;
+  /* the last N % strip columns: one row at a time, vectorised by LLVM along n */
   Loop row = parallel ? parallel_begin(k, first, last, 1) : loop_begin(k, first, last, no_value);
   if (!accumulate) {
-    FOR(n, C(0), C(N));
+    FOR(n, C(N_strips), C(N));
     STORE(k, F(0.0), out, row.iv, n.iv);
     END(n);
   }
   FOR(kk, C(0), C(K));
-  MlirValue a = LOAD(k, x, row.iv, kk.iv);
-  FOR(n, C(0), C(N));
+  MlirValue a = row_element(k, x, row.iv, kk.iv);
+  FOR(n, C(N_strips), C(N));
   STORE(k, ADD(LOAD(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, kk.iv, n.iv))), out, row.iv, n.iv);
   END(n);
   END(kk);
   if (parallel) parallel_end(k, &row);
   else END(row);
+}
+
+void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+                      int accumulate) {
+  axpy_rows(k, (Rows){x, 0}, w, first, last, out, accumulate);
 }
 
 void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
@@ -139,15 +225,8 @@ int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose
     matmul_dot_rows(k, a, w, C(0), M, c, 1);
   } else if (!transpose_a && !transpose_b) {
     matmul_axpy_rows(k, a, w, C(0), M, c, 1);
-  } else if (transpose_a && !transpose_b) { /* c[i, :] += a[kk, i] · b[kk, :]: an outer product per kk */
-    FOR(kk, C(0), C(dim(a, 0)));
-    FOR(i, C(0), C(dim(c, 0)));
-    MlirValue s = LOAD(k, a, kk.iv, i.iv);
-    FOR(j, C(0), C(dim(c, 1)));
-    STORE(k, ADD(LOAD(k, c, i.iv, j.iv), MUL(s, LOAD(k, b, kk.iv, j.iv))), c, i.iv, j.iv);
-    END(j);
-    END(i);
-    END(kk);
+  } else if (transpose_a && !transpose_b) { /* c[i, :] += Σ_kk a[kk, i] · b[kk, :] */
+    axpy_rows(k, (Rows){a, 1}, w, C(0), M, c, 1);
   } else {
     return 0;
   }

@@ -4,7 +4,9 @@
  * along K) or w[K,N] ("axpy form": out = x·w, read along N). A weight is a 2-D
  * matrix or expert e's slice of a 3-D bank. The dot form runs 4×4 register blocks:
  * 16 running sums share 4 row loads and 4 weight loads per step of K, so LLVM's
- * vectoriser gets 16 independent reductions (instead of 1 load pair per FMA).
+ * vectoriser gets 16 independent reductions (instead of 1 load pair per FMA). The axpy
+ * form (and c += aᵀ·b) runs explicit vector register blocks when k->vector_bytes is set:
+ * 4 rows × 4 vectors of accumulators, one vector.fma per pair per step of K.
  */
 #ifndef PERFT_MATMUL_KERNELS_H
 #define PERFT_MATMUL_KERNELS_H

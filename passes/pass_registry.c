@@ -72,12 +72,18 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
     fprintf(err, "perft: error: perft-emit-kernels: unknown target '%s'\n", target);
     return (MlirPass){NULL};
   }
-  long long parallel, min_work;
+  long long parallel, min_work, vector_bytes;
   if (!int_option("perft-emit-kernels", o, "parallel", 1, 0, 1, &parallel, err) ||
-      !int_option("perft-emit-kernels", o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err))
+      !int_option("perft-emit-kernels", o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err) ||
+      !int_option("perft-emit-kernels", o, "vector-bytes", 0, 0, 256, &vector_bytes, err))
     return (MlirPass){NULL};
+  if (vector_bytes & (vector_bytes - 1)) {
+    fprintf(err, "perft: error: perft-emit-kernels: vector-bytes must be 0 or a power of two, got %lld\n", vector_bytes);
+    return (MlirPass){NULL};
+  }
   options.parallel = (int)parallel;
   options.parallel_min_work = min_work;
+  options.vector_bytes = (int)vector_bytes;
   return perft_create_emit_kernels_pass(options);
 }
 static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
@@ -94,8 +100,9 @@ static const PassInfo passes[] = {
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},
      "reuse=0|1 (default 1)", create_plan_workspace},
     {"perft-emit-kernels", "perft_buffer ops and GEMMs to the target's kernels",
-     {"target", "parallel", "parallel-min-work"},
-     "target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304)", create_emit_kernels},
+     {"target", "parallel", "parallel-min-work", "vector-bytes"},
+     "target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0)",
+     create_emit_kernels},
     {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
      create_manifest},
 };

@@ -32,6 +32,7 @@ typedef struct {
   TargetKind target;
   int parallel;              /* GEMM blocks as scf.parallel (threads); 0: all serial */
   int64_t parallel_min_work; /* only GEMMs of at least this many multiply-adds go parallel */
+  int vector_bytes;          /* the width of explicit vectors in GEMM microkernels (0: none) */
 } EmitKernelsOptions;
 MlirPass perft_create_emit_kernels_pass(EmitKernelsOptions options);
 MlirPass perft_create_manifest_pass(void);

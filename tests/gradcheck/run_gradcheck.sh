@@ -134,6 +134,22 @@ for f in "$(dirname "$EXAMPLE")"/token_*.perft; do
   run_one "$name" "$f" "" $TOKEN_DIMS
 done
 
+# GEMMs wide enough for the vector register blocks of the axpy form (64-byte vectors: 8 doubles,
+# 4 vectors a block, so 32 columns), with leftover rows and columns: matmul_nn (x·w) and its
+# weight gradient, matmul_tn (wᵀ·x: the transposed-rows form), and a whole program whose
+# experts' input gradients run through them
+for case in "matmul_nn -DN=37" "matmul_tn -DM=37"; do
+  name=${case%% *}
+  selected "vector_$name" || continue
+  src="$HERE/ops/$name.perft"
+  # shellcheck disable=SC2086
+  run_one "vector_$name" "$src" "$(flags_of "$src")" -Dtokens=6 -DD=37 ${case#* }
+done
+if selected vector_token_full_ft; then
+  run_one vector_token_full_ft "$(dirname "$EXAMPLE")/token_full_ft.perft" "" \
+    -Dtokens=7 -DV=5 -DD=37 -DE=2 -DK=1 -DF=34 -DL=2 -DN=2 -DKt=1 -Dr=2
+fi
+
 # the same kind of programs with every GEMM split across threads (--parallel-min-work=0; the
 # objects then call LLVM's OpenMP runtime): threads must not change a single gradient
 OPENMP_LDFLAGS="-L/usr/lib/llvm-19/lib -lomp -Wl,-rpath,/usr/lib/llvm-19/lib"

@@ -59,10 +59,13 @@ STRATEGIES=(
 #   odd:     the brief's awkward sizes, OLMoE-style block
 #   mixtral: renormalised top-K and c = 0.02 (-Drenorm=1), 3 layers (L/2 = 1.5: depth split 0 1 | 2)
 #   deep:    K = 1, Kt = 1, 4 layers
+#   wide:    D = 70 and F = 67: the GEMMs' vector register blocks (4 vectors of 16 floats) run,
+#            with leftover rows and columns
 CASES=(
   "odd      17 11 13 6 3 9 2 5 2 3 0 21"
   "mixtral  19  9 12 5 2 7 3 4 3 2 1 22"
   "deep     11  7 10 4 1 6 4 3 1 2 0 23"
+  "wide      9  7 70 3 2 67 2 2 1 2 0 24"
 )
 
 show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }

@@ -11,7 +11,7 @@
 // CHECK-NEXT: perft-plan-workspace
 // CHECK-NEXT: options: reuse=0|1 (default 1)
 // CHECK-NEXT: perft-emit-kernels
-// CHECK-NEXT: options: target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304)
+// CHECK-NEXT: options: target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0)
 // CHECK-NEXT: perft-manifest
 // CHECK-NOT: {{^}}module
 module {
