@@ -5,20 +5,25 @@
  *
  *   buffers = [params..., inputs..., loss, outputs..., grads..., workspace]   (docs/ABI.md order)
  *
- * Every step draws a NEW input (every f32 input from N(0,1)) before the clock starts; only the call
- * perft_train_step(buffers) is timed (CLOCK_MONOTONIC). Warm-up steps are run and discarded, then the
- * median of the timed steps is reported, with GFLOP/s from PERFORMANCE.md's GEMM FLOP formulas for
- * an MoE block + PERFT-R in mode A (frozen experts forward only, weight gradients for the adapters):
+ * Everything is allocated and touched once, before any timing. Every step draws a NEW input (every
+ * f32 input from N(0,1)) before the clock starts; only the call perft_train_step(buffers) is timed
+ * (CLOCK_MONOTONIC). Warm-up steps are run and discarded, then the median of the timed steps is
+ * reported. Nothing is allocated between the first and the last step.
  *
- *   MoE forward                 2·T·D·E + 6·T·k·D·F
- *   adapter forward             2·T·D·N + 4·T·K̃·D·r
- *   adapter weight gradients    2·T·D·N + 6·T·K̃·D·r
+ * The sizes come from --dims; the ones the manifest shows (tokens, h, the base router and expert
+ * banks, the strategy's adapter tensors, mode B's input scale s) are checked against it. GFLOP/step
+ * comes from the caller (--gflop; bench/bench.py computes it from PERFORMANCE.md's GEMM formulas).
  *
- * The sizes come from --dims (k and K̃ are not visible in the manifest); the ones the manifest does
- * show (tokens, h, the routers, the expert and LoRA banks) are checked against it.
- *
- * usage: bench_step --dims T,D,E,K,F,N,Kt,r [--steps N] [--warmup N] [--seed N] [--peak GFLOPS]
- * The last line is machine-readable: RESULT perft key=value ...
+ * usage: bench_step --dims T,D,E,K,F,N,Kt,r [--strategy r|e|s] [--mode A|B] [--gflop X] [--seed N]
+ *                   [--steps N] [--warmup N] [--threads N]    one run, then exit
+ *                   ... --serve                                 a worker for bench/bench.py (below)
+ * --serve: after setting up, prints `READY ...`, then reads commands from stdin, one a line:
+ *   run THREADS WARMUP STEPS   omp_set_num_threads(THREADS), WARMUP + STEPS steps, prints a RESULT line
+ *   quit                       exits
+ * A RESULT line: `RESULT perft threads=.. ms=.. min_ms=.. max_ms=.. steps=.. warmup=.. loss_first=..
+ * loss_last=.. rss_mib=.. hwm_mib=.. hwm_is_run=..` (hwm: the peak resident set, VmHWM, of this run: it is
+ * reset before each run through /proc/self/clear_refs; hwm_is_run=0 where that is refused and hwm is
+ * the process's peak so far).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -28,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+void omp_set_num_threads(int); /* libomp: the generated code's parallel GEMMs run on its threads */
 
 extern const char perft_manifest[];
 void perft_train_step(void **buffers);
@@ -196,27 +203,118 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* VmRSS / VmHWM of this process in MiB (/proc/self/status); -1 when unavailable */
+static double proc_status_mib(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1.0;
+  char line[256];
+  double value = -1.0;
+  size_t n = strlen(key);
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, key, n) && line[n] == ':') {
+      value = atof(line + n + 1) / 1024.0; /* kB */
+      break;
+    }
+  fclose(f);
+  return value;
+}
+
+/* Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so VmHWM after a run is that run's
+ * peak (0 where the kernel refuses: VmHWM is then the process's lifetime peak) */
+static int reset_peak_rss(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (!f) return 0;
+  int ok = fputs("5", f) >= 0;
+  return fclose(f) == 0 && ok;
+}
+
+typedef struct {
+  Manifest *m;
+  void **buffers;
+  float *loss;
+  double *times; /* room for the most timed steps asked for: allocated before timing */
+  int max_steps;
+  double gflop;
+} Bench;
+
+static void new_inputs(Manifest *m) {
+  for (int i = 0; i < m->count; i++) {
+    Record *rec = &m->records[i];
+    if (rec->kind != KIND_INPUT) continue;
+    if (!rec->is_i32) fill_normal(rec->data, rec->count, 0.0, 1.0);
+    else {
+      int32_t *x = rec->data;
+      for (size_t j = 0; j < rec->count; j++)
+        x[j] = rec->is_seed ? (int32_t)(rng_next() % 2147483646u) + 1 : rec->range > 0 ? (int32_t)(rng_next() % (uint64_t)rec->range) : 0;
+    }
+  }
+}
+
+/* WARMUP + STEPS steps on THREADS threads (0: leave OpenMP as it is); prints the RESULT line */
+static void run(Bench *b, int threads, int warmup, int steps, int verbose) {
+  if (steps < 1 || steps > b->max_steps || warmup < 0) die("run: steps must be in 1..--max-steps, warm-up >= 0", NULL);
+  if (threads > 0) omp_set_num_threads(threads);
+  int hwm_is_run = reset_peak_rss();
+  double first_loss = 0.0, last_loss = 0.0;
+  for (int step = 0; step < warmup + steps; step++) {
+    new_inputs(b->m); /* a new input every step, outside the timed region */
+    double t0 = now_seconds();
+    perft_train_step(b->buffers);
+    double t1 = now_seconds();
+    if (!isfinite(*b->loss)) die("the loss is not finite", NULL);
+    if (step == 0) first_loss = *b->loss;
+    last_loss = *b->loss;
+    if (step >= warmup) b->times[step - warmup] = (t1 - t0) * 1e3;
+  }
+  qsort(b->times, (size_t)steps, sizeof(double), compare_double);
+  double median = steps % 2 ? b->times[steps / 2] : 0.5 * (b->times[steps / 2 - 1] + b->times[steps / 2]);
+  double rss = proc_status_mib("VmRSS"), hwm = proc_status_mib("VmHWM");
+  if (verbose) {
+    printf("  steps        %d warm-up + %d timed on %d thread(s), new inputs each step; loss %.6g (first) %.6g (last)\n",
+           warmup, steps, threads, first_loss, last_loss);
+    printf("  time         median %.3f ms/step (min %.3f, max %.3f)", median, b->times[0], b->times[steps - 1]);
+    if (b->gflop > 0) printf(", %.2f GFLOP/s", b->gflop / (median * 1e-3));
+    printf("\n  memory       peak RSS %.1f MiB (VmHWM%s), now %.1f MiB\n", hwm, hwm_is_run ? " during the run" : " of the process", rss);
+  }
+  printf("RESULT perft threads=%d ms=%.6f min_ms=%.6f max_ms=%.6f steps=%d warmup=%d loss_first=%.6g loss_last=%.6g "
+         "rss_mib=%.1f hwm_mib=%.1f hwm_is_run=%d\n",
+         threads, median, b->times[0], b->times[steps - 1], steps, warmup, first_loss, last_loss, rss, hwm, hwm_is_run);
+  fflush(stdout);
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: bench_step --dims T,D,E,K,F,N,Kt,r [--strategy r|e|s] [--mode A|B] [--gflop X] [--seed N]\n"
+                  "                  [--steps N] [--warmup N] [--threads N] [--serve] [--max-steps N]\n");
+  exit(2);
+}
+
 int main(int argc, char **argv) {
   long long T = 0, D = 0, E = 0, K = 0, F = 0, N = 0, Kt = 0, r = 0;
-  int steps = 30, warmup = 3;
+  int steps = 30, warmup = 3, threads = 0, serve = 0, max_steps = 1000;
+  char strategy = 'r', mode = 'A';
   unsigned long long seed = 1;
-  double peak = 212.0; /* fp32 FMA peak of one core (PERFORMANCE.md); the generated code is single-threaded */
+  double gflop = 0.0;
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--serve")) { serve = 1; continue; }
     const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(argv[i], "--dims") && value) {
+    if (!value) usage();
+    if (!strcmp(argv[i], "--dims")) {
       if (sscanf(value, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", &T, &D, &E, &K, &F, &N, &Kt, &r) != 8)
         die("--dims wants T,D,E,K,F,N,Kt,r", value);
-    } else if (!strcmp(argv[i], "--steps") && value) steps = atoi(value);
-    else if (!strcmp(argv[i], "--warmup") && value) warmup = atoi(value);
-    else if (!strcmp(argv[i], "--seed") && value) seed = strtoull(value, NULL, 10);
-    else if (!strcmp(argv[i], "--peak") && value) peak = atof(value);
-    else {
-      fprintf(stderr, "usage: bench_step --dims T,D,E,K,F,N,Kt,r [--steps N] [--warmup N] [--seed N] [--peak GFLOPS]\n");
-      return 2;
-    }
+    } else if (!strcmp(argv[i], "--strategy") && strchr("res", value[0]) && value[0] && !value[1]) strategy = value[0];
+    else if (!strcmp(argv[i], "--mode") && strchr("AB", value[0]) && value[0] && !value[1]) mode = value[0];
+    else if (!strcmp(argv[i], "--steps")) steps = atoi(value);
+    else if (!strcmp(argv[i], "--warmup")) warmup = atoi(value);
+    else if (!strcmp(argv[i], "--threads")) threads = atoi(value);
+    else if (!strcmp(argv[i], "--max-steps")) max_steps = atoi(value);
+    else if (!strcmp(argv[i], "--seed")) seed = strtoull(value, NULL, 10);
+    else if (!strcmp(argv[i], "--gflop")) gflop = atof(value);
+    else usage();
     i++;
   }
-  if (T <= 0 || steps < 1 || warmup < 0) die("--dims is required; --steps must be >= 1", NULL);
+  if (T <= 0 || steps < 1 || warmup < 0 || max_steps < 1) die("--dims is required; --steps must be >= 1", NULL);
+  if (steps > max_steps) max_steps = steps;
+  double rss_start = proc_status_mib("VmRSS");
 
   static Manifest m;
   parse_manifest(&m, perft_manifest);
@@ -224,10 +322,24 @@ int main(int argc, char **argv) {
   check_shape(&m, KIND_INPUT, "h", 2, (int64_t[]){T, D});
   check_shape(&m, KIND_PARAM, "moe.router", 2, (int64_t[]){E, D});
   check_shape(&m, KIND_PARAM, "moe.experts.w1", 3, (int64_t[]){E, F, D});
+  check_shape(&m, KIND_PARAM, "moe.experts.w3", 3, (int64_t[]){E, F, D});
   check_shape(&m, KIND_PARAM, "moe.experts.w2", 3, (int64_t[]){E, D, F});
-  check_shape(&m, KIND_PARAM, "moe.perft_r.router", 2, (int64_t[]){N, D});
-  check_shape(&m, KIND_PARAM, "moe.perft_r.ad.A", 3, (int64_t[]){N, r, D});
-  check_shape(&m, KIND_PARAM, "moe.perft_r.ad.B", 3, (int64_t[]){N, D, r});
+  if (strategy == 'r') {
+    check_shape(&m, KIND_PARAM, "moe.perft_r.router", 2, (int64_t[]){N, D});
+    check_shape(&m, KIND_PARAM, "moe.perft_r.ad.A", 3, (int64_t[]){N, r, D});
+    check_shape(&m, KIND_PARAM, "moe.perft_r.ad.B", 3, (int64_t[]){N, D, r});
+  } else if (strategy == 'e') {
+    check_shape(&m, KIND_PARAM, "moe.perft_e.ad.A", 3, (int64_t[]){E, r, D});
+    check_shape(&m, KIND_PARAM, "moe.perft_e.ad.B", 3, (int64_t[]){E, D, r});
+  } else {
+    check_shape(&m, KIND_PARAM, "moe.perft_s.A", 2, (int64_t[]){r, D});
+    check_shape(&m, KIND_PARAM, "moe.perft_s.B", 2, (int64_t[]){D, r});
+  }
+  Record *s = find(&m, KIND_PARAM, "s");
+  if (mode == 'B') {
+    check_shape(&m, KIND_PARAM, "s", 2, (int64_t[]){T, D});
+    if (!s || !s->trainable || strcmp(s->init, "ones")) die("mode B wants a trainable input scale s, init ones", NULL);
+  } else if (s) die("mode A wants no input scale s (the program is a mode-B one)", NULL);
 
   /* buffers in ABI order: params, inputs, loss, outputs, grads, workspace */
   int num_buffers = m.count + 2;
@@ -254,51 +366,33 @@ int main(int argc, char **argv) {
     }
   }
   buffers[slot++] = workspace;
+  Bench bench = {&m, buffers, loss, calloc((size_t)max_steps, sizeof(double)), max_steps, gflop};
+  if (!bench.times) die("out of memory", NULL);
+  for (int i = 0; i < max_steps; i++) bench.times[i] = 0.0; /* touched before timing */
 
-  double flop_moe = 2.0 * T * D * E + 6.0 * T * K * D * F;
-  double flop_adapter_forward = 2.0 * T * D * N + 4.0 * T * Kt * D * r;
-  double flop_adapter_grads = 2.0 * T * D * N + 6.0 * T * Kt * D * r;
-  double flop_step = flop_moe + flop_adapter_forward + flop_adapter_grads;
-
-  printf("perft side: generated perft_train_step, called by bench/bench_step.c (OMP_NUM_THREADS=%s)\n",
-         getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset: all cores");
-  printf("  sizes        T=%lld D=%lld E=%lld k=%lld F=%lld N=%lld K~=%lld r=%lld\n", T, D, E, K, F, N, Kt, r);
+  static const char *names[] = {['r'] = "PERFT-R", ['e'] = "PERFT-E", ['s'] = "PERFT-S"};
+  printf("perft side: generated perft_train_step, called by bench/bench_step.c (%s)\n",
+         serve ? "worker: threads set per run with omp_set_num_threads" : "one run");
+  printf("  program      MoE block + %s, mode %c; T=%lld D=%lld E=%lld k=%lld F=%lld N=%lld K~=%lld r=%lld\n",
+         names[(int)strategy], mode, T, D, E, K, F, N, Kt, r);
   printf("  manifest     %d records, %zu frozen + %zu trainable params, workspace %.1f MiB, %.1f MiB in all (64-byte aligned, touched before timing)\n",
          m.count, frozen, trainable, m.workspace / 1048576.0, total_bytes / 1048576.0);
-  printf("  GEMM FLOPs   MoE fwd %.4f + adapter fwd %.4f + adapter grads %.4f = %.4f GFLOP/step\n", flop_moe / 1e9,
-         flop_adapter_forward / 1e9, flop_adapter_grads / 1e9, flop_step / 1e9);
+  printf("  memory       RSS %.1f MiB at start, %.1f MiB with every buffer touched\n", rss_start, proc_status_mib("VmRSS"));
+  if (gflop > 0) printf("  GEMM FLOPs   %.4f GFLOP/step (bench/bench.py's formulas)\n", gflop);
+  fflush(stdout);
 
-  double *times = calloc((size_t)steps, sizeof(double));
-  double first_loss = 0.0, last_loss = 0.0;
-  for (int step = 0; step < warmup + steps; step++) {
-    /* a new input every step, outside the timed region */
-    for (int i = 0; i < m.count; i++) {
-      Record *rec = &m.records[i];
-      if (rec->kind != KIND_INPUT) continue;
-      if (!rec->is_i32) fill_normal(rec->data, rec->count, 0.0, 1.0);
-      else {
-        int32_t *x = rec->data;
-        for (size_t j = 0; j < rec->count; j++)
-          x[j] = rec->is_seed ? (int32_t)(rng_next() % 2147483646u) + 1 : rec->range > 0 ? (int32_t)(rng_next() % (uint64_t)rec->range) : 0;
-      }
-    }
-    double t0 = now_seconds();
-    perft_train_step(buffers);
-    double t1 = now_seconds();
-    if (!isfinite(*loss)) die("the loss is not finite", NULL);
-    if (step == 0) first_loss = *loss;
-    last_loss = *loss;
-    if (step >= warmup) times[step - warmup] = (t1 - t0) * 1e3;
+  if (!serve) {
+    run(&bench, threads, warmup, steps, 1);
+    return 0;
   }
-  qsort(times, (size_t)steps, sizeof(double), compare_double);
-  double median = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
-  double gflops = flop_step / (median * 1e-3) / 1e9;
-  printf("  steps        %d warm-up + %d timed, new h and target each step; loss %.6g (first) %.6g (last)\n", warmup,
-         steps, first_loss, last_loss);
-  printf("  time         median %.3f ms/step (min %.3f, max %.3f)\n", median, times[0], times[steps - 1]);
-  printf("  speed        %.2f GFLOP/s = %.2f%% of the %.0f GFLOP/s fp32 peak of one core\n", gflops, 100.0 * gflops / peak,
-         peak);
-  printf("RESULT perft ms=%.6f min_ms=%.6f max_ms=%.6f gflop_step=%.6f gflops=%.4f pct_peak=%.4f steps=%d warmup=%d\n",
-         median, times[0], times[steps - 1], flop_step / 1e9, gflops, 100.0 * gflops / peak, steps, warmup);
+  printf("READY perft\n");
+  fflush(stdout);
+  char line[256];
+  while (fgets(line, sizeof line, stdin)) {
+    int t, w, n;
+    if (!strncmp(line, "quit", 4)) break;
+    if (sscanf(line, "run %d %d %d", &t, &w, &n) == 3) run(&bench, t, w, n, 0);
+    else die("unknown command", line);
+  }
   return 0;
 }
