@@ -1,6 +1,7 @@
 /* target.c — the list of targets (target.h); each is defined in its own target_NAME.c. */
 #include "target.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const Target cpu_target;
@@ -13,4 +14,10 @@ const Target *target_find(const char *name) {
   return NULL;
 }
 
-const char *target_list(void) { return "cpu"; }
+const char *target_list(void) {
+  static char names[128];
+  if (!names[0])
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", targets[i]->name);
+  return names;
+}

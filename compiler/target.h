@@ -38,7 +38,7 @@ typedef struct {
 
 /* The target called `name`, or NULL. */
 const Target *target_find(const char *name);
-/* "cpu" (for messages) */
+/* the names of the targets, comma-separated (for messages) */
 const char *target_list(void);
 
 #endif

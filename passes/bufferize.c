@@ -56,7 +56,8 @@ typedef struct {
 
 static size_t slot(Bufferize *z, MlirValue v) { return value_index_slot(&z->index, v); }
 
-MlirType perft_memref_of(MlirType tensor) {
+/* a contiguous memref of the tensor's shape */
+static MlirType memref_of(MlirType tensor) {
   intptr_t rank = mlirShapedTypeGetRank(tensor);
   int64_t dims[8];
   for (intptr_t i = 0; i < rank; i++) dims[i] = mlirShapedTypeGetDimSize(tensor, i);
@@ -107,7 +108,7 @@ static void bind(Bufferize *z, MlirValue tensor, MlirValue memref, int buffer) {
 /* A fresh buffer for a new tensor value, live until its last use. */
 static MlirValue buffer_for(Bufferize *z, MlirValue tensor) {
   int id;
-  MlirValue m = allocate(z, perft_memref_of(mlirValueGetType(tensor)), z->last_use[slot(z, tensor)], &id);
+  MlirValue m = allocate(z, memref_of(mlirValueGetType(tensor)), z->last_use[slot(z, tensor)], &id);
   bind(z, tensor, m, id);
   return m;
 }
@@ -231,7 +232,7 @@ static int bufferize_function(MlirOperation func) {
   for (intptr_t i = 0; i < total; i++) {
     int is_arg = i < num_args;
     MlirValue v = is_arg ? mlirBlockGetArgument(old_body, i) : mlirOperationGetOperand(ret, i - num_args);
-    types[i] = perft_memref_of(mlirValueGetType(v));
+    types[i] = memref_of(mlirValueGetType(v));
     locs[i] = is_arg ? mlirOperationGetLocation(func) : mlirOperationGetLocation(ret);
     arg_attrs[i] = is_arg ? dictionary_at(context, old_arg_attrs, i)
                    : mlirAttributeIsNull(old_res_attrs) ? mlirDictionaryAttrGet(context, 0, NULL)

@@ -239,29 +239,20 @@ static void row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, 
   *s = arith(k, "arith.remui", flat, C(slots));
 }
 
-/* y[t] = Σ_s w[t,s] · rows[row(t,s)] */
-static void combine(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue y) {
+/* Each dispatched row with its token's weight: combine scatters w[t,s] · rows[row] into
+ * tokens[t] (to_tokens); its gradient gathers rows[row] = w[t,s] · tokens[t]. rows[R,D], tokens[T,D]. */
+static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens, int to_tokens) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(w, 1);
-  fill(k, y, 0.0);
+  if (to_tokens) fill(k, tokens, 0.0);
   FOR(row, C(0), C(R));
   MlirValue t, s;
   row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
   FOR(d, C(0), C(D));
-  STORE(k, ADD(LOAD(k, y, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), y, t, d.iv);
-  END(d);
-  END(row);
-}
-
-/* drows[row] = w[t,s] · dy[t] */
-static void combine_grad_rows(Kernel *k, MlirValue dy, MlirValue perm, MlirValue w, MlirValue drows) {
-  int64_t R = dim(drows, 0), D = dim(drows, 1), slots = dim(w, 1);
-  FOR(row, C(0), C(R));
-  MlirValue t, s;
-  row_origin(k, perm, row.iv, slots, &t, &s);
-  MlirValue weight = LOAD(k, w, t, s);
-  FOR(d, C(0), C(D));
-  STORE(k, MUL(weight, LOAD(k, dy, t, d.iv)), drows, row.iv, d.iv);
+  if (to_tokens)
+    STORE(k, ADD(LOAD(k, tokens, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), tokens, t, d.iv);
+  else
+    STORE(k, MUL(weight, LOAD(k, tokens, t, d.iv)), rows, row.iv, d.iv);
   END(d);
   END(row);
 }
@@ -484,8 +475,9 @@ KERNEL(grouped_matmul_grad_weight) {
   grouped_matmul_grad_weight(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
   return 1;
 }
-KERNEL(combine) { combine(k, b[0], b[1], b[2], b[3]); return 1; }
-KERNEL(combine_grad_rows) { combine_grad_rows(k, b[0], b[1], b[2], b[3]); return 1; }
+/* combine(rows, perm, w) -> y;  combine_grad_rows(dy, perm, w) -> drows */
+KERNEL(combine) { weighted_rows(k, b[0], b[1], b[2], b[3], 1); return 1; }
+KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 1; }
 KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }

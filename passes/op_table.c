@@ -202,8 +202,6 @@ const OpInfo *op_info_of(MlirOperation op) {
   return NULL;
 }
 
-OpId op_id_of(const OpInfo *info) { return (OpId)(info - op_table); }
-
 const char *op_buffer_name(const OpInfo *info, char *buffer, size_t size) {
   if (info->upstream) snprintf(buffer, size, "%s", info->name);
   else snprintf(buffer, size, "%s%s", buffer_dialect, strchr(info->name, '.') + 1);

@@ -10,7 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-MlirType verify_value_type(MlirOperation op, int i) {
+/* the type of value i of op (inputs first, then outputs), either form */
+static MlirType verify_value_type(MlirOperation op, int i) {
   const OpInfo *info = op_info_of(op);
   return i < info->num_operands ? op_input_type(op, i) : op_output_type(op, info, i - info->num_operands);
 }

@@ -24,8 +24,6 @@ int verify_embedding_grad(MlirOperation op);
 int verify_cross_entropy(MlirOperation op);
 int verify_dropout(MlirOperation op);
 
-/* Shared with verify.c: the type of value i of op (inputs first, then outputs), either form. */
-MlirType verify_value_type(MlirOperation op, int i);
 /* Emits "'NAME' op MESSAGE" at op's location; returns 0. */
 int verify_fail(MlirOperation op, const char *format, ...) __attribute__((format(printf, 2, 3)));
 

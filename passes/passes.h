@@ -50,6 +50,5 @@ void perft_list_passes(FILE *out);
 
 /* Shared by the passes. */
 MlirOperation perft_find_function(MlirOperation module, const char *name); /* null when absent */
-MlirType perft_memref_of(MlirType tensor);                               /* contiguous, same shape */
 
 #endif

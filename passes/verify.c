@@ -64,7 +64,7 @@ static int check_value(MlirOperation op, const ValueSpec *spec, const char *role
 }
 
 /* Checks one perft op; 0 on failure (diagnosed). */
-int perft_verify_op(MlirOperation op) {
+static int perft_verify_op(MlirOperation op) {
   const OpInfo *info = op_info_of(op);
   if (!info || info->upstream) return 1;
   MlirType float_type = {NULL};
