@@ -23,7 +23,9 @@ if [ ! -x "$BUILD/compiler/perftc" ]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD" -j"$(nproc)" --target perftc >/dev/null
 fi
-cc -O2 -march=native "$ROOT/bench/peak.c" -o "$OUT/peak"
+# the peak as bench/run.sh measures it
+if grep -q avx512f /proc/cpuinfo; then cc -std=c11 -O2 -mavx512f -o "$OUT/peak" "$ROOT/bench/peak.c"
+else cc -std=c11 -O2 -mavx2 -mfma -o "$OUT/peak" "$ROOT/bench/peak.c"; fi
 peak=$(OMP_NUM_THREADS=1 "$OUT/peak" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
 echo "fp32 FMA peak of one core (bench/peak.c): $peak GFLOP/s"
 printf '%-18s %-6s %10s %9s %8s\n' "M,N,K" "form" "ms" "GFLOP/s" "% peak"

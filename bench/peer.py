@@ -82,6 +82,19 @@ class LoraExpert(nn.Module):
         return self.lora_B(self.lora_A(x)) * self.scaling
 
 
+def route(h, idx, weights, n, expert):
+    """The reference PERFT code's routing: one Python iteration per expert, its rows gathered with
+    torch.where on the one-hot mask, expert(e, rows) scaled by the routing weight, index_add_."""
+    out = torch.zeros_like(h)
+    mask = Fn.one_hot(idx, num_classes=n).permute(2, 1, 0)
+    for e in range(n):
+        slot, rows = torch.where(mask[e])
+        if rows.numel() == 0:
+            continue
+        out.index_add_(0, rows, expert(e, h[rows]) * weights[rows, slot, None])
+    return out
+
+
 def load_balance(prob, idx, M, k):
     """Switch-style LB = M * sum_e f_e P_e; f counts (token, slot) assignments, carries no gradient."""
     T = prob.shape[0]
@@ -108,23 +121,15 @@ class MoEWithPerft(nn.Module):
 
     def forward(self, h, target):
         cfg = self.cfg
-        T, D = h.shape
         # frozen MoE block (HF OLMoE/Mixtral loop); PERFT-E adds its LoRA expert inside the loop
         p = Fn.softmax(self.gate(h), dim=1, dtype=torch.float if h.dtype == torch.float32 else h.dtype)
         g, S = torch.topk(p, cfg.K, dim=-1)
         if cfg.renorm:
             g = g / g.sum(dim=-1, keepdim=True)
-        moe = torch.zeros((T, D), dtype=h.dtype)
-        mask = Fn.one_hot(S, num_classes=cfg.E).permute(2, 1, 0)
-        for e in range(cfg.E):
-            slot, rows = torch.where(mask[e])
-            if rows.numel() == 0:
-                continue
-            x = h[rows]
-            out = self.experts[e](x)
-            if cfg.strategy == "e":
-                out = out + self.perft_experts[e](x)
-            moe.index_add_(0, rows, out * g[rows, slot, None])
+        if cfg.strategy == "e":
+            moe = route(h, S, g, cfg.E, lambda e, x: self.experts[e](x) + self.perft_experts[e](x))
+        else:
+            moe = route(h, S, g, cfg.E, lambda e, x: self.experts[e](x))
         aux = cfg.c * load_balance(p, S, cfg.E, cfg.K)
         q = None
         if cfg.strategy == "r":
@@ -132,15 +137,7 @@ class MoEWithPerft(nn.Module):
             q = Fn.softmax(self.perft_router(h), dim=1)
             w, j = torch.topk(q, cfg.Kt, dim=-1)
             w = w / w.sum(dim=-1, keepdim=True)
-            adapters = torch.zeros((T, D), dtype=h.dtype)
-            mask = Fn.one_hot(j, num_classes=cfg.N).permute(2, 1, 0)
-            for n in range(cfg.N):
-                slot, rows = torch.where(mask[n])
-                if rows.numel() == 0:
-                    continue
-                out = self.perft_experts[n](h[rows]) * w[rows, slot, None]
-                adapters.index_add_(0, rows, out)
-            y = moe + adapters
+            y = moe + route(h, j, w, cfg.N, lambda n, x: self.perft_experts[n](x))
             aux = aux + cfg.c * load_balance(q, j, cfg.N, cfg.Kt)
         elif cfg.strategy == "s":
             y = moe + self.perft_expert(h)
