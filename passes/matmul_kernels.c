@@ -26,9 +26,9 @@ static void store_weight(Kernel *k, MlirValue v, Weights w, MlirValue i, MlirVal
   else STORE(k, v, w.memref, w.expert, i, j);
 }
 
-/* Σ_kk x[row, kk] · w[n, kk] for one (row, n). */
-static MlirValue dot(Kernel *k, MlirValue x, Weights w, MlirValue row, MlirValue n, int64_t K) {
-  Loop kk = loop_begin(k, C(0), C(K), F(0.0));
+/* Σ_kk x[row, kk] · w[n, kk] for one (row, n), kk in [k_begin, k_end). */
+static MlirValue dot(Kernel *k, MlirValue x, Weights w, MlirValue row, MlirValue n, MlirValue k_begin, MlirValue k_end) {
+  Loop kk = loop_begin(k, k_begin, k_end, F(0.0));
   return loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, x, row, kk.iv), load_weight(k, w, n, kk.iv))));
 }
 
@@ -52,43 +52,61 @@ static void weight_blocks_end(Kernel *k, Loop *loop, int parallel) {
   else loop_end_carrying(k, loop, NULL, NULL);
 }
 
+/* Every row of [first, last) against the BLOCK_COLS weights ns, for kk in [k_begin, k_end). */
+static void dot_chunk(Kernel *k, MlirValue x, Weights w, const MlirValue *ns, MlirValue first, MlirValue blocked_end,
+                      MlirValue last, MlirValue k_begin, MlirValue k_end, MlirValue out, int accumulate) {
+  enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
+  Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK_ROWS, 0, NULL);
+  MlirValue rows[BLOCK_ROWS], zeros[SUMS], next[SUMS], sums[SUMS];
+  for (int i = 0; i < BLOCK_ROWS; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
+  MlirValue zero = F(0.0);
+  for (int i = 0; i < SUMS; i++) zeros[i] = zero;
+  Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, SUMS, zeros);
+  MlirValue xs[BLOCK_ROWS], ws[BLOCK_COLS];
+  for (int i = 0; i < BLOCK_ROWS; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
+  for (int j = 0; j < BLOCK_COLS; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
+  for (int i = 0; i < BLOCK_ROWS; i++)
+    for (int j = 0; j < BLOCK_COLS; j++) next[i * BLOCK_COLS + j] = ADD(kk.carried[i * BLOCK_COLS + j], MUL(xs[i], ws[j]));
+  loop_end_carrying(k, &kk, next, sums);
+  for (int i = 0; i < BLOCK_ROWS; i++)
+    for (int j = 0; j < BLOCK_COLS; j++) put(k, sums[i * BLOCK_COLS + j], out, rows[i], ns[j], accumulate);
+  loop_end_carrying(k, &row0, NULL, NULL);
+  FOR(row, blocked_end, last); /* the last count % BLOCK_ROWS rows of this block of weights */
+  for (int j = 0; j < BLOCK_COLS; j++) put(k, dot(k, x, w, row.iv, ns[j], k_begin, k_end), out, row.iv, ns[j], accumulate);
+  END(row);
+}
+
+/* Steps of K per pass over the rows in the dot form: a block's BLOCK_COLS weight rows (8 KiB
+ * at 512 fp32) stay in L1 while the row blocks stream past. Each chunk adds its sums to out. */
+#ifndef DOT_CHUNK
+#define DOT_CHUNK 1024
+#endif
+
 void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                      int accumulate) {
   int64_t N = dim(out, 1), K = dim(x, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
   MlirValue count = arith(k, "arith.subi", last, first);
   MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
 
-  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns); a
-   * block's weights stay in L1 while the rows stream past in register blocks. */
+  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns). */
   if (N_blocked > 0) {
-    enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
     int parallel = worth_parallel(k, dim(x, 0), N, K);
     Loop n0 = weight_blocks_begin(k, N_blocked, BLOCK_COLS, parallel);
     MlirValue ns[BLOCK_COLS];
     for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
-    Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK_ROWS, 0, NULL);
-    MlirValue rows[BLOCK_ROWS], zeros[SUMS], next[SUMS], sums[SUMS];
-    for (int i = 0; i < BLOCK_ROWS; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
-    MlirValue zero = F(0.0);
-    for (int i = 0; i < SUMS; i++) zeros[i] = zero;
-    Loop kk = loop_begin_carrying(k, C(0), C(K), 1, SUMS, zeros);
-    MlirValue xs[BLOCK_ROWS], ws[BLOCK_COLS];
-    for (int i = 0; i < BLOCK_ROWS; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
-    for (int j = 0; j < BLOCK_COLS; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
-    for (int i = 0; i < BLOCK_ROWS; i++)
-      for (int j = 0; j < BLOCK_COLS; j++) next[i * BLOCK_COLS + j] = ADD(kk.carried[i * BLOCK_COLS + j], MUL(xs[i], ws[j]));
-    loop_end_carrying(k, &kk, next, sums);
-    for (int i = 0; i < BLOCK_ROWS; i++)
-      for (int j = 0; j < BLOCK_COLS; j++) put(k, sums[i * BLOCK_COLS + j], out, rows[i], ns[j], accumulate);
-    loop_end_carrying(k, &row0, NULL, NULL);
-    FOR(row, blocked_end, last); /* the last count % BLOCK_ROWS rows of this block of weights */
-    for (int j = 0; j < BLOCK_COLS; j++) put(k, dot(k, x, w, row.iv, ns[j], K), out, row.iv, ns[j], accumulate);
-    END(row);
+    int64_t first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
+    dot_chunk(k, x, w, ns, first, blocked_end, last, C(0), C(first_chunk), out, accumulate);
+    if (first_chunk < K) {
+      Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, 0, NULL);
+      MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K));
+      dot_chunk(k, x, w, ns, first, blocked_end, last, kc.iv, k_end, out, 1);
+      loop_end_carrying(k, &kc, NULL, NULL);
+    }
     weight_blocks_end(k, &n0, parallel);
   }
   for (int64_t n = N_blocked; n < N; n++) { /* the last N % BLOCK_COLS weights, one at a time */
     FOR(row, first, last);
-    put(k, dot(k, x, w, row.iv, C(n), K), out, row.iv, C(n), accumulate);
+    put(k, dot(k, x, w, row.iv, C(n), C(0), C(K)), out, row.iv, C(n), accumulate);
     END(row);
   }
 }
@@ -128,9 +146,10 @@ static MlirValue row_element(Kernel *k, Rows x, MlirValue row, MlirValue kk) {
   return x.transposed ? LOAD(k, x.memref, kk, row) : LOAD(k, x.memref, row, kk);
 }
 
-/* One register block: rows [row0, row0 + rows) × columns [n0, n0 + AXPY_VECTORS · lanes). */
-static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, int64_t K, Weights w, MlirValue row0,
-                       int rows, MlirValue n0, MlirValue out, int accumulate) {
+/* One register block: rows [row0, row0 + rows) × columns [n0, n0 + AXPY_VECTORS · lanes),
+ * summing kk over [k_begin, k_end). */
+static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirValue k_begin, MlirValue k_end,
+                       Weights w, MlirValue row0, int rows, MlirValue n0, MlirValue out, int accumulate) {
   MlirValue r[AXPY_ROWS], n[AXPY_VECTORS], inits[AXPY_ROWS * AXPY_VECTORS], sums[AXPY_ROWS * AXPY_VECTORS];
   for (int i = 0; i < rows; i++) r[i] = arith(k, "arith.addi", row0, C(i));
   for (int j = 0; j < AXPY_VECTORS; j++) n[j] = arith(k, "arith.addi", n0, C(j * lanes));
@@ -141,7 +160,7 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, int64_
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < AXPY_VECTORS; j++)
       inits[i * AXPY_VECTORS + j] = accumulate ? vector_load(k, vector, out, 2, (MlirValue[]){r[i], n[j]}) : zero;
-  Loop kk = loop_begin_carrying(k, C(0), C(K), 1, rows * AXPY_VECTORS, inits);
+  Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, rows * AXPY_VECTORS, inits);
   MlirValue ws[AXPY_VECTORS], next[AXPY_ROWS * AXPY_VECTORS];
   for (int j = 0; j < AXPY_VECTORS; j++) ws[j] = weight_vector(k, vector, w, kk.iv, n[j]);
   for (int i = 0; i < rows; i++) {
@@ -157,6 +176,26 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, int64_
     for (int j = 0; j < AXPY_VECTORS; j++) vector_store(k, sums[i * AXPY_VECTORS + j], out, 2, (MlirValue[]){r[i], n[j]});
 }
 
+/* The register blocks of one strip of columns for kk in [k_begin, k_end): every row block. */
+static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirValue k_begin, MlirValue k_end,
+                       Weights w, MlirValue first, MlirValue blocked_end, MlirValue last, MlirValue n0, MlirValue out,
+                       int accumulate) {
+  Loop row0 = loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
+  axpy_block(k, vector, lanes, x, k_begin, k_end, w, row0.iv, AXPY_ROWS, n0, out, accumulate);
+  loop_end_carrying(k, &row0, NULL, NULL);
+  FOR(row, blocked_end, last); /* the last count % AXPY_ROWS rows */
+  axpy_block(k, vector, lanes, x, k_begin, k_end, w, row.iv, 1, n0, out, accumulate);
+  END(row);
+}
+
+/* Steps of K per pass over the rows. A strip's weights for one chunk (AXPY_CHUNK rows of w ×
+ * one strip: 64 KiB at 16 fp32 lanes) stay in L2 and within the TLB's reach while every row
+ * block of the group passes over them; a whole long-K strip (3584 weight rows on 3584 pages)
+ * would not. Each output still sums kk in order: a chunk stores its sums and the next reloads them. */
+#ifndef AXPY_CHUNK
+#define AXPY_CHUNK 512
+#endif
+
 static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue last, MlirValue out, int accumulate) {
   int64_t N = dim(out, 1), K = dim(x.memref, x.transposed ? 0 : 1), rows = dim(x.memref, x.transposed ? 1 : 0);
   int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4), strip = lanes * AXPY_VECTORS;
@@ -168,12 +207,14 @@ static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue l
     MlirValue blocked_end =
         arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
     Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
-    Loop row0 = loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
-    axpy_block(k, vector, lanes, x, K, w, row0.iv, AXPY_ROWS, n0.iv, out, accumulate);
-    loop_end_carrying(k, &row0, NULL, NULL);
-    FOR(row, blocked_end, last); /* the last count % AXPY_ROWS rows */
-    axpy_block(k, vector, lanes, x, K, w, row.iv, 1, n0.iv, out, accumulate);
-    END(row);
+    int64_t first_chunk = K < AXPY_CHUNK ? K : AXPY_CHUNK;
+    axpy_chunk(k, vector, lanes, x, C(0), C(first_chunk), w, first, blocked_end, last, n0.iv, out, accumulate);
+    if (first_chunk < K) { /* the other chunks add to what the first stored */
+      Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), AXPY_CHUNK, 0, NULL);
+      MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(AXPY_CHUNK)), C(K));
+      axpy_chunk(k, vector, lanes, x, kc.iv, k_end, w, first, blocked_end, last, n0.iv, out, 1);
+      loop_end_carrying(k, &kc, NULL, NULL);
+    }
     weight_blocks_end(k, &n0, parallel);
   }
   if (N_strips == N) return;
