@@ -161,10 +161,11 @@ static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirV
 }
 
 /* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
- * offsets[e] = first row of expert e; perm[row] = t*k + slot; rows[row] = x[t]. */
-static void dispatch(Kernel *k, MlirValue x, MlirValue idx, MlirValue rows, MlirValue perm, MlirValue offsets,
-                     MlirValue cursor) {
-  int64_t T = dim(x, 0), D = dim(x, 1), slots = dim(idx, 1), E = dim(offsets, 0) - 1;
+ * offsets[e] = first row of expert e; perm[row] = t*k + slot; rows[row] = x[t] (dispatch
+ * copies the rows; route, perft-fuse-route's form, only sorts: its GEMMs read x[t] directly). */
+static void sort_by_expert(Kernel *k, MlirValue idx, MlirValue x, MlirValue rows, MlirValue perm, MlirValue offsets,
+                           MlirValue cursor) {
+  int64_t T = dim(idx, 0), slots = dim(idx, 1), E = dim(offsets, 0) - 1;
   MlirValue one = to_i32(k, C(1));
   fill(k, offsets, 0);
   FOR(t, C(0), C(T));
@@ -188,9 +189,11 @@ static void dispatch(Kernel *k, MlirValue x, MlirValue idx, MlirValue rows, Mlir
   STORE(k, IADD(row_i32, one), cursor, expert);
   MlirValue row = to_index(k, row_i32);
   STORE(k, to_i32(k, IADD(IMUL(t2.iv, C(slots)), s2.iv)), perm, row);
-  FOR(d, C(0), C(D));
-  STORE(k, LOAD(k, x, t2.iv, d.iv), rows, row, d.iv);
-  END(d);
+  if (!mlirValueIsNull(rows)) {
+    FOR(d, C(0), C(dim(x, 1)));
+    STORE(k, LOAD(k, x, t2.iv, d.iv), rows, row, d.iv);
+    END(d);
+  }
   END(s2);
   END(t2);
 }
@@ -208,20 +211,33 @@ static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue 
 }
 
 /* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]),
- * for the rows of each expert e: [offsets[e], offsets[e+1]) (matmul_kernels.c). */
-static void grouped_matmul(Kernel *k, MlirValue rows, MlirValue bank, MlirValue offsets, MlirValue y,
-                           int transpose_w) {
+ * for the rows of each expert e: [offsets[e], offsets[e+1]) (matmul_kernels.c). Gathered
+ * rows read their token's row of x; a combined output is y[T,N] (fill, then scatter-adds). */
+static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, Output y, int transpose_w,
+                           MlirValue panel) {
+  if (!mlirValueIsNull(y.perm)) fill(k, y.memref, 0.0);
   FOR(e, C(0), C(dim(bank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
   Weights w = {bank, e.iv};
-  if (transpose_w) matmul_dot_rows(k, rows, w, first, last, y, 0);
-  else matmul_axpy_rows(k, rows, w, first, last, y, 0);
+  if (mlirValueIsNull(panel)) {
+    if (transpose_w) matmul_dot_rows(k, rows, w, first, last, y, 0);
+    else matmul_axpy_rows(k, rows, w, first, last, y.memref, 0);
+  } else { /* gathered: the expert's rows in panels of at most `capacity`, each packed, then multiplied */
+    int64_t capacity = dim(panel, 0);
+    Loop p0 = loop_begin_carrying(k, first, last, capacity, 0, NULL);
+    MlirValue p1 = arith(k, "arith.minsi", IADD(p0.iv, C(capacity)), last);
+    matmul_pack_rows(k, rows, p0.iv, p1, panel);
+    RowSource packed = {panel, 0, no_value, 0, p0.iv};
+    if (transpose_w) matmul_dot_rows(k, packed, w, p0.iv, p1, y, 0);
+    else matmul_axpy_rows(k, packed, w, p0.iv, p1, y.memref, 0);
+    loop_end_carrying(k, &p0, NULL, NULL);
+  }
   END(e);
 }
 
 /* dW_e = Σ_rows of e dy[row]ᵀ rows[row]  (as [N,K] when transpose_w, else [K,N]) */
-static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets,
+static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, MlirValue offsets,
                                        MlirValue dbank, int transpose_w) {
   fill(k, dbank, 0.0);
   FOR(e, C(0), C(dim(dbank, 0)));
@@ -230,6 +246,11 @@ static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, 
   Weights dw = {dbank, e.iv};
   matmul_weight_gradient_rows(k, dy, rows, dw, first, last, !transpose_w);
   END(e);
+}
+
+/* The routed rows of x[T,K]: row r is x[perm[r] / k], k = R / T. */
+static RowSource gathered(MlirValue x, MlirValue perm) {
+  return (RowSource){x, 0, perm, dim(perm, 0) / dim(x, 0), no_value};
 }
 
 /* token and slot of a dispatched row */
@@ -452,7 +473,8 @@ KERNEL(scale) {
   return 1;
 }
 /* silu, silu_grad and their fused forms swiglu, swiglu_grad round every op as written
- * (k->strict), so perft-fuse-swiglu changes no bit of the results. */
+ * (k->strict), so perft-fuse-swiglu changes no bit of the results; so do combine and the
+ * combining epilogue of grouped_matmul_combine (matmul_kernels.c), for perft-fuse-route. */
 #define STRICT(...) (k->strict = 1, __VA_ARGS__, k->strict = 0, 1)
 KERNEL(silu) { return STRICT(elementwise(k, 1, b, b[1], silu_element, NULL)); }
 KERNEL(silu_grad) { return STRICT(elementwise(k, 2, b, b[2], silu_grad_element, NULL)); }
@@ -465,18 +487,34 @@ KERNEL(top_k_grad) {
   top_k_grad(k, b[0], b[1], b[2], b[3], b[4], (int)op_int_attribute(op, "renormalize", 0));
   return 1;
 }
-KERNEL(dispatch) { dispatch(k, b[0], b[1], b[2], b[3], b[4], b[5]); return 1; }
+KERNEL(dispatch) { sort_by_expert(k, b[1], b[0], b[2], b[3], b[4], b[5]); return 1; }
+KERNEL(route) { sort_by_expert(k, b[0], no_value, no_value, b[1], b[2], b[3]); return 1; }
 KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2]); return 1; }
 KERNEL(grouped_matmul) {
-  grouped_matmul(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], output_of(b[3]), (int)op_int_attribute(op, "transpose_w", 0), no_value);
   return 1;
 }
 KERNEL(grouped_matmul_grad_weight) {
-  grouped_matmul_grad_weight(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
+  grouped_matmul_grad_weight(k, b[0], rows_of(b[1]), b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
+  return 1;
+}
+/* gathered_matmul(x, perm, bank, offsets) -> y, scratch panel[T, K];
+ * gathered_matmul_grad_weight(dy, x, perm, offsets) -> dbank (reads x through perm) */
+KERNEL(gathered_matmul) {
+  grouped_matmul(k, gathered(b[0], b[1]), b[2], b[3], output_of(b[4]), (int)op_int_attribute(op, "transpose_w", 0), b[5]);
+  return 1;
+}
+KERNEL(gathered_matmul_grad_weight) {
+  grouped_matmul_grad_weight(k, b[0], gathered(b[1], b[2]), b[3], b[4], (int)op_int_attribute(op, "transpose_w", 0));
+  return 1;
+}
+/* grouped_matmul_combine(rows, bank[E,N,K], offsets, perm, w) -> y[T,N] */
+KERNEL(grouped_matmul_combine) {
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4]}, 1, no_value);
   return 1;
 }
 /* combine(rows, perm, w) -> y;  combine_grad_rows(dy, perm, w) -> drows */
-KERNEL(combine) { weighted_rows(k, b[0], b[1], b[2], b[3], 1); return 1; }
+KERNEL(combine) { return STRICT(weighted_rows(k, b[0], b[1], b[2], b[3], 1)); }
 KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 1; }
 KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }

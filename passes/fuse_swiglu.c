@@ -125,25 +125,10 @@ static int fuse_silu(MlirOperation silu) {
 }
 
 static void fuse_run(MlirOperation module, MlirExternalPass pass, void *options) {
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  for (MlirOperation func = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(func);
-       func = mlirOperationGetNextInBlock(func)) {
-    if (!op_is(func, "func.func") || mlirOperationGetNumRegions(func) != 1) continue;
-    MlirBlock fbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
-    if (mlirBlockIsNull(fbody)) continue;
-    /* the silus first: fusing erases ops around them */
-    size_t n = 0, capacity = 16;
-    MlirOperation *silus = malloc(capacity * sizeof *silus);
-    IR_CHECK(silus != NULL, "out of memory");
-    for (MlirOperation op = mlirBlockGetFirstOperation(fbody); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
-      if (!is_op(op, OP_SILU) || mlirOperationGetNumResults(op) != 1) continue;
-      if (n == capacity) silus = realloc(silus, (capacity *= 2) * sizeof *silus);
-      IR_CHECK(silus != NULL, "out of memory");
-      silus[n++] = op;
-    }
-    for (size_t i = 0; i < n; i++) fuse_silu(silus[i]);
-    free(silus);
-  }
+  size_t n;
+  MlirOperation *silus = op_collect(module, OP_SILU, &n);
+  for (size_t i = 0; i < n; i++) fuse_silu(silus[i]);
+  free(silus);
 }
 
 MlirPass perft_create_fuse_swiglu_pass(void) {

@@ -26,14 +26,64 @@ static void store_weight(Kernel *k, MlirValue v, Weights w, MlirValue i, MlirVal
   else STORE(k, v, w.memref, w.expert, i, j);
 }
 
-/* Σ_kk x[row, kk] · w[n, kk] for one (row, n), kk in [k_begin, k_end). */
-static MlirValue dot(Kernel *k, MlirValue x, Weights w, MlirValue row, MlirValue n, MlirValue k_begin, MlirValue k_end) {
-  Loop kk = loop_begin(k, k_begin, k_end, F(0.0));
-  return loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, x, row, kk.iv), load_weight(k, w, n, kk.iv))));
+static MlirValue vector_load(Kernel *k, MlirType vector, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {memref};
+  for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
+  return build_value(&k->b, "vector.load", 1 + n, operands, vector, 0, NULL);
 }
 
-static void put(Kernel *k, MlirValue sum, MlirValue out, MlirValue row, MlirValue n, int accumulate) {
-  STORE(k, accumulate ? ADD(LOAD(k, out, row, n), sum) : sum, out, row, n);
+static void vector_store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {
+  MlirValue operands[8] = {value, memref};
+  for (int i = 0; i < n; i++) operands[2 + i] = indices[i];
+  build_op(&k->b, "vector.store", 2 + n, operands, 0, NULL, 0, NULL);
+}
+
+static MlirValue weight_vector(Kernel *k, MlirType vector, Weights w, MlirValue i, MlirValue j) {
+  if (mlirValueIsNull(w.expert)) return vector_load(k, vector, w.memref, 2, (MlirValue[]){i, j});
+  return vector_load(k, vector, w.memref, 3, (MlirValue[]){w.expert, i, j});
+}
+
+/* The row of x.memref that row r reads: r, r - offset in a packed panel, or its token when gathered. */
+static MlirValue source_row(Kernel *k, RowSource x, MlirValue r) {
+  if (!mlirValueIsNull(x.offset)) return arith(k, "arith.subi", r, x.offset);
+  if (mlirValueIsNull(x.perm)) return r;
+  return arith(k, "arith.divui", to_index(k, LOAD(k, x.perm, r)), C(x.slots));
+}
+
+/* How many rows the GEMM reads (the routed rows when gathered). */
+static int64_t source_rows(RowSource x) {
+  return mlirValueIsNull(x.perm) ? dim(x.memref, x.transposed ? 1 : 0) : dim(x.perm, 0);
+}
+
+void matmul_pack_rows(Kernel *k, RowSource x, MlirValue first, MlirValue last, MlirValue panel) {
+  Loop row = loop_begin(k, first, last, no_value);
+  MlirValue from = source_row(k, x, row.iv), to = arith(k, "arith.subi", row.iv, first);
+  Loop kk = loop_begin(k, C(0), C(dim(x.memref, 1)), no_value);
+  STORE(k, LOAD(k, x.memref, from, kk.iv), panel, to, kk.iv);
+  loop_end(k, &kk, no_value);
+  loop_end(k, &row, no_value);
+}
+
+static int is_combined(Output out) { return !mlirValueIsNull(out.perm); }
+
+/* One row's sums (of the weights ns) to out[row, n] (or += when accumulating); combined:
+ * out[t, n] += w[t, s] · sum, in the order and rounding of the unfused combine
+ * (cpu_kernels.c weighted_rows), the row's token and weight read once. */
+static void put_row(Kernel *k, const MlirValue *sums, int columns, Output out, MlirValue row, const MlirValue *ns,
+                    int accumulate) {
+  if (is_combined(out)) {
+    int64_t slots = dim(out.w, 1);
+    MlirValue flat = to_index(k, LOAD(k, out.perm, row));
+    MlirValue t = arith(k, "arith.divui", flat, C(slots)), s = arith(k, "arith.remui", flat, C(slots));
+    MlirValue weight = LOAD(k, out.w, t, s);
+    k->strict = 1; /* rounded as the unfused combine rounds it: no contraction into an FMA */
+    for (int j = 0; j < columns; j++)
+      STORE(k, ADD(LOAD(k, out.memref, t, ns[j]), MUL(weight, sums[j])), out.memref, t, ns[j]);
+    k->strict = 0;
+    return;
+  }
+  for (int j = 0; j < columns; j++)
+    STORE(k, accumulate ? ADD(LOAD(k, out.memref, row, ns[j]), sums[j]) : sums[j], out.memref, row, ns[j]);
 }
 
 /* A GEMM goes parallel only when it can hold at least k->parallel_min_work multiply-adds (all
@@ -52,63 +102,109 @@ static void weight_blocks_end(Kernel *k, Loop *loop, int parallel) {
   else loop_end_carrying(k, loop, NULL, NULL);
 }
 
-/* Every row of [first, last) against the BLOCK_COLS weights ns, for kk in [k_begin, k_end). */
-static void dot_chunk(Kernel *k, MlirValue x, Weights w, const MlirValue *ns, MlirValue first, MlirValue blocked_end,
-                      MlirValue last, MlirValue k_begin, MlirValue k_end, MlirValue out, int accumulate) {
-  enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
-  Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK_ROWS, 0, NULL);
-  MlirValue rows[BLOCK_ROWS], zeros[SUMS], next[SUMS], sums[SUMS];
-  for (int i = 0; i < BLOCK_ROWS; i++) rows[i] = arith(k, "arith.addi", row0.iv, C(i));
-  MlirValue zero = F(0.0);
+enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
+
+/* The SUMS sums of one register block (rows × ns) over kk in [k_begin, k_end), from zero. */
+static void block_sums(Kernel *k, MlirValue x, Weights w, const MlirValue *x_rows, const MlirValue *ns,
+                       MlirValue k_begin, MlirValue k_end, MlirValue *sums) {
+  MlirValue zeros[SUMS], next[SUMS], zero = F(0.0);
   for (int i = 0; i < SUMS; i++) zeros[i] = zero;
   Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, SUMS, zeros);
   MlirValue xs[BLOCK_ROWS], ws[BLOCK_COLS];
-  for (int i = 0; i < BLOCK_ROWS; i++) xs[i] = LOAD(k, x, rows[i], kk.iv);
+  for (int i = 0; i < BLOCK_ROWS; i++) xs[i] = LOAD(k, x, x_rows[i], kk.iv);
   for (int j = 0; j < BLOCK_COLS; j++) ws[j] = load_weight(k, w, ns[j], kk.iv);
   for (int i = 0; i < BLOCK_ROWS; i++)
     for (int j = 0; j < BLOCK_COLS; j++) next[i * BLOCK_COLS + j] = ADD(kk.carried[i * BLOCK_COLS + j], MUL(xs[i], ws[j]));
   loop_end_carrying(k, &kk, next, sums);
-  for (int i = 0; i < BLOCK_ROWS; i++)
-    for (int j = 0; j < BLOCK_COLS; j++) put(k, sums[i * BLOCK_COLS + j], out, rows[i], ns[j], accumulate);
-  loop_end_carrying(k, &row0, NULL, NULL);
-  FOR(row, blocked_end, last); /* the last count % BLOCK_ROWS rows of this block of weights */
-  for (int j = 0; j < BLOCK_COLS; j++) put(k, dot(k, x, w, row.iv, ns[j], k_begin, k_end), out, row.iv, ns[j], accumulate);
-  END(row);
 }
 
-/* Steps of K per pass over the rows in the dot form: a block's BLOCK_COLS weight rows (8 KiB
- * at 512 fp32) stay in L1 while the row blocks stream past. Each chunk adds its sums to out. */
+/* Steps of K per pass over the rows in the dot form: a block's BLOCK_COLS weight rows (16 KiB
+ * at 1024 fp32) stay in L1 while the row blocks stream past. Each chunk adds its sums to out. */
 #ifndef DOT_CHUNK
 #define DOT_CHUNK 1024
 #endif
 
-void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
-                     int accumulate) {
-  int64_t N = dim(out, 1), K = dim(x, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
+/* The sums of one register block over all of K, chunk by chunk: the first chunk's sums, then
+ * each later chunk's added to them, as the chunked passes of dot_columns add them to out.
+ * A combined output needs a row's whole sum before weighting it. */
+static void whole_sums(Kernel *k, MlirValue x, Weights w, const MlirValue *x_rows, const MlirValue *ns, int64_t K,
+                       MlirValue *sums) {
+  int64_t first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
+  block_sums(k, x, w, x_rows, ns, C(0), C(first_chunk), sums);
+  if (first_chunk == K) return;
+  Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, SUMS, sums);
+  MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K)), chunk[SUMS], next[SUMS];
+  block_sums(k, x, w, x_rows, ns, kc.iv, k_end, chunk);
+  for (int j = 0; j < SUMS; j++) next[j] = ADD(kc.carried[j], chunk[j]);
+  loop_end_carrying(k, &kc, next, sums);
+}
+
+/* One register block: rows row0 + i × the first `columns` weights of ns. In the last block
+ * of a range (guarded) rows past `last` read row last - 1 and put nothing, so every sum of
+ * every row comes from the same loop, whatever the row count (fusion must not change a bit).
+ * whole: over all of K (combined outputs); else over [k_begin, k_end). */
+static void dot_block(Kernel *k, RowSource x, Weights w, MlirValue row0, MlirValue last, int guarded, const MlirValue *ns,
+                      int columns, int whole, MlirValue k_begin, MlirValue k_end, Output out, int accumulate) {
+  MlirValue rows[BLOCK_ROWS], x_rows[BLOCK_ROWS], sums[SUMS], last_row = arith(k, "arith.subi", last, C(1));
+  for (int i = 0; i < BLOCK_ROWS; i++) {
+    rows[i] = arith(k, "arith.addi", row0, C(i));
+    x_rows[i] = source_row(k, x, guarded ? arith(k, "arith.minsi", rows[i], last_row) : rows[i]);
+  }
+  if (whole) whole_sums(k, x.memref, w, x_rows, ns, dim(x.memref, 1), sums);
+  else block_sums(k, x.memref, w, x_rows, ns, k_begin, k_end, sums);
+  for (int i = 0; i < BLOCK_ROWS; i++) {
+    Loop inside = {0};
+    if (guarded && i > 0) inside = if_begin(k, compare_index(k, "slt", rows[i], last));
+    put_row(k, sums + i * BLOCK_COLS, columns, out, rows[i], ns, accumulate);
+    if (guarded && i > 0) if_end(k, &inside);
+  }
+}
+
+/* Every row of [first, last) against one block of weights, over kk in [k_begin, k_end). */
+static void dot_rows_pass(Kernel *k, RowSource x, Weights w, const MlirValue *ns, int columns, MlirValue first,
+                          MlirValue blocked_end, MlirValue last, int whole, MlirValue k_begin, MlirValue k_end,
+                          Output out, int accumulate) {
+  Loop row0 = loop_begin_carrying(k, first, blocked_end, BLOCK_ROWS, 0, NULL);
+  dot_block(k, x, w, row0.iv, last, 0, ns, columns, whole, k_begin, k_end, out, accumulate);
+  loop_end_carrying(k, &row0, NULL, NULL);
+  Loop tail = if_begin(k, compare_index(k, "slt", blocked_end, last)); /* the last count % BLOCK_ROWS rows */
+  dot_block(k, x, w, blocked_end, last, 1, ns, columns, whole, k_begin, k_end, out, accumulate);
+  if_end(k, &tail);
+}
+
+/* The weights n0 .. n0 + columns - 1 (the others of the block repeat the last) against every
+ * row: a combined output in one pass over all of K, else one pass per chunk of K. */
+static void dot_columns(Kernel *k, RowSource x, Weights w, MlirValue n0, int columns, MlirValue first,
+                        MlirValue blocked_end, MlirValue last, Output out, int accumulate) {
+  int64_t K = dim(x.memref, 1), first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
+  MlirValue ns[BLOCK_COLS];
+  for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0, C(j < columns ? j : columns - 1));
+  if (is_combined(out)) {
+    dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 1, no_value, no_value, out, 0);
+    return;
+  }
+  dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 0, C(0), C(first_chunk), out, accumulate);
+  if (first_chunk == K) return;
+  Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, 0, NULL);
+  MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K));
+  dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 0, kc.iv, k_end, out, 1);
+  loop_end_carrying(k, &kc, NULL, NULL);
+}
+
+void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, Output out, int accumulate) {
+  int64_t N = dim(out.memref, 1), K = dim(x.memref, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
   MlirValue count = arith(k, "arith.subi", last, first);
   MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
-
-  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns). */
+  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns, also
+   * when combined: a token's column n is written by the thread that owns n). */
   if (N_blocked > 0) {
-    int parallel = worth_parallel(k, dim(x, 0), N, K);
+    int parallel = worth_parallel(k, source_rows(x), N, K);
     Loop n0 = weight_blocks_begin(k, N_blocked, BLOCK_COLS, parallel);
-    MlirValue ns[BLOCK_COLS];
-    for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j));
-    int64_t first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
-    dot_chunk(k, x, w, ns, first, blocked_end, last, C(0), C(first_chunk), out, accumulate);
-    if (first_chunk < K) {
-      Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, 0, NULL);
-      MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K));
-      dot_chunk(k, x, w, ns, first, blocked_end, last, kc.iv, k_end, out, 1);
-      loop_end_carrying(k, &kc, NULL, NULL);
-    }
+    dot_columns(k, x, w, n0.iv, BLOCK_COLS, first, blocked_end, last, out, accumulate);
     weight_blocks_end(k, &n0, parallel);
   }
-  for (int64_t n = N_blocked; n < N; n++) { /* the last N % BLOCK_COLS weights, one at a time */
-    FOR(row, first, last);
-    put(k, dot(k, x, w, row.iv, C(n), C(0), C(K)), out, row.iv, C(n), accumulate);
-    END(row);
-  }
+  if (N_blocked < N) /* the last N % BLOCK_COLS weights */
+    dot_columns(k, x, w, C(N_blocked), (int)(N - N_blocked), first, blocked_end, last, out, accumulate);
 }
 
 /* ---- the axpy form: out[row, :] (+)= Σ_kk x[row, kk] · w[kk, :] ----
@@ -119,39 +215,21 @@ void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirVal
  * step, as the scalar loop below does. */
 enum { AXPY_ROWS = 4, AXPY_VECTORS = 4 };
 
-static MlirValue vector_load(Kernel *k, MlirType vector, MlirValue memref, int n, const MlirValue *indices) {
-  MlirValue operands[8] = {memref};
-  for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
-  return build_value(&k->b, "vector.load", 1 + n, operands, vector, 0, NULL);
-}
-
-static void vector_store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {
-  MlirValue operands[8] = {value, memref};
-  for (int i = 0; i < n; i++) operands[2 + i] = indices[i];
-  build_op(&k->b, "vector.store", 2 + n, operands, 0, NULL, 0, NULL);
-}
-
-static MlirValue weight_vector(Kernel *k, MlirType vector, Weights w, MlirValue i, MlirValue j) {
-  if (mlirValueIsNull(w.expert)) return vector_load(k, vector, w.memref, 2, (MlirValue[]){i, j});
-  return vector_load(k, vector, w.memref, 3, (MlirValue[]){w.expert, i, j});
-}
-
-/* The left operand of an axpy-form GEMM: x[row, kk], or x[kk, row] when transposed. */
-typedef struct {
-  MlirValue memref;
-  int transposed;
-} Rows;
-
-static MlirValue row_element(Kernel *k, Rows x, MlirValue row, MlirValue kk) {
-  return x.transposed ? LOAD(k, x.memref, kk, row) : LOAD(k, x.memref, row, kk);
+/* x[x_row, kk], or x[kk, x_row] when transposed (x_row from source_row). */
+static MlirValue row_element(Kernel *k, RowSource x, MlirValue x_row, MlirValue kk) {
+  return x.transposed ? LOAD(k, x.memref, kk, x_row) : LOAD(k, x.memref, x_row, kk);
 }
 
 /* One register block: rows [row0, row0 + rows) × columns [n0, n0 + AXPY_VECTORS · lanes),
  * summing kk over [k_begin, k_end). */
-static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirValue k_begin, MlirValue k_end,
+static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, RowSource x, MlirValue k_begin, MlirValue k_end,
                        Weights w, MlirValue row0, int rows, MlirValue n0, MlirValue out, int accumulate) {
   MlirValue r[AXPY_ROWS], n[AXPY_VECTORS], inits[AXPY_ROWS * AXPY_VECTORS], sums[AXPY_ROWS * AXPY_VECTORS];
-  for (int i = 0; i < rows; i++) r[i] = arith(k, "arith.addi", row0, C(i));
+  MlirValue x_rows[AXPY_ROWS];
+  for (int i = 0; i < rows; i++) {
+    r[i] = arith(k, "arith.addi", row0, C(i));
+    x_rows[i] = source_row(k, x, r[i]);
+  }
   for (int j = 0; j < AXPY_VECTORS; j++) n[j] = arith(k, "arith.addi", n0, C(j * lanes));
   MlirNamedAttribute zero_value =
       named_attribute(k->b.context, "value", mlirDenseElementsAttrDoubleSplatGet(vector, 0.0));
@@ -164,7 +242,7 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirVa
   MlirValue ws[AXPY_VECTORS], next[AXPY_ROWS * AXPY_VECTORS];
   for (int j = 0; j < AXPY_VECTORS; j++) ws[j] = weight_vector(k, vector, w, kk.iv, n[j]);
   for (int i = 0; i < rows; i++) {
-    MlirValue scalar = row_element(k, x, r[i], kk.iv);
+    MlirValue scalar = row_element(k, x, x_rows[i], kk.iv);
     MlirValue a = build_value(&k->b, "vector.broadcast", 1, &scalar, vector, 0, NULL);
     for (int j = 0; j < AXPY_VECTORS; j++) {
       MlirValue fma[3] = {a, ws[j], kk.carried[i * AXPY_VECTORS + j]};
@@ -177,7 +255,7 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirVa
 }
 
 /* The register blocks of one strip of columns for kk in [k_begin, k_end): every row block. */
-static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirValue k_begin, MlirValue k_end,
+static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, RowSource x, MlirValue k_begin, MlirValue k_end,
                        Weights w, MlirValue first, MlirValue blocked_end, MlirValue last, MlirValue n0, MlirValue out,
                        int accumulate) {
   Loop row0 = loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
@@ -196,8 +274,8 @@ static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, Rows x, MlirVa
 #define AXPY_CHUNK 512
 #endif
 
-static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue last, MlirValue out, int accumulate) {
-  int64_t N = dim(out, 1), K = dim(x.memref, x.transposed ? 0 : 1), rows = dim(x.memref, x.transposed ? 1 : 0);
+static void axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out, int accumulate) {
+  int64_t N = dim(out, 1), K = dim(x.memref, x.transposed ? 0 : 1), rows = source_rows(x);
   int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4), strip = lanes * AXPY_VECTORS;
   int64_t N_strips = lanes > 0 ? N / strip * strip : 0;
   int parallel = worth_parallel(k, rows, N, K); /* strips of columns are independent: one thread each */
@@ -225,8 +303,9 @@ static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue l
     STORE(k, F(0.0), out, row.iv, n.iv);
     END(n);
   }
+  MlirValue x_row = source_row(k, x, row.iv);
   FOR(kk, C(0), C(K));
-  MlirValue a = row_element(k, x, row.iv, kk.iv);
+  MlirValue a = row_element(k, x, x_row, kk.iv);
   FOR(n, C(N_strips), C(N));
   STORE(k, ADD(LOAD(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, kk.iv, n.iv))), out, row.iv, n.iv);
   END(n);
@@ -235,23 +314,25 @@ static void axpy_rows(Kernel *k, Rows x, Weights w, MlirValue first, MlirValue l
   else END(row);
 }
 
-void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+void matmul_axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                       int accumulate) {
-  axpy_rows(k, (Rows){x, 0}, w, first, last, out, accumulate);
+  axpy_rows(k, x, w, first, last, out, accumulate);
 }
 
-void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
+void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, RowSource source, Weights dw, MlirValue first,
                                  MlirValue last, int transposed) {
+  MlirValue x = source.memref;
   int64_t N = dim(dy, 1), K = dim(x, 1);
   /* The outer loop runs over the rows of dw, so threads never share an output row. */
   int64_t outer = transposed ? K : N, inner = transposed ? N : K;
-  int parallel = worth_parallel(k, dim(x, 0), N, K);
+  int parallel = worth_parallel(k, source_rows(source), N, K);
   Loop o = parallel ? parallel_begin(k, C(0), C(outer), 1) : loop_begin(k, C(0), C(outer), no_value);
   FOR(row, first, last);
+  MlirValue x_row = source_row(k, source, row.iv);
   /* not transposed: dw[n, :] += dy[row, n] · x[row, :];  transposed: dw[kk, :] += x[row, kk] · dy[row, :] */
-  MlirValue scale = transposed ? LOAD(k, x, row.iv, o.iv) : LOAD(k, dy, row.iv, o.iv);
+  MlirValue scale = transposed ? LOAD(k, x, x_row, o.iv) : LOAD(k, dy, row.iv, o.iv);
   FOR(i, C(0), C(inner));
-  MlirValue v = transposed ? LOAD(k, dy, row.iv, i.iv) : LOAD(k, x, row.iv, i.iv);
+  MlirValue v = transposed ? LOAD(k, dy, row.iv, i.iv) : LOAD(k, x, x_row, i.iv);
   store_weight(k, ADD(load_weight(k, dw, o.iv, i.iv), MUL(scale, v)), dw, o.iv, i.iv);
   END(i);
   END(row);
@@ -263,11 +344,11 @@ int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose
   Weights w = {b, no_value};
   MlirValue M = C(dim(c, 0));
   if (!transpose_a && transpose_b) {
-    matmul_dot_rows(k, a, w, C(0), M, c, 1);
+    matmul_dot_rows(k, rows_of(a), w, C(0), M, output_of(c), 1);
   } else if (!transpose_a && !transpose_b) {
-    matmul_axpy_rows(k, a, w, C(0), M, c, 1);
+    matmul_axpy_rows(k, rows_of(a), w, C(0), M, c, 1);
   } else if (transpose_a && !transpose_b) { /* c[i, :] += Σ_kk a[kk, i] · b[kk, :] */
-    axpy_rows(k, (Rows){a, 1}, w, C(0), M, c, 1);
+    axpy_rows(k, (RowSource){a, 1, {NULL}, 0, {NULL}}, w, C(0), M, c, 1);
   } else {
     return 0;
   }

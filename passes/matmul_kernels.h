@@ -21,14 +21,36 @@ typedef struct {
   MlirValue expert; /* null for a 2-D matrix; else the index of the bank's slice */
 } Weights;
 
+/* The left operand: row r is x[r, :] (x[:, r] when transposed); gathered, the token row
+ * x[perm[r] / slots, :] of a routed row (perft-fuse-route: no copy of all the routed rows);
+ * in a packed panel, x[r - offset, :]. */
+typedef struct {
+  MlirValue memref;
+  int transposed;
+  MlirValue perm; /* null: not gathered */
+  int64_t slots;
+  MlirValue offset; /* null: not a panel */
+} RowSource;
+static inline RowSource rows_of(MlirValue x) { return (RowSource){x, 0, {NULL}, 0, {NULL}}; }
+
+/* Where the dot form puts the sum of (row, n): out[row, n], or combined (perft-fuse-route):
+ * out[t, n] += w[t, s] · sum with t, s = perm[row] / slots, perm[row] % slots, slots = w's columns. */
+typedef struct {
+  MlirValue memref;
+  MlirValue perm, w; /* null: not combined */
+} Output;
+static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}}; }
+
+/* panel[row - first, :] = row `row` of x, for row in [first, last): the rows of one expert
+ * gathered into a cache-resident panel. */
+void matmul_pack_rows(Kernel *k, RowSource x, MlirValue first, MlirValue last, MlirValue panel);
 /* out[row, n] (+)= Σ_kk x[row, kk] · w[n, kk]  for row in [first, last), n < N. */
-void matmul_dot_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
-                     int accumulate);
+void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, Output out, int accumulate);
 /* out[row, n] (+)= Σ_kk x[row, kk] · w[kk, n]  for row in [first, last). */
-void matmul_axpy_rows(Kernel *k, MlirValue x, Weights w, MlirValue first, MlirValue last, MlirValue out,
+void matmul_axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                       int accumulate);
 /* dw[n, kk] += Σ_row dy[row, n] · x[row, kk]  (transposed: dw[kk, n]) for row in [first, last). */
-void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, MlirValue x, Weights dw, MlirValue first,
+void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, RowSource x, Weights dw, MlirValue first,
                                  MlirValue last, int transposed);
 /* c += op(a) · op(b) for 2-D memrefs (linalg.matmul, _transpose_a, _transpose_b). */
 int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);

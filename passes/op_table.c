@@ -22,6 +22,7 @@ const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu"};
 #define RESULTS(...) .num_results = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .results = {__VA_ARGS__}
 #define CPU(fn) .kernel = {[TARGET_CPU] = fn}
 #define GRADIENT_OP .no_backward = "a gradient op (perft differentiates once)"
+#define FUSED_OP(pass) .no_backward = "made by " pass ", after autodiff"
 
 /* ---- GEMM FLOPs: 2·M·N·K ---- */
 static int64_t dim_of(MlirType shaped, int i) { return mlirShapedTypeGetDimSize(shaped, i); }
@@ -38,6 +39,16 @@ static double grouped_matmul_flops(MlirOperation op) {
   MlirType rows = op_input_type(op, 0), y = op_output_type(op, op_info_of(op), 0);
   return 2.0 * (double)dim_of(rows, 0) * (double)dim_of(y, 1) * (double)dim_of(rows, 1);
 }
+/* x[T,K], perm[R], ... -> y[R,N] */
+static double gathered_matmul_flops(MlirOperation op) {
+  MlirType x = op_input_type(op, 0), perm = op_input_type(op, 1), y = op_output_type(op, op_info_of(op), 0);
+  return 2.0 * (double)dim_of(perm, 0) * (double)dim_of(y, 1) * (double)dim_of(x, 1);
+}
+/* dy[R,N], x[T,K], perm[R] -> dbank */
+static double gathered_matmul_grad_weight_flops(MlirOperation op) {
+  MlirType dy = op_input_type(op, 0), x = op_input_type(op, 1);
+  return 2.0 * (double)dim_of(dy, 0) * (double)dim_of(dy, 1) * (double)dim_of(x, 1);
+}
 /* dy[R,N], rows[R,K] -> dbank */
 static double grouped_matmul_grad_weight_flops(MlirOperation op) {
   MlirType dy = op_input_type(op, 0), rows = op_input_type(op, 1);
@@ -49,10 +60,19 @@ static MlirType memref_type(MlirType element, int64_t n) {
   return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
 }
 static MlirType float_element(MlirOperation op) { return mlirShapedTypeGetElementType(op_input_type(op, 0)); }
-/* dispatch: cursor[E+1] i32, the next free row of each expert */
+/* dispatch and route: cursor[E+1] i32, the next free row of each expert (from offsets' type) */
 static int dispatch_scratch(MlirOperation op, MlirType *types) {
-  MlirType offsets = op_output_type(op, op_info_of(op), 2);
+  const OpInfo *info = op_info_of(op);
+  MlirType offsets = op_output_type(op, info, info->num_results - 1);
   types[0] = memref_type(mlirShapedTypeGetElementType(offsets), dim_of(offsets, 0));
+  return 1;
+}
+/* gathered_matmul: a panel[T, K] for one expert's rows (each token meets an expert at most once
+ * under top-k; more rows are taken a panel at a time) */
+static int gathered_matmul_scratch(MlirOperation op, MlirType *types) {
+  MlirType x = op_input_type(op, 0);
+  int64_t shape[2] = {dim_of(x, 0), dim_of(x, 1)};
+  types[0] = mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(x), 2, shape, mlirAttributeGetNull());
   return 1;
 }
 /* load_balance: counts[E] */
@@ -88,7 +108,7 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_SILU_GRAD] = {"perft.silu_grad", OPERANDS(FLOAT("x", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),
                       RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_silu_grad)},
     [OP_SWIGLU] = {"perft.swiglu", OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
-                   RESULTS(FLOAT("y", "T", ANY_RANK)), .no_backward = "made by perft-fuse-swiglu, after autodiff",
+                   RESULTS(FLOAT("y", "T", ANY_RANK)), FUSED_OP("perft-fuse-swiglu"),
                    CPU(cpu_swiglu)},
     [OP_SWIGLU_GRAD] = {"perft.swiglu_grad", OPERANDS(FLOAT("a", "T", 2), FLOAT("b", "T", 2), FLOAT("dy", "T", 2)),
                         RESULTS(FLOAT("da", "T", 2), FLOAT("db", "T", 2)), GRADIENT_OP, CPU(cpu_swiglu_grad)},
@@ -123,6 +143,29 @@ const OpInfo op_table[OP_COUNT] = {
                                        .verify = verify_grouped_matmul_grad_weight, GRADIENT_OP,
                                        .flops = grouped_matmul_grad_weight_flops,
                                        CPU(cpu_grouped_matmul_grad_weight)},
+    /* made by perft-fuse-route (after autodiff): the routed rows are never copied or written */
+    [OP_ROUTE] = {"perft.route", OPERANDS(I32("idx", "I", 2)), RESULTS(I32("perm", "M", 1), I32("offsets", "O", 1)),
+                  ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_route, FUSED_OP("perft-fuse-route"),
+                  .scratch = dispatch_scratch, CPU(cpu_route)},
+    [OP_GATHERED_MATMUL] = {"perft.gathered_matmul",
+                            OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), FLOAT("bank", "B", 3), I32("offsets", "O", 1)),
+                            RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
+                            .verify = verify_gathered_matmul, FUSED_OP("perft-fuse-route"),
+                            .flops = gathered_matmul_flops, .scratch = gathered_matmul_scratch,
+                            CPU(cpu_gathered_matmul)},
+    [OP_GATHERED_MATMUL_GRAD_WEIGHT] = {"perft.gathered_matmul_grad_weight",
+                                        OPERANDS(FLOAT("dy", "Y", 2), FLOAT("x", "X", 2), I32("perm", "M", 1),
+                                                 I32("offsets", "O", 1)),
+                                        RESULTS(FLOAT("dbank", "B", 3)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
+                                        .verify = verify_gathered_matmul_grad_weight, FUSED_OP("perft-fuse-route"),
+                                        .flops = gathered_matmul_grad_weight_flops,
+                                        CPU(cpu_gathered_matmul_grad_weight)},
+    [OP_GROUPED_MATMUL_COMBINE] = {"perft.grouped_matmul_combine",
+                                   OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1),
+                                            I32("perm", "M", 1), FLOAT("w", "W", 2)),
+                                   RESULTS(FLOAT("y", "Y", 2)), .verify = verify_grouped_matmul_combine,
+                                   FUSED_OP("perft-fuse-route"), .flops = grouped_matmul_flops,
+                                   CPU(cpu_grouped_matmul_combine)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
                     CPU(cpu_combine)},
@@ -219,6 +262,28 @@ MlirType op_input_type(MlirOperation op, int i) { return mlirValueGetType(mlirOp
 MlirType op_output_type(MlirOperation op, const OpInfo *info, int i) {
   if (op_is_buffer_form(op, info)) return mlirValueGetType(mlirOperationGetOperand(op, info->num_operands + i));
   return mlirValueGetType(mlirOperationGetResult(op, i));
+}
+
+/* ---- collecting ---- */
+MlirOperation *op_collect(MlirOperation module, OpId id, size_t *count) {
+  size_t n = 0, capacity = 16;
+  MlirOperation *ops = malloc(capacity * sizeof *ops);
+  IR_CHECK(ops != NULL, "out of memory");
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  for (MlirOperation func = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(func);
+       func = mlirOperationGetNextInBlock(func)) {
+    if (!op_is(func, "func.func") || mlirOperationGetNumRegions(func) != 1) continue;
+    MlirBlock fbody = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
+    if (mlirBlockIsNull(fbody)) continue;
+    for (MlirOperation op = mlirBlockGetFirstOperation(fbody); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+      if (op_info_of(op) != &op_table[id] || op_is_buffer_form(op, &op_table[id])) continue;
+      if (n == capacity) ops = realloc(ops, (capacity *= 2) * sizeof *ops);
+      IR_CHECK(ops != NULL, "out of memory");
+      ops[n++] = op;
+    }
+  }
+  *count = n;
+  return ops;
 }
 
 /* ---- building ---- */

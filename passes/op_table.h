@@ -33,6 +33,7 @@
   X(MATMUL) X(MATMUL_TRANSPOSE_A) X(MATMUL_TRANSPOSE_B) X(ADD) X(SUB) X(MUL) X(DIV)              \
   X(SCALE) X(SILU) X(SILU_GRAD) X(SWIGLU) X(SWIGLU_GRAD) X(SOFTMAX) X(SOFTMAX_GRAD) X(TOP_K) X(TOP_K_GRAD)              \
   X(DISPATCH) X(DISPATCH_GRAD) X(GROUPED_MATMUL) X(GROUPED_MATMUL_GRAD_WEIGHT)                  \
+  X(ROUTE) X(GATHERED_MATMUL) X(GATHERED_MATMUL_GRAD_WEIGHT) X(GROUPED_MATMUL_COMBINE)           \
   X(COMBINE) X(COMBINE_GRAD_ROWS) X(COMBINE_GRAD_WEIGHTS) X(LOAD_BALANCE) X(LOAD_BALANCE_GRAD)  \
   X(MSE) X(MSE_GRAD) X(RMSNORM) X(RMSNORM_GRAD_INPUT) X(RMSNORM_GRAD_WEIGHT)                    \
   X(EMBEDDING) X(EMBEDDING_GRAD) X(CROSS_ENTROPY) X(CROSS_ENTROPY_GRAD) X(DROPOUT) X(DROPOUT_GRAD)
@@ -82,7 +83,7 @@ typedef int (*ScratchSpec)(MlirOperation op, MlirType *memref_types);
  * for upstream lowering (linalg elementwise ops on the CPU). */
 typedef int (*KernelEmitter)(Kernel *k, MlirOperation op, const MlirValue *buffers);
 
-enum { OP_MAX_OPERANDS = 4, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 2, OP_MAX_SCRATCH = 1 };
+enum { OP_MAX_OPERANDS = 5, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 2, OP_MAX_SCRATCH = 1 };
 
 typedef struct {
   const char *name; /* the tensor form: "perft.softmax", "linalg.matmul" */
@@ -124,5 +125,9 @@ int op_table_check(const OpInfo *table, int count, FILE *err);
 
 /* The IRDL module defining the `perft` and `perft_buffer` dialects (malloc'ed). */
 char *op_table_irdl(void);
+
+/* Every op `id` in tensor form in the module's functions, in order (malloc'd; the caller frees):
+ * fusion passes collect first, since fusing erases ops around the one it starts from. */
+MlirOperation *op_collect(MlirOperation module, OpId id, size_t *count);
 
 #endif

@@ -109,6 +109,46 @@ int verify_grouped_matmul_grad_weight(MlirOperation op) {
          expect(op, 3, k_dim, dim(op, 1, 1), "the columns of rows") && expect(op, 3, n_dim, dim(op, 0, 1), "the columns of dy");
 }
 
+/* idx[T,k] -> perm[T*k], offsets[E+1] {num_experts = E} */
+int verify_route(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 0) * dim(op, 0, 1), "tokens x slots of idx") &&
+         expect(op, 2, 0, int_attribute(op, "num_experts") + 1, "num_experts + 1");
+}
+
+/* perm[R] routes R rows from the T rows of value x: R a multiple of T */
+static int gathered_rows(MlirOperation op, int x, int perm) {
+  if (dim(op, x, 0) < 1 || dim(op, perm, 0) % dim(op, x, 0))
+    return verify_fail(op, "the %lld routed rows of perm must be a multiple of the %lld rows of x",
+                       (long long)dim(op, perm, 0), (long long)dim(op, x, 0));
+  return 1;
+}
+
+/* x[T,K], perm[R], bank, offsets[E+1] -> y[R,N] */
+int verify_gathered_matmul(MlirOperation op) {
+  int k_dim, n_dim;
+  bank_dims(op, &k_dim, &n_dim);
+  return gathered_rows(op, 0, 1) && expect(op, 2, k_dim, dim(op, 0, 1), "the columns of x") &&
+         expect(op, 3, 0, dim(op, 2, 0) + 1, "the experts of bank + 1") && expect(op, 4, 0, dim(op, 1, 0), "the rows of perm") &&
+         expect(op, 4, 1, dim(op, 2, n_dim), "the output width of bank");
+}
+
+/* dy[R,N], x[T,K], perm[R], offsets[E+1] -> dbank */
+int verify_gathered_matmul_grad_weight(MlirOperation op) {
+  int k_dim, n_dim;
+  bank_dims(op, &k_dim, &n_dim);
+  return gathered_rows(op, 1, 2) && expect(op, 2, 0, dim(op, 0, 0), "the rows of dy") &&
+         expect(op, 3, 0, dim(op, 4, 0) + 1, "the experts of dbank + 1") &&
+         expect(op, 4, k_dim, dim(op, 1, 1), "the columns of x") && expect(op, 4, n_dim, dim(op, 0, 1), "the columns of dy");
+}
+
+/* rows[R,K], bank[E,N,K], offsets[E+1], perm[R], w[T,k] -> y[T,N] */
+int verify_grouped_matmul_combine(MlirOperation op) {
+  return expect(op, 1, 2, dim(op, 0, 1), "the columns of rows") &&
+         expect(op, 2, 0, dim(op, 1, 0) + 1, "the experts of bank + 1") && expect(op, 3, 0, dim(op, 0, 0), "the rows of rows") &&
+         expect(op, 0, 0, dim(op, 4, 0) * dim(op, 4, 1), "tokens x slots of w") &&
+         expect(op, 5, 0, dim(op, 4, 0), "the tokens of w") && expect(op, 5, 1, dim(op, 1, 1), "the output width of bank");
+}
+
 /* the routing triple of combine and its gradients: rows value r [R,D], perm p [R], w [T,k], y [T,D] */
 static int combine_shapes(MlirOperation op, int r, int p, int w, int y) {
   return expect(op, p, 0, dim(op, r, 0), "the rows of the dispatched rows") &&

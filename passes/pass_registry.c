@@ -57,6 +57,7 @@ static MlirPass create_autodiff(const PassOptions *o, FILE *err) {
   return perft_create_autodiff_pass(option(o, "wrong-rule", ""));
 }
 static MlirPass create_fuse_swiglu(const PassOptions *o, FILE *err) { return perft_create_fuse_swiglu_pass(); }
+static MlirPass create_fuse_route(const PassOptions *o, FILE *err) { return perft_create_fuse_route_pass(); }
 static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
 static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
   long long reuse;
@@ -95,6 +96,8 @@ static const PassInfo passes[] = {
     {"perft-autodiff", "reverse-mode autodiff of @forward into @train_step", {"wrong-rule"},
      "wrong-rule=OP (tests only: corrupt OP's rule)", create_autodiff},
     {"perft-fuse-swiglu", "silu(a) * b as one elementwise op (perft.swiglu)", {NULL}, "", create_fuse_swiglu},
+    {"perft-fuse-route", "gather routed rows inside the expert GEMMs, combine in their epilogue", {NULL}, "",
+     create_fuse_route},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
      create_bufferize},
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},

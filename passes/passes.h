@@ -25,6 +25,7 @@ MlirPass perft_create_prune_dead_pass(void);
 /* `wrong_rule` names an op whose backward rule is deliberately corrupted (tests only; "" for none). */
 MlirPass perft_create_autodiff_pass(const char *wrong_rule);
 MlirPass perft_create_fuse_swiglu_pass(void);
+MlirPass perft_create_fuse_route_pass(void);
 MlirPass perft_create_bufferize_pass(void);
 /* reuse = 0: every buffer keeps its own range (for comparison). */
 MlirPass perft_create_plan_workspace_pass(int reuse);

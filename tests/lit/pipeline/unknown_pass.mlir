@@ -7,6 +7,7 @@
 // CHECK-NEXT: perft-autodiff
 // CHECK-NEXT: options: wrong-rule=OP
 // CHECK-NEXT: perft-fuse-swiglu
+// CHECK-NEXT: perft-fuse-route
 // CHECK-NEXT: perft-bufferize
 // CHECK-NEXT: perft-plan-workspace
 // CHECK-NEXT: options: reuse=0|1 (default 1)

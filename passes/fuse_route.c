@@ -1,0 +1,123 @@
+/* fuse_route.c — the perft-fuse-route pass: routed rows are neither copied out nor written back.
+ *
+ * Combine into the epilogue of the expert GEMM that feeds it (the GEMM's only reader):
+ *   %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true}    [R, N]
+ *   %out = "perft.combine"(%y, %perm, %w)                                          [T, N]
+ * ->
+ *   %out = "perft.grouped_matmul_combine"(%rows, %bank, %offsets, %perm, %w)     [T, N]
+ * Each sum of a routed row is weighted and added to its token's row as it leaves the
+ * registers: the R×N expert output is never written.
+ *
+ * Gather into the GEMMs that read dispatched rows (when every reader of the rows is one):
+ *   %d:3 = "perft.dispatch"(%x, %idx)                     %r:2 = "perft.route"(%idx)
+ *   %a = "perft.grouped_matmul"(%d#0, %bank, %d#2)   ->   %a = "perft.gathered_matmul"(%x, %r#0, %bank, %r#1)
+ *   %g = "perft.grouped_matmul_grad_weight"(%dy, %d#0, %d#2)
+ *                                                   ->   %g = "perft.gathered_matmul_grad_weight"(%dy, %x, %r#0, %r#1)
+ * The GEMMs read row r straight from its token's row of x: the R×D copy (k copies of every
+ * token) is never made.
+ *
+ * Both run between autodiff and bufferization (forward and backward ops alike). Sums, weights
+ * and additions happen in the unfused order (matmul_kernels.c), so the numbers do not change:
+ * tests/e2e/fusion_on_off.sh.
+ */
+#include "passes.h"
+#include "external_pass.h"
+#include "op_table.h"
+
+#include <stdlib.h>
+
+static int is_op(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
+
+static MlirOperation defining_op(MlirValue v) {
+  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : null_operation();
+}
+
+static int has_one_reader(MlirValue v) {
+  MlirOpOperand use = mlirValueGetFirstUse(v);
+  return !mlirOpOperandIsNull(use) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(use));
+}
+
+static MlirOperation build_like_at(MlirOperation anchor, OpId id, const MlirValue *operands, const MlirType *types,
+                                   MlirOperation attributes_from) {
+  Builder b = {.context = mlirOperationGetContext(anchor), .block = mlirOperationGetBlock(anchor), .anchor = anchor,
+               .location = mlirOperationGetLocation(anchor)};
+  if (mlirOperationIsNull(attributes_from)) return op_build(&b, id, operands, types, NULL);
+  return op_build_like(&b, id, operands, types, attributes_from);
+}
+
+static int transposes_w(MlirOperation op) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("transpose_w"));
+  return mlirAttributeIsABool(a) ? mlirBoolAttrGetValue(a) : 0;
+}
+
+static void replace(MlirOperation old, MlirOperation new_op) {
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(old); i++)
+    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(old, i), mlirOperationGetResult(new_op, i));
+  mlirOperationDestroy(old);
+}
+
+/* combine(grouped_matmul(rows, bank, offsets), perm, w) -> grouped_matmul_combine; 1 when fused */
+static int fuse_combine(MlirOperation combine) {
+  MlirValue y = mlirOperationGetOperand(combine, 0);
+  MlirOperation gemm = defining_op(y);
+  if (!is_op(gemm, OP_GROUPED_MATMUL) || !transposes_w(gemm) || !has_one_reader(y)) return 0;
+  MlirValue operands[5] = {mlirOperationGetOperand(gemm, 0), mlirOperationGetOperand(gemm, 1),
+                           mlirOperationGetOperand(gemm, 2), mlirOperationGetOperand(combine, 1),
+                           mlirOperationGetOperand(combine, 2)};
+  MlirType type = mlirValueGetType(mlirOperationGetResult(combine, 0));
+  replace(combine, build_like_at(combine, OP_GROUPED_MATMUL_COMBINE, operands, &type, null_operation()));
+  mlirOperationDestroy(gemm);
+  return 1;
+}
+
+/* Whether the use is one a gathered GEMM can take over: the rows operand of grouped_matmul
+ * (operand 0) or of grouped_matmul_grad_weight (operand 1). */
+static int gatherable_use(MlirOpOperand use) {
+  MlirOperation owner = mlirOpOperandGetOwner(use);
+  intptr_t i = mlirOpOperandGetOperandNumber(use);
+  return (is_op(owner, OP_GROUPED_MATMUL) && i == 0) || (is_op(owner, OP_GROUPED_MATMUL_GRAD_WEIGHT) && i == 1);
+}
+
+/* dispatch whose rows only GEMMs read -> route, and each GEMM gathers; 1 when fused */
+static int fuse_gather(MlirOperation dispatch) {
+  MlirValue x = mlirOperationGetOperand(dispatch, 0), idx = mlirOperationGetOperand(dispatch, 1);
+  MlirValue rows = mlirOperationGetResult(dispatch, 0);
+  for (MlirOpOperand use = mlirValueGetFirstUse(rows); !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
+    if (!gatherable_use(use)) return 0;
+  MlirType types[2] = {mlirValueGetType(mlirOperationGetResult(dispatch, 1)),
+                       mlirValueGetType(mlirOperationGetResult(dispatch, 2))};
+  MlirOperation route = build_like_at(dispatch, OP_ROUTE, &idx, types, dispatch);
+  MlirValue perm = mlirOperationGetResult(route, 0), offsets = mlirOperationGetResult(route, 1);
+  while (!mlirOpOperandIsNull(mlirValueGetFirstUse(rows))) {
+    MlirOperation gemm = mlirOpOperandGetOwner(mlirValueGetFirstUse(rows));
+    MlirType type = mlirValueGetType(mlirOperationGetResult(gemm, 0));
+    MlirOperation gathered;
+    if (is_op(gemm, OP_GROUPED_MATMUL)) /* (rows, bank, offsets) -> (x, perm, bank, offsets) */
+      gathered = build_like_at(gemm, OP_GATHERED_MATMUL,
+                               (MlirValue[]){x, perm, mlirOperationGetOperand(gemm, 1), offsets}, &type, gemm);
+    else /* (dy, rows, offsets) -> (dy, x, perm, offsets) */
+      gathered = build_like_at(gemm, OP_GATHERED_MATMUL_GRAD_WEIGHT,
+                               (MlirValue[]){mlirOperationGetOperand(gemm, 0), x, perm, offsets}, &type, gemm);
+    replace(gemm, gathered);
+  }
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(dispatch, 1), perm);
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(dispatch, 2), offsets);
+  mlirOperationDestroy(dispatch);
+  return 1;
+}
+
+static void fuse_run(MlirOperation module, MlirExternalPass pass, void *options) {
+  size_t n;
+  MlirOperation *combines = op_collect(module, OP_COMBINE, &n);
+  for (size_t i = 0; i < n; i++) fuse_combine(combines[i]);
+  free(combines);
+  MlirOperation *dispatches = op_collect(module, OP_DISPATCH, &n);
+  for (size_t i = 0; i < n; i++) fuse_gather(dispatches[i]);
+  free(dispatches);
+}
+
+MlirPass perft_create_fuse_route_pass(void) {
+  return perft_module_pass("PerftFuseRoute", "perft-fuse-route",
+                           "gather routed rows inside the expert GEMMs, combine in their epilogue",
+                           fuse_run, NULL, 0);
+}
