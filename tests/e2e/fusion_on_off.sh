@@ -3,8 +3,7 @@
 # it is and with --no-fuse=all, and both binaries must produce byte-identical results.
 #   1. the single-block example at awkward sizes: loss, output y and every gradient from
 #      `--dump` on the same weights and inputs (made by the independent reference's `gen`),
-#      byte-identical with perft-fuse-swiglu alone; with perft-fuse-route too, loss and y
-#      byte-identical, and the router's gradient within 1e-6 relative (see below);
+#      with perft-fuse-swiglu alone and with perft-fuse-route too;
 #   2. token programs: 5 training steps from the same seed; every saved parameter and
 #      every logged loss must be identical (so every gradient was).
 # Each case also checks that fusion did happen (no perft.silu is left in @train_step; where
@@ -45,17 +44,11 @@ if cmp -s "$dir/swiglu.safetensors" "$dir/unfused.safetensors"; then
 else
   fail "moe_perft_r: --dump differs with and without perft-fuse-swiglu"
 fi
-# perft-fuse-route's kernels add in the unfused order (a row's whole sum, then weight, then the
-# token's running sum, unfused rounding), and at these sizes loss and y come out byte-identical.
-# The router's gradient (a few reductions downstream) can move in the last bit: LLVM may
-# vectorise a reassociable reduction differently once the code around it changes (not the
-# order perft asks for; kernels marked strict are exempt, and reductions are not strict, for speed).
-if "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 1e-6 --atol 1e-7 >"$dir/compare.txt" &&
-   "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 0 --atol 0 --only loss --only out.y >"$dir/compare_y.txt"; then
-  echo "ok: moe_perft_r: with perft-fuse-route ($routed), loss and y byte-identical, gradients within 1e-6"
+if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors"; then
+  echo "ok: moe_perft_r: loss, y and every gradient byte-identical with and without perft-fuse-route too ($routed)"
 else
-  cat "$dir/compare.txt" "$dir/compare_y.txt"
-  fail "moe_perft_r: perft-fuse-route changed the numbers"
+  "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 0 --atol 0 || true
+  fail "moe_perft_r: --dump differs with and without perft-fuse-route"
 fi
 
 # 2. token programs: 5 steps of training, then every parameter and loss (perft_r and full_ft
