@@ -289,91 +289,111 @@ void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVal
 }
 
 /* ---- the axpy form: out[row, :] (+)= Σ_kk x[row, kk] · w[kk, :] ----
- * A register block is AXPY_ROWS rows × AXPY_VECTORS vectors of output columns (16 vector
- * accumulators): per step of K it loads AXPY_VECTORS vectors of one weight row and broadcasts
- * AXPY_ROWS scalars of x, for AXPY_ROWS × AXPY_VECTORS fused multiply-adds. A vector is
- * k->vector_bytes wide (the target's). Each output still sums over kk in order, one FMA per
- * step, as the scalar loop below does. */
+ * A register block is AXPY_ROWS rows × `vectors` (up to AXPY_VECTORS) vectors of output
+ * columns: per step of K it loads `vectors` vectors of one weight row and broadcasts AXPY_ROWS
+ * scalars of x, for AXPY_ROWS × vectors fused multiply-adds. A vector is k->vector_bytes wide
+ * (the target's). Each output sums over kk in order, one FMA per step. The same blocks compute
+ * weight gradients, dW = Σ_rows dyᵀ·x, with the rows of one expert as K. */
 enum { AXPY_ROWS = 4, AXPY_VECTORS = 4 };
 
-/* x[x_row, kk], or x[kk, x_row] when transposed (x_row from source_row). */
-static MlirValue row_element(Kernel *k, RowSource x, MlirValue x_row, MlirValue kk) {
-  return x.transposed ? LOAD(k, x.memref, kk, x_row) : LOAD(k, x.memref, x_row, kk);
+/* Row kk of a gathered operand is its token's row; otherwise kk. */
+static MlirValue gathered_row(Kernel *k, MlirValue perm, int64_t slots, MlirValue kk) {
+  if (mlirValueIsNull(perm)) return kk;
+  return arith(k, "arith.divui", to_index(k, LOAD(k, perm, kk)), C(slots));
 }
 
-/* One register block: rows [row0, row0 + rows) × columns [n0, n0 + AXPY_VECTORS · lanes),
+/* x[x_row, kk], or x[kk', x_row] when transposed (kk' the gathered row of kk). */
+static MlirValue row_element(Kernel *k, RowSource x, MlirValue x_row, MlirValue kk) {
+  return x.transposed ? LOAD(k, x.memref, gathered_row(k, x.perm, x.slots, kk), x_row) : LOAD(k, x.memref, x_row, kk);
+}
+
+static MlirValue load_vector_at(Kernel *k, MlirType vector, Weights m, MlirValue i, MlirValue j) {
+  return weight_vector(k, vector, m, i, j);
+}
+
+static void store_vector_at(Kernel *k, MlirValue value, Weights m, MlirValue i, MlirValue j) {
+  if (mlirValueIsNull(m.expert)) vector_store(k, value, m.memref, 2, (MlirValue[]){i, j});
+  else vector_store(k, value, m.memref, 3, (MlirValue[]){m.expert, i, j});
+}
+
+/* One register block: rows [row0, row0 + rows) × columns [n0, n0 + vectors · lanes),
  * summing kk over [k_begin, k_end). */
-static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, RowSource x, MlirValue k_begin, MlirValue k_end,
-                       Weights w, MlirValue row0, int rows, MlirValue n0, MlirValue out, int accumulate) {
+static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, int vectors, RowSource x, MlirValue k_begin,
+                       MlirValue k_end, Weights w, MlirValue row0, int rows, MlirValue n0, Weights out, int accumulate) {
   MlirValue r[AXPY_ROWS], n[AXPY_VECTORS], inits[AXPY_ROWS * AXPY_VECTORS], sums[AXPY_ROWS * AXPY_VECTORS];
   MlirValue x_rows[AXPY_ROWS];
   for (int i = 0; i < rows; i++) {
     r[i] = arith(k, "arith.addi", row0, C(i));
-    x_rows[i] = source_row(k, x, r[i]);
+    x_rows[i] = x.transposed ? r[i] : source_row(k, x, r[i]);
   }
-  for (int j = 0; j < AXPY_VECTORS; j++) n[j] = arith(k, "arith.addi", n0, C(j * lanes));
+  for (int j = 0; j < vectors; j++) n[j] = arith(k, "arith.addi", n0, C(j * lanes));
   MlirNamedAttribute zero_value =
       named_attribute(k->b.context, "value", mlirDenseElementsAttrDoubleSplatGet(vector, 0.0));
   if (mlirTypeIsAF32(k->f)) zero_value.attribute = mlirDenseElementsAttrFloatSplatGet(vector, 0.0f);
   MlirValue zero = accumulate ? no_value : build_value(&k->b, "arith.constant", 0, NULL, vector, 1, &zero_value);
   for (int i = 0; i < rows; i++)
-    for (int j = 0; j < AXPY_VECTORS; j++)
-      inits[i * AXPY_VECTORS + j] = accumulate ? vector_load(k, vector, out, 2, (MlirValue[]){r[i], n[j]}) : zero;
-  Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, rows * AXPY_VECTORS, inits);
+    for (int j = 0; j < vectors; j++)
+      inits[i * vectors + j] = accumulate ? load_vector_at(k, vector, out, r[i], n[j]) : zero;
+  Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, rows * vectors, inits);
   MlirValue ws[AXPY_VECTORS], next[AXPY_ROWS * AXPY_VECTORS];
-  for (int j = 0; j < AXPY_VECTORS; j++) ws[j] = weight_vector(k, vector, w, kk.iv, n[j]);
+  MlirValue w_row = gathered_row(k, w.perm, w.slots, kk.iv);
+  MlirValue x_kk = x.transposed ? gathered_row(k, x.perm, x.slots, kk.iv) : kk.iv;
+  for (int j = 0; j < vectors; j++) ws[j] = weight_vector(k, vector, w, w_row, n[j]);
   for (int i = 0; i < rows; i++) {
-    MlirValue scalar = row_element(k, x, x_rows[i], kk.iv);
+    MlirValue scalar = x.transposed ? LOAD(k, x.memref, x_kk, x_rows[i]) : LOAD(k, x.memref, x_rows[i], x_kk);
     MlirValue a = build_value(&k->b, "vector.broadcast", 1, &scalar, vector, 0, NULL);
-    for (int j = 0; j < AXPY_VECTORS; j++) {
-      MlirValue fma[3] = {a, ws[j], kk.carried[i * AXPY_VECTORS + j]};
-      next[i * AXPY_VECTORS + j] = build_value(&k->b, "vector.fma", 3, fma, vector, 0, NULL);
+    for (int j = 0; j < vectors; j++) {
+      MlirValue fma[3] = {a, ws[j], kk.carried[i * vectors + j]};
+      next[i * vectors + j] = build_value(&k->b, "vector.fma", 3, fma, vector, 0, NULL);
     }
   }
   loop_end_carrying(k, &kk, next, sums);
   for (int i = 0; i < rows; i++)
-    for (int j = 0; j < AXPY_VECTORS; j++) vector_store(k, sums[i * AXPY_VECTORS + j], out, 2, (MlirValue[]){r[i], n[j]});
+    for (int j = 0; j < vectors; j++) store_vector_at(k, sums[i * vectors + j], out, r[i], n[j]);
 }
 
 /* The register blocks of one strip of columns for kk in [k_begin, k_end): every row block. */
-static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, RowSource x, MlirValue k_begin, MlirValue k_end,
-                       Weights w, MlirValue first, MlirValue blocked_end, MlirValue last, MlirValue n0, MlirValue out,
-                       int accumulate) {
+static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, int vectors, RowSource x, MlirValue k_begin,
+                       MlirValue k_end, Weights w, MlirValue first, MlirValue blocked_end, MlirValue last, MlirValue n0,
+                       Weights out, int accumulate) {
   Loop row0 = loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
-  axpy_block(k, vector, lanes, x, k_begin, k_end, w, row0.iv, AXPY_ROWS, n0, out, accumulate);
+  axpy_block(k, vector, lanes, vectors, x, k_begin, k_end, w, row0.iv, AXPY_ROWS, n0, out, accumulate);
   loop_end_carrying(k, &row0, NULL, NULL);
   FOR(row, blocked_end, last); /* the last count % AXPY_ROWS rows */
-  axpy_block(k, vector, lanes, x, k_begin, k_end, w, row.iv, 1, n0, out, accumulate);
+  axpy_block(k, vector, lanes, vectors, x, k_begin, k_end, w, row.iv, 1, n0, out, accumulate);
   END(row);
 }
 
 /* Steps of K per pass over the rows. A strip's weights for one chunk (AXPY_CHUNK rows of w ×
- * one strip: 64 KiB at 16 fp32 lanes) stay in L2 and within the TLB's reach while every row
- * block of the group passes over them; a whole long-K strip (3584 weight rows on 3584 pages)
- * would not. Each output still sums kk in order: a chunk stores its sums and the next reloads them. */
+ * one strip: 128 KiB at 4 vectors of 16 fp32 lanes) stay in L2 and within the TLB's reach while
+ * every row block passes over them; a whole long-K strip (3584 weight rows on 3584 pages) would
+ * not. Each output still sums kk in order: a chunk stores its sums and the next reloads them. */
 #ifndef AXPY_CHUNK
 #define AXPY_CHUNK 512
 #endif
 
-static void axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out, int accumulate) {
-  int64_t N = dim(out, 1), K = dim(x.memref, x.transposed ? 0 : 1), rows = source_rows(x);
-  int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4), strip = lanes * AXPY_VECTORS;
-  int64_t N_strips = lanes > 0 ? N / strip * strip : 0;
-  int parallel = worth_parallel(k, rows, N, K); /* strips of columns are independent: one thread each */
+/* out[row, n] (+)= Σ_{kk in [k_begin, k_end)} X(row, kk) · W(kk, n) for row in [first, last);
+ * `work` (multiply-adds in all) decides whether strips of columns go to threads. */
+static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue k_begin,
+                       MlirValue k_end, Weights out, int accumulate, int64_t work) {
+  int64_t N = dim(out.memref, mlirValueIsNull(out.expert) ? 1 : 2);
+  int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4);
+  int vectors = lanes > 0 ? (int)(N / lanes < AXPY_VECTORS ? N / lanes : AXPY_VECTORS) : 0;
+  int64_t strip = lanes * vectors, N_strips = vectors > 0 ? N / strip * strip : 0;
+  int parallel = k->parallel && work >= k->parallel_min_work; /* strips of columns are independent */
   if (N_strips > 0) {
     MlirType vector = mlirVectorTypeGet(1, &lanes, k->f);
     MlirValue count = arith(k, "arith.subi", last, first);
     MlirValue blocked_end =
         arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
     Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
-    int64_t first_chunk = K < AXPY_CHUNK ? K : AXPY_CHUNK;
-    axpy_chunk(k, vector, lanes, x, C(0), C(first_chunk), w, first, blocked_end, last, n0.iv, out, accumulate);
-    if (first_chunk < K) { /* the other chunks add to what the first stored */
-      Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), AXPY_CHUNK, 0, NULL);
-      MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(AXPY_CHUNK)), C(K));
-      axpy_chunk(k, vector, lanes, x, kc.iv, k_end, w, first, blocked_end, last, n0.iv, out, 1);
-      loop_end_carrying(k, &kc, NULL, NULL);
-    }
+    MlirValue first_end = arith(k, "arith.minsi", arith(k, "arith.addi", k_begin, C(AXPY_CHUNK)), k_end);
+    axpy_chunk(k, vector, lanes, vectors, x, k_begin, first_end, w, first, blocked_end, last, n0.iv, out, accumulate);
+    /* the other chunks add to what the first stored */
+    Loop kc = loop_begin_carrying(k, first_end, k_end, AXPY_CHUNK, 0, NULL);
+    MlirValue chunk_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(AXPY_CHUNK)), k_end);
+    axpy_chunk(k, vector, lanes, vectors, x, kc.iv, chunk_end, w, first, blocked_end, last, n0.iv, out, 1);
+    loop_end_carrying(k, &kc, NULL, NULL);
     weight_blocks_end(k, &n0, parallel);
   }
   if (N_strips == N) return;
@@ -381,14 +401,14 @@ static void axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVa
   Loop row = parallel ? parallel_begin(k, first, last, 1) : loop_begin(k, first, last, no_value);
   if (!accumulate) {
     FOR(n, C(N_strips), C(N));
-    STORE(k, F(0.0), out, row.iv, n.iv);
+    store_weight(k, F(0.0), out, row.iv, n.iv);
     END(n);
   }
-  MlirValue x_row = source_row(k, x, row.iv);
-  FOR(kk, C(0), C(K));
-  MlirValue a = row_element(k, x, x_row, kk.iv);
+  MlirValue x_row = x.transposed ? row.iv : source_row(k, x, row.iv);
+  FOR(kk, k_begin, k_end);
+  MlirValue a = row_element(k, x, x_row, kk.iv), w_row = gathered_row(k, w.perm, w.slots, kk.iv);
   FOR(n, C(N_strips), C(N));
-  STORE(k, ADD(LOAD(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, kk.iv, n.iv))), out, row.iv, n.iv);
+  store_weight(k, ADD(load_weight(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, w_row, n.iv))), out, row.iv, n.iv);
   END(n);
   END(kk);
   if (parallel) parallel_end(k, &row);
@@ -397,39 +417,38 @@ static void axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVa
 
 void matmul_axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out,
                       int accumulate) {
-  axpy_rows(k, x, w, first, last, out, accumulate);
+  int64_t K = dim(x.memref, x.transposed ? 0 : 1);
+  int64_t N = dim(out, 1);
+  axpy_range(k, x, w, first, last, C(0), C(K), (Weights){out, no_value, no_value, 0}, accumulate,
+             source_rows(x) * N * K);
 }
 
+/* Weight gradients as axpy blocks over one expert's rows [first, last) (dw accumulates):
+ *   not transposed: dw[n, kk] += Σ_row dy[row, n] · x[row, kk]   (X = dyᵀ, W = the rows of x)
+ *   transposed:     dw[kk, n] += Σ_row x[row, kk] · dy[row, n]   (X = xᵀ, W = dy)
+ * Gathered rows of x are read from their tokens. */
 void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, RowSource source, Weights dw, MlirValue first,
                                  MlirValue last, int transposed) {
-  MlirValue x = source.memref;
-  int64_t N = dim(dy, 1), K = dim(x, 1);
-  /* The outer loop runs over the rows of dw, so threads never share an output row. */
-  int64_t outer = transposed ? K : N, inner = transposed ? N : K;
-  int parallel = worth_parallel(k, source_rows(source), N, K);
-  Loop o = parallel ? parallel_begin(k, C(0), C(outer), 1) : loop_begin(k, C(0), C(outer), no_value);
-  FOR(row, first, last);
-  MlirValue x_row = source_row(k, source, row.iv);
-  /* not transposed: dw[n, :] += dy[row, n] · x[row, :];  transposed: dw[kk, :] += x[row, kk] · dy[row, :] */
-  MlirValue scale = transposed ? LOAD(k, x, x_row, o.iv) : LOAD(k, dy, row.iv, o.iv);
-  FOR(i, C(0), C(inner));
-  MlirValue v = transposed ? LOAD(k, dy, row.iv, i.iv) : LOAD(k, x, x_row, i.iv);
-  store_weight(k, ADD(load_weight(k, dw, o.iv, i.iv), MUL(scale, v)), dw, o.iv, i.iv);
-  END(i);
-  END(row);
-  if (parallel) parallel_end(k, &o);
-  else END(o);
+  int64_t N = dim(dy, 1), K = dim(source.memref, 1), work = dim(dy, 0) * N * K;
+  if (transposed) {
+    RowSource xt = {source.memref, 1, source.perm, source.slots, no_value};
+    axpy_range(k, xt, (Weights){dy, no_value, no_value, 0}, C(0), C(K), first, last, dw, 1, work);
+  } else {
+    RowSource dyt = {dy, 1, no_value, 0, no_value};
+    axpy_range(k, dyt, (Weights){source.memref, no_value, source.perm, source.slots}, C(0), C(N), first, last, dw, 1,
+               work);
+  }
 }
 
 int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {
-  Weights w = {b, no_value};
+  Weights w = {b, no_value, no_value, 0};
   MlirValue M = C(dim(c, 0));
   if (!transpose_a && transpose_b) {
     matmul_dot_rows(k, rows_of(a), w, C(0), M, output_of(c), 1);
   } else if (!transpose_a && !transpose_b) {
     matmul_axpy_rows(k, rows_of(a), w, C(0), M, c, 1);
   } else if (transpose_a && !transpose_b) { /* c[i, :] += Σ_kk a[kk, i] · b[kk, :] */
-    axpy_rows(k, (RowSource){a, 1, {NULL}, 0, {NULL}}, w, C(0), M, c, 1);
+    matmul_axpy_rows(k, (RowSource){a, 1, no_value, 0, no_value}, w, C(0), M, c, 1);
   } else {
     return 0;
   }

@@ -23,6 +23,8 @@
 typedef struct {
   MlirValue memref;
   MlirValue expert; /* null for a 2-D matrix; else the index of the bank's slice */
+  MlirValue perm;   /* axpy form only: null, or row kk is the token row perm[kk] / slots */
+  int64_t slots;
 } Weights;
 
 /* The left operand: row r is x[r, :] (x[:, r] when transposed); gathered, the token row
