@@ -228,7 +228,7 @@ static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue 
     Loop p0 = loop_begin_carrying(k, first, last, capacity, 0, NULL);
     MlirValue p1 = arith(k, "arith.minsi", IADD(p0.iv, C(capacity)), last);
     matmul_pack_rows(k, rows, p0.iv, p1, panel);
-    RowSource packed = {panel, 0, no_value, 0, p0.iv};
+    RowSource packed = {panel, 0, rows.perm, rows.slots, p0.iv};
     if (transpose_w) matmul_dot_rows(k, packed, w, p0.iv, p1, y, 0);
     else matmul_axpy_rows(k, packed, w, p0.iv, p1, y.memref, 0);
     loop_end_carrying(k, &p0, NULL, NULL);
@@ -253,12 +253,6 @@ static RowSource gathered(MlirValue x, MlirValue perm) {
   return (RowSource){x, 0, perm, dim(perm, 0) / dim(x, 0), no_value};
 }
 
-/* token and slot of a dispatched row */
-static void row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s) {
-  MlirValue flat = to_index(k, LOAD(k, perm, row));
-  *t = arith(k, "arith.divui", flat, C(slots));
-  *s = arith(k, "arith.remui", flat, C(slots));
-}
 
 /* Each dispatched row with its token's weight: combine scatters w[t,s] · rows[row] into
  * tokens[t] (to_tokens); its gradient gathers rows[row] = w[t,s] · tokens[t]. rows[R,D], tokens[T,D]. */
@@ -267,7 +261,7 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
   if (to_tokens) fill(k, tokens, 0.0);
   FOR(row, C(0), C(R));
   MlirValue t, s;
-  row_origin(k, perm, row.iv, slots, &t, &s);
+  matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
   FOR(d, C(0), C(D));
   if (to_tokens)
@@ -283,7 +277,7 @@ static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirVa
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1);
   FOR(row, C(0), C(R));
   MlirValue t, s;
-  row_origin(k, perm, row.iv, slots, &t, &s);
+  matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   Loop d = loop_begin(k, C(0), C(D), F(0.0));
   MlirValue dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, row.iv, d.iv))));
   STORE(k, dot, dw, t, s);

@@ -13,8 +13,9 @@
  *   %a = "perft.grouped_matmul"(%d#0, %bank, %d#2)   ->   %a = "perft.gathered_matmul"(%x, %r#0, %bank, %r#1)
  *   %g = "perft.grouped_matmul_grad_weight"(%dy, %d#0, %d#2)
  *                                                   ->   %g = "perft.gathered_matmul_grad_weight"(%dy, %x, %r#0, %r#1)
- * The GEMMs read row r straight from its token's row of x: the R×D copy (k copies of every
- * token) is never made.
+ * gathered_matmul packs one expert's rows from their tokens' rows of x into a [T, K] scratch
+ * panel (used only as far as the expert's row count; hot in cache for that expert's GEMM), and
+ * the weight gradient reads them through perm: the R×D copy (k copies of every token) is never made.
  *
  * Both run between autodiff and bufferization (forward and backward ops alike). Sums, weights
  * and additions happen in the unfused order (matmul_kernels.c), so the numbers do not change:

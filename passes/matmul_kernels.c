@@ -45,11 +45,24 @@ static MlirValue weight_vector(Kernel *k, MlirType vector, Weights w, MlirValue 
   return vector_load(k, vector, w.memref, 3, (MlirValue[]){w.expert, i, j});
 }
 
-/* The row of x.memref that row r reads: r, r - offset in a packed panel, or its token when gathered. */
+void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s) {
+  MlirValue flat = to_index(k, LOAD(k, perm, row));
+  *t = arith(k, "arith.divui", flat, C(slots));
+  if (s) *s = arith(k, "arith.remui", flat, C(slots));
+}
+
+/* Row kk of a gathered operand is its token's row; otherwise kk. */
+static MlirValue gathered_row(Kernel *k, MlirValue perm, int64_t slots, MlirValue kk) {
+  if (mlirValueIsNull(perm)) return kk;
+  MlirValue t;
+  matmul_row_origin(k, perm, kk, slots, &t, NULL);
+  return t;
+}
+
+/* The row of x.memref that row r reads: r - offset in a packed panel, else r or, gathered, its token's. */
 static MlirValue source_row(Kernel *k, RowSource x, MlirValue r) {
   if (!mlirValueIsNull(x.offset)) return arith(k, "arith.subi", r, x.offset);
-  if (mlirValueIsNull(x.perm)) return r;
-  return arith(k, "arith.divui", to_index(k, LOAD(k, x.perm, r)), C(x.slots));
+  return gathered_row(k, x.perm, x.slots, r);
 }
 
 /* How many rows the GEMM reads (the routed rows when gathered). */
@@ -74,9 +87,8 @@ static int is_combined(Output out) { return !mlirValueIsNull(out.perm); }
 static void put_row(Kernel *k, const MlirValue *sums, int columns, Output out, MlirValue row, const MlirValue *ns,
                     int accumulate) {
   if (is_combined(out)) {
-    int64_t slots = dim(out.w, 1);
-    MlirValue flat = to_index(k, LOAD(k, out.perm, row));
-    MlirValue t = arith(k, "arith.divui", flat, C(slots)), s = arith(k, "arith.remui", flat, C(slots));
+    MlirValue t, s;
+    matmul_row_origin(k, out.perm, row, dim(out.w, 1), &t, &s);
     MlirValue weight = LOAD(k, out.w, t, s);
     k->strict = 1; /* rounded as the unfused combine rounds it: no contraction into an FMA */
     for (int j = 0; j < columns; j++)
@@ -106,7 +118,6 @@ static void weight_blocks_end(Kernel *k, Loop *loop, int parallel) {
 
 enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
 
-/* The SUMS sums of one register block (rows × ns) over kk in [k_begin, k_end), from zero. */
 /* ---- the dot form's register block in explicit vectors ----
  * SUMS vector accumulators (row i × weight j: lanes partial sums each) take one vector.fma per
  * pair per `lanes` steps of K; then a transposing tree folds every `lanes` accumulators into one
@@ -175,6 +186,7 @@ static void vector_block_sums(Kernel *k, int64_t lanes, MlirValue x, Weights w, 
   k->strict = strict;
 }
 
+/* The SUMS sums of one register block (rows × ns) over kk in [k_begin, k_end), from zero. */
 static void block_sums(Kernel *k, MlirValue x, Weights w, const MlirValue *x_rows, const MlirValue *ns,
                        MlirValue k_begin, MlirValue k_end, MlirValue *sums) {
   int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4);
@@ -296,19 +308,9 @@ void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVal
  * weight gradients, dW = Σ_rows dyᵀ·x, with the rows of one expert as K. */
 enum { AXPY_ROWS = 4, AXPY_VECTORS = 4 };
 
-/* Row kk of a gathered operand is its token's row; otherwise kk. */
-static MlirValue gathered_row(Kernel *k, MlirValue perm, int64_t slots, MlirValue kk) {
-  if (mlirValueIsNull(perm)) return kk;
-  return arith(k, "arith.divui", to_index(k, LOAD(k, perm, kk)), C(slots));
-}
-
 /* x[x_row, kk], or x[kk', x_row] when transposed (kk' the gathered row of kk). */
 static MlirValue row_element(Kernel *k, RowSource x, MlirValue x_row, MlirValue kk) {
   return x.transposed ? LOAD(k, x.memref, gathered_row(k, x.perm, x.slots, kk), x_row) : LOAD(k, x.memref, x_row, kk);
-}
-
-static MlirValue load_vector_at(Kernel *k, MlirType vector, Weights m, MlirValue i, MlirValue j) {
-  return weight_vector(k, vector, m, i, j);
 }
 
 static void store_vector_at(Kernel *k, MlirValue value, Weights m, MlirValue i, MlirValue j) {
@@ -333,7 +335,7 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, int vectors, R
   MlirValue zero = accumulate ? no_value : build_value(&k->b, "arith.constant", 0, NULL, vector, 1, &zero_value);
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < vectors; j++)
-      inits[i * vectors + j] = accumulate ? load_vector_at(k, vector, out, r[i], n[j]) : zero;
+      inits[i * vectors + j] = accumulate ? weight_vector(k, vector, out, r[i], n[j]) : zero;
   Loop kk = loop_begin_carrying(k, k_begin, k_end, 1, rows * vectors, inits);
   MlirValue ws[AXPY_VECTORS], next[AXPY_ROWS * AXPY_VECTORS];
   MlirValue w_row = gathered_row(k, w.perm, w.slots, kk.iv);

@@ -29,7 +29,7 @@ typedef struct {
 
 /* The left operand: row r is x[r, :] (x[:, r] when transposed); gathered, the token row
  * x[perm[r] / slots, :] of a routed row (perft-fuse-route: no copy of all the routed rows);
- * in a packed panel, x[r - offset, :]. */
+ * in a packed panel, x[r - offset, :] (perm then only counts the routed rows, for threading). */
 typedef struct {
   MlirValue memref;
   int transposed;
@@ -47,6 +47,8 @@ typedef struct {
 } Output;
 static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}}; }
 
+/* The token t and slot s of routed row `row`: perm[row] = t · slots + s (s may be NULL). */
+void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s);
 /* panel[row - first, :] = row `row` of x, for row in [first, last): the rows of one expert
  * gathered into a cache-resident panel. */
 void matmul_pack_rows(Kernel *k, RowSource x, MlirValue first, MlirValue last, MlirValue panel);

@@ -143,7 +143,7 @@ const OpInfo op_table[OP_COUNT] = {
                                        .verify = verify_grouped_matmul_grad_weight, GRADIENT_OP,
                                        .flops = grouped_matmul_grad_weight_flops,
                                        CPU(cpu_grouped_matmul_grad_weight)},
-    /* made by perft-fuse-route (after autodiff): the routed rows are never copied or written */
+    /* made by perft-fuse-route (after autodiff): no R×D copy of the routed rows, no R×N expert output */
     [OP_ROUTE] = {"perft.route", OPERANDS(I32("idx", "I", 2)), RESULTS(I32("perm", "M", 1), I32("offsets", "O", 1)),
                   ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_route, FUSED_OP("perft-fuse-route"),
                   .scratch = dispatch_scratch, CPU(cpu_route)},
