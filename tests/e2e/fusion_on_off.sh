@@ -23,33 +23,38 @@ count() {
   "$perftc" "$@" --emit=fused | awk '/func.func @train_step/ { on = 1 } on' | grep -c "\"$op\"" || true
 }
 
-# 1. moe_perft_r: --dump on the same weights and inputs
-sizes=(-Dtokens=29 -DD=37 -DE=6 -DK=3 -DF=23 -DN=5 -DKt=2 -Dr=3)
-dir=$work/moe_perft_r
+# 1. moe_perft_r: --dump on the same weights and inputs, at awkward sizes and at widths past
+#    the GEMM kernels' K chunks (long: D=1030, F=1100, so W2's combined epilogue sums chunks)
+#    case  T  D  E  K  F  N  Kt r
+for case in "odd 29 37 6 3 23 5 2 3" "long 13 1030 4 2 1100 3 2 4"; do
+read -r cname T D E K F N Kt r <<<"$case"
+sizes=(-Dtokens=$T -DD=$D -DE=$E -DK=$K -DF=$F -DN=$N -DKt=$Kt -Dr=$r)
+dir=$work/moe_perft_r_$cname
 mkdir -p "$dir"
-"$ref" gen --T 29 --D 37 --E 6 --K 3 --F 23 --N 5 --Kt 2 --r 3 --seed 5 "$dir/W.safetensors" "$dir/X.safetensors" >/dev/null
+"$ref" gen --T $T --D $D --E $E --K $K --F $F --N $N --Kt $Kt --r $r --seed 5 "$dir/W.safetensors" "$dir/X.safetensors" >/dev/null
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" -o "$dir/fused"
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=route -o "$dir/swiglu"
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=all -o "$dir/unfused"
 n=$(count perft.swiglu "$examples/moe_perft_r.perft" "${sizes[@]}")
-[ "$n" -ge 1 ] || fail "moe_perft_r: no perft.swiglu after fusion"
+[ "$n" -ge 1 ] || fail "moe_perft_r ($cname): no perft.swiglu after fusion"
 routed="$(count perft.gathered_matmul "$examples/moe_perft_r.perft" "${sizes[@]}") gathered_matmul, $(count perft.grouped_matmul_combine "$examples/moe_perft_r.perft" "${sizes[@]}") grouped_matmul_combine"
-[ "$(count perft.grouped_matmul_combine "$examples/moe_perft_r.perft" "${sizes[@]}")" -ge 1 ] || fail "moe_perft_r: no combine was fused"
-[ "$(count perft.dispatch "$examples/moe_perft_r.perft" "${sizes[@]}")" -eq 0 ] || fail "moe_perft_r: a dispatch is left"
+[ "$(count perft.grouped_matmul_combine "$examples/moe_perft_r.perft" "${sizes[@]}")" -ge 1 ] || fail "moe_perft_r ($cname): no combine was fused"
+[ "$(count perft.dispatch "$examples/moe_perft_r.perft" "${sizes[@]}")" -eq 0 ] || fail "moe_perft_r ($cname): a dispatch is left"
 for v in fused swiglu unfused; do
   "$dir/$v" --dump "$dir/$v.safetensors" --weights "$dir/W.safetensors" --inputs "$dir/X.safetensors" >/dev/null
 done
 if cmp -s "$dir/swiglu.safetensors" "$dir/unfused.safetensors"; then
-  echo "ok: moe_perft_r: loss, y and every gradient byte-identical with and without perft-fuse-swiglu ($n swiglu)"
+  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-swiglu ($n swiglu)"
 else
-  fail "moe_perft_r: --dump differs with and without perft-fuse-swiglu"
+  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-swiglu"
 fi
 if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors"; then
-  echo "ok: moe_perft_r: loss, y and every gradient byte-identical with and without perft-fuse-route too ($routed)"
+  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-route too ($routed)"
 else
   "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 0 --atol 0 || true
-  fail "moe_perft_r: --dump differs with and without perft-fuse-route"
+  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-route"
 fi
+done
 
 # 2. token programs: 5 steps of training, then every parameter and loss (perft_r and full_ft
 #    also run perft-fuse-route: gathered expert GEMMs, their weight gradients, a fused combine)

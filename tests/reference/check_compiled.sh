@@ -42,7 +42,10 @@ CASES=(
   "odd       29 37 6 3 23 5 2 3 11"
   "minimal   13 10 3 1  7 1 1 2 12"
   "allrouted 31 19 7 7  5 3 3 1 13"
+  "longk     21 1030 4 2 1100 3 2 4 14"
 )
+# longk: D and F past the GEMM kernels' K chunks (1024 and 512), so the chunked sums, the
+# combined epilogue's carried sums and the K tails are checked too.
 
 # show the last lines of a log, indented
 show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
