@@ -28,6 +28,47 @@ static int rank(MlirValue memref) { return (int)mlirShapedTypeGetRank(mlirValueG
 #define FOR(var, lo, hi) Loop var = loop_begin(k, lo, hi, no_value)
 #define END(var) loop_end(k, &var, no_value)
 
+/* ---- threads for the row-wise and elementwise kernels ----
+ * A loop over independent rows (or blocks of elements) runs on threads (scf.parallel, OpenMP after
+ * lowering) when the kernel may use them (k->parallel) and touches at least THREAD_MIN_ELEMENTS
+ * elements: below that a fork costs more than it saves. Each row or element is computed as on
+ * one thread, so the numbers do not depend on the thread count. */
+enum { THREAD_MIN_ELEMENTS = 1 << 15, ELEMENT_BLOCK = 4096 };
+
+static int use_threads(Kernel *k, int64_t elements) { return k->parallel && elements >= THREAD_MIN_ELEMENTS; }
+
+/* for (row = 0; row < rows; row++) over rows of `per_row` elements each */
+static Loop rows_begin(Kernel *k, int64_t rows, int64_t per_row) {
+  if (use_threads(k, rows * per_row)) return parallel_begin(k, C(0), C(rows), 1);
+  return loop_begin(k, C(0), C(rows), no_value);
+}
+static void rows_end(Kernel *k, Loop *loop) {
+  if (op_is(loop->op, "scf.parallel")) parallel_end(k, loop);
+  else loop_end(k, loop, no_value);
+}
+#define ROWS(var, rows, per_row) Loop var = rows_begin(k, rows, per_row)
+#define END_ROWS(var) rows_end(k, &var)
+
+/* for (i = 0; i < n; i++), in blocks of ELEMENT_BLOCK across threads when worth it */
+typedef struct {
+  Loop block, i;
+  int threaded;
+} Elements;
+static Elements elements_begin(Kernel *k, int64_t n) {
+  Elements e = {.threaded = use_threads(k, n)};
+  if (!e.threaded) {
+    e.i = loop_begin(k, C(0), C(n), no_value);
+    return e;
+  }
+  e.block = parallel_begin(k, C(0), C(n), ELEMENT_BLOCK);
+  e.i = loop_begin(k, e.block.iv, arith(k, "arith.minsi", IADD(e.block.iv, C(ELEMENT_BLOCK)), C(n)), no_value);
+  return e;
+}
+static void elements_end(Kernel *k, Elements *e) {
+  loop_end(k, &e->i, no_value);
+  if (e->threaded) parallel_end(k, &e->block);
+}
+
 /* ---- elementwise: out[i] = f(in_0[i], in_1[i], ...) over all elements ---- */
 typedef MlirValue (*ElementFn)(Kernel *k, const MlirValue *x, const void *data);
 
@@ -40,10 +81,11 @@ static void elementwise(Kernel *k, int n, const MlirValue *in, MlirValue out, El
   }
   MlirValue flat_in[4], flat_out = flatten(k, out);
   for (int j = 0; j < n; j++) flat_in[j] = rank(in[j]) == 0 ? in[j] : flatten(k, in[j]);
-  FOR(i, C(0), C(numel(out)));
-  for (int j = 0; j < n; j++) x[j] = rank(in[j]) == 0 ? load(k, in[j], 0, NULL) : LOAD(k, flat_in[j], i.iv);
-  STORE(k, f(k, x, data), flat_out, i.iv);
-  END(i);
+  Elements e = elements_begin(k, numel(out));
+  MlirValue i = e.i.iv;
+  for (int j = 0; j < n; j++) x[j] = rank(in[j]) == 0 ? load(k, in[j], 0, NULL) : LOAD(k, flat_in[j], i);
+  STORE(k, f(k, x, data), flat_out, i);
+  elements_end(k, &e);
 }
 
 static MlirValue sigmoid(Kernel *k, MlirValue v) {
@@ -74,17 +116,18 @@ static MlirValue mse_grad_element(Kernel *k, const MlirValue *x, const void *two
  * db = dy·silu(a); silu(a) is recomputed, never stored. a, b, dy, da, db: [R, F]. */
 static void swiglu_grad(Kernel *k, MlirValue a, MlirValue b, MlirValue dy, MlirValue da, MlirValue db) {
   MlirValue fa = flatten(k, a), fb = flatten(k, b), fdy = flatten(k, dy), fda = flatten(k, da), fdb = flatten(k, db);
-  FOR(i, C(0), C(numel(a)));
-  MlirValue x = LOAD(k, fa, i.iv), d = LOAD(k, fdy, i.iv);
-  MlirValue ds = MUL(d, LOAD(k, fb, i.iv));
-  STORE(k, silu_grad_element(k, (MlirValue[]){x, ds}, NULL), fda, i.iv);
-  STORE(k, MUL(d, silu_element(k, &x, NULL)), fdb, i.iv);
-  END(i);
+  Elements e = elements_begin(k, numel(a));
+  MlirValue i = e.i.iv;
+  MlirValue x = LOAD(k, fa, i), d = LOAD(k, fdy, i);
+  MlirValue ds = MUL(d, LOAD(k, fb, i));
+  STORE(k, silu_grad_element(k, (MlirValue[]){x, ds}, NULL), fda, i);
+  STORE(k, MUL(d, silu_element(k, &x, NULL)), fdb, i);
+  elements_end(k, &e);
 }
 
 /* ---- softmax over the last axis of x[rows, C] ---- */
 static void softmax(Kernel *k, MlirValue x, MlirValue y) {
-  FOR(r, C(0), C(dim(x, 0)));
+  ROWS(r, dim(x, 0), dim(x, 1));
   Loop m = loop_begin(k, C(0), C(dim(x, 1)), F(-1e30));
   MlirValue max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, x, r.iv, m.iv)));
   Loop s = loop_begin(k, C(0), C(dim(x, 1)), F(0.0));
@@ -95,18 +138,18 @@ static void softmax(Kernel *k, MlirValue x, MlirValue y) {
   FOR(c, C(0), C(dim(x, 1)));
   STORE(k, MUL(LOAD(k, y, r.iv, c.iv), inverse), y, r.iv, c.iv);
   END(c);
-  END(r);
+  END_ROWS(r);
 }
 
 /* dx = y ⊙ (dy − Σ_c y·dy) per row */
 static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
-  FOR(r, C(0), C(dim(y, 0)));
+  ROWS(r, dim(y, 0), dim(y, 1));
   Loop s = loop_begin(k, C(0), C(dim(y, 1)), F(0.0));
   MlirValue dot = loop_end(k, &s, ADD(s.acc, MUL(LOAD(k, y, r.iv, s.iv), LOAD(k, dy, r.iv, s.iv))));
   FOR(c, C(0), C(dim(y, 1)));
   STORE(k, MUL(LOAD(k, y, r.iv, c.iv), SUB(LOAD(k, dy, r.iv, c.iv), dot)), dx, r.iv, c.iv);
   END(c);
-  END(r);
+  END_ROWS(r);
 }
 
 /* ---- top_k: p[T,E] -> w[T,k], idx[T,k]
@@ -115,7 +158,7 @@ static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
  * With renormalisation the k weights are divided by their sum. */
 static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
   int64_t slots = dim(w, 1);
-  FOR(t, C(0), C(dim(p, 0)));
+  ROWS(t, dim(p, 0), dim(p, 1) * dim(p, 1));
   FOR(j, C(0), C(dim(p, 1)));
   MlirValue pj = LOAD(k, p, t.iv, j.iv);
   Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
@@ -135,7 +178,7 @@ static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renorm
     STORE(k, DIV(LOAD(k, w, t.iv, c.iv), sum), w, t.iv, c.iv);
     END(c);
   }
-  END(t);
+  END_ROWS(t);
 }
 
 /* dp = 0; dp[t, idx[t,s]] = dw[t,s]  (renormalised: (dw[t,s] − Σ_s' dw·w) / Σ_s' p[t, idx[t,s']]) */
@@ -143,7 +186,7 @@ static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirV
                        int renormalize) {
   int64_t slots = dim(w, 1);
   fill(k, dp, 0.0);
-  FOR(t, C(0), C(dim(p, 0)));
+  ROWS(t, dim(p, 0), slots);
   MlirValue dot = F(0.0), inverse_sum = F(1.0);
   if (renormalize) {
     Loop s = loop_begin(k, C(0), C(slots), F(0.0));
@@ -157,7 +200,7 @@ static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirV
   if (renormalize) g = MUL(SUB(g, dot), inverse_sum);
   STORE(k, g, dp, t.iv, to_index(k, LOAD(k, idx, t.iv, s.iv)));
   END(s);
-  END(t);
+  END_ROWS(t);
 }
 
 /* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
@@ -248,6 +291,28 @@ static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, 
   END(e);
 }
 
+/* ---- concat and slice: to[to_row + i, to_col + j] = from[from_row + i, from_col + j] over rows × cols ---- */
+static void copy_window(Kernel *k, MlirValue from, int64_t from_row, int64_t from_col, MlirValue to, int64_t to_row,
+                        int64_t to_col, int64_t rows, int64_t cols) {
+  FOR(i, C(0), C(rows));
+  FOR(j, C(0), C(cols));
+  MlirValue v = LOAD(k, from, IADD(i.iv, C(from_row)), IADD(j.iv, C(from_col)));
+  STORE(k, v, to, IADD(i.iv, C(to_row)), IADD(j.iv, C(to_col)));
+  END(j);
+  END(i);
+}
+
+/* y = [a | b] along axis */
+static void concat(Kernel *k, MlirValue a, MlirValue b, MlirValue y, int axis) {
+  copy_window(k, a, 0, 0, y, 0, 0, dim(a, 0), dim(a, 1));
+  copy_window(k, b, 0, 0, y, axis == 0 ? dim(a, 0) : 0, axis == 1 ? dim(a, 1) : 0, dim(b, 0), dim(b, 1));
+}
+
+/* y = the window of x from `start` along axis */
+static void slice(Kernel *k, MlirValue x, MlirValue y, int axis, int64_t start) {
+  copy_window(k, x, axis == 0 ? start : 0, axis == 1 ? start : 0, y, 0, 0, dim(y, 0), dim(y, 1));
+}
+
 /* The routed rows of x[T,K]: row r is x[perm[r] / k], k = R / T. */
 static RowSource gathered(MlirValue x, MlirValue perm) {
   return (RowSource){x, 0, perm, dim(perm, 0) / dim(x, 0), no_value};
@@ -259,7 +324,8 @@ static RowSource gathered(MlirValue x, MlirValue perm) {
 static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens, int to_tokens) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(w, 1);
   if (to_tokens) fill(k, tokens, 0.0);
-  FOR(row, C(0), C(R));
+  /* combine adds several rows into one token's row: one thread; its gradient writes each row once */
+  Loop row = to_tokens ? loop_begin(k, C(0), C(R), no_value) : rows_begin(k, R, D);
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
@@ -269,19 +335,19 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
   else
     STORE(k, MUL(weight, LOAD(k, tokens, t, d.iv)), rows, row.iv, d.iv);
   END(d);
-  END(row);
+  END_ROWS(row);
 }
 
 /* dw[t,s] = dy[t] · rows[row(t,s)] */
 static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1);
-  FOR(row, C(0), C(R));
+  ROWS(row, R, D);
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   Loop d = loop_begin(k, C(0), C(D), F(0.0));
   MlirValue dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, row.iv, d.iv))));
   STORE(k, dot, dw, t, s);
-  END(row);
+  END_ROWS(row);
 }
 
 /* counts[e] = #{(t,s) : idx[t,s] = e}, as floats */
@@ -342,18 +408,18 @@ static MlirValue rms_inverse(Kernel *k, MlirValue x, MlirValue t, double eps) {
 
 /* y[t,d] = x[t,d] · inv_t · w[d] */
 static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps) {
-  FOR(t, C(0), C(dim(x, 0)));
+  ROWS(t, dim(x, 0), dim(x, 1));
   MlirValue inverse = rms_inverse(k, x, t.iv, eps);
   FOR(d, C(0), C(dim(x, 1)));
   STORE(k, MUL(MUL(LOAD(k, x, t.iv, d.iv), inverse), LOAD(k, w, d.iv)), y, t.iv, d.iv);
   END(d);
-  END(t);
+  END_ROWS(t);
 }
 
 /* g = dy ⊙ w;  dx = inv · g − x · inv³ · (Σ_d g·x) / D */
 static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps) {
   int64_t D = dim(x, 1);
-  FOR(t, C(0), C(dim(x, 0)));
+  ROWS(t, dim(x, 0), D);
   MlirValue inverse = rms_inverse(k, x, t.iv, eps);
   Loop s = loop_begin(k, C(0), C(D), F(0.0));
   MlirValue gx = MUL(MUL(LOAD(k, dy, t.iv, s.iv), LOAD(k, w, s.iv)), LOAD(k, x, t.iv, s.iv));
@@ -363,7 +429,7 @@ static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy
   MlirValue g = MUL(LOAD(k, dy, t.iv, d.iv), LOAD(k, w, d.iv));
   STORE(k, SUB(MUL(inverse, g), MUL(LOAD(k, x, t.iv, d.iv), correction)), dx, t.iv, d.iv);
   END(d);
-  END(t);
+  END_ROWS(t);
 }
 
 /* dw[d] = Σ_t dy[t,d] · x[t,d] · inv_t */
@@ -380,12 +446,12 @@ static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue 
 
 /* y[t] = table[ids[t]] */
 static void embedding(Kernel *k, MlirValue table, MlirValue ids, MlirValue y) {
-  FOR(t, C(0), C(dim(y, 0)));
+  ROWS(t, dim(y, 0), dim(y, 1));
   MlirValue row = to_index(k, LOAD(k, ids, t.iv));
   FOR(d, C(0), C(dim(y, 1)));
   STORE(k, LOAD(k, table, row, d.iv), y, t.iv, d.iv);
   END(d);
-  END(t);
+  END_ROWS(t);
 }
 
 /* dtable = 0; dtable[ids[t]] += dy[t] */
@@ -424,7 +490,7 @@ static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirVal
 static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d) {
   int64_t T = dim(logits, 0), V = dim(logits, 1);
   MlirValue scale = DIV(load(k, dl, 0, NULL), F((double)T));
-  FOR(t, C(0), C(T));
+  ROWS(t, T, V);
   MlirValue max, log_sum;
   log_sum_exp(k, logits, t.iv, &max, &log_sum);
   MlirValue label = to_index(k, LOAD(k, labels, t.iv));
@@ -433,7 +499,7 @@ static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, Ml
   MlirValue target = select_value(k, compare_index(k, "eq", v.iv, label), F(1.0), F(0.0));
   STORE(k, MUL(SUB(p, target), scale), d, t.iv, v.iv);
   END(v);
-  END(t);
+  END_ROWS(t);
 }
 
 /* out[i] = in[i] · factor(i): factor = 1 when seed = 0, else 1/(1−p) if
@@ -445,8 +511,9 @@ static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue ou
   MlirValue off = compare_index(k, "eq", seed, i32_const(k, 0));
   MlirValue threshold = i32_const(k, (int64_t)(p * 4294967296.0));
   MlirValue base = arith(k, "arith.muli", seed, i32_const(k, 0x9E3779B1));
-  FOR(i, C(0), C(numel(out)));
-  MlirValue h = IADD(base, arith(k, "arith.muli", to_i32(k, i.iv), i32_const(k, 0x85EBCA77)));
+  Elements e = elements_begin(k, numel(out));
+  MlirValue i = e.i.iv;
+  MlirValue h = IADD(base, arith(k, "arith.muli", to_i32(k, i), i32_const(k, 0x85EBCA77)));
   h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
   h = arith(k, "arith.muli", h, i32_const(k, 0x2C1B3C6D));
   h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 12)));
@@ -454,8 +521,8 @@ static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue ou
   h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
   MlirValue keep = compare_index(k, "uge", h, threshold);
   MlirValue factor = select_value(k, off, F(1.0), select_value(k, keep, F(1.0 / (1.0 - p)), F(0.0)));
-  STORE(k, MUL(LOAD(k, flat_in, i.iv), factor), flat_out, i.iv);
-  END(i);
+  STORE(k, MUL(LOAD(k, flat_in, i), factor), flat_out, i);
+  elements_end(k, &e);
 }
 
 /* ---- the entry points of the table: b = inputs, outputs, scratch ---- */
@@ -507,6 +574,11 @@ KERNEL(grouped_matmul_combine) {
   grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4]}, 1, no_value);
   return 1;
 }
+KERNEL(concat) { concat(k, b[0], b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }
+KERNEL(slice) {
+  slice(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), op_int_attribute(op, "start", 0));
+  return 1;
+}
 /* combine(rows, perm, w) -> y;  combine_grad_rows(dy, perm, w) -> drows */
 KERNEL(combine) { return STRICT(weighted_rows(k, b[0], b[1], b[2], b[3], 1)); }
 KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 1; }
@@ -540,5 +612,17 @@ KERNEL(matmul) {
                       info == &op_table[OP_MATMUL_TRANSPOSE_B]);
 }
 
-/* linalg elementwise ops stay linalg: convert-linalg-to-loops lowers them. */
-KERNEL(upstream) { return 0; }
+/* linalg.add, sub, mul, div: ins(a, b) outs(c), one rounding each as upstream lowering would
+ * give (strict), here so that large ones run on threads. */
+static MlirValue add_element(Kernel *k, const MlirValue *x, const void *unused) { return ADD(x[0], x[1]); }
+static MlirValue sub_element(Kernel *k, const MlirValue *x, const void *unused) { return SUB(x[0], x[1]); }
+static MlirValue mul_element(Kernel *k, const MlirValue *x, const void *unused) { return MUL(x[0], x[1]); }
+static MlirValue div_element(Kernel *k, const MlirValue *x, const void *unused) { return DIV(x[0], x[1]); }
+KERNEL(linalg_elementwise) {
+  const OpInfo *info = op_info_of(op);
+  ElementFn f = info == &op_table[OP_ADD]   ? add_element
+                : info == &op_table[OP_SUB] ? sub_element
+                : info == &op_table[OP_MUL] ? mul_element
+                                            : div_element;
+  return STRICT(elementwise(k, 2, b, b[2], f, NULL));
+}

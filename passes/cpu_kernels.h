@@ -10,7 +10,7 @@
 #include "op_table.h"
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
-int cpu_upstream(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_scale(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_silu(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_silu_grad(Kernel *k, MlirOperation op, const MlirValue *b);
@@ -28,6 +28,8 @@ int cpu_route(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_gathered_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_gathered_matmul_grad_weight(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_grouped_matmul_combine(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_concat(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_slice(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_combine(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_combine_grad_rows(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_combine_grad_weights(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -95,10 +95,10 @@ const OpInfo op_table[OP_COUNT] = {
                                .flops = matmul_flops, CPU(cpu_matmul)},
     [OP_MATMUL_TRANSPOSE_B] = {"linalg.matmul_transpose_b", .upstream = 1, .backward = backward_matmul_transpose_b,
                                .flops = matmul_flops, CPU(cpu_matmul)},
-    [OP_ADD] = {"linalg.add", .upstream = 1, .backward = backward_add, CPU(cpu_upstream)},
-    [OP_SUB] = {"linalg.sub", .upstream = 1, .backward = backward_sub, CPU(cpu_upstream)},
-    [OP_MUL] = {"linalg.mul", .upstream = 1, .backward = backward_mul, CPU(cpu_upstream)},
-    [OP_DIV] = {"linalg.div", .upstream = 1, .backward = backward_div, CPU(cpu_upstream)},
+    [OP_ADD] = {"linalg.add", .upstream = 1, .backward = backward_add, CPU(cpu_linalg_elementwise)},
+    [OP_SUB] = {"linalg.sub", .upstream = 1, .backward = backward_sub, CPU(cpu_linalg_elementwise)},
+    [OP_MUL] = {"linalg.mul", .upstream = 1, .backward = backward_mul, CPU(cpu_linalg_elementwise)},
+    [OP_DIV] = {"linalg.div", .upstream = 1, .backward = backward_div, CPU(cpu_linalg_elementwise)},
 
     /* elementwise and row-wise */
     [OP_SCALE] = {"perft.scale", OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),
@@ -166,6 +166,13 @@ const OpInfo op_table[OP_COUNT] = {
                                    RESULTS(FLOAT("y", "Y", 2)), .verify = verify_grouped_matmul_combine,
                                    FUSED_OP("perft-fuse-route"), .flops = grouped_matmul_flops,
                                    CPU(cpu_grouped_matmul_combine)},
+    /* made by perft-fuse-shared-input (after autodiff): GEMMs that read one input as one GEMM */
+    [OP_CONCAT] = {"perft.concat", OPERANDS(FLOAT("a", "A", 2), FLOAT("b", "B", 2)), RESULTS(FLOAT("y", "Y", 2)),
+                   ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_concat,
+                   FUSED_OP("perft-fuse-shared-input"), CPU(cpu_concat)},
+    [OP_SLICE] = {"perft.slice", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "Y", 2)),
+                  ATTRIBUTES({"axis", ATTRIBUTE_INT}, {"start", ATTRIBUTE_INT}), .verify = verify_slice,
+                  FUSED_OP("perft-fuse-shared-input"), CPU(cpu_slice)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
                     CPU(cpu_combine)},

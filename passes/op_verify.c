@@ -156,6 +156,40 @@ static int combine_shapes(MlirOperation op, int r, int p, int w, int y) {
          expect(op, y, 0, dim(op, w, 0), "the tokens of w") && expect(op, y, 1, dim(op, r, 1), "the width of the rows");
 }
 
+/* values i and j have one element type */
+static int same_element(MlirOperation op, int i, int j) {
+  if (mlirTypeEqual(mlirShapedTypeGetElementType(verify_value_type(op, i)),
+                    mlirShapedTypeGetElementType(verify_value_type(op, j))))
+    return 1;
+  return verify_fail(op, "%s and %s must have one element type", value_name(op, i), value_name(op, j));
+}
+
+static int axis_attribute(MlirOperation op) {
+  int64_t axis = int_attribute(op, "axis");
+  if (axis == 0 || axis == 1) return (int)axis;
+  verify_fail(op, "axis = %lld must be 0 or 1", (long long)axis);
+  return -1;
+}
+
+/* a, b -> y = [a | b] along axis: a[M,N], b[M2,N] -> y[M+M2,N] (axis 0); a[M,N], b[M,N2] -> y[M,N+N2] (axis 1) */
+int verify_concat(MlirOperation op) {
+  int axis = axis_attribute(op), other = 1 - axis;
+  if (axis < 0 || !same_element(op, 0, 1) || !same_element(op, 0, 2)) return 0;
+  return expect(op, 1, other, dim(op, 0, other), "that of a") && expect(op, 2, other, dim(op, 0, other), "that of a") &&
+         expect(op, 2, axis, dim(op, 0, axis) + dim(op, 1, axis), "the sum of a's and b's");
+}
+
+/* x -> y = x[start : start + size(y), :] (axis 0) or x[:, start : start + size(y)] (axis 1) */
+int verify_slice(MlirOperation op) {
+  int axis = axis_attribute(op), other = 1 - axis;
+  if (axis < 0 || !same_element(op, 0, 1)) return 0;
+  int64_t start = int_attribute(op, "start");
+  if (start < 0 || start + dim(op, 1, axis) > dim(op, 0, axis))
+    return verify_fail(op, "start = %lld with %lld elements of y runs past the %lld of x along axis %d",
+                       (long long)start, (long long)dim(op, 1, axis), (long long)dim(op, 0, axis), axis);
+  return expect(op, 1, other, dim(op, 0, other), "that of x");
+}
+
 int verify_combine(MlirOperation op) { return combine_shapes(op, 0, 1, 2, 3); }            /* rows, perm, w -> y */
 int verify_combine_grad_rows(MlirOperation op) { return combine_shapes(op, 3, 1, 2, 0); }  /* dy, perm, w -> drows */
 int verify_combine_grad_weights(MlirOperation op) { return combine_shapes(op, 1, 2, 3, 0); } /* dy, rows, perm -> dw */

@@ -58,6 +58,9 @@ static MlirPass create_autodiff(const PassOptions *o, FILE *err) {
 }
 static MlirPass create_fuse_swiglu(const PassOptions *o, FILE *err) { return perft_create_fuse_swiglu_pass(); }
 static MlirPass create_fuse_route(const PassOptions *o, FILE *err) { return perft_create_fuse_route_pass(); }
+static MlirPass create_fuse_shared_input(const PassOptions *o, FILE *err) {
+  return perft_create_fuse_shared_input_pass();
+}
 static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
 static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
   long long reuse;
@@ -98,6 +101,8 @@ static const PassInfo passes[] = {
     {"perft-fuse-swiglu", "silu(a) * b as one elementwise op (perft.swiglu)", {NULL}, "", create_fuse_swiglu},
     {"perft-fuse-route", "gather routed rows inside the expert GEMMs, combine in their epilogue", {NULL}, "",
      create_fuse_route},
+    {"perft-fuse-shared-input", "GEMMs that read one input as one GEMM over the stacked weights", {NULL}, "",
+     create_fuse_shared_input},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
      create_bufferize},
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},

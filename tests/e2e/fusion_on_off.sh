@@ -3,9 +3,10 @@
 # it is and with --no-fuse=all, and both binaries must produce byte-identical results.
 #   1. the single-block example at awkward sizes: loss, output y and every gradient from
 #      `--dump` on the same weights and inputs (made by the independent reference's `gen`),
-#      with perft-fuse-swiglu alone and with perft-fuse-route too;
+#      with perft-fuse-swiglu alone and with perft-fuse-route and perft-fuse-shared-input too;
 #   2. token programs: 5 training steps from the same seed; every saved parameter and
-#      every logged loss must be identical (so every gradient was).
+#      every logged loss must be identical (so every gradient was); shared_heads.perft (next to
+#      this script) has three GEMMs on one input forward and two weight gradients on it.
 # Each case also checks that fusion did happen (no perft.silu is left in @train_step; where
 # gradients flow through the experts, their backward is fused too), so the test cannot pass
 # vacuously.
@@ -33,13 +34,16 @@ dir=$work/moe_perft_r_$cname
 mkdir -p "$dir"
 "$ref" gen --T $T --D $D --E $E --K $K --F $F --N $N --Kt $Kt --r $r --seed 5 "$dir/W.safetensors" "$dir/X.safetensors" >/dev/null
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" -o "$dir/fused"
-"$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=route -o "$dir/swiglu"
+"$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=route,shared-input -o "$dir/swiglu"
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=all -o "$dir/unfused"
 n=$(count perft.swiglu "$examples/moe_perft_r.perft" "${sizes[@]}")
 [ "$n" -ge 1 ] || fail "moe_perft_r ($cname): no perft.swiglu after fusion"
 routed="$(count perft.gathered_matmul "$examples/moe_perft_r.perft" "${sizes[@]}") gathered_matmul, $(count perft.grouped_matmul_combine "$examples/moe_perft_r.perft" "${sizes[@]}") grouped_matmul_combine"
 [ "$(count perft.grouped_matmul_combine "$examples/moe_perft_r.perft" "${sizes[@]}")" -ge 1 ] || fail "moe_perft_r ($cname): no combine was fused"
 [ "$(count perft.dispatch "$examples/moe_perft_r.perft" "${sizes[@]}")" -eq 0 ] || fail "moe_perft_r ($cname): a dispatch is left"
+shared=$(count perft.concat "$examples/moe_perft_r.perft" "${sizes[@]}")
+[ "$shared" -ge 1 ] || fail "moe_perft_r ($cname): the routers' GEMMs were not joined"
+routed="$routed, $shared concat"
 for v in fused swiglu unfused; do
   "$dir/$v" --dump "$dir/$v.safetensors" --weights "$dir/W.safetensors" --inputs "$dir/X.safetensors" >/dev/null
 done
@@ -49,23 +53,29 @@ else
   fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-swiglu"
 fi
 if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors"; then
-  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-route too ($routed)"
+  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-route and perft-fuse-shared-input too ($routed)"
 else
   "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 0 --atol 0 || true
-  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-route"
+  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-route and perft-fuse-shared-input"
 fi
 done
 
 # 2. token programs: 5 steps of training, then every parameter and loss (perft_r and full_ft
 #    also run perft-fuse-route: gathered expert GEMMs, their weight gradients, a fused combine)
-for name in perft_r perft_e full_ft lora_experts; do
+for name in perft_r perft_e full_ft lora_experts shared_heads; do
   program=$examples/token_$name.perft
+  [ $name = shared_heads ] && program=$(dirname "$0")/shared_heads.perft
   dir=$work/$name
   mkdir -p "$dir"
   n="$(count perft.swiglu "$program") swiglu, $(count perft.swiglu_grad "$program") swiglu_grad"
   left=$(count perft.silu "$program")
   [ "$left" -eq 0 ] || fail "$name: $left perft.silu left after fusion"
   [ "$(count perft.swiglu_grad "$program")" -ge 1 ] || fail "$name: the experts' backward was not fused"
+  if [ $name = shared_heads ]; then
+    # per layer: a chain of two concats (three weights) forward, one of the dy for the two weight gradients
+    [ "$(count perft.concat "$program")" -eq 6 ] || fail "$name: expected 6 perft.concat, found $(count perft.concat "$program")"
+    n="$n, $(count perft.concat "$program") concat"
+  fi
   for v in fused unfused; do
     flags=()
     [ $v = unfused ] && flags=(--no-fuse=all)

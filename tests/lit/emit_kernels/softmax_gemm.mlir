@@ -1,12 +1,12 @@
 // perft-emit-kernels alone (target=cpu), on perft-plan-workspace's output: perft_buffer.softmax
 // becomes loops over the rows (max, exp and sum, scale), the GEMM linalg.matmul_transpose_b
-// becomes blocked scf.for loops accumulating into its output, and the CPU kernel declines
-// linalg.add, which stays for the upstream lowering. No perft_buffer op is left.
+// becomes blocked scf.for loops accumulating into its output, and linalg.add becomes one flat
+// loop over the 12 elements (threads only from 32768). No perft_buffer op and no linalg op is left.
 // RUN: %perft_opt %s -p 'perft-emit-kernels{target=cpu}' | FileCheck %s
 // RUN: %perft_opt %s -p 'perft-emit-kernels{target=cpu}' | FileCheck %s --check-prefix=GONE
 
 // GONE-NOT: perft_buffer.
-// GONE-NOT: linalg.matmul
+// GONE-NOT: linalg.
 
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: %[[X:[^:]*]]: memref<4x3xf32> {perft.input = "x"}, %[[W:[^:]*]]: memref<8x3xf32> {perft.input = "w"}, %[[OUT:[^:]*]]: memref<4x8xf32> {perft.result = "output y"}, %[[WS:[^:]*]]: memref<128xi8> {perft.workspace})
@@ -20,7 +20,14 @@
 // CHECK: arith.divf
 // CHECK: memref.store %{{.*}}, %[[Y]][%[[ROW]], %{{.*}}] : memref<4x3xf32>
 // CHECK: %[[Z:.*]] = memref.view %[[WS]]
-// CHECK-NEXT: linalg.add ins(%[[Y]], %[[X]] : memref<4x3xf32>, memref<4x3xf32>) outs(%[[Z]] : memref<4x3xf32>)
+// CHECK-DAG: %[[FZ:.*]] = memref.collapse_shape %[[Z]] {{\[\[}}0, 1]] : memref<4x3xf32> into memref<12xf32>
+// CHECK-DAG: %[[FY:.*]] = memref.collapse_shape %[[Y]] {{\[\[}}0, 1]] : memref<4x3xf32> into memref<12xf32>
+// CHECK-DAG: %[[FX:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1]] : memref<4x3xf32> into memref<12xf32>
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %c12{{.*}} step
+// CHECK-NEXT: %[[A:.*]] = memref.load %[[FY]][%[[I]]]
+// CHECK-NEXT: %[[B:.*]] = memref.load %[[FX]][%[[I]]]
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[A]], %[[B]] : f32
+// CHECK-NEXT: memref.store %[[S]], %[[FZ]][%[[I]]]
 // the GEMM: blocks of output columns, rows, then the K loop carrying a 4x4 register block.
 // CHECK: scf.for
 // CHECK: scf.for

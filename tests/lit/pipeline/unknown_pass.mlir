@@ -8,6 +8,7 @@
 // CHECK-NEXT: options: wrong-rule=OP
 // CHECK-NEXT: perft-fuse-swiglu
 // CHECK-NEXT: perft-fuse-route
+// CHECK-NEXT: perft-fuse-shared-input
 // CHECK-NEXT: perft-bufferize
 // CHECK-NEXT: perft-plan-workspace
 // CHECK-NEXT: options: reuse=0|1 (default 1)
