@@ -265,39 +265,60 @@ static void dot_rows_pass(Kernel *k, RowSource x, Weights w, const MlirValue *ns
   if_end(k, &tail);
 }
 
-/* The weights n0 .. n0 + columns - 1 (the others of the block repeat the last) against every
- * row: a combined output in one pass over all of K, else one pass per chunk of K. */
-static void dot_columns(Kernel *k, RowSource x, Weights w, MlirValue n0, int columns, MlirValue first,
-                        MlirValue blocked_end, MlirValue last, Output out, int accumulate) {
+/* Weights per panel in the dot form: a thread takes whole panels; within one, each chunk of K
+ * passes every block of the panel over the rows, so the rows' chunk (rows × DOT_CHUNK floats)
+ * stays in L2 for all of the panel's blocks instead of streaming in again for each block. */
+#ifndef DOT_PANEL
+#define DOT_PANEL 64
+#endif
+
+/* The blocks of weights [n_begin, n_end) (step BLOCK_COLS; `columns` real weights in each, the
+ * others repeat the last) against every row: a combined output block by block over all of K;
+ * else chunk by chunk of K, every block within a chunk. */
+static void dot_columns(Kernel *k, RowSource x, Weights w, MlirValue n_begin, MlirValue n_end, int columns,
+                        MlirValue first, MlirValue blocked_end, MlirValue last, Output out, int accumulate) {
   int64_t K = dim(x.memref, 1), first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
+  int whole = is_combined(out);
   MlirValue ns[BLOCK_COLS];
-  for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0, C(j < columns ? j : columns - 1));
-  if (is_combined(out)) {
-    dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 1, no_value, no_value, out, 0);
-    return;
+  for (int chunk = 0; chunk < 2; chunk++) { /* the first chunk (or all of K), then the others */
+    if (chunk == 1 && (whole || first_chunk == K)) return;
+    Loop kc = {0};
+    MlirValue k_begin = C(0), k_end = C(first_chunk);
+    if (chunk == 1) {
+      kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, 0, NULL);
+      k_begin = kc.iv;
+      k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K));
+    }
+    Loop n0 = loop_begin_carrying(k, n_begin, n_end, BLOCK_COLS, 0, NULL);
+    for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j < columns ? j : columns - 1));
+    if (whole)
+      dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 1, no_value, no_value, out, 0);
+    else
+      dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 0, k_begin, k_end, out, chunk ? 1 : accumulate);
+    loop_end_carrying(k, &n0, NULL, NULL);
+    if (chunk == 1) loop_end_carrying(k, &kc, NULL, NULL);
   }
-  dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 0, C(0), C(first_chunk), out, accumulate);
-  if (first_chunk == K) return;
-  Loop kc = loop_begin_carrying(k, C(first_chunk), C(K), DOT_CHUNK, 0, NULL);
-  MlirValue k_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(DOT_CHUNK)), C(K));
-  dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 0, kc.iv, k_end, out, 1);
-  loop_end_carrying(k, &kc, NULL, NULL);
 }
 
 void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, Output out, int accumulate) {
   int64_t N = dim(out.memref, 1), K = dim(x.memref, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
   MlirValue count = arith(k, "arith.subi", last, first);
   MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
-  /* Blocks of BLOCK_COLS weights are independent (each thread owns its output columns, also
-   * when combined: a token's column n is written by the thread that owns n). */
+  /* Panels of weights are independent (each thread owns its output columns, also when
+   * combined: a token's column n is written by the thread that owns n). */
   if (N_blocked > 0) {
     int parallel = worth_parallel(k, source_rows(x), N, K);
-    Loop n0 = weight_blocks_begin(k, N_blocked, BLOCK_COLS, parallel);
-    dot_columns(k, x, w, n0.iv, BLOCK_COLS, first, blocked_end, last, out, accumulate);
-    weight_blocks_end(k, &n0, parallel);
+    int64_t panel = DOT_PANEL;
+    if (parallel && N_blocked < 2 * DOT_PANEL) /* at least two panels for two threads */
+      panel = (N_blocked / 2 + BLOCK_COLS - 1) / BLOCK_COLS * BLOCK_COLS;
+    if (panel < BLOCK_COLS) panel = BLOCK_COLS;
+    Loop p = weight_blocks_begin(k, N_blocked, panel, parallel);
+    MlirValue p_end = arith(k, "arith.minsi", arith(k, "arith.addi", p.iv, C(panel)), C(N_blocked));
+    dot_columns(k, x, w, p.iv, p_end, BLOCK_COLS, first, blocked_end, last, out, accumulate);
+    weight_blocks_end(k, &p, parallel);
   }
   if (N_blocked < N) /* the last N % BLOCK_COLS weights */
-    dot_columns(k, x, w, C(N_blocked), (int)(N - N_blocked), first, blocked_end, last, out, accumulate);
+    dot_columns(k, x, w, C(N_blocked), C(N_blocked + 1), (int)(N - N_blocked), first, blocked_end, last, out, accumulate);
 }
 
 /* ---- the axpy form: out[row, :] (+)= Σ_kk x[row, kk] · w[kk, :] ----

@@ -1,10 +1,14 @@
 // RUN: %perftc %s --emit=lowered | FileCheck %s
-// A dot-form GEMM (x·wᵀ) runs in 4×4 register blocks: the K loop carries 16
-// running sums; rows (7 = 4 + 3) and weights (6 = 4 + 2) left over get plain dot products.
+// A dot-form GEMM (x·wᵀ) runs in 4×4 register blocks: panels of up to 64 weights, their blocks of
+// 4 weights, the rows 4 at a time, then the K loop: 16 vector sums over K's multiples of 16 lanes,
+// then the same 16 sums carried as scalars over the rest (K = 5: all of it). Rows (7 = 4 + 3) and
+// weights (6 = 4 + 2) left over go through the same block, clamped and guarded.
 
 // CHECK-LABEL: func.func @forward
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %c4{{.*}} step %c64
+// CHECK: scf.for %[[N0:.*]] = %[[P]] to %{{.*}} step %c4
 // CHECK: scf.for %[[ROW0:.*]] = %{{.*}} to %{{.*}} step %c4
-// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %c4{{.*}} step %c4
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16{{.*}} iter_args({{.*}}) -> (vector<16xf32>,
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c5{{.*}} step %c1{{.*}} iter_args(%{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}, %{{[^)]*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK-NOT: linalg.matmul
 module {

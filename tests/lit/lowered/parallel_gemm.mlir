@@ -2,10 +2,10 @@
 // RUN: %perftc %s --emit=lowered --serial | FileCheck %s --check-prefix=SERIAL
 // RUN: %perftc %s --emit=llvm | FileCheck %s --check-prefix=LLVM
 // A GEMM big enough (here 256·512·512 multiply-adds) splits its blocks of weights
-// across threads: scf.parallel, then OpenMP (__kmpc_fork_call); --serial keeps one thread.
+// across threads in panels of 64: scf.parallel, then OpenMP (__kmpc_fork_call); --serial keeps one thread.
 
 // CHECK-LABEL: func.func @forward
-// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c512{{.*}}) step (%c4
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c512{{.*}}) step (%c64
 // SERIAL-NOT: scf.parallel
 // LLVM: call void (ptr, i32, ptr, ...) @__kmpc_fork_call
 module {
