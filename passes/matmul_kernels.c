@@ -190,6 +190,7 @@ static void vector_block_sums(Kernel *k, int64_t lanes, MlirValue x, Weights w, 
 static void block_sums(Kernel *k, MlirValue x, Weights w, const MlirValue *x_rows, const MlirValue *ns,
                        MlirValue k_begin, MlirValue k_end, MlirValue *sums) {
   int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4);
+  while (lanes > 2 && lanes > dim(x, 1)) lanes /= 2; /* a short K (a LoRA's rank) in narrower vectors */
   MlirValue start = k_begin;
   if (lanes >= 2 && SUMS % lanes == 0) {
     vector_block_sums(k, lanes, x, w, x_rows, ns, k_begin, k_end, sums, &start);
@@ -404,11 +405,11 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
   int vectors = lanes > 0 ? (int)(N / lanes < AXPY_VECTORS ? N / lanes : AXPY_VECTORS) : 0;
   int64_t strip = lanes * vectors, N_strips = vectors > 0 ? N / strip * strip : 0;
   int parallel = k->parallel && work >= k->parallel_min_work; /* strips of columns are independent */
+  MlirValue count = arith(k, "arith.subi", last, first);
+  MlirValue blocked_end =
+      arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
   if (N_strips > 0) {
     MlirType vector = mlirVectorTypeGet(1, &lanes, k->f);
-    MlirValue count = arith(k, "arith.subi", last, first);
-    MlirValue blocked_end =
-        arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
     Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
     MlirValue first_end = arith(k, "arith.minsi", arith(k, "arith.addi", k_begin, C(AXPY_CHUNK)), k_end);
     axpy_chunk(k, vector, lanes, vectors, x, k_begin, first_end, w, first, blocked_end, last, n0.iv, out, accumulate);
@@ -420,7 +421,28 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
     weight_blocks_end(k, &n0, parallel);
   }
   if (N_strips == N) return;
-  /* the last N % strip columns: one row at a time, vectorised by LLVM along n */
+  if (lanes > 0) {
+    /* the last N % strip columns in narrower vectors (down to one lane), one FMA per step of K
+     * as in the strips, so a column's sums do not depend on where it sits; row blocks on threads */
+    int64_t n_done = N_strips;
+    for (int64_t width = lanes; n_done < N; width = width > 1 ? width / 2 : 1) {
+      int64_t pieces = (N - n_done) / width;
+      if (pieces == 0) continue;
+      if (pieces > AXPY_VECTORS) pieces = AXPY_VECTORS;
+      MlirType vector = mlirVectorTypeGet(1, &width, k->f);
+      Loop row0 = parallel ? parallel_begin(k, first, blocked_end, AXPY_ROWS)
+                           : loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
+      axpy_block(k, vector, width, (int)pieces, x, k_begin, k_end, w, row0.iv, AXPY_ROWS, C(n_done), out, accumulate);
+      if (parallel) parallel_end(k, &row0);
+      else loop_end_carrying(k, &row0, NULL, NULL);
+      FOR(row, blocked_end, last);
+      axpy_block(k, vector, width, (int)pieces, x, k_begin, k_end, w, row.iv, 1, C(n_done), out, accumulate);
+      END(row);
+      n_done += pieces * width;
+    }
+    return;
+  }
+  /* without vectors: one row at a time, vectorised by LLVM along n */
   Loop row = parallel ? parallel_begin(k, first, last, 1) : loop_begin(k, first, last, no_value);
   if (!accumulate) {
     FOR(n, C(N_strips), C(N));
