@@ -262,7 +262,7 @@ static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue 
   FOR(e, C(0), C(dim(bank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
-  Weights w = {bank, e.iv, no_value, 0};
+  Weights w = {bank, e.iv, no_value, 0, no_value, no_value};
   if (mlirValueIsNull(panel)) {
     if (transpose_w) matmul_dot_rows(k, rows, w, first, last, y, 0);
     else matmul_axpy_rows(k, rows, w, first, last, y.memref, 0);
@@ -286,7 +286,7 @@ static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, 
   FOR(e, C(0), C(dim(dbank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
-  Weights dw = {dbank, e.iv, no_value, 0};
+  Weights dw = {dbank, e.iv, no_value, 0, no_value, no_value};
   matmul_weight_gradient_rows(k, dy, rows, dw, first, last, !transpose_w);
   END(e);
 }

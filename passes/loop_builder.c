@@ -209,6 +209,21 @@ Loop if_begin(Kernel *k, MlirValue condition) {
   return enter(k, op, then_block);
 }
 
+MlirValue scope_begin(Kernel *k) {
+  return build_value(&k->b, "llvm.intr.stacksave", 0, NULL, parse_type(k->b.context, "!llvm.ptr"), 0, NULL);
+}
+
+void scope_end(Kernel *k, MlirValue saved) { build_op(&k->b, "llvm.intr.stackrestore", 1, &saved, 0, NULL, 0, NULL); }
+
+MlirValue stack_buffer(Kernel *k, int64_t rows, int64_t columns) {
+  int64_t shape[2] = {rows, columns};
+  MlirType type = mlirMemRefTypeContiguousGet(k->f, 2, shape, mlirAttributeGetNull());
+  MlirNamedAttribute attributes[2] = {
+      named_attribute(k->b.context, "operandSegmentSizes", parse_attribute(k->b.context, "array<i32: 0, 0>")),
+      named_attribute(k->b.context, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(k->b.context, 64), 64))};
+  return build_value(&k->b, "memref.alloca", 0, NULL, type, 2, attributes);
+}
+
 void if_end(Kernel *k, Loop *branch) {
   build_op(&k->b, "scf.yield", 0, NULL, 0, NULL, 0, NULL);
   k->b.block = branch->outer_block;

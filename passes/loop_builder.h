@@ -65,6 +65,13 @@ Loop parallel_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step);
 void parallel_end(Kernel *k, Loop *loop);
 Loop if_begin(Kernel *k, MlirValue condition);
 void if_end(Kernel *k, Loop *branch);
+/* Stack buffers made between the two (stack_buffer) are freed at scope_end, so one inside a
+ * loop or a thread's share of a parallel loop does not grow the stack: llvm.intr.stacksave and
+ * stackrestore (memref.alloca_scope would need a single-block region where scf loops are). */
+MlirValue scope_begin(Kernel *k);
+void scope_end(Kernel *k, MlirValue saved);
+/* memref.alloca of a contiguous 2-D buffer of k's float type, 64-byte aligned. */
+MlirValue stack_buffer(Kernel *k, int64_t rows, int64_t columns);
 
 /* memref.collapse_shape to one dimension (the memref itself when already 1-D). */
 MlirValue flatten(Kernel *k, MlirValue memref);

@@ -41,6 +41,8 @@ static void vector_store(Kernel *k, MlirValue value, MlirValue memref, int n, co
 }
 
 static MlirValue weight_vector(Kernel *k, MlirType vector, Weights w, MlirValue i, MlirValue j) {
+  if (!mlirValueIsNull(w.row0)) i = arith(k, "arith.subi", i, w.row0);
+  if (!mlirValueIsNull(w.column0)) j = arith(k, "arith.subi", j, w.column0);
   if (mlirValueIsNull(w.expert)) return vector_load(k, vector, w.memref, 2, (MlirValue[]){i, j});
   return vector_load(k, vector, w.memref, 3, (MlirValue[]){w.expert, i, j});
 }
@@ -376,6 +378,31 @@ static void axpy_block(Kernel *k, MlirType vector, int64_t lanes, int vectors, R
     for (int j = 0; j < vectors; j++) store_vector_at(k, sums[i * vectors + j], out, r[i], n[j]);
 }
 
+/* Whether consecutive rows of w lie a multiple of 4 KiB apart (widths of 1024, 2048, 3072 fp32):
+ * then one strip's rows all fall on the same few L1 sets (the L1s of Zen 4/5 and recent Xeons
+ * repeat every 4 KiB), and the strip does not stay cached while the row blocks pass over it
+ * (bench/gemm.sh, Zen 5, 128 rows, K 1024: 88% of the peak at N = 768, 65% at 1024, 84% at 1536,
+ * 61% at 3072). Such strips are packed, chunk by chunk, into a contiguous stack buffer. */
+static int rows_alias(Kernel *k, Weights w) {
+  MlirType type = mlirValueGetType(w.memref);
+  int64_t row_bytes = mlirShapedTypeGetDimSize(type, mlirShapedTypeGetRank(type) - 1) * (mlirTypeIsAF64(k->f) ? 8 : 4);
+  return row_bytes % 4096 == 0;
+}
+
+/* buffer[kk - k_begin, :] = the strip w[kk, n0 : n0 + vectors · lanes] for kk in [k_begin, k_end)
+ * (gathered rows through perm); returns the buffer as the strip's weights. */
+static Weights pack_strip(Kernel *k, MlirType vector, int64_t lanes, int vectors, Weights w, MlirValue k_begin,
+                          MlirValue k_end, MlirValue n0, MlirValue buffer) {
+  FOR(kk, k_begin, k_end);
+  MlirValue row = gathered_row(k, w.perm, w.slots, kk.iv), local = arith(k, "arith.subi", kk.iv, k_begin);
+  for (int j = 0; j < vectors; j++) {
+    MlirValue v = weight_vector(k, vector, w, row, arith(k, "arith.addi", n0, C(j * lanes)));
+    vector_store(k, v, buffer, 2, (MlirValue[]){local, C(j * lanes)});
+  }
+  END(kk);
+  return (Weights){buffer, no_value, no_value, 0, k_begin, n0};
+}
+
 /* The register blocks of one strip of columns for kk in [k_begin, k_end): every row block. */
 static void axpy_chunk(Kernel *k, MlirType vector, int64_t lanes, int vectors, RowSource x, MlirValue k_begin,
                        MlirValue k_end, Weights w, MlirValue first, MlirValue blocked_end, MlirValue last, MlirValue n0,
@@ -410,14 +437,23 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
       arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));
   if (N_strips > 0) {
     MlirType vector = mlirVectorTypeGet(1, &lanes, k->f);
+    int pack = rows_alias(k, w);
     Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
+    MlirValue buffer = no_value, stack = no_value;
+    if (pack) {
+      stack = scope_begin(k);
+      buffer = stack_buffer(k, AXPY_CHUNK, strip);
+    }
     MlirValue first_end = arith(k, "arith.minsi", arith(k, "arith.addi", k_begin, C(AXPY_CHUNK)), k_end);
-    axpy_chunk(k, vector, lanes, vectors, x, k_begin, first_end, w, first, blocked_end, last, n0.iv, out, accumulate);
+    Weights strip_w = pack ? pack_strip(k, vector, lanes, vectors, w, k_begin, first_end, n0.iv, buffer) : w;
+    axpy_chunk(k, vector, lanes, vectors, x, k_begin, first_end, strip_w, first, blocked_end, last, n0.iv, out, accumulate);
     /* the other chunks add to what the first stored */
     Loop kc = loop_begin_carrying(k, first_end, k_end, AXPY_CHUNK, 0, NULL);
     MlirValue chunk_end = arith(k, "arith.minsi", arith(k, "arith.addi", kc.iv, C(AXPY_CHUNK)), k_end);
-    axpy_chunk(k, vector, lanes, vectors, x, kc.iv, chunk_end, w, first, blocked_end, last, n0.iv, out, 1);
+    strip_w = pack ? pack_strip(k, vector, lanes, vectors, w, kc.iv, chunk_end, n0.iv, buffer) : w;
+    axpy_chunk(k, vector, lanes, vectors, x, kc.iv, chunk_end, strip_w, first, blocked_end, last, n0.iv, out, 1);
     loop_end_carrying(k, &kc, NULL, NULL);
+    if (pack) scope_end(k, stack);
     weight_blocks_end(k, &n0, parallel);
   }
   if (N_strips == N) return;
@@ -464,7 +500,7 @@ void matmul_axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVa
                       int accumulate) {
   int64_t K = dim(x.memref, x.transposed ? 0 : 1);
   int64_t N = dim(out, 1);
-  axpy_range(k, x, w, first, last, C(0), C(K), (Weights){out, no_value, no_value, 0}, accumulate,
+  axpy_range(k, x, w, first, last, C(0), C(K), (Weights){out, no_value, no_value, 0, no_value, no_value}, accumulate,
              source_rows(x) * N * K);
 }
 
@@ -477,16 +513,16 @@ void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, RowSource source, Weig
   int64_t N = dim(dy, 1), K = dim(source.memref, 1), work = dim(dy, 0) * N * K;
   if (transposed) {
     RowSource xt = {source.memref, 1, source.perm, source.slots, no_value};
-    axpy_range(k, xt, (Weights){dy, no_value, no_value, 0}, C(0), C(K), first, last, dw, 1, work);
+    axpy_range(k, xt, (Weights){dy, no_value, no_value, 0, no_value, no_value}, C(0), C(K), first, last, dw, 1, work);
   } else {
     RowSource dyt = {dy, 1, no_value, 0, no_value};
-    axpy_range(k, dyt, (Weights){source.memref, no_value, source.perm, source.slots}, C(0), C(N), first, last, dw, 1,
+    axpy_range(k, dyt, (Weights){source.memref, no_value, source.perm, source.slots, no_value, no_value}, C(0), C(N), first, last, dw, 1,
                work);
   }
 }
 
 int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {
-  Weights w = {b, no_value, no_value, 0};
+  Weights w = {b, no_value, no_value, 0, no_value, no_value};
   MlirValue M = C(dim(c, 0));
   if (!transpose_a && transpose_b) {
     matmul_dot_rows(k, rows_of(a), w, C(0), M, output_of(c), 1);

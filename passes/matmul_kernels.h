@@ -25,6 +25,7 @@ typedef struct {
   MlirValue expert; /* null for a 2-D matrix; else the index of the bank's slice */
   MlirValue perm;   /* axpy form only: null, or row kk is the token row perm[kk] / slots */
   int64_t slots;
+  MlirValue row0, column0; /* axpy form only: null, or (row, column) is at (row - row0, column - column0) */
 } Weights;
 
 /* The left operand: row r is x[r, :] (x[:, r] when transposed); gathered, the token row
