@@ -569,9 +569,10 @@ KERNEL(gathered_matmul_grad_weight) {
   grouped_matmul_grad_weight(k, b[0], gathered(b[1], b[2]), b[3], b[4], (int)op_int_attribute(op, "transpose_w", 0));
   return 1;
 }
-/* grouped_matmul_combine(rows, bank[E,N,K], offsets, perm, w) -> y[T,N] */
+/* grouped_matmul_combine(rows, bank[E,N,K], offsets, perm, w) {scale} -> y[T,N] */
 KERNEL(grouped_matmul_combine) {
-  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4]}, 1, no_value);
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4], op_float_attribute(op, "scale", 1.0)}, 1,
+                 no_value);
   return 1;
 }
 KERNEL(concat) { concat(k, b[0], b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }

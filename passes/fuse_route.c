@@ -1,12 +1,14 @@
 /* fuse_route.c — the perft-fuse-route pass: routed rows are neither copied out nor written back.
  *
- * Combine into the epilogue of the expert GEMM that feeds it (the GEMM's only reader):
+ * Combine into the epilogue of the expert GEMM that feeds it (the GEMM's only reader), through
+ * a scale between them if there is one (a LoRA's α/r):
  *   %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true}    [R, N]
- *   %out = "perft.combine"(%y, %perm, %w)                                          [T, N]
+ *   %z = "perft.scale"(%y) {factor = 2.0}                                          (optional)
+ *   %out = "perft.combine"(%z, %perm, %w)                                          [T, N]
  * ->
- *   %out = "perft.grouped_matmul_combine"(%rows, %bank, %offsets, %perm, %w)     [T, N]
- * Each sum of a routed row is weighted and added to its token's row as it leaves the
- * registers: the R×N expert output is never written.
+ *   %out = "perft.grouped_matmul_combine"(%rows, %bank, %offsets, %perm, %w) {scale = 2.0}
+ * Each sum of a routed row is scaled, weighted and added to its token's row as it leaves the
+ * registers: neither the R×N expert output nor its scaled copy is written.
  *
  * Gather into the GEMMs that read dispatched rows (when every reader of the rows is one):
  *   %d:3 = "perft.dispatch"(%x, %idx)                     %r:2 = "perft.route"(%idx)
@@ -57,16 +59,26 @@ static void replace(MlirOperation old, MlirOperation new_op) {
   mlirOperationDestroy(old);
 }
 
-/* combine(grouped_matmul(rows, bank, offsets), perm, w) -> grouped_matmul_combine; 1 when fused */
+/* combine([scale](grouped_matmul(rows, bank, offsets)), perm, w) -> grouped_matmul_combine; 1 when fused */
 static int fuse_combine(MlirOperation combine) {
   MlirValue y = mlirOperationGetOperand(combine, 0);
-  MlirOperation gemm = defining_op(y);
+  MlirOperation scale = null_operation(), gemm = defining_op(y);
+  AttributeValue factor = {.f = 1.0};
+  if (is_op(gemm, OP_SCALE) && has_one_reader(y)) { /* see through the scale */
+    scale = gemm;
+    factor.f = op_float_attribute(scale, "factor", 1.0);
+    y = mlirOperationGetOperand(scale, 0);
+    gemm = defining_op(y);
+  }
   if (!is_op(gemm, OP_GROUPED_MATMUL) || !transposes_w(gemm) || !has_one_reader(y)) return 0;
   MlirValue operands[5] = {mlirOperationGetOperand(gemm, 0), mlirOperationGetOperand(gemm, 1),
                            mlirOperationGetOperand(gemm, 2), mlirOperationGetOperand(combine, 1),
                            mlirOperationGetOperand(combine, 2)};
   MlirType type = mlirValueGetType(mlirOperationGetResult(combine, 0));
-  replace(combine, build_like_at(combine, OP_GROUPED_MATMUL_COMBINE, operands, &type, null_operation()));
+  Builder b = {.context = mlirOperationGetContext(combine), .block = mlirOperationGetBlock(combine),
+               .anchor = combine, .location = mlirOperationGetLocation(combine)};
+  replace(combine, op_build(&b, OP_GROUPED_MATMUL_COMBINE, operands, &type, &factor));
+  if (!mlirOperationIsNull(scale)) mlirOperationDestroy(scale);
   mlirOperationDestroy(gemm);
   return 1;
 }

@@ -92,9 +92,11 @@ static void put_row(Kernel *k, const MlirValue *sums, int columns, Output out, M
     MlirValue t, s;
     matmul_row_origin(k, out.perm, row, dim(out.w, 1), &t, &s);
     MlirValue weight = LOAD(k, out.w, t, s);
-    k->strict = 1; /* rounded as the unfused combine rounds it: no contraction into an FMA */
-    for (int j = 0; j < columns; j++)
-      STORE(k, ADD(LOAD(k, out.memref, t, ns[j]), MUL(weight, sums[j])), out.memref, t, ns[j]);
+    k->strict = 1; /* rounded as the unfused scale and combine round it: no contraction into an FMA */
+    for (int j = 0; j < columns; j++) {
+      MlirValue value = out.scale == 1.0 ? sums[j] : MUL(sums[j], F(out.scale));
+      STORE(k, ADD(LOAD(k, out.memref, t, ns[j]), MUL(weight, value)), out.memref, t, ns[j]);
+    }
     k->strict = 0;
     return;
   }

@@ -7,13 +7,19 @@
  *   dot:  4 rows × 4 weights, 16 vector accumulators of partial sums along K, one vector.fma
  *         per pair per vector step; then a transposing shuffle tree folds the 16 into one
  *         vector of 16 totals (15 adds). The last K % lanes steps, rows past the end (clamped
- *         reads, guarded writes) and the last N % 4 weights go through the same block.
+ *         reads, guarded writes) and the last N % 4 weights go through the same block; a K
+ *         shorter than the vector (a LoRA's rank) takes narrower vectors. Weights go in panels
+ *         of DOT_PANEL (a thread's share), each chunk of K passing every block of the panel so
+ *         the rows' chunk stays in L2.
  *   axpy: 4 rows × 4 vectors of output columns, a broadcast of x and one vector.fma per pair
- *         per step of K (each output sums kk in order).
+ *         per step of K (each output sums kk in order); the last N % 64 columns in vectors of
+ *         8, 4, 2, 1 lanes, the same FMA chain. A strip whose weight rows lie a multiple of
+ *         4 KiB apart (they would share L1 sets) is packed per chunk into a stack buffer.
  * No reduction is left to LLVM's reassociating vectoriser, so a GEMM gives the same bits
  * wherever it is emitted: fused or not (tests/e2e/fusion_on_off.sh). Both forms walk K in
  * chunks (DOT_CHUNK, AXPY_CHUNK) so one block's weights stay cached while all the rows pass
- * over them. bench/gemm.sh on a Zen 4 core, 128 rows: dot 80–84% of the FMA peak, axpy 83–87%.
+ * over them. bench/gemm.sh on a Zen 5 core (286 GFLOP/s peak), 128 rows: dot 75–80% of the
+ * FMA peak, axpy 82–89% (OpenBLAS's best kernel: 75–79%).
  */
 #ifndef PERFT_MATMUL_KERNELS_H
 #define PERFT_MATMUL_KERNELS_H
@@ -41,12 +47,14 @@ typedef struct {
 static inline RowSource rows_of(MlirValue x) { return (RowSource){x, 0, {NULL}, 0, {NULL}}; }
 
 /* Where the dot form puts the sum of (row, n): out[row, n], or combined (perft-fuse-route):
- * out[t, n] += w[t, s] · sum with t, s = perm[row] / slots, perm[row] % slots, slots = w's columns. */
+ * out[t, n] += w[t, s] · (sum · scale) with t, s = perm[row] / slots, perm[row] % slots,
+ * slots = w's columns (scale 1: no product). */
 typedef struct {
   MlirValue memref;
   MlirValue perm, w; /* null: not combined */
+  double scale;
 } Output;
-static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}}; }
+static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}, 1.0}; }
 
 /* The token t and slot s of routed row `row`: perm[row] = t · slots + s (s may be NULL). */
 void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s);

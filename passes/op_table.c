@@ -163,7 +163,8 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_GROUPED_MATMUL_COMBINE] = {"perft.grouped_matmul_combine",
                                    OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1),
                                             I32("perm", "M", 1), FLOAT("w", "W", 2)),
-                                   RESULTS(FLOAT("y", "Y", 2)), .verify = verify_grouped_matmul_combine,
+                                   RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                                   .verify = verify_grouped_matmul_combine,
                                    FUSED_OP("perft-fuse-route"), .flops = grouped_matmul_flops,
                                    CPU(cpu_grouped_matmul_combine)},
     /* made by perft-fuse-shared-input (after autodiff): GEMMs that read one input as one GEMM */

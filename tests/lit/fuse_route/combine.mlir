@@ -1,11 +1,23 @@
 // perft-fuse-route moves a combine into the epilogue of the expert GEMM that feeds it when
-// that GEMM (dot form: transpose_w) has no other reader: the R x N expert output goes.
+// that GEMM (dot form: transpose_w) has no other reader: the R x N expert output goes; a scale
+// between them (a LoRA's alpha / r) moves into the epilogue too.
 // RUN: %perft_opt %s -p perft-fuse-route | FileCheck %s
 
 // CHECK-LABEL: func.func @fused(
-// CHECK-NEXT: %[[Y:.*]] = "perft.grouped_matmul_combine"(%arg0, %arg1, %arg2, %arg3, %arg4) : (tensor<10x6xf32>, tensor<3x4x6xf32>, tensor<4xi32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+// CHECK-NEXT: %[[Y:.*]] = "perft.grouped_matmul_combine"(%arg0, %arg1, %arg2, %arg3, %arg4) {scale = 1.000000e+00 : f64} : (tensor<10x6xf32>, tensor<3x4x6xf32>, tensor<4xi32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
 // CHECK-NEXT: return %[[Y]]
 // CHECK-NOT: perft.combine"
+
+// CHECK-LABEL: func.func @scaled(
+// CHECK-NEXT: %[[Y:.*]] = "perft.grouped_matmul_combine"(%arg0, %arg1, %arg2, %arg3, %arg4) {scale = 2.000000e+00 : f64}
+// CHECK-NEXT: return %[[Y]]
+
+// The scaled output is also read elsewhere: nothing fuses.
+// CHECK-LABEL: func.func @scaled_read_twice(
+// CHECK: "perft.grouped_matmul"
+// CHECK: "perft.scale"
+// CHECK: "perft.combine"
+// CHECK-NOT: grouped_matmul_combine
 
 // The expert output is also read by combine's weight gradient: it must exist, nothing fuses.
 // CHECK-LABEL: func.func @read_twice(
@@ -24,6 +36,20 @@ module {
     %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true} : (tensor<10x6xf32>, tensor<3x4x6xf32>, tensor<4xi32>) -> tensor<10x4xf32>
     %out = "perft.combine"(%y, %perm, %w) : (tensor<10x4xf32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
     return %out : tensor<5x4xf32>
+  }
+  func.func @scaled(%rows: tensor<10x6xf32>, %bank: tensor<3x4x6xf32>, %offsets: tensor<4xi32>, %perm: tensor<10xi32>,
+                    %w: tensor<5x2xf32>) -> tensor<5x4xf32> {
+    %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true} : (tensor<10x6xf32>, tensor<3x4x6xf32>, tensor<4xi32>) -> tensor<10x4xf32>
+    %z = "perft.scale"(%y) {factor = 2.0 : f64} : (tensor<10x4xf32>) -> tensor<10x4xf32>
+    %out = "perft.combine"(%z, %perm, %w) : (tensor<10x4xf32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+    return %out : tensor<5x4xf32>
+  }
+  func.func @scaled_read_twice(%rows: tensor<10x6xf32>, %bank: tensor<3x4x6xf32>, %offsets: tensor<4xi32>, %perm: tensor<10xi32>,
+                               %w: tensor<5x2xf32>) -> (tensor<5x4xf32>, tensor<10x4xf32>) {
+    %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true} : (tensor<10x6xf32>, tensor<3x4x6xf32>, tensor<4xi32>) -> tensor<10x4xf32>
+    %z = "perft.scale"(%y) {factor = 2.0 : f64} : (tensor<10x4xf32>) -> tensor<10x4xf32>
+    %out = "perft.combine"(%z, %perm, %w) : (tensor<10x4xf32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+    return %out, %z : tensor<5x4xf32>, tensor<10x4xf32>
   }
   func.func @read_twice(%rows: tensor<10x6xf32>, %bank: tensor<3x4x6xf32>, %offsets: tensor<4xi32>, %perm: tensor<10xi32>,
                         %w: tensor<5x2xf32>, %dy: tensor<5x4xf32>) -> (tensor<5x4xf32>, tensor<5x2xf32>) {
