@@ -49,6 +49,22 @@ static void rows_end(Kernel *k, Loop *loop) {
 #define ROWS(var, rows, per_row) Loop var = rows_begin(k, rows, per_row)
 #define END_ROWS(var) rows_end(k, &var)
 
+/* for (c0 = 0; c0 < columns; c0 += COLUMN_BLOCK): for the scatter-adds (several rows into one
+ * token's row), whose rows cannot go to threads, each thread owns blocks of columns instead */
+enum { COLUMN_BLOCK = 256 };
+static Loop column_blocks_begin(Kernel *k, int64_t rows, int64_t columns) {
+  if (use_threads(k, rows * columns) && columns > COLUMN_BLOCK) return parallel_begin(k, C(0), C(columns), COLUMN_BLOCK);
+  return loop_begin_carrying(k, C(0), C(columns), COLUMN_BLOCK, 0, NULL);
+}
+static void column_blocks_end(Kernel *k, Loop *loop) {
+  if (op_is(loop->op, "scf.parallel")) parallel_end(k, loop);
+  else loop_end_carrying(k, loop, NULL, NULL);
+}
+/* the end of the column block that starts at c0 */
+static MlirValue column_block_end(Kernel *k, MlirValue c0, int64_t columns) {
+  return arith(k, "arith.minsi", IADD(c0, C(COLUMN_BLOCK)), C(columns));
+}
+
 /* for (i = 0; i < n; i++), in blocks of ELEMENT_BLOCK across threads when worth it */
 typedef struct {
   Loop block, i;
@@ -245,12 +261,14 @@ static void sort_by_expert(Kernel *k, MlirValue idx, MlirValue x, MlirValue rows
 static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue dx) {
   int64_t R = dim(drows, 0), D = dim(drows, 1), slots = R / dim(dx, 0);
   fill(k, dx, 0.0);
+  Loop c0 = column_blocks_begin(k, R, D);
   FOR(row, C(0), C(R));
   MlirValue t = arith(k, "arith.divui", to_index(k, LOAD(k, perm, row.iv)), C(slots));
-  FOR(d, C(0), C(D));
+  FOR(d, c0.iv, column_block_end(k, c0.iv, D));
   STORE(k, ADD(LOAD(k, dx, t, d.iv), LOAD(k, drows, row.iv, d.iv)), dx, t, d.iv);
   END(d);
   END(row);
+  column_blocks_end(k, &c0);
 }
 
 /* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]),
@@ -324,18 +342,21 @@ static RowSource gathered(MlirValue x, MlirValue perm) {
 static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens, int to_tokens) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(w, 1);
   if (to_tokens) fill(k, tokens, 0.0);
-  /* combine adds several rows into one token's row: one thread; its gradient writes each row once */
+  /* combine adds several rows into one token's row: threads own columns; its gradient writes
+   * each row once: threads own rows */
+  Loop c0 = to_tokens ? column_blocks_begin(k, R, D) : (Loop){0};
   Loop row = to_tokens ? loop_begin(k, C(0), C(R), no_value) : rows_begin(k, R, D);
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
-  FOR(d, C(0), C(D));
+  FOR(d, to_tokens ? c0.iv : C(0), to_tokens ? column_block_end(k, c0.iv, D) : C(D));
   if (to_tokens)
     STORE(k, ADD(LOAD(k, tokens, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), tokens, t, d.iv);
   else
     STORE(k, MUL(weight, LOAD(k, tokens, t, d.iv)), rows, row.iv, d.iv);
   END(d);
   END_ROWS(row);
+  if (to_tokens) column_blocks_end(k, &c0);
 }
 
 /* dw[t,s] = dy[t] · rows[row(t,s)] */
