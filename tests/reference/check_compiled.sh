@@ -37,15 +37,18 @@ mkdir -p "$WORK" || die "cannot create $WORK"
 TIMEOUT=""
 if command -v timeout >/dev/null 2>&1; then TIMEOUT="timeout 600"; fi
 
-# name  T  D  E  K  F  N  Kt r  seed
+# name  T  D  E  K  F  N  Kt r  seed [perftc flags]
 CASES=(
   "odd       29 37 6 3 23 5 2 3 11"
   "minimal   13 10 3 1  7 1 1 2 12"
   "allrouted 31 19 7 7  5 3 3 1 13"
   "longk     21 1030 4 2 1100 3 2 4 14"
+  "aliased   23 1024 3 2 2048 3 2 4 15 --parallel-min-work=1"
 )
-# longk: D and F past the GEMM kernels' K chunks (1024 and 512), so the chunked sums, the
-# combined epilogue's carried sums and the K tails are checked too.
+# longk: D and F past the GEMM kernels' K chunks (1024 and 512), so the chunked sums and the K
+# tails are checked too. aliased: rows of 1024 and 2048 floats (a multiple of 4 KiB), so the axpy
+# strips are packed (the adapters' weight gradients gather x's rows into the stack buffer), and
+# every GEMM on threads (panels split, packing inside the OpenMP loop).
 
 # show the last lines of a log, indented
 show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
@@ -53,7 +56,7 @@ show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
 declare -a SUMMARY
 nfail=0
 for c in "${CASES[@]}"; do
-  read -r name T D E K F N Kt r seed <<<"$c"
+  read -r name T D E K F N Kt r seed flags <<<"$c"
   dir="$WORK/$name"
   rm -rf "$dir" && mkdir -p "$dir" || die "cannot create $dir"
   sizes=(--T "$T" --D "$D" --E "$E" --K "$K" --F "$F" --N "$N" --Kt "$Kt" --r "$r")
@@ -63,8 +66,9 @@ for c in "${CASES[@]}"; do
   fail() { status=FAIL; why="$1"; echo "  FAIL: $1"; }
 
   # 1. compile
+  # shellcheck disable=SC2086 # flags: zero or more words
   if ! $TIMEOUT "$PERFTC" "$EXAMPLE" -Dtokens="$T" -DD="$D" -DE="$E" -DK="$K" -DF="$F" -DN="$N" -DKt="$Kt" -Dr="$r" \
-        -o "$dir/prog" >"$dir/compile.log" 2>&1; then
+        $flags -o "$dir/prog" >"$dir/compile.log" 2>&1; then
     fail "perftc failed (see $dir/compile.log)"; show "$dir/compile.log"
   elif [ ! -x "$dir/prog" ]; then
     fail "perftc succeeded but $dir/prog is not an executable"; show "$dir/compile.log"

@@ -61,11 +61,14 @@ STRATEGIES=(
 #   deep:    K = 1, Kt = 1, 4 layers
 #   wide:    D = 70 and F = 67: the GEMMs' vector register blocks (4 vectors of 16 floats) run,
 #            with leftover rows and columns
+#   aliased: D = 1024, rows a multiple of 4 KiB apart: the axpy strips of the experts' input
+#            gradients and of the weight gradients are packed into a stack buffer first
 CASES=(
   "odd      17 11 13 6 3 9 2 5 2 3 0 21"
   "mixtral  19  9 12 5 2 7 3 4 3 2 1 22"
   "deep     11  7 10 4 1 6 4 3 1 2 0 23"
   "wide      9  7 70 3 2 67 2 2 1 2 0 24"
+  "aliased   9  7 1024 3 2 16 2 2 1 2 0 25"
 )
 
 show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
