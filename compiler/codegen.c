@@ -73,6 +73,15 @@ static char *module_manifest(MlirModule module) {
   return strndup(text.data, text.length);
 }
 
+int codegen_host_vector_bytes(void) {
+  char *features = LLVMGetHostCPUFeatures();
+  int bytes = 16;
+  if (features && strstr(features, "+avx512f")) bytes = 64;
+  else if (features && strstr(features, "+avx")) bytes = 32;
+  LLVMDisposeMessage(features);
+  return bytes;
+}
+
 int codegen_emit(MlirModule module, const Target *target_description, EmitKind kind, const char *path) {
   char *manifest = module_manifest(module);
   if (!manifest) {

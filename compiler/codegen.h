@@ -15,6 +15,10 @@ typedef enum { EMIT_LLVM_IR, EMIT_OBJECT } EmitKind;
  * attribute), optimises (O2, for the target's machine) and writes the result to `path`. */
 int codegen_emit(MlirModule module, const Target *target, EmitKind kind, const char *path);
 
+/* The widest vector the host CPU has, in bytes (LLVM's host features): 64 with AVX-512F,
+ * 32 with AVX, 16 otherwise. */
+int codegen_host_vector_bytes(void);
+
 /* Links an object with the target's runtime library (or `runtime_library`) and libraries. */
 int codegen_link(const Target *target, const char *object_path, const char *runtime_library, const char *output_path);
 

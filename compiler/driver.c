@@ -48,6 +48,7 @@ typedef struct {
   int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial, print_pipeline;
   int no_fuse[NUM_FUSIONS]; /* 1: --no-fuse named it */
   long long parallel_min_work;
+  int vector_bytes; /* of the GEMM microkernels; 0 until set from the target or --vector-bytes */
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -67,6 +68,8 @@ static void usage(FILE *out) {
           "  --no-workspace-reuse   give every intermediate its own workspace range (no liveness reuse)\n"
           "  --serial               no parallel loops: one thread, and objects need no OpenMP runtime\n"
           "  --parallel-min-work=N  GEMMs of at least N multiply-adds run on threads (default 4194304)\n"
+          "  --vector-bytes=N       vector width of the GEMM kernels: 64, 32, 16, or 0 for scalar loops\n"
+          "                         (default: the host CPU's widest, 64 with AVX-512)\n"
           "  --debug-wrong-grad=OP  (tests only) corrupt OP's backward rule\n"
           "  -o OUT                 output file (text stages default to stdout; exe to a.out)\n");
 }
@@ -125,6 +128,15 @@ static int parse_options(int argc, char **argv, Options *o) {
         return 0;
       }
     }
+    else if (!strncmp(a, "--vector-bytes=", 15)) {
+      char *end = NULL;
+      long v = strtol(a + 15, &end, 10);
+      if (!end || *end || (v != 0 && v != 16 && v != 32 && v != 64)) {
+        fprintf(stderr, "perftc: error: --vector-bytes must be 64, 32, 16 or 0, got '%s'\n", a + 15);
+        return 0;
+      }
+      o->vector_bytes = v ? (int)v : -1; /* -1: scalar loops, asked for */
+    }
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
@@ -140,6 +152,10 @@ static int parse_options(int argc, char **argv, Options *o) {
     else { fprintf(stderr, "perftc: error: more than one input file ('%s')\n", a); return 0; }
   }
   if (o->parallel_min_work < 0) o->parallel_min_work = o->target->parallel_min_work;
+  if (o->vector_bytes == 0)
+    o->vector_bytes = o->target->vector_bytes ? o->target->vector_bytes
+                                              : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
+  if (o->vector_bytes < 0) o->vector_bytes = 0;
   if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
   return 1;
 }
@@ -166,7 +182,7 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
     ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
         "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d}",
-        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->target->vector_bytes);
+        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->vector_bytes);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
 #undef ADD
   snprintf(text + n, sizeof text - n, ")");

@@ -31,7 +31,7 @@ typedef struct {
   const char *runtime_library;
   const char *const *link_libraries;
   /* Kernel options: GEMM blocks on threads, from this many multiply-adds on; the width of the
-   * vectors of GEMM microkernels (bytes). */
+   * vectors of GEMM microkernels (bytes; 0: the host CPU's widest). */
   int64_t parallel_min_work;
   int vector_bytes;
 } Target;

@@ -31,6 +31,7 @@ const Target cpu_target = {
     .runtime_library = NULL,
     .link_libraries = cpu_link_libraries,
     .parallel_min_work = 1 << 22,
-    /* 512-bit vectors: AVX-512's width. LLVM splits them in two where the CPU has only AVX2. */
-    .vector_bytes = 64,
+    /* 0: the host's widest (codegen_host_vector_bytes: 64 bytes with AVX-512, 32 with AVX2). A
+     * wider vector than the CPU's would be split by LLVM, and the dot form's 16 accumulators spill. */
+    .vector_bytes = 0,
 };

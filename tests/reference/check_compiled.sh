@@ -44,11 +44,14 @@ CASES=(
   "allrouted 31 19 7 7  5 3 3 1 13"
   "longk     21 1030 4 2 1100 3 2 4 14"
   "aliased   23 1024 3 2 2048 3 2 4 15 --parallel-min-work=1"
+  "avx2      29 37 6 3 23 5 2 3 16 --vector-bytes=32"
+  "sse       29 37 6 3 23 5 2 3 17 --vector-bytes=16"
 )
 # longk: D and F past the GEMM kernels' K chunks (1024 and 512), so the chunked sums and the K
 # tails are checked too. aliased: rows of 1024 and 2048 floats (a multiple of 4 KiB), so the axpy
 # strips are packed (the adapters' weight gradients gather x's rows into the stack buffer), and
-# every GEMM on threads (panels split, packing inside the OpenMP loop).
+# every GEMM on threads (panels split, packing inside the OpenMP loop). avx2, sse: the kernels in
+# the vector widths perftc picks on CPUs without AVX-512 (8 and 4 lanes).
 
 # show the last lines of a log, indented
 show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }

@@ -79,6 +79,7 @@ while [ $# -gt 0 ]; do
     -Dtokens=*) T=${1#*=} ;; -DD=*) D=${1#*=} ;; -DE=*) E=${1#*=} ;; -DK=*) K=${1#*=} ;;
     -DF=*) F=${1#*=} ;; -DN=*) N=${1#*=} ;; -DKt=*) Kt=${1#*=} ;; -Dr=*) r=${1#*=} ;;
     -o) out=$2; shift ;;
+    --parallel-min-work=*|--vector-bytes=*) ;; # kernel options: nothing to fake
     *) echo "fake perftc: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
