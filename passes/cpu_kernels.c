@@ -142,8 +142,7 @@ static void swiglu_grad(Kernel *k, MlirValue a, MlirValue b, MlirValue dy, MlirV
 }
 
 /* ---- softmax over the last axis of x[rows, C] ---- */
-static void softmax(Kernel *k, MlirValue x, MlirValue y) {
-  ROWS(r, dim(x, 0), dim(x, 1));
+static void softmax_row(Kernel *k, MlirValue x, MlirValue y, Loop r) {
   Loop m = loop_begin(k, C(0), C(dim(x, 1)), F(-1e30));
   MlirValue max = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, LOAD(k, x, r.iv, m.iv)));
   Loop s = loop_begin(k, C(0), C(dim(x, 1)), F(0.0));
@@ -154,6 +153,11 @@ static void softmax(Kernel *k, MlirValue x, MlirValue y) {
   FOR(c, C(0), C(dim(x, 1)));
   STORE(k, MUL(LOAD(k, y, r.iv, c.iv), inverse), y, r.iv, c.iv);
   END(c);
+}
+
+static void softmax(Kernel *k, MlirValue x, MlirValue y) {
+  ROWS(r, dim(x, 0), dim(x, 1));
+  softmax_row(k, x, y, r);
   END_ROWS(r);
 }
 
@@ -172,9 +176,8 @@ static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
  * For each j: rank_j = #{j' : p_j' > p_j or (p_j' == p_j and j' < j)}; if rank_j < k the
  * entry goes to slot rank_j. Slots are in descending order, lower index first on ties.
  * With renormalisation the k weights are divided by their sum. */
-static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+static void top_k_row(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize, Loop t) {
   int64_t slots = dim(w, 1);
-  ROWS(t, dim(p, 0), dim(p, 1) * dim(p, 1));
   FOR(j, C(0), C(dim(p, 1)));
   MlirValue pj = LOAD(k, p, t.iv, j.iv);
   Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
@@ -194,6 +197,20 @@ static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renorm
     STORE(k, DIV(LOAD(k, w, t.iv, c.iv), sum), w, t.iv, c.iv);
     END(c);
   }
+}
+
+static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  ROWS(t, dim(p, 0), dim(p, 1) * dim(p, 1));
+  top_k_row(k, p, w, idx, renormalize, t);
+  END_ROWS(t);
+}
+
+/* perft-fuse-softmax-top-k's kernel: a router's softmax and its top-k in one pass over the rows,
+ * each row's probabilities chosen from while in cache; per row the same ops as the two kernels. */
+static void softmax_top_k(Kernel *k, MlirValue x, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  ROWS(t, dim(x, 0), dim(x, 1) * dim(x, 1));
+  softmax_row(k, x, p, t);
+  top_k_row(k, p, w, idx, renormalize, t);
   END_ROWS(t);
 }
 
@@ -565,6 +582,10 @@ KERNEL(swiglu_grad) { return STRICT(swiglu_grad(k, b[0], b[1], b[2], b[3], b[4])
 KERNEL(softmax) { softmax(k, b[0], b[1]); return 1; }
 KERNEL(softmax_grad) { softmax_grad(k, b[0], b[1], b[2]); return 1; }
 KERNEL(top_k) { top_k(k, b[0], b[1], b[2], (int)op_int_attribute(op, "renormalize", 0)); return 1; }
+KERNEL(softmax_top_k) {
+  softmax_top_k(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "renormalize", 0));
+  return 1;
+}
 KERNEL(top_k_grad) {
   top_k_grad(k, b[0], b[1], b[2], b[3], b[4], (int)op_int_attribute(op, "renormalize", 0));
   return 1;

@@ -167,6 +167,12 @@ const OpInfo op_table[OP_COUNT] = {
                                    .verify = verify_grouped_matmul_combine,
                                    FUSED_OP("perft-fuse-route"), .flops = grouped_matmul_flops,
                                    CPU(cpu_grouped_matmul_combine)},
+    /* made by perft-fuse-softmax-top-k (after autodiff): a router's softmax and top-k as one kernel */
+    [OP_SOFTMAX_TOP_K] = {"perft.softmax_top_k", OPERANDS(FLOAT("x", "P", 2)),
+                          RESULTS(FLOAT("p", "P", 2), FLOAT("w", "W", 2), I32("idx", "I", 2)),
+                          ATTRIBUTES({"k", ATTRIBUTE_INT}, {"renormalize", ATTRIBUTE_BOOL}),
+                          .verify = verify_softmax_top_k, FUSED_OP("perft-fuse-softmax-top-k"),
+                          CPU(cpu_softmax_top_k)},
     /* made by perft-fuse-shared-input (after autodiff): GEMMs that read one input as one GEMM */
     [OP_CONCAT] = {"perft.concat", OPERANDS(FLOAT("a", "A", 2), FLOAT("b", "B", 2)), RESULTS(FLOAT("y", "Y", 2)),
                    ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_concat,

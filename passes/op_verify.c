@@ -61,6 +61,15 @@ int verify_top_k(MlirOperation op) {
          expect(op, 2, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 1, k, "k");
 }
 
+/* x[T,E] -> p[T,E] (the type of x), w[T,k], idx[T,k] {k} */
+int verify_softmax_top_k(MlirOperation op) {
+  int64_t k = int_attribute(op, "k");
+  if (k < 1 || k > dim(op, 0, 1))
+    return verify_fail(op, "k = %lld must be between 1 and the %lld columns of x", (long long)k, (long long)dim(op, 0, 1));
+  return expect(op, 2, 0, dim(op, 0, 0), "the rows of x") && expect(op, 2, 1, k, "k") &&
+         expect(op, 3, 0, dim(op, 0, 0), "the rows of x") && expect(op, 3, 1, k, "k");
+}
+
 /* p[T,E], idx[T,k], w[T,k], dw[T,k] -> dp[T,E] */
 int verify_top_k_grad(MlirOperation op) {
   return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 0, dim(op, 0, 0), "the rows of p") &&

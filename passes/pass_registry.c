@@ -61,6 +61,9 @@ static MlirPass create_fuse_route(const PassOptions *o, FILE *err) { return perf
 static MlirPass create_fuse_shared_input(const PassOptions *o, FILE *err) {
   return perft_create_fuse_shared_input_pass();
 }
+static MlirPass create_fuse_softmax_top_k(const PassOptions *o, FILE *err) {
+  return perft_create_fuse_softmax_top_k_pass();
+}
 static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
 static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
   long long reuse;
@@ -103,6 +106,7 @@ static const PassInfo passes[] = {
      create_fuse_route},
     {"perft-fuse-shared-input", "GEMMs that read one input as one GEMM over the stacked weights", {NULL}, "",
      create_fuse_shared_input},
+    {"perft-fuse-softmax-top-k", "a router's softmax and top-k as one kernel", {NULL}, "", create_fuse_softmax_top_k},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
      create_bufferize},
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},

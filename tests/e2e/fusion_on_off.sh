@@ -3,7 +3,7 @@
 # it is and with --no-fuse=all, and both binaries must produce byte-identical results.
 #   1. the single-block example at awkward sizes: loss, output y and every gradient from
 #      `--dump` on the same weights and inputs (made by the independent reference's `gen`),
-#      with perft-fuse-swiglu alone and with perft-fuse-route and perft-fuse-shared-input too;
+#      with perft-fuse-swiglu alone and with perft-fuse-route, -shared-input and -softmax-top-k too;
 #   2. token programs: 5 training steps from the same seed; every saved parameter and
 #      every logged loss must be identical (so every gradient was); shared_heads.perft (next to
 #      this script) has three GEMMs on one input forward and two weight gradients on it.
@@ -35,7 +35,7 @@ dir=$work/moe_perft_r_$cname
 mkdir -p "$dir"
 "$ref" gen --T $T --D $D --E $E --K $K --F $F --N $N --Kt $Kt --r $r --seed 5 "$dir/W.safetensors" "$dir/X.safetensors" >/dev/null
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" -o "$dir/fused"
-"$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=route,shared-input -o "$dir/swiglu"
+"$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=route,shared-input,softmax-top-k -o "$dir/swiglu"
 "$perftc" "$examples/moe_perft_r.perft" "${sizes[@]}" --no-fuse=all -o "$dir/unfused"
 n=$(count perft.swiglu "$examples/moe_perft_r.perft" "${sizes[@]}")
 [ "$n" -ge 1 ] || fail "moe_perft_r ($cname): no perft.swiglu after fusion"
@@ -49,7 +49,9 @@ fi
 [ "$(count perft.dispatch "$examples/moe_perft_r.perft" "${sizes[@]}")" -eq 0 ] || fail "moe_perft_r ($cname): a dispatch is left"
 shared=$(count perft.concat "$examples/moe_perft_r.perft" "${sizes[@]}")
 [ "$shared" -ge 1 ] || fail "moe_perft_r ($cname): the routers' GEMMs were not joined"
-routed="$routed, $shared concat"
+routers=$(count perft.softmax_top_k "$examples/moe_perft_r.perft" "${sizes[@]}")
+[ "$routers" -eq 2 ] || fail "moe_perft_r ($cname): expected both routers' softmax and top-k fused, found $routers"
+routed="$routed, $shared concat, $routers softmax_top_k"
 for v in fused swiglu unfused; do
   "$dir/$v" --dump "$dir/$v.safetensors" --weights "$dir/W.safetensors" --inputs "$dir/X.safetensors" >/dev/null
 done
@@ -59,10 +61,10 @@ else
   fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-swiglu"
 fi
 if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors"; then
-  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-route and perft-fuse-shared-input too ($routed)"
+  echo "ok: moe_perft_r ($cname): loss, y and every gradient byte-identical with and without perft-fuse-route, -shared-input and -softmax-top-k too ($routed)"
 else
   "$ref" compare "$dir/unfused.safetensors" "$dir/fused.safetensors" --rtol 0 --atol 0 || true
-  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-route and perft-fuse-shared-input"
+  fail "moe_perft_r ($cname): --dump differs with and without perft-fuse-route, -shared-input and -softmax-top-k"
 fi
 done
 
@@ -73,7 +75,8 @@ for name in perft_r perft_e full_ft lora_experts shared_heads; do
   [ $name = shared_heads ] && program=$(dirname "$0")/shared_heads.perft
   dir=$work/$name
   mkdir -p "$dir"
-  n="$(count perft.swiglu "$program") swiglu, $(count perft.swiglu_grad "$program") swiglu_grad"
+  n="$(count perft.swiglu "$program") swiglu, $(count perft.swiglu_grad "$program") swiglu_grad, $(count perft.softmax_top_k "$program") softmax_top_k"
+  [ "$(count perft.top_k "$program")" -eq 0 ] || fail "$name: a top_k was left unfused"
   left=$(count perft.silu "$program")
   [ "$left" -eq 0 ] || fail "$name: $left perft.silu left after fusion"
   [ "$(count perft.swiglu_grad "$program")" -ge 1 ] || fail "$name: the experts' backward was not fused"
