@@ -27,7 +27,6 @@
 #include "external_pass.h"
 #include "op_table.h"
 
-#include <stdlib.h>
 
 /* A combined GEMM sums each block over all of K before weighting it (matmul_kernels.c), so its
  * block of weights ([4, K]) must stay in L1 while the rows pass: past 1024 floats of K it streams
@@ -128,13 +127,8 @@ static int fuse_gather(MlirOperation dispatch) {
 }
 
 static void fuse_run(MlirOperation module, MlirExternalPass pass, void *options) {
-  size_t n;
-  MlirOperation *combines = op_collect(module, OP_COMBINE, &n);
-  for (size_t i = 0; i < n; i++) fuse_combine(combines[i]);
-  free(combines);
-  MlirOperation *dispatches = op_collect(module, OP_DISPATCH, &n);
-  for (size_t i = 0; i < n; i++) fuse_gather(dispatches[i]);
-  free(dispatches);
+  op_fuse_each(module, OP_COMBINE, fuse_combine);
+  op_fuse_each(module, OP_DISPATCH, fuse_gather);
 }
 
 MlirPass perft_create_fuse_route_pass(void) {

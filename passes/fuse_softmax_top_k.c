@@ -15,7 +15,6 @@
 #include "external_pass.h"
 #include "op_table.h"
 
-#include <stdlib.h>
 
 static int is_op(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
 
@@ -42,10 +41,7 @@ static int fuse_top_k(MlirOperation top_k) {
 }
 
 static void fuse_run(MlirOperation module, MlirExternalPass pass, void *options) {
-  size_t n;
-  MlirOperation *top_ks = op_collect(module, OP_TOP_K, &n);
-  for (size_t i = 0; i < n; i++) fuse_top_k(top_ks[i]);
-  free(top_ks);
+  op_fuse_each(module, OP_TOP_K, fuse_top_k);
 }
 
 MlirPass perft_create_fuse_softmax_top_k_pass(void) {

@@ -20,7 +20,6 @@
 #include "external_pass.h"
 #include "op_table.h"
 
-#include <stdlib.h>
 
 enum { MAX_USES = 2 };
 
@@ -125,10 +124,7 @@ static int fuse_silu(MlirOperation silu) {
 }
 
 static void fuse_run(MlirOperation module, MlirExternalPass pass, void *options) {
-  size_t n;
-  MlirOperation *silus = op_collect(module, OP_SILU, &n);
-  for (size_t i = 0; i < n; i++) fuse_silu(silus[i]);
-  free(silus);
+  op_fuse_each(module, OP_SILU, fuse_silu);
 }
 
 MlirPass perft_create_fuse_swiglu_pass(void) {

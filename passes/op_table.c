@@ -300,6 +300,15 @@ MlirOperation *op_collect(MlirOperation module, OpId id, size_t *count) {
   return ops;
 }
 
+int op_fuse_each(MlirOperation module, OpId id, int (*fuse)(MlirOperation op)) {
+  size_t n;
+  int fused = 0;
+  MlirOperation *ops = op_collect(module, id, &n);
+  for (size_t i = 0; i < n; i++) fused += fuse(ops[i]);
+  free(ops);
+  return fused;
+}
+
 /* ---- building ---- */
 static MlirAttribute attribute_value(MlirContext context, AttributeKind kind, AttributeValue v) {
   if (kind == ATTRIBUTE_BOOL) return mlirBoolAttrGet(context, v.i != 0);

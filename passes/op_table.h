@@ -130,5 +130,7 @@ char *op_table_irdl(void);
 /* Every op `id` in tensor form in the module's functions, in order (malloc'd; the caller frees):
  * fusion passes collect first, since fusing erases ops around the one it starts from. */
 MlirOperation *op_collect(MlirOperation module, OpId id, size_t *count);
+/* Calls fuse on every op `id` in tensor form (collected first); returns how many it fused. */
+int op_fuse_each(MlirOperation module, OpId id, int (*fuse)(MlirOperation op));
 
 #endif

@@ -52,23 +52,23 @@ static int bool_attribute(MlirOperation op, const char *name) {
   return mlirAttributeIsABool(a) ? mlirBoolAttrGetValue(a) : mlirIntegerAttrGetValueInt(a) != 0;
 }
 
-/* p[T,E] -> w[T,k], idx[T,k] {k} */
-int verify_top_k(MlirOperation op) {
+/* value 0 (p or x) [T,E] -> values w, w + 1 (w[T,k], idx[T,k]) {k} */
+static int top_k_shapes(MlirOperation op, int w, const char *p_name) {
   int64_t k = int_attribute(op, "k");
+  char rows[32];
+  snprintf(rows, sizeof rows, "the rows of %s", p_name);
   if (k < 1 || k > dim(op, 0, 1))
-    return verify_fail(op, "k = %lld must be between 1 and the %lld columns of p", (long long)k, (long long)dim(op, 0, 1));
-  return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") && expect(op, 1, 1, k, "k") &&
-         expect(op, 2, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 1, k, "k");
+    return verify_fail(op, "k = %lld must be between 1 and the %lld columns of %s", (long long)k,
+                       (long long)dim(op, 0, 1), p_name);
+  return expect(op, w, 0, dim(op, 0, 0), rows) && expect(op, w, 1, k, "k") && expect(op, w + 1, 0, dim(op, 0, 0), rows) &&
+         expect(op, w + 1, 1, k, "k");
 }
 
+/* p[T,E] -> w[T,k], idx[T,k] {k} */
+int verify_top_k(MlirOperation op) { return top_k_shapes(op, 1, "p"); }
+
 /* x[T,E] -> p[T,E] (the type of x), w[T,k], idx[T,k] {k} */
-int verify_softmax_top_k(MlirOperation op) {
-  int64_t k = int_attribute(op, "k");
-  if (k < 1 || k > dim(op, 0, 1))
-    return verify_fail(op, "k = %lld must be between 1 and the %lld columns of x", (long long)k, (long long)dim(op, 0, 1));
-  return expect(op, 2, 0, dim(op, 0, 0), "the rows of x") && expect(op, 2, 1, k, "k") &&
-         expect(op, 3, 0, dim(op, 0, 0), "the rows of x") && expect(op, 3, 1, k, "k");
-}
+int verify_softmax_top_k(MlirOperation op) { return top_k_shapes(op, 2, "x"); }
 
 /* p[T,E], idx[T,k], w[T,k], dw[T,k] -> dp[T,E] */
 int verify_top_k_grad(MlirOperation op) {
