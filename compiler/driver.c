@@ -158,6 +158,11 @@ static int parse_options(int argc, char **argv, Options *o) {
                                               : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
   if (o->vector_bytes < 0) o->vector_bytes = 0;
   if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
+  if (o->float_bits == 64 && o->stage == STAGE_EXE && !o->report && !o->print_pipeline) {
+    fprintf(stderr, "perftc: error: --dtype=f64 makes objects for gradient checks (--emit=obj, or an earlier "
+                    "stage); the training executable runs f32 programs only: drop --dtype=f64 to build one\n");
+    return 0;
+  }
   return 1;
 }
 
