@@ -296,6 +296,11 @@ lets
   | lets IDENTIFIER '=' expr TERMINATOR terminators
       { $$ = $1; AstStmt *let = ast_stmt(program, STMT_ASSIGN, LOC(@2)); let->name = $2; let->name_loc = LOC(@2);
         let->value = $4; ast_list_push(ARENA, &$$, let); }
+  /* (a, b) = ...: refused with one message, not a syntax error and a cascade */
+  | lets '(' IDENTIFIER ',' IDENTIFIER ')' '=' expr TERMINATOR terminators
+      { $$ = $1;
+        diag_error(diagnostics, LOC(@2), "a route body binds one name per value (NAME = expr); bind (%s, %s) = "
+                   "top_k(...) before the route and use them there", $3, $5); }
   ;
 
 terminators
