@@ -73,6 +73,21 @@ double op_float_attribute(MlirOperation op, const char *name, double fallback) {
   return mlirFloatAttrGetValueDouble(a);
 }
 
+Builder builder_before(MlirOperation anchor, MlirLocation location) {
+  return (Builder){.context = mlirOperationGetContext(anchor), .block = mlirOperationGetBlock(anchor),
+                   .anchor = anchor, .location = location};
+}
+
+MlirOperation defining_op(MlirValue v) {
+  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : null_operation();
+}
+
+int op_is_before(MlirOperation a, MlirOperation b) {
+  for (MlirOperation op = mlirOperationGetNextInBlock(a); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
+    if (mlirOperationEqual(op, b)) return 1;
+  return 0;
+}
+
 int op_is(MlirOperation op, const char *name) {
   MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
   return n.length == strlen(name) && memcmp(n.data, name, n.length) == 0;

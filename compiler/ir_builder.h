@@ -49,6 +49,13 @@ MlirValue build_empty(Builder *b, MlirType tensor_type);    /* tensor.empty */
 MlirValue build_zeros(Builder *b, MlirType tensor_type);    /* linalg.fill 0 into tensor.empty */
 MlirValue build_float_constant(Builder *b, MlirType float_type, double value); /* arith.constant */
 
+/* A builder that inserts before `anchor`, in its block, at `location`. */
+Builder builder_before(MlirOperation anchor, MlirLocation location);
+
+/* The op that makes v (null for a block argument); whether op a comes before op b in their block. */
+MlirOperation defining_op(MlirValue v);
+int op_is_before(MlirOperation a, MlirOperation b);
+
 /* Attribute lookups on operations (default when absent). */
 int64_t op_int_attribute(MlirOperation op, const char *name, int64_t fallback);
 double op_float_attribute(MlirOperation op, const char *name, double fallback);

@@ -38,27 +38,16 @@ enum { THREAD_MIN_ELEMENTS = 1 << 15, ELEMENT_BLOCK = 4096 };
 static int use_threads(Kernel *k, int64_t elements) { return k->parallel && elements >= THREAD_MIN_ELEMENTS; }
 
 /* for (row = 0; row < rows; row++) over rows of `per_row` elements each */
-static Loop rows_begin(Kernel *k, int64_t rows, int64_t per_row) {
-  if (use_threads(k, rows * per_row)) return parallel_begin(k, C(0), C(rows), 1);
-  return loop_begin(k, C(0), C(rows), no_value);
-}
-static void rows_end(Kernel *k, Loop *loop) {
-  if (op_is(loop->op, "scf.parallel")) parallel_end(k, loop);
-  else loop_end(k, loop, no_value);
-}
-#define ROWS(var, rows, per_row) Loop var = rows_begin(k, rows, per_row)
-#define END_ROWS(var) rows_end(k, &var)
+#define ROWS(var, rows, per_row) \
+  Loop var = parallel_or_serial_begin(k, C(0), C(rows), 1, use_threads(k, (rows) * (per_row)))
+#define END_ROWS(var) parallel_or_serial_end(k, &var)
 
 /* for (c0 = 0; c0 < columns; c0 += COLUMN_BLOCK): for the scatter-adds (several rows into one
  * token's row), whose rows cannot go to threads, each thread owns blocks of columns instead */
 enum { COLUMN_BLOCK = 256 };
 static Loop column_blocks_begin(Kernel *k, int64_t rows, int64_t columns) {
-  if (use_threads(k, rows * columns) && columns > COLUMN_BLOCK) return parallel_begin(k, C(0), C(columns), COLUMN_BLOCK);
-  return loop_begin_carrying(k, C(0), C(columns), COLUMN_BLOCK, 0, NULL);
-}
-static void column_blocks_end(Kernel *k, Loop *loop) {
-  if (op_is(loop->op, "scf.parallel")) parallel_end(k, loop);
-  else loop_end_carrying(k, loop, NULL, NULL);
+  return parallel_or_serial_begin(k, C(0), C(columns), COLUMN_BLOCK,
+                                  use_threads(k, rows * columns) && columns > COLUMN_BLOCK);
 }
 /* the end of the column block that starts at c0 */
 static MlirValue column_block_end(Kernel *k, MlirValue c0, int64_t columns) {
@@ -280,12 +269,13 @@ static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue 
   fill(k, dx, 0.0);
   Loop c0 = column_blocks_begin(k, R, D);
   FOR(row, C(0), C(R));
-  MlirValue t = arith(k, "arith.divui", to_index(k, LOAD(k, perm, row.iv)), C(slots));
+  MlirValue t;
+  matmul_row_origin(k, perm, row.iv, slots, &t, NULL);
   FOR(d, c0.iv, column_block_end(k, c0.iv, D));
   STORE(k, ADD(LOAD(k, dx, t, d.iv), LOAD(k, drows, row.iv, d.iv)), dx, t, d.iv);
   END(d);
   END(row);
-  column_blocks_end(k, &c0);
+  parallel_or_serial_end(k, &c0);
 }
 
 /* y[row] = rows[row] · W_eᵀ (bank[E,N,K], transpose_w) or rows[row] · W_e (bank[E,K,N]),
@@ -362,7 +352,7 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
   /* combine adds several rows into one token's row: threads own columns; its gradient writes
    * each row once: threads own rows */
   Loop c0 = to_tokens ? column_blocks_begin(k, R, D) : (Loop){0};
-  Loop row = to_tokens ? loop_begin(k, C(0), C(R), no_value) : rows_begin(k, R, D);
+  Loop row = parallel_or_serial_begin(k, C(0), C(R), 1, !to_tokens && use_threads(k, R * D));
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
@@ -373,7 +363,7 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
     STORE(k, MUL(weight, LOAD(k, tokens, t, d.iv)), rows, row.iv, d.iv);
   END(d);
   END_ROWS(row);
-  if (to_tokens) column_blocks_end(k, &c0);
+  if (to_tokens) parallel_or_serial_end(k, &c0);
 }
 
 /* dw[t,s] = dy[t] · rows[row(t,s)] */

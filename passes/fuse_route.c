@@ -27,29 +27,21 @@
 #include "external_pass.h"
 #include "op_table.h"
 
-
 /* A combined GEMM sums each block over all of K before weighting it (matmul_kernels.c), so its
  * block of weights ([4, K]) must stay in L1 while the rows pass: past 1024 floats of K it streams
  * from L2 for every row block, and writing the R×N output for a separate combine is cheaper
  * (Mixtral's W2, K = F = 3584, one step of mixtral_s mode A: 139 ms combined, 114 ms not). */
 enum { COMBINE_MAX_K = 1024 };
 
-static int is_op(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
-
-static MlirOperation defining_op(MlirValue v) {
-  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : null_operation();
-}
-
 static int has_one_reader(MlirValue v) {
   MlirOpOperand use = mlirValueGetFirstUse(v);
   return !mlirOpOperandIsNull(use) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(use));
 }
 
+/* op `id` before anchor, with the attributes of `attributes_from` */
 static MlirOperation build_like_at(MlirOperation anchor, OpId id, const MlirValue *operands, const MlirType *types,
                                    MlirOperation attributes_from) {
-  Builder b = {.context = mlirOperationGetContext(anchor), .block = mlirOperationGetBlock(anchor), .anchor = anchor,
-               .location = mlirOperationGetLocation(anchor)};
-  if (mlirOperationIsNull(attributes_from)) return op_build(&b, id, operands, types, NULL);
+  Builder b = builder_before(anchor, mlirOperationGetLocation(anchor));
   return op_build_like(&b, id, operands, types, attributes_from);
 }
 
@@ -69,21 +61,20 @@ static int fuse_combine(MlirOperation combine) {
   MlirValue y = mlirOperationGetOperand(combine, 0);
   MlirOperation scale = null_operation(), gemm = defining_op(y);
   AttributeValue factor = {.f = 1.0};
-  if (is_op(gemm, OP_SCALE) && has_one_reader(y)) { /* see through the scale */
+  if (op_is_kind(gemm, OP_SCALE) && has_one_reader(y)) { /* see through the scale */
     scale = gemm;
     factor.f = op_float_attribute(scale, "factor", 1.0);
     y = mlirOperationGetOperand(scale, 0);
     gemm = defining_op(y);
   }
-  if (!is_op(gemm, OP_GROUPED_MATMUL) || !transposes_w(gemm) || !has_one_reader(y)) return 0;
+  if (!op_is_kind(gemm, OP_GROUPED_MATMUL) || !transposes_w(gemm) || !has_one_reader(y)) return 0;
   MlirType bank = mlirValueGetType(mlirOperationGetOperand(gemm, 1)); /* [E, N, K] */
   if (mlirShapedTypeGetDimSize(bank, 2) > COMBINE_MAX_K) return 0;
   MlirValue operands[5] = {mlirOperationGetOperand(gemm, 0), mlirOperationGetOperand(gemm, 1),
                            mlirOperationGetOperand(gemm, 2), mlirOperationGetOperand(combine, 1),
                            mlirOperationGetOperand(combine, 2)};
   MlirType type = mlirValueGetType(mlirOperationGetResult(combine, 0));
-  Builder b = {.context = mlirOperationGetContext(combine), .block = mlirOperationGetBlock(combine),
-               .anchor = combine, .location = mlirOperationGetLocation(combine)};
+  Builder b = builder_before(combine, mlirOperationGetLocation(combine));
   replace(combine, op_build(&b, OP_GROUPED_MATMUL_COMBINE, operands, &type, &factor));
   if (!mlirOperationIsNull(scale)) mlirOperationDestroy(scale);
   mlirOperationDestroy(gemm);
@@ -95,7 +86,7 @@ static int fuse_combine(MlirOperation combine) {
 static int gatherable_use(MlirOpOperand use) {
   MlirOperation owner = mlirOpOperandGetOwner(use);
   intptr_t i = mlirOpOperandGetOperandNumber(use);
-  return (is_op(owner, OP_GROUPED_MATMUL) && i == 0) || (is_op(owner, OP_GROUPED_MATMUL_GRAD_WEIGHT) && i == 1);
+  return (op_is_kind(owner, OP_GROUPED_MATMUL) && i == 0) || (op_is_kind(owner, OP_GROUPED_MATMUL_GRAD_WEIGHT) && i == 1);
 }
 
 /* dispatch whose rows only GEMMs read -> route, and each GEMM gathers; 1 when fused */
@@ -112,7 +103,7 @@ static int fuse_gather(MlirOperation dispatch) {
     MlirOperation gemm = mlirOpOperandGetOwner(mlirValueGetFirstUse(rows));
     MlirType type = mlirValueGetType(mlirOperationGetResult(gemm, 0));
     MlirOperation gathered;
-    if (is_op(gemm, OP_GROUPED_MATMUL)) /* (rows, bank, offsets) -> (x, perm, bank, offsets) */
+    if (op_is_kind(gemm, OP_GROUPED_MATMUL)) /* (rows, bank, offsets) -> (x, perm, bank, offsets) */
       gathered = build_like_at(gemm, OP_GATHERED_MATMUL,
                                (MlirValue[]){x, perm, mlirOperationGetOperand(gemm, 1), offsets}, &type, gemm);
     else /* (dy, rows, offsets) -> (dy, x, perm, offsets) */

@@ -47,29 +47,18 @@ static const SharedForm forms[] = {
     {OP_MATMUL_TRANSPOSE_A, 1, 1, 0}, /* dw[N,K] = dy[T,N]ᵀ · x[T,K] */
 };
 
-static MlirOperation defining_op(MlirValue v) {
-  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : null_operation();
-}
-
-/* Whether op a comes before op b in their block. */
-static int is_before(MlirOperation a, MlirOperation b) {
-  for (MlirOperation op = mlirOperationGetNextInBlock(a); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (mlirOperationEqual(op, b)) return 1;
-  return 0;
-}
-
 /* Whether v is ready at op: an argument of op's block, or made before op in it. */
 static int is_ready_at(MlirValue v, MlirOperation op) {
   MlirBlock block = mlirOperationGetBlock(op);
   if (mlirValueIsABlockArgument(v)) return mlirBlockEqual(mlirBlockArgumentGetOwner(v), block);
   MlirOperation owner = mlirOpResultGetOwner(v);
-  return mlirBlockEqual(mlirOperationGetBlock(owner), block) && is_before(owner, op);
+  return mlirBlockEqual(mlirOperationGetBlock(owner), block) && op_is_before(owner, op);
 }
 
 /* Whether every reader of v comes after op. */
 static int read_only_after(MlirValue v, MlirOperation op) {
   for (MlirOpOperand use = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(use); use = mlirOpOperandGetNextUse(use))
-    if (!is_before(op, mlirOpOperandGetOwner(use))) return 0;
+    if (!op_is_before(op, mlirOpOperandGetOwner(use))) return 0;
   return 1;
 }
 
@@ -115,8 +104,7 @@ static MlirValue build_int_op(Builder *b, OpId id, const MlirValue *operands, Ml
 
 /* Replaces the n GEMMs of one group (in block order) by one; the joined GEMM goes before `at`. */
 static void fuse_group(MlirOperation *group, int n, const SharedForm *form, MlirOperation at) {
-  Builder b = {.context = mlirOperationGetContext(at), .block = mlirOperationGetBlock(at), .anchor = at,
-               .location = mlirOperationGetLocation(group[0])};
+  Builder b = builder_before(at, mlirOperationGetLocation(group[0]));
   int varying = 1 - form->shared;
   MlirValue first = mlirOperationGetOperand(group[0], varying);
   MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(first));

@@ -16,18 +16,15 @@
 #include "op_table.h"
 
 
-static int is_op(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
-
 /* top_k(softmax(x)) -> softmax_top_k(x); 1 when fused */
 static int fuse_top_k(MlirOperation top_k) {
   MlirValue p = mlirOperationGetOperand(top_k, 0);
   if (!mlirValueIsAOpResult(p)) return 0;
   MlirOperation softmax = mlirOpResultGetOwner(p);
-  if (!is_op(softmax, OP_SOFTMAX) ||
+  if (!op_is_kind(softmax, OP_SOFTMAX) ||
       !mlirBlockEqual(mlirOperationGetBlock(softmax), mlirOperationGetBlock(top_k)))
     return 0;
-  Builder b = {.context = mlirOperationGetContext(softmax), .block = mlirOperationGetBlock(softmax),
-               .anchor = softmax, .location = mlirOperationGetLocation(top_k)};
+  Builder b = builder_before(softmax, mlirOperationGetLocation(top_k));
   MlirValue x = mlirOperationGetOperand(softmax, 0);
   MlirType types[3] = {mlirValueGetType(p), mlirValueGetType(mlirOperationGetResult(top_k, 0)),
                        mlirValueGetType(mlirOperationGetResult(top_k, 1))};

@@ -33,17 +33,9 @@ static int readers(MlirValue v, MlirOperation *ops) {
   return n;
 }
 
-/* Whether op a comes before op b in their block. */
-static int is_before(MlirOperation a, MlirOperation b) {
-  for (MlirOperation op = mlirOperationGetNextInBlock(a); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (mlirOperationEqual(op, b)) return 1;
-  return 0;
-}
-
-static int is_op(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
 
 /* A linalg.mul on tensors. */
-static int is_tensor_mul(MlirOperation op) { return is_op(op, OP_MUL) && mlirOperationGetNumResults(op) == 1; }
+static int is_tensor_mul(MlirOperation op) { return op_is_kind(op, OP_MUL) && mlirOperationGetNumResults(op) == 1; }
 
 /* The operand of the product `mul` other than v. */
 static MlirValue other_factor(MlirOperation mul, MlirValue v) {
@@ -61,8 +53,7 @@ static void erase_with_init(MlirOperation op) {
 }
 
 static MlirOperation build_at(MlirOperation anchor, OpId id, const MlirValue *operands, const MlirType *types) {
-  Builder b = {.context = mlirOperationGetContext(anchor), .block = mlirOperationGetBlock(anchor), .anchor = anchor,
-               .location = mlirOperationGetLocation(anchor)};
+  Builder b = builder_before(anchor, mlirOperationGetLocation(anchor));
   return op_build(&b, id, operands, types, NULL);
 }
 
@@ -87,7 +78,7 @@ static int fuse_forward_backward(MlirOperation silu, MlirOperation forward, Mlir
     if (!is_tensor_mul(op) || !mlirValueEqual(mlirOperationGetOperand(op, 0), dy) ||
         !mlirValueEqual(mlirOperationGetOperand(op, 1), b))
       continue;
-    if (readers(mlirOperationGetResult(op, 0), users) == 1 && is_op(users[0], OP_SILU_GRAD) &&
+    if (readers(mlirOperationGetResult(op, 0), users) == 1 && op_is_kind(users[0], OP_SILU_GRAD) &&
         mlirValueEqual(mlirOperationGetOperand(users[0], 0), a)) {
       ds_mul = op;
       silu_grad = users[0];
@@ -96,7 +87,7 @@ static int fuse_forward_backward(MlirOperation silu, MlirOperation forward, Mlir
   if (mlirOperationIsNull(ds_mul)) return 0;
   fuse_forward(silu, forward);
   /* ds and db come from the mul rule, one after the other; da (later) and db's readers follow */
-  MlirOperation first = is_before(ds_mul, backward) ? ds_mul : backward;
+  MlirOperation first = op_is_before(ds_mul, backward) ? ds_mul : backward;
   MlirType types[2] = {mlirValueGetType(a), mlirValueGetType(a)};
   MlirOperation grad = build_at(first, OP_SWIGLU_GRAD, (MlirValue[]){a, b, dy}, types);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(silu_grad, 0), mlirOperationGetResult(grad, 0));
@@ -116,7 +107,7 @@ static int fuse_silu(MlirOperation silu) {
     fuse_forward(silu, users[0]);
     fused = 1;
   } else if (n == 2 && is_tensor_mul(users[0]) && is_tensor_mul(users[1])) {
-    int first = is_before(users[0], users[1]) ? 0 : 1; /* the forward product */
+    int first = op_is_before(users[0], users[1]) ? 0 : 1; /* the forward product */
     fused = fuse_forward_backward(silu, users[first], users[1 - first]);
   }
   if (fused) mlirOperationDestroy(silu);

@@ -196,6 +196,15 @@ void parallel_end(Kernel *k, Loop *loop) {
   k->b.anchor = loop->outer_anchor;
 }
 
+Loop parallel_or_serial_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step, int parallel) {
+  return parallel ? parallel_begin(k, lower, upper, step) : loop_begin_carrying(k, lower, upper, step, 0, NULL);
+}
+
+void parallel_or_serial_end(Kernel *k, Loop *loop) {
+  if (op_is(loop->op, "scf.parallel")) parallel_end(k, loop);
+  else loop_end_carrying(k, loop, NULL, NULL);
+}
+
 Loop if_begin(Kernel *k, MlirValue condition) {
   MlirBlock then_block = mlirBlockCreate(0, NULL, NULL);
   MlirRegion regions[2] = {mlirRegionCreate(), mlirRegionCreate()};

@@ -63,6 +63,9 @@ MlirValue loop_end(Kernel *k, Loop *loop, MlirValue next);
  * only when k->parallel is set do kernels use it. */
 Loop parallel_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step);
 void parallel_end(Kernel *k, Loop *loop);
+/* scf.parallel when `parallel`, else scf.for; *_end closes whichever it is. */
+Loop parallel_or_serial_begin(Kernel *k, MlirValue lower, MlirValue upper, int64_t step, int parallel);
+void parallel_or_serial_end(Kernel *k, Loop *loop);
 Loop if_begin(Kernel *k, MlirValue condition);
 void if_end(Kernel *k, Loop *branch);
 /* Stack buffers made between the two (stack_buffer) are freed at scope_end, so one inside a

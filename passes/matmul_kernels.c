@@ -110,15 +110,6 @@ static int worth_parallel(Kernel *k, int64_t rows, int64_t N, int64_t K) {
   return k->parallel && rows * N * K >= k->parallel_min_work;
 }
 
-/* Starts the loop over blocks of weights: parallel across threads when worth it. */
-static Loop weight_blocks_begin(Kernel *k, int64_t end, int64_t step, int parallel) {
-  return parallel ? parallel_begin(k, C(0), C(end), step) : loop_begin_carrying(k, C(0), C(end), step, 0, NULL);
-}
-
-static void weight_blocks_end(Kernel *k, Loop *loop, int parallel) {
-  if (parallel) parallel_end(k, loop);
-  else loop_end_carrying(k, loop, NULL, NULL);
-}
 
 enum { SUMS = BLOCK_ROWS * BLOCK_COLS };
 
@@ -317,10 +308,10 @@ void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVal
     if (parallel && N_blocked < 2 * DOT_PANEL) /* at least two panels for two threads */
       panel = (N_blocked / 2 + BLOCK_COLS - 1) / BLOCK_COLS * BLOCK_COLS;
     if (panel < BLOCK_COLS) panel = BLOCK_COLS;
-    Loop p = weight_blocks_begin(k, N_blocked, panel, parallel);
+    Loop p = parallel_or_serial_begin(k, C(0), C(N_blocked), panel, parallel);
     MlirValue p_end = arith(k, "arith.minsi", arith(k, "arith.addi", p.iv, C(panel)), C(N_blocked));
     dot_columns(k, x, w, p.iv, p_end, BLOCK_COLS, first, blocked_end, last, out, accumulate);
-    weight_blocks_end(k, &p, parallel);
+    parallel_or_serial_end(k, &p);
   }
   if (N_blocked < N) /* the last N % BLOCK_COLS weights */
     dot_columns(k, x, w, C(N_blocked), C(N_blocked + 1), (int)(N - N_blocked), first, blocked_end, last, out, accumulate);
@@ -440,7 +431,7 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
   if (N_strips > 0) {
     MlirType vector = mlirVectorTypeGet(1, &lanes, k->f);
     int pack = rows_alias(k, w);
-    Loop n0 = weight_blocks_begin(k, N_strips, strip, parallel);
+    Loop n0 = parallel_or_serial_begin(k, C(0), C(N_strips), strip, parallel);
     MlirValue buffer = no_value, stack = no_value;
     if (pack) {
       stack = scope_begin(k);
@@ -456,7 +447,7 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
     axpy_chunk(k, vector, lanes, vectors, x, kc.iv, chunk_end, strip_w, first, blocked_end, last, n0.iv, out, 1);
     loop_end_carrying(k, &kc, NULL, NULL);
     if (pack) scope_end(k, stack);
-    weight_blocks_end(k, &n0, parallel);
+    parallel_or_serial_end(k, &n0);
   }
   if (N_strips == N) return;
   if (lanes > 0) {
@@ -468,11 +459,9 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
       if (pieces == 0) continue;
       if (pieces > AXPY_VECTORS) pieces = AXPY_VECTORS;
       MlirType vector = mlirVectorTypeGet(1, &width, k->f);
-      Loop row0 = parallel ? parallel_begin(k, first, blocked_end, AXPY_ROWS)
-                           : loop_begin_carrying(k, first, blocked_end, AXPY_ROWS, 0, NULL);
+      Loop row0 = parallel_or_serial_begin(k, first, blocked_end, AXPY_ROWS, parallel);
       axpy_block(k, vector, width, (int)pieces, x, k_begin, k_end, w, row0.iv, AXPY_ROWS, C(n_done), out, accumulate);
-      if (parallel) parallel_end(k, &row0);
-      else loop_end_carrying(k, &row0, NULL, NULL);
+      parallel_or_serial_end(k, &row0);
       FOR(row, blocked_end, last);
       axpy_block(k, vector, width, (int)pieces, x, k_begin, k_end, w, row.iv, 1, C(n_done), out, accumulate);
       END(row);
@@ -481,7 +470,7 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
     return;
   }
   /* without vectors: one row at a time, vectorised by LLVM along n */
-  Loop row = parallel ? parallel_begin(k, first, last, 1) : loop_begin(k, first, last, no_value);
+  Loop row = parallel_or_serial_begin(k, first, last, 1, parallel);
   if (!accumulate) {
     FOR(n, C(N_strips), C(N));
     store_weight(k, F(0.0), out, row.iv, n.iv);
@@ -494,8 +483,7 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
   store_weight(k, ADD(load_weight(k, out, row.iv, n.iv), MUL(a, load_weight(k, w, w_row, n.iv))), out, row.iv, n.iv);
   END(n);
   END(kk);
-  if (parallel) parallel_end(k, &row);
-  else END(row);
+  parallel_or_serial_end(k, &row);
 }
 
 void matmul_axpy_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, MlirValue out,

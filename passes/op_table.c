@@ -309,6 +309,8 @@ int op_fuse_each(MlirOperation module, OpId id, int (*fuse)(MlirOperation op)) {
   return fused;
 }
 
+int op_is_kind(MlirOperation op, OpId id) { return !mlirOperationIsNull(op) && op_info_of(op) == &op_table[id]; }
+
 /* ---- building ---- */
 static MlirAttribute attribute_value(MlirContext context, AttributeKind kind, AttributeValue v) {
   if (kind == ATTRIBUTE_BOOL) return mlirBoolAttrGet(context, v.i != 0);

@@ -105,6 +105,8 @@ extern const OpInfo op_table[OP_COUNT];
 
 /* The entry of `op` (tensor or buffer form), or NULL when perft has none. */
 const OpInfo *op_info_of(MlirOperation op);
+/* Whether op (possibly null) is op `id`, in either form. */
+int op_is_kind(MlirOperation op, OpId id);
 /* "perft_buffer.softmax" for "perft.softmax"; upstream ops keep their name. */
 const char *op_buffer_name(const OpInfo *info, char *buffer, size_t size);
 /* Whether op is in the buffer form (its outputs are operands). */
