@@ -48,7 +48,7 @@ typedef struct {
   int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial, print_pipeline;
   int no_fuse[NUM_FUSIONS]; /* 1: --no-fuse named it */
   long long parallel_min_work;
-  int vector_bytes; /* of the GEMM microkernels; 0 until set from the target or --vector-bytes */
+  int vector_bytes; /* of the GEMM microkernels (0: scalar loops); -1 until given or set from the target */
   DimOverride overrides[64];
   int num_overrides;
 } Options;
@@ -94,7 +94,8 @@ static int parse_no_fuse(const char *list, Options *o) {
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
-  *o = (Options){.stage = STAGE_EXE, .float_bits = 32, .target = target_find("cpu"), .parallel_min_work = -1};
+  *o = (Options){.stage = STAGE_EXE, .float_bits = 32, .target = target_find("cpu"), .parallel_min_work = -1,
+                 .vector_bytes = -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
@@ -136,7 +137,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         fprintf(stderr, "perftc: error: --vector-bytes must be 64, 32, 16 or 0, got '%s'\n", a + 15);
         return 0;
       }
-      o->vector_bytes = v ? (int)v : -1; /* -1: scalar loops, asked for */
+      o->vector_bytes = (int)v;
     }
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
     else if (!strncmp(a, "-D", 2)) {
@@ -153,10 +154,9 @@ static int parse_options(int argc, char **argv, Options *o) {
     else { fprintf(stderr, "perftc: error: more than one input file ('%s')\n", a); return 0; }
   }
   if (o->parallel_min_work < 0) o->parallel_min_work = o->target->parallel_min_work;
-  if (o->vector_bytes == 0)
+  if (o->vector_bytes < 0)
     o->vector_bytes = o->target->vector_bytes ? o->target->vector_bytes
                                               : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
-  if (o->vector_bytes < 0) o->vector_bytes = 0;
   if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
   if (o->float_bits == 64 && o->stage == STAGE_EXE && !o->report && !o->print_pipeline) {
     fprintf(stderr, "perftc: error: --dtype=f64 makes objects for gradient checks (--emit=obj, or an earlier "

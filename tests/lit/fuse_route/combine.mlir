@@ -25,6 +25,12 @@
 // CHECK: "perft.combine"
 // CHECK-NOT: grouped_matmul_combine
 
+// K = 1025, past the 1024 up to which a combined block's weights stay in L1: nothing fuses.
+// CHECK-LABEL: func.func @long_k(
+// CHECK: "perft.grouped_matmul"
+// CHECK: "perft.combine"
+// CHECK-NOT: grouped_matmul_combine
+
 // The axpy form (bank [E, K, N]) has no combining epilogue: nothing fuses.
 // CHECK-LABEL: func.func @axpy_form(
 // CHECK: "perft.grouped_matmul"
@@ -57,6 +63,12 @@ module {
     %out = "perft.combine"(%y, %perm, %w) : (tensor<10x4xf32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
     %dw = "perft.combine_grad_weights"(%dy, %y, %perm) : (tensor<5x4xf32>, tensor<10x4xf32>, tensor<10xi32>) -> tensor<5x2xf32>
     return %out, %dw : tensor<5x4xf32>, tensor<5x2xf32>
+  }
+  func.func @long_k(%rows: tensor<10x1025xf32>, %bank: tensor<3x4x1025xf32>, %offsets: tensor<4xi32>,
+                    %perm: tensor<10xi32>, %w: tensor<5x2xf32>) -> tensor<5x4xf32> {
+    %y = "perft.grouped_matmul"(%rows, %bank, %offsets) {transpose_w = true} : (tensor<10x1025xf32>, tensor<3x4x1025xf32>, tensor<4xi32>) -> tensor<10x4xf32>
+    %out = "perft.combine"(%y, %perm, %w) : (tensor<10x4xf32>, tensor<10xi32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+    return %out : tensor<5x4xf32>
   }
   func.func @axpy_form(%rows: tensor<10x6xf32>, %bank: tensor<3x6x4xf32>, %offsets: tensor<4xi32>, %perm: tensor<10xi32>,
                        %w: tensor<5x2xf32>) -> tensor<5x4xf32> {
