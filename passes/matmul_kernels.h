@@ -18,8 +18,8 @@
  * No reduction is left to LLVM's reassociating vectoriser, so a GEMM gives the same bits
  * wherever it is emitted: fused or not (tests/e2e/fusion_on_off.sh). Both forms walk K in
  * chunks (DOT_CHUNK, AXPY_CHUNK) so one block's weights stay cached while all the rows pass
- * over them. bench/gemm.sh on a Zen 5 core (286 GFLOP/s peak), 128 rows: dot 75–80% of the
- * FMA peak, axpy 82–89% (OpenBLAS's best kernel: 75–79%).
+ * over them. Measured by bench/gemm.sh (figures in bench/README.md: on a Zen 5 core, dot 67–75% of
+ * the FMA peak, axpy 76–87%, OpenBLAS's best kernel 72–90%).
  */
 #ifndef PERFT_MATMUL_KERNELS_H
 #define PERFT_MATMUL_KERNELS_H
