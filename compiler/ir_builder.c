@@ -88,6 +88,32 @@ int op_is_before(MlirOperation a, MlirOperation b) {
   return 0;
 }
 
+int has_one_reader(MlirValue v) {
+  MlirOpOperand use = mlirValueGetFirstUse(v);
+  return !mlirOpOperandIsNull(use) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(use));
+}
+
+MlirAttribute fill_constant(MlirValue init) {
+  MlirOperation fill = defining_op(init);
+  if (mlirOperationIsNull(fill) || !op_is(fill, "linalg.fill") || mlirOperationGetNumResults(fill) != 1)
+    return (MlirAttribute){NULL};
+  MlirOperation constant = defining_op(mlirOperationGetOperand(fill, 0));
+  if (mlirOperationIsNull(constant) || !op_is(constant, "arith.constant")) return (MlirAttribute){NULL};
+  return mlirOperationGetAttributeByName(constant, mlirStringRefCreateFromCString("value"));
+}
+
+void erase_if_dead(MlirOperation op) {
+  if (mlirOperationIsNull(op)) return;
+  if (!op_is(op, "linalg.fill") && !op_is(op, "tensor.empty") && !op_is(op, "arith.constant")) return;
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); i++)
+    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  MlirOperation inputs[4] = {{NULL}, {NULL}, {NULL}, {NULL}};
+  for (intptr_t i = 0; i < n && i < 4; i++) inputs[i] = defining_op(mlirOperationGetOperand(op, i));
+  mlirOperationDestroy(op);
+  for (intptr_t i = 0; i < n && i < 4; i++) erase_if_dead(inputs[i]);
+}
+
 int op_is(MlirOperation op, const char *name) {
   MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
   return n.length == strlen(name) && memcmp(n.data, name, n.length) == 0;

@@ -55,6 +55,13 @@ Builder builder_before(MlirOperation anchor, MlirLocation location);
 /* The op that makes v (null for a block argument); whether op a comes before op b in their block. */
 MlirOperation defining_op(MlirValue v);
 int op_is_before(MlirOperation a, MlirOperation b);
+/* Whether exactly one operand reads v. */
+int has_one_reader(MlirValue v);
+/* The constant a destination `init` is filled with (linalg.fill of an arith.constant), or null. */
+MlirAttribute fill_constant(MlirValue init);
+/* Erases op when nothing reads it and it only makes a value (a fill, an empty, a constant),
+ * then does the same for what it read (what fusion leaves behind of a GEMM's init). */
+void erase_if_dead(MlirOperation op);
 
 /* Attribute lookups on operations (default when absent). */
 int64_t op_int_attribute(MlirOperation op, const char *name, int64_t fallback);

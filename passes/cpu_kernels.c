@@ -603,8 +603,22 @@ KERNEL(gathered_matmul_grad_weight) {
 }
 /* grouped_matmul_combine(rows, bank[E,N,K], offsets, perm, w) {scale} -> y[T,N] */
 KERNEL(grouped_matmul_combine) {
-  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4], op_float_attribute(op, "scale", 1.0)}, 1,
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4], op_float_attribute(op, "scale", 1.0), no_value},
+                 1,
                  no_value);
+  return 1;
+}
+/* matmul_scale_add(x[M,K], w[N,K], addend[M,N]) {scale} -> y[M,N];
+ * grouped_matmul_scale_add(rows[R,K], bank[E,N,K], offsets, addend[R,N]) {scale} -> y[R,N] */
+KERNEL(matmul_scale_add) {
+  Output y = {b[3], no_value, no_value, op_float_attribute(op, "scale", 1.0), b[2]};
+  matmul_dot_rows(k, rows_of(b[0]), (Weights){b[1], no_value, no_value, 0, no_value, no_value}, C(0), C(dim(b[0], 0)),
+                  y, 0);
+  return 1;
+}
+KERNEL(grouped_matmul_scale_add) {
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[4], no_value, no_value, op_float_attribute(op, "scale", 1.0), b[3]},
+                 1, no_value);
   return 1;
 }
 KERNEL(concat) { concat(k, b[0], b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }

@@ -33,11 +33,6 @@
  * (Mixtral's W2, K = F = 3584, one step of mixtral_s mode A: 139 ms combined, 114 ms not). */
 enum { COMBINE_MAX_K = 1024 };
 
-static int has_one_reader(MlirValue v) {
-  MlirOpOperand use = mlirValueGetFirstUse(v);
-  return !mlirOpOperandIsNull(use) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(use));
-}
-
 /* op `id` before anchor, with the attributes of `attributes_from` */
 static MlirOperation build_like_at(MlirOperation anchor, OpId id, const MlirValue *operands, const MlirType *types,
                                    MlirOperation attributes_from) {

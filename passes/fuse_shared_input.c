@@ -62,37 +62,16 @@ static int read_only_after(MlirValue v, MlirOperation op) {
   return 1;
 }
 
-/* The constant a GEMM's init is filled with (linalg.fill of an arith.constant), or null. */
-static MlirAttribute fill_constant(MlirOperation gemm) {
-  MlirOperation fill = defining_op(mlirOperationGetOperand(gemm, 2));
-  if (mlirOperationIsNull(fill) || !op_is(fill, "linalg.fill") || mlirOperationGetNumResults(fill) != 1)
-    return (MlirAttribute){NULL};
-  MlirOperation constant = defining_op(mlirOperationGetOperand(fill, 0));
-  if (mlirOperationIsNull(constant) || !op_is(constant, "arith.constant")) return (MlirAttribute){NULL};
-  return mlirOperationGetAttributeByName(constant, mlirStringRefCreateFromCString("value"));
-}
+/* The constant a GEMM's init (ins(a, b) outs(init)) is filled with, or null. */
+static MlirAttribute init_constant(MlirOperation gemm) { return fill_constant(mlirOperationGetOperand(gemm, 2)); }
 
 /* Whether gemm can join first's group: same kind (the caller's), same shared operand, one block,
  * inits filled with one constant. */
 static int joins(MlirOperation first, MlirOperation gemm, const SharedForm *form) {
-  MlirAttribute a = fill_constant(first), b = fill_constant(gemm);
+  MlirAttribute a = init_constant(first), b = init_constant(gemm);
   return mlirValueEqual(mlirOperationGetOperand(first, form->shared), mlirOperationGetOperand(gemm, form->shared)) &&
          mlirBlockEqual(mlirOperationGetBlock(first), mlirOperationGetBlock(gemm)) && !mlirAttributeIsNull(a) &&
          !mlirAttributeIsNull(b) && mlirAttributeEqual(a, b);
-}
-
-/* Erases op when nothing reads it and it only makes a value (a fill, an empty, a constant),
- * then does the same for what it read. */
-static void erase_if_dead(MlirOperation op) {
-  if (mlirOperationIsNull(op)) return;
-  if (!op_is(op, "linalg.fill") && !op_is(op, "tensor.empty") && !op_is(op, "arith.constant")) return;
-  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); i++)
-    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return;
-  intptr_t n = mlirOperationGetNumOperands(op);
-  MlirOperation inputs[4] = {{NULL}, {NULL}, {NULL}, {NULL}};
-  for (intptr_t i = 0; i < n && i < 4; i++) inputs[i] = defining_op(mlirOperationGetOperand(op, i));
-  mlirOperationDestroy(op);
-  for (intptr_t i = 0; i < n && i < 4; i++) erase_if_dead(inputs[i]);
 }
 
 static int64_t dim_of(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
@@ -124,7 +103,7 @@ static void fuse_group(MlirOperation *group, int n, const SharedForm *form, Mlir
   for (int i = 0; i < n; i++) out_shape[form->output_axis] += dim_of(mlirOperationGetResult(group[i], 0), form->output_axis);
   MlirType out_type = ranked_tensor(2, out_shape, element);
   MlirValue value = build_value(&b, "arith.constant", 0, NULL, element, 1,
-                                (MlirNamedAttribute[]){named_attribute(b.context, "value", fill_constant(group[0]))});
+                                (MlirNamedAttribute[]){named_attribute(b.context, "value", init_constant(group[0]))});
   MlirValue init = build_linalg(&b, "linalg.fill", 1, &value, build_empty(&b, out_type));
   MlirValue inputs[2];
   inputs[form->shared] = mlirOperationGetOperand(group[0], form->shared);
@@ -153,7 +132,7 @@ static void fuse_form(MlirOperation module, const SharedForm *form) {
   MlirOperation *group = malloc((n ? n : 1) * sizeof *group);
   IR_CHECK(taken != NULL && group != NULL, "out of memory");
   for (size_t i = 0; i < n; i++) {
-    if (taken[i] || mlirAttributeIsNull(fill_constant(gemms[i]))) continue;
+    if (taken[i] || mlirAttributeIsNull(init_constant(gemms[i]))) continue;
     int size = 0;
     group[size++] = gemms[i];
     for (size_t j = i + 1; j < n; j++)

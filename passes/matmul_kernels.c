@@ -82,6 +82,8 @@ void matmul_pack_rows(Kernel *k, RowSource x, MlirValue first, MlirValue last, M
 }
 
 static int is_combined(Output out) { return !mlirValueIsNull(out.perm); }
+/* combined or with an addend: each sum is needed whole before it is put */
+static int puts_whole_sums(Output out) { return is_combined(out) || !mlirValueIsNull(out.addend); }
 
 /* One row's sums (of the weights ns) to out[row, n] (or += when accumulating); combined:
  * out[t, n] += w[t, s] · sum, in the order and rounding of the unfused combine
@@ -96,6 +98,15 @@ static void put_row(Kernel *k, const MlirValue *sums, int columns, Output out, M
     for (int j = 0; j < columns; j++) {
       MlirValue value = out.scale == 1.0 ? sums[j] : MUL(sums[j], F(out.scale));
       STORE(k, ADD(LOAD(k, out.memref, t, ns[j]), MUL(weight, value)), out.memref, t, ns[j]);
+    }
+    k->strict = 0;
+    return;
+  }
+  if (!mlirValueIsNull(out.addend)) {
+    k->strict = 1; /* rounded as the unfused scale and add round it */
+    for (int j = 0; j < columns; j++) {
+      MlirValue value = out.scale == 1.0 ? sums[j] : MUL(sums[j], F(out.scale));
+      STORE(k, ADD(LOAD(k, out.addend, row, ns[j]), value), out.memref, row, ns[j]);
     }
     k->strict = 0;
     return;
@@ -274,7 +285,7 @@ static void dot_rows_pass(Kernel *k, RowSource x, Weights w, const MlirValue *ns
 static void dot_columns(Kernel *k, RowSource x, Weights w, MlirValue n_begin, MlirValue n_end, int columns,
                         MlirValue first, MlirValue blocked_end, MlirValue last, Output out, int accumulate) {
   int64_t K = dim(x.memref, 1), first_chunk = K < DOT_CHUNK ? K : DOT_CHUNK;
-  int whole = is_combined(out);
+  int whole = puts_whole_sums(out);
   MlirValue ns[BLOCK_COLS];
   for (int chunk = 0; chunk < 2; chunk++) { /* the first chunk (or all of K), then the others */
     if (chunk == 1 && (whole || first_chunk == K)) return;

@@ -46,15 +46,17 @@ typedef struct {
 } RowSource;
 static inline RowSource rows_of(MlirValue x) { return (RowSource){x, 0, {NULL}, 0, {NULL}}; }
 
-/* Where the dot form puts the sum of (row, n): out[row, n], or combined (perft-fuse-route):
+/* Where the dot form puts the sum of (row, n): out[row, n]; combined (perft-fuse-route):
  * out[t, n] += w[t, s] · (sum · scale) with t, s = perm[row] / slots, perm[row] % slots,
- * slots = w's columns (scale 1: no product). */
+ * slots = w's columns; with an addend (perft-fuse-epilogue): out[row, n] = addend[row, n] +
+ * sum · scale. Scale 1: no product. Both take each sum over all of K before it leaves. */
 typedef struct {
   MlirValue memref;
   MlirValue perm, w; /* null: not combined */
   double scale;
+  MlirValue addend; /* null: none */
 } Output;
-static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}, 1.0}; }
+static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}, 1.0, {NULL}}; }
 
 /* The token t and slot s of routed row `row`: perm[row] = t · slots + s (s may be NULL). */
 void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s);

@@ -49,6 +49,11 @@ static double gathered_matmul_grad_weight_flops(MlirOperation op) {
   MlirType dy = op_input_type(op, 0), x = op_input_type(op, 1);
   return 2.0 * (double)dim_of(dy, 0) * (double)dim_of(dy, 1) * (double)dim_of(x, 1);
 }
+/* x[M,K], w[N,K], addend[M,N] -> y[M,N] */
+static double matmul_scale_add_flops(MlirOperation op) {
+  MlirType x = op_input_type(op, 0), w = op_input_type(op, 1);
+  return 2.0 * (double)dim_of(x, 0) * (double)dim_of(w, 0) * (double)dim_of(x, 1);
+}
 /* dy[R,N], rows[R,K] -> dbank */
 static double grouped_matmul_grad_weight_flops(MlirOperation op) {
   MlirType dy = op_input_type(op, 0), rows = op_input_type(op, 1);
@@ -180,6 +185,19 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_SLICE] = {"perft.slice", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "Y", 2)),
                   ATTRIBUTES({"axis", ATTRIBUTE_INT}, {"start", ATTRIBUTE_INT}), .verify = verify_slice,
                   FUSED_OP("perft-fuse-shared-input"), CPU(cpu_slice)},
+    /* made by perft-fuse-epilogue (after autodiff): y = addend + scale · (x·wᵀ), the scale and the
+     * add in the GEMM's epilogue */
+    [OP_MATMUL_SCALE_ADD] = {"perft.matmul_scale_add",
+                             OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 2), FLOAT("addend", "Y", 2)),
+                             RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                             .verify = verify_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
+                             .flops = matmul_scale_add_flops, CPU(cpu_matmul_scale_add)},
+    [OP_GROUPED_MATMUL_SCALE_ADD] = {"perft.grouped_matmul_scale_add",
+                                     OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1),
+                                              FLOAT("addend", "Y", 2)),
+                                     RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                                     .verify = verify_grouped_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
+                                     .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul_scale_add)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
                     CPU(cpu_combine)},

@@ -158,6 +158,19 @@ int verify_grouped_matmul_combine(MlirOperation op) {
          expect(op, 5, 0, dim(op, 4, 0), "the tokens of w") && expect(op, 5, 1, dim(op, 1, 1), "the output width of bank");
 }
 
+/* x[M,K], w[N,K], addend[M,N] -> y[M,N] (addend and y: one type) */
+int verify_matmul_scale_add(MlirOperation op) {
+  return expect(op, 1, 1, dim(op, 0, 1), "the columns of x") && expect(op, 2, 0, dim(op, 0, 0), "the rows of x") &&
+         expect(op, 2, 1, dim(op, 1, 0), "the rows of w");
+}
+
+/* rows[R,K], bank[E,N,K], offsets[E+1], addend[R,N] -> y[R,N] */
+int verify_grouped_matmul_scale_add(MlirOperation op) {
+  return expect(op, 1, 2, dim(op, 0, 1), "the columns of rows") &&
+         expect(op, 2, 0, dim(op, 1, 0) + 1, "the experts of bank + 1") && expect(op, 3, 0, dim(op, 0, 0), "the rows of rows") &&
+         expect(op, 3, 1, dim(op, 1, 1), "the output width of bank");
+}
+
 /* the routing triple of combine and its gradients: rows value r [R,D], perm p [R], w [T,k], y [T,D] */
 static int combine_shapes(MlirOperation op, int r, int p, int w, int y) {
   return expect(op, p, 0, dim(op, r, 0), "the rows of the dispatched rows") &&

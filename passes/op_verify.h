@@ -16,6 +16,8 @@ int verify_route(MlirOperation op);
 int verify_gathered_matmul(MlirOperation op);
 int verify_gathered_matmul_grad_weight(MlirOperation op);
 int verify_grouped_matmul_combine(MlirOperation op);
+int verify_matmul_scale_add(MlirOperation op);
+int verify_grouped_matmul_scale_add(MlirOperation op);
 int verify_softmax_top_k(MlirOperation op);
 int verify_concat(MlirOperation op);
 int verify_slice(MlirOperation op);

@@ -61,6 +61,7 @@ static MlirPass create_fuse_route(const PassOptions *o, FILE *err) { return perf
 static MlirPass create_fuse_shared_input(const PassOptions *o, FILE *err) {
   return perft_create_fuse_shared_input_pass();
 }
+static MlirPass create_fuse_epilogue(const PassOptions *o, FILE *err) { return perft_create_fuse_epilogue_pass(); }
 static MlirPass create_fuse_softmax_top_k(const PassOptions *o, FILE *err) {
   return perft_create_fuse_softmax_top_k_pass();
 }
@@ -106,6 +107,7 @@ static const PassInfo passes[] = {
      create_fuse_route},
     {"perft-fuse-shared-input", "GEMMs that read one input as one GEMM over the stacked weights", {NULL}, "",
      create_fuse_shared_input},
+    {"perft-fuse-epilogue", "a GEMM's scale and residual add in its epilogue", {NULL}, "", create_fuse_epilogue},
     {"perft-fuse-softmax-top-k", "a router's softmax and top-k as one kernel", {NULL}, "", create_fuse_softmax_top_k},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
      create_bufferize},

@@ -27,6 +27,7 @@ MlirPass perft_create_autodiff_pass(const char *wrong_rule);
 MlirPass perft_create_fuse_swiglu_pass(void);
 MlirPass perft_create_fuse_route_pass(void);
 MlirPass perft_create_fuse_shared_input_pass(void);
+MlirPass perft_create_fuse_epilogue_pass(void);
 MlirPass perft_create_fuse_softmax_top_k_pass(void);
 MlirPass perft_create_bufferize_pass(void);
 /* reuse = 0: every buffer keeps its own range (for comparison). */

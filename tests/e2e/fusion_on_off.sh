@@ -69,8 +69,9 @@ fi
 done
 
 # 2. token programs: 5 steps of training, then every parameter and loss (perft_r and full_ft
-#    also run perft-fuse-route: gathered expert GEMMs, their weight gradients, a fused combine)
-for name in perft_r perft_e full_ft lora_experts shared_heads; do
+#    also run perft-fuse-route: gathered expert GEMMs, their weight gradients, a fused combine;
+#    the LoRA strategies perft-fuse-epilogue: the α/r scale and the add in the up-projection)
+for name in perft_r perft_e perft_s perft_d lora_router full_ft lora_experts shared_heads; do
   program=$examples/token_$name.perft
   [ $name = shared_heads ] && program=$(dirname "$0")/shared_heads.perft
   dir=$work/$name
@@ -85,6 +86,12 @@ for name in perft_r perft_e full_ft lora_experts shared_heads; do
     [ "$(count perft.concat "$program")" -eq 6 ] || fail "$name: expected 6 perft.concat, found $(count perft.concat "$program")"
     n="$n, $(count perft.concat "$program") concat"
   fi
+  case $name in perft_e | perft_s | perft_d | lora_router | lora_experts)
+    # the adapters' up-projections take their α/r scale and the add into their epilogue
+    epilogues=$(($(count perft.matmul_scale_add "$program") + $(count perft.grouped_matmul_scale_add "$program")))
+    [ "$epilogues" -ge 1 ] || fail "$name: no scale and add went into a GEMM's epilogue"
+    n="$n, $epilogues scale_add" ;;
+  esac
   for v in fused unfused; do
     flags=()
     [ $v = unfused ] && flags=(--no-fuse=all)

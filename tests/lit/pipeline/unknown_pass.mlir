@@ -9,6 +9,7 @@
 // CHECK-NEXT: perft-fuse-swiglu
 // CHECK-NEXT: perft-fuse-route
 // CHECK-NEXT: perft-fuse-shared-input
+// CHECK-NEXT: perft-fuse-epilogue
 // CHECK-NEXT: perft-fuse-softmax-top-k
 // CHECK-NEXT: perft-bufferize
 // CHECK-NEXT: perft-plan-workspace
