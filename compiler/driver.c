@@ -38,7 +38,7 @@ typedef enum { STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_FUSED, STAGE_LOWERED
 static const char *stage_names[] = {"ast", "mlir", "autodiff", "fused", "lowered", "llvm", "obj", "exe"};
 
 /* The fusion passes, in pipeline order: NAME is perft-fuse-NAME; --no-fuse=NAME drops it. */
-static const char *const fusions[] = {"swiglu", "route", "shared-input", "epilogue", "softmax-top-k"};
+static const char *const fusions[] = {"swiglu", "route", "shared-input", "epilogue", "join", "lora-chain", "softmax-top-k"};
 enum { NUM_FUSIONS = sizeof fusions / sizeof fusions[0] };
 
 typedef struct {
@@ -57,8 +57,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...\n"
           "  --emit=ast|mlir|autodiff|fused|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
-          "  --no-fuse=NAME[,NAME]  leave out fusion passes (swiglu, route, shared-input, epilogue,\n"
-          "                         softmax-top-k, or all); the numbers stay the same\n"
+          "  --no-fuse=NAME[,NAME]  leave out fusion passes (swiglu, route, shared-input, epilogue, join,\n"
+          "                         lora-chain, softmax-top-k, or all); the numbers stay the same\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
           "  --target=cpu           the code generation target (only cpu for now)\n"
           "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"

@@ -102,6 +102,11 @@ MlirAttribute fill_constant(MlirValue init) {
   return mlirOperationGetAttributeByName(constant, mlirStringRefCreateFromCString("value"));
 }
 
+int fills_zero(MlirValue init) {
+  MlirAttribute constant = fill_constant(init);
+  return !mlirAttributeIsNull(constant) && mlirAttributeIsAFloat(constant) && mlirFloatAttrGetValueDouble(constant) == 0.0;
+}
+
 void erase_if_dead(MlirOperation op) {
   if (mlirOperationIsNull(op)) return;
   if (!op_is(op, "linalg.fill") && !op_is(op, "tensor.empty") && !op_is(op, "arith.constant")) return;

@@ -59,6 +59,8 @@ int op_is_before(MlirOperation a, MlirOperation b);
 int has_one_reader(MlirValue v);
 /* The constant a destination `init` is filled with (linalg.fill of an arith.constant), or null. */
 MlirAttribute fill_constant(MlirValue init);
+/* Whether init is a linalg.fill of the float constant 0. */
+int fills_zero(MlirValue init);
 /* Erases op when nothing reads it and it only makes a value (a fill, an empty, a constant),
  * then does the same for what it read (what fusion leaves behind of a GEMM's init). */
 void erase_if_dead(MlirOperation op);

@@ -288,6 +288,7 @@ static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue 
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
   MlirValue last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
   Weights w = {bank, e.iv, no_value, 0, no_value, no_value};
+  y.second_w.expert = e.iv; /* joined: the same expert's slice of the second bank */
   if (mlirValueIsNull(panel)) {
     if (transpose_w) matmul_dot_rows(k, rows, w, first, last, y, 0);
     else matmul_axpy_rows(k, rows, w, first, last, y.memref, 0);
@@ -533,14 +534,10 @@ static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, Ml
 /* out[i] = in[i] · factor(i): factor = 1 when seed = 0, else 1/(1−p) if
  * hash(seed, i) ≥ p·2³² (unsigned) and 0 otherwise. The hash is a murmur-style
  * finaliser of (seed·φ + i·c), so forward and backward draw the same mask. */
-static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue out, double p) {
-  MlirValue seed = LOAD(k, seed_buffer, C(0));
-  MlirValue flat_in = rank(in) == 1 ? in : flatten(k, in), flat_out = rank(out) == 1 ? out : flatten(k, out);
+static MlirValue dropout_factor(Kernel *k, MlirValue seed, double p, MlirValue i) {
   MlirValue off = compare_index(k, "eq", seed, i32_const(k, 0));
   MlirValue threshold = i32_const(k, (int64_t)(p * 4294967296.0));
   MlirValue base = arith(k, "arith.muli", seed, i32_const(k, 0x9E3779B1));
-  Elements e = elements_begin(k, numel(out));
-  MlirValue i = e.i.iv;
   MlirValue h = IADD(base, arith(k, "arith.muli", to_i32(k, i), i32_const(k, 0x85EBCA77)));
   h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
   h = arith(k, "arith.muli", h, i32_const(k, 0x2C1B3C6D));
@@ -548,9 +545,82 @@ static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue ou
   h = arith(k, "arith.muli", h, i32_const(k, 0x297A2D39));
   h = arith(k, "arith.xori", h, arith(k, "arith.shrui", h, i32_const(k, 15)));
   MlirValue keep = compare_index(k, "uge", h, threshold);
-  MlirValue factor = select_value(k, off, F(1.0), select_value(k, keep, F(1.0 / (1.0 - p)), F(0.0)));
-  STORE(k, MUL(LOAD(k, flat_in, i), factor), flat_out, i);
+  return select_value(k, off, F(1.0), select_value(k, keep, F(1.0 / (1.0 - p)), F(0.0)));
+}
+
+static void dropout(Kernel *k, MlirValue in, MlirValue seed_buffer, MlirValue out, double p) {
+  MlirValue seed = LOAD(k, seed_buffer, C(0));
+  MlirValue flat_in = rank(in) == 1 ? in : flatten(k, in), flat_out = rank(out) == 1 ? out : flatten(k, out);
+  Elements e = elements_begin(k, numel(out));
+  MlirValue i = e.i.iv;
+  STORE(k, MUL(LOAD(k, flat_in, i), dropout_factor(k, seed, p, i)), flat_out, i);
   elements_end(k, &e);
+}
+
+/* ---- the LoRA chain (perft-fuse-lora-chain): CHAIN_ROWS rows at a time,
+ *   xd = dropout(x)     the rows, still in L1/L2 for
+ *   z  = xd · Aᵀ        the r-wide intermediate (r ≤ 64: CHAIN_ROWS·r floats, in L1) for
+ *   y  = z · Bᵀ         plain, or addend + scale · (z·Bᵀ) (Output)
+ * Every element is computed by the same code as the separate kernels (the dropout mask of the
+ * element's flat index, the GEMMs' blocks: matmul_kernels.c), so the numbers do not change. */
+enum { CHAIN_ROWS = 32 };
+
+/* xd[r, :] = dropout(x[r, :]) for r in [first, last); gathered (perm not null): the routed row r
+ * reads its token's row x[perm[r] / slots, :]. The mask is that of row r of xd. */
+static void dropout_rows(Kernel *k, MlirValue x, MlirValue perm, MlirValue seed, double p, MlirValue xd,
+                         MlirValue first, MlirValue last) {
+  int64_t D = dim(x, 1);
+  FOR(r, first, last);
+  MlirValue from = r.iv;
+  if (!mlirValueIsNull(perm)) matmul_row_origin(k, perm, r.iv, dim(xd, 0) / dim(x, 0), &from, NULL);
+  FOR(c, C(0), C(D));
+  MlirValue i = IADD(arith(k, "arith.muli", r.iv, C(D)), c.iv);
+  STORE(k, MUL(LOAD(k, x, from, c.iv), dropout_factor(k, seed, p, i)), xd, r.iv, c.iv);
+  END(c);
+  END(r);
+}
+
+static void chain_rows(Kernel *k, MlirValue x, MlirValue perm, MlirValue seed, double p, MlirValue xd, Weights A,
+                       MlirValue z, Weights B, Output y, MlirValue first, MlirValue last, int z_accumulates) {
+  dropout_rows(k, x, perm, seed, p, xd, first, last);
+  matmul_dot_rows(k, rows_of(xd), A, first, last, output_of(z), z_accumulates);
+  matmul_dot_rows(k, rows_of(z), B, first, last, y, 0);
+}
+
+static Weights weights_of(MlirValue w, MlirValue expert) { return (Weights){w, expert, no_value, 0, no_value, no_value}; }
+
+/* lora_chain(x[M,D], seed, A[r,D], B[N,r], addend[M,N]) {p, scale} -> xd, z, y: blocks of rows on threads */
+static void lora_chain(Kernel *k, const MlirValue *b, double p, double scale) {
+  MlirValue x = b[0], A = b[2], B = b[3], addend = b[4], xd = b[5], z = b[6], y = b[7];
+  int64_t M = dim(x, 0);
+  MlirValue seed = LOAD(k, b[1], C(0));
+  fill(k, z, 0.0); /* as the unfused GEMM's init: its sums add to zeros */
+  int parallel = k->parallel;
+  Loop block = parallel_or_serial_begin(k, C(0), C(M), CHAIN_ROWS, use_threads(k, M * dim(x, 1)));
+  k->parallel = 0; /* the GEMMs of one block stay on its thread */
+  MlirValue last = arith(k, "arith.minsi", IADD(block.iv, C(CHAIN_ROWS)), C(M));
+  chain_rows(k, x, no_value, seed, p, xd, weights_of(A, no_value), z, weights_of(B, no_value),
+             (Output){.memref = y, .scale = scale, .addend = addend}, block.iv, last, 1);
+  k->parallel = parallel;
+  parallel_or_serial_end(k, &block);
+}
+
+/* grouped_lora_chain(x[T,D], perm[R], seed, A[E,r,D], B[E,N,r], offsets[E+1]) {p} -> xd[R,D], z, y:
+ * the routed rows read from their tokens' rows; experts on threads, each expert's rows a block
+ * at a time */
+static void grouped_lora_chain(Kernel *k, const MlirValue *b, double p) {
+  MlirValue x = b[0], perm = b[1], A = b[3], B = b[4], offsets = b[5], xd = b[6], z = b[7], y = b[8];
+  MlirValue seed = LOAD(k, b[2], C(0));
+  int parallel = k->parallel;
+  Loop e = parallel_or_serial_begin(k, C(0), C(dim(A, 0)), 1, use_threads(k, numel(xd)));
+  k->parallel = 0;
+  MlirValue first = to_index(k, LOAD(k, offsets, e.iv)), end = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
+  Loop block = loop_begin_carrying(k, first, end, CHAIN_ROWS, 0, NULL);
+  MlirValue last = arith(k, "arith.minsi", IADD(block.iv, C(CHAIN_ROWS)), end);
+  chain_rows(k, x, perm, seed, p, xd, weights_of(A, e.iv), z, weights_of(B, e.iv), output_of(y), block.iv, last, 0);
+  loop_end_carrying(k, &block, NULL, NULL);
+  k->parallel = parallel;
+  parallel_or_serial_end(k, &e);
 }
 
 /* ---- the entry points of the table: b = inputs, outputs, scratch ---- */
@@ -603,7 +673,7 @@ KERNEL(gathered_matmul_grad_weight) {
 }
 /* grouped_matmul_combine(rows, bank[E,N,K], offsets, perm, w) {scale} -> y[T,N] */
 KERNEL(grouped_matmul_combine) {
-  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[5], b[3], b[4], op_float_attribute(op, "scale", 1.0), no_value},
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){.memref = b[5], .perm = b[3], .w = b[4], .scale = op_float_attribute(op, "scale", 1.0)},
                  1,
                  no_value);
   return 1;
@@ -611,14 +681,43 @@ KERNEL(grouped_matmul_combine) {
 /* matmul_scale_add(x[M,K], w[N,K], addend[M,N]) {scale} -> y[M,N];
  * grouped_matmul_scale_add(rows[R,K], bank[E,N,K], offsets, addend[R,N]) {scale} -> y[R,N] */
 KERNEL(matmul_scale_add) {
-  Output y = {b[3], no_value, no_value, op_float_attribute(op, "scale", 1.0), b[2]};
+  Output y = {.memref = b[3], .scale = op_float_attribute(op, "scale", 1.0), .addend = b[2]};
   matmul_dot_rows(k, rows_of(b[0]), (Weights){b[1], no_value, no_value, 0, no_value, no_value}, C(0), C(dim(b[0], 0)),
                   y, 0);
   return 1;
 }
 KERNEL(grouped_matmul_scale_add) {
-  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){b[4], no_value, no_value, op_float_attribute(op, "scale", 1.0), b[3]},
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){.memref = b[4], .scale = op_float_attribute(op, "scale", 1.0), .addend = b[3]},
                  1, no_value);
+  return 1;
+}
+KERNEL(lora_chain) { lora_chain(k, b, op_float_attribute(op, "p", 0.0), op_float_attribute(op, "scale", 1.0)); return 1; }
+KERNEL(grouped_lora_chain) { grouped_lora_chain(k, b, op_float_attribute(op, "p", 0.0)); return 1; }
+/* gathered_dropout(x[T,D], perm[R], seed) {p} -> xd[R,D]: the routed rows' dropout, read from their tokens */
+KERNEL(gathered_dropout) {
+  MlirValue seed = LOAD(k, b[2], C(0));
+  int64_t R = dim(b[3], 0);
+  Loop block = parallel_or_serial_begin(k, C(0), C(R), CHAIN_ROWS, use_threads(k, numel(b[3])));
+  dropout_rows(k, b[0], b[1], seed, op_float_attribute(op, "p", 0.0), b[3], block.iv,
+               arith(k, "arith.minsi", IADD(block.iv, C(CHAIN_ROWS)), C(R)));
+  parallel_or_serial_end(k, &block);
+  return 1;
+}
+/* grouped_matmul_join(a[R,K], bank[E,N,K], z[R,r], bank2[E,N,r], offsets) {scale} -> y[R,N];
+ * grouped_matmul_join_combine(..., perm, w) {scale} -> y[T,N]: y = a·bankᵀ + scale · z·bank2ᵀ per expert */
+static Output joined(MlirValue out, MlirValue z, MlirValue bank2, double scale) {
+  return (Output){.memref = out, .scale = 1.0, .second_x = z, .second_w = weights_of(bank2, no_value), .second_scale = scale};
+}
+KERNEL(grouped_matmul_join) {
+  grouped_matmul(k, rows_of(b[0]), b[1], b[4], joined(b[5], b[2], b[3], op_float_attribute(op, "scale", 1.0)), 1,
+                 no_value);
+  return 1;
+}
+KERNEL(grouped_matmul_join_combine) {
+  Output y = joined(b[7], b[2], b[3], op_float_attribute(op, "scale", 1.0));
+  y.perm = b[5];
+  y.w = b[6];
+  grouped_matmul(k, rows_of(b[0]), b[1], b[4], y, 1, no_value);
   return 1;
 }
 KERNEL(concat) { concat(k, b[0], b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }

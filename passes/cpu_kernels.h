@@ -30,6 +30,11 @@ int cpu_gathered_matmul_grad_weight(Kernel *k, MlirOperation op, const MlirValue
 int cpu_grouped_matmul_combine(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_matmul_scale_add(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_grouped_matmul_scale_add(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_lora_chain(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_grouped_lora_chain(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_gathered_dropout(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_grouped_matmul_join(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_grouped_matmul_join_combine(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_softmax_top_k(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_concat(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_slice(Kernel *k, MlirOperation op, const MlirValue *b);

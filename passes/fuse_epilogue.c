@@ -38,10 +38,6 @@ typedef struct {
 
 static int64_t dim_of(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
 
-static int is_zero(MlirAttribute constant) {
-  return !mlirAttributeIsNull(constant) && mlirAttributeIsAFloat(constant) && mlirFloatAttrGetValueDouble(constant) == 0.0;
-}
-
 /* Whether v is made (through a scale) by a dot-form GEMM that only the add reads. */
 static int find_candidate(MlirValue v, Candidate *c) {
   *c = (Candidate){null_operation(), null_operation(), 1.0, 0};
@@ -55,7 +51,7 @@ static int find_candidate(MlirValue v, Candidate *c) {
     op = defining_op(v);
   }
   if (op_is_kind(op, OP_MATMUL_TRANSPOSE_B)) {
-    if (!is_zero(fill_constant(mlirOperationGetOperand(op, 2)))) return 0;
+    if (!fills_zero(mlirOperationGetOperand(op, 2))) return 0;
   } else if (op_is_kind(op, OP_GROUPED_MATMUL)) {
     if (!op_int_attribute(op, "transpose_w", 0)) return 0;
   } else {

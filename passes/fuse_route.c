@@ -15,9 +15,12 @@
  *   %a = "perft.grouped_matmul"(%d#0, %bank, %d#2)   ->   %a = "perft.gathered_matmul"(%x, %r#0, %bank, %r#1)
  *   %g = "perft.grouped_matmul_grad_weight"(%dy, %d#0, %d#2)
  *                                                   ->   %g = "perft.gathered_matmul_grad_weight"(%dy, %x, %r#0, %r#1)
+ *   %xd = "perft.dropout"(%d#0, %seed)              ->   %xd = "perft.gathered_dropout"(%x, %r#0, %seed)
  * gathered_matmul packs one expert's rows from their tokens' rows of x into a [T, K] scratch
- * panel (used only as far as the expert's row count; hot in cache for that expert's GEMM), and
- * the weight gradient reads them through perm: the R×D copy (k copies of every token) is never made.
+ * panel (used only as far as the expert's row count; hot in cache for that expert's GEMM), the
+ * weight gradient reads them through perm, and an adapter's dropout (PERFT-E, PERFT-R) reads its
+ * routed rows from their tokens (masked by the routed row's index, as before): the R×D copy
+ * (k copies of every token) is never made.
  *
  * Both run between autodiff and bufferization (forward and backward ops alike). Sums, weights
  * and additions happen in the unfused order (matmul_kernels.c), so the numbers do not change:
@@ -76,12 +79,13 @@ static int fuse_combine(MlirOperation combine) {
   return 1;
 }
 
-/* Whether the use is one a gathered GEMM can take over: the rows operand of grouped_matmul
- * (operand 0) or of grouped_matmul_grad_weight (operand 1). */
+/* Whether the use is one a gathered op can take over: the rows operand of grouped_matmul
+ * (operand 0), of grouped_matmul_grad_weight (operand 1) or of a dropout (an adapter's input). */
 static int gatherable_use(MlirOpOperand use) {
   MlirOperation owner = mlirOpOperandGetOwner(use);
   intptr_t i = mlirOpOperandGetOperandNumber(use);
-  return (op_is_kind(owner, OP_GROUPED_MATMUL) && i == 0) || (op_is_kind(owner, OP_GROUPED_MATMUL_GRAD_WEIGHT) && i == 1);
+  return (op_is_kind(owner, OP_GROUPED_MATMUL) && i == 0) || (op_is_kind(owner, OP_GROUPED_MATMUL_GRAD_WEIGHT) && i == 1) ||
+         (op_is_kind(owner, OP_DROPOUT) && i == 0);
 }
 
 /* dispatch whose rows only GEMMs read -> route, and each GEMM gathers; 1 when fused */
@@ -101,6 +105,9 @@ static int fuse_gather(MlirOperation dispatch) {
     if (op_is_kind(gemm, OP_GROUPED_MATMUL)) /* (rows, bank, offsets) -> (x, perm, bank, offsets) */
       gathered = build_like_at(gemm, OP_GATHERED_MATMUL,
                                (MlirValue[]){x, perm, mlirOperationGetOperand(gemm, 1), offsets}, &type, gemm);
+    else if (op_is_kind(gemm, OP_DROPOUT)) /* (rows, seed) -> (x, perm, seed) */
+      gathered = build_like_at(gemm, OP_GATHERED_DROPOUT, (MlirValue[]){x, perm, mlirOperationGetOperand(gemm, 1)},
+                               &type, gemm);
     else /* (dy, rows, offsets) -> (dy, x, perm, offsets) */
       gathered = build_like_at(gemm, OP_GATHERED_MATMUL_GRAD_WEIGHT,
                                (MlirValue[]){mlirOperationGetOperand(gemm, 0), x, perm, offsets}, &type, gemm);

@@ -83,7 +83,8 @@ void matmul_pack_rows(Kernel *k, RowSource x, MlirValue first, MlirValue last, M
 
 static int is_combined(Output out) { return !mlirValueIsNull(out.perm); }
 /* combined or with an addend: each sum is needed whole before it is put */
-static int puts_whole_sums(Output out) { return is_combined(out) || !mlirValueIsNull(out.addend); }
+static int is_joined(Output out) { return !mlirValueIsNull(out.second_x); }
+static int puts_whole_sums(Output out) { return is_combined(out) || !mlirValueIsNull(out.addend) || is_joined(out); }
 
 /* One row's sums (of the weights ns) to out[row, n] (or += when accumulating); combined:
  * out[t, n] += w[t, s] · sum, in the order and rounding of the unfused combine
@@ -252,6 +253,17 @@ static void dot_block(Kernel *k, RowSource x, Weights w, MlirValue row0, MlirVal
   }
   if (whole) whole_sums(k, x.memref, w, x_rows, ns, dim(x.memref, 1), sums);
   else block_sums(k, x.memref, w, x_rows, ns, k_begin, k_end, sums);
+  if (is_joined(out)) { /* the second dot product of the same rows and weights, scaled and added */
+    MlirValue second_rows[BLOCK_ROWS], second[SUMS];
+    for (int i = 0; i < BLOCK_ROWS; i++)
+      second_rows[i] = guarded ? arith(k, "arith.minsi", rows[i], last_row) : rows[i];
+    whole_sums(k, out.second_x, out.second_w, second_rows, ns, dim(out.second_x, 1), second);
+    int strict = k->strict;
+    k->strict = 1; /* rounded as the unfused scale and add round it */
+    for (int j = 0; j < SUMS; j++)
+      sums[j] = ADD(sums[j], out.second_scale == 1.0 ? second[j] : MUL(second[j], F(out.second_scale)));
+    k->strict = strict;
+  }
   for (int i = 0; i < BLOCK_ROWS; i++) {
     Loop inside = {0};
     if (guarded && i > 0) inside = if_begin(k, compare_index(k, "slt", rows[i], last));

@@ -49,14 +49,21 @@ static inline RowSource rows_of(MlirValue x) { return (RowSource){x, 0, {NULL}, 
 /* Where the dot form puts the sum of (row, n): out[row, n]; combined (perft-fuse-route):
  * out[t, n] += w[t, s] · (sum · scale) with t, s = perm[row] / slots, perm[row] % slots,
  * slots = w's columns; with an addend (perft-fuse-epilogue): out[row, n] = addend[row, n] +
- * sum · scale. Scale 1: no product. Both take each sum over all of K before it leaves. */
+ * sum · scale. Scale 1: no product. Joined (perft-fuse-join), the sum is first
+ *   sum + second_scale · Σ_j second_x[row, j] · second_w[n, j]
+ * (a second dot product over the same row and weight index: an adapter's up-projection beside
+ * its expert's W2; second_w is a bank's slice of the same expert). All of these take each sum
+ * over all of K before it leaves. */
 typedef struct {
   MlirValue memref;
   MlirValue perm, w; /* null: not combined */
   double scale;
-  MlirValue addend; /* null: none */
+  MlirValue addend;   /* null: none */
+  MlirValue second_x; /* null: not joined */
+  Weights second_w;
+  double second_scale;
 } Output;
-static inline Output output_of(MlirValue out) { return (Output){out, {NULL}, {NULL}, 1.0, {NULL}}; }
+static inline Output output_of(MlirValue out) { return (Output){.memref = out, .scale = 1.0}; }
 
 /* The token t and slot s of routed row `row`: perm[row] = t · slots + s (s may be NULL). */
 void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s);

@@ -54,6 +54,17 @@ static double matmul_scale_add_flops(MlirOperation op) {
   MlirType x = op_input_type(op, 0), w = op_input_type(op, 1);
   return 2.0 * (double)dim_of(x, 0) * (double)dim_of(w, 0) * (double)dim_of(x, 1);
 }
+/* ... -> xd[M,D], z[M,r], y[M,N]: both GEMMs of a LoRA chain */
+static double lora_chain_flops(MlirOperation op) {
+  const OpInfo *info = op_info_of(op);
+  MlirType xd = op_output_type(op, info, 0), z = op_output_type(op, info, 1), y = op_output_type(op, info, 2);
+  return 2.0 * (double)dim_of(xd, 0) * (double)dim_of(z, 1) * ((double)dim_of(xd, 1) + (double)dim_of(y, 1));
+}
+/* a[R,K], bank, z[R,r], ... -> y: both dot products of each row */
+static double grouped_matmul_join_flops(MlirOperation op) {
+  MlirType a = op_input_type(op, 0), bank = op_input_type(op, 1), z = op_input_type(op, 2);
+  return 2.0 * (double)dim_of(a, 0) * (double)dim_of(bank, 1) * ((double)dim_of(a, 1) + (double)dim_of(z, 1));
+}
 /* dy[R,N], rows[R,K] -> dbank */
 static double grouped_matmul_grad_weight_flops(MlirOperation op) {
   MlirType dy = op_input_type(op, 0), rows = op_input_type(op, 1);
@@ -198,6 +209,40 @@ const OpInfo op_table[OP_COUNT] = {
                                      RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                      .verify = verify_grouped_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
                                      .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul_scale_add)},
+    /* made by perft-fuse-lora-chain (after autodiff): dropout, down- and up-projection as one kernel */
+    [OP_LORA_CHAIN] = {"perft.lora_chain",
+                       OPERANDS(FLOAT("x", "X", 2), I32("seed", "SEED", 1), FLOAT("A", "A", 2), FLOAT("B", "B", 2),
+                                FLOAT("addend", "Y", 2)),
+                       RESULTS(FLOAT("xd", "X", 2), FLOAT("z", "Z", 2), FLOAT("y", "Y", 2)),
+                       ATTRIBUTES({"p", ATTRIBUTE_FLOAT}, {"scale", ATTRIBUTE_FLOAT}), .verify = verify_lora_chain,
+                       FUSED_OP("perft-fuse-lora-chain"), .flops = lora_chain_flops, CPU(cpu_lora_chain)},
+    [OP_GROUPED_LORA_CHAIN] = {"perft.grouped_lora_chain",
+                               OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), I32("seed", "SEED", 1),
+                                        FLOAT("A", "A", 3), FLOAT("B", "B", 3), I32("offsets", "O", 1)),
+                               RESULTS(FLOAT("xd", "XD", 2), FLOAT("z", "Z", 2), FLOAT("y", "Y", 2)),
+                               ATTRIBUTES({"p", ATTRIBUTE_FLOAT}), .verify = verify_grouped_lora_chain,
+                               FUSED_OP("perft-fuse-lora-chain"), .flops = lora_chain_flops,
+                               CPU(cpu_grouped_lora_chain)},
+    /* made by perft-fuse-route: the dropout of routed rows, read from their tokens' rows */
+    [OP_GATHERED_DROPOUT] = {"perft.gathered_dropout",
+                             OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), I32("seed", "SEED", 1)),
+                             RESULTS(FLOAT("xd", "XD", 2)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
+                             .verify = verify_gathered_dropout, FUSED_OP("perft-fuse-route"),
+                             CPU(cpu_gathered_dropout)},
+    /* made by perft-fuse-join (after autodiff): PERFT-E's up-projection in its expert's W2 GEMM */
+    [OP_GROUPED_MATMUL_JOIN] = {"perft.grouped_matmul_join",
+                                OPERANDS(FLOAT("a", "R", 2), FLOAT("bank", "B", 3), FLOAT("z", "Z", 2),
+                                         FLOAT("bank2", "B2", 3), I32("offsets", "O", 1)),
+                                RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                                .verify = verify_grouped_matmul_join, FUSED_OP("perft-fuse-join"),
+                                .flops = grouped_matmul_join_flops, CPU(cpu_grouped_matmul_join)},
+    [OP_GROUPED_MATMUL_JOIN_COMBINE] = {"perft.grouped_matmul_join_combine",
+                                        OPERANDS(FLOAT("a", "R", 2), FLOAT("bank", "B", 3), FLOAT("z", "Z", 2),
+                                                 FLOAT("bank2", "B2", 3), I32("offsets", "O", 1), I32("perm", "M", 1),
+                                                 FLOAT("w", "W", 2)),
+                                        RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                                        .verify = verify_grouped_matmul_join_combine, FUSED_OP("perft-fuse-join"),
+                                        .flops = grouped_matmul_join_flops, CPU(cpu_grouped_matmul_join_combine)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
                     CPU(cpu_combine)},

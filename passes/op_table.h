@@ -34,7 +34,8 @@
   X(SCALE) X(SILU) X(SILU_GRAD) X(SWIGLU) X(SWIGLU_GRAD) X(SOFTMAX) X(SOFTMAX_GRAD) X(TOP_K) X(TOP_K_GRAD)              \
   X(DISPATCH) X(DISPATCH_GRAD) X(GROUPED_MATMUL) X(GROUPED_MATMUL_GRAD_WEIGHT)                  \
   X(ROUTE) X(GATHERED_MATMUL) X(GATHERED_MATMUL_GRAD_WEIGHT) X(GROUPED_MATMUL_COMBINE)           \
-  X(SOFTMAX_TOP_K) X(CONCAT) X(SLICE) X(MATMUL_SCALE_ADD) X(GROUPED_MATMUL_SCALE_ADD)                                                              \
+  X(SOFTMAX_TOP_K) X(CONCAT) X(SLICE) X(MATMUL_SCALE_ADD) X(GROUPED_MATMUL_SCALE_ADD) \
+  X(LORA_CHAIN) X(GROUPED_LORA_CHAIN) X(GATHERED_DROPOUT) X(GROUPED_MATMUL_JOIN) X(GROUPED_MATMUL_JOIN_COMBINE)                                                              \
   X(COMBINE) X(COMBINE_GRAD_ROWS) X(COMBINE_GRAD_WEIGHTS) X(LOAD_BALANCE) X(LOAD_BALANCE_GRAD)  \
   X(MSE) X(MSE_GRAD) X(RMSNORM) X(RMSNORM_GRAD_INPUT) X(RMSNORM_GRAD_WEIGHT)                    \
   X(EMBEDDING) X(EMBEDDING_GRAD) X(CROSS_ENTROPY) X(CROSS_ENTROPY_GRAD) X(DROPOUT) X(DROPOUT_GRAD)
@@ -84,7 +85,7 @@ typedef int (*ScratchSpec)(MlirOperation op, MlirType *memref_types);
  * for upstream lowering (linalg matmuls it has no loop nest for). */
 typedef int (*KernelEmitter)(Kernel *k, MlirOperation op, const MlirValue *buffers);
 
-enum { OP_MAX_OPERANDS = 5, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 2, OP_MAX_SCRATCH = 1 };
+enum { OP_MAX_OPERANDS = 7, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 2, OP_MAX_SCRATCH = 1 };
 
 typedef struct {
   const char *name; /* the tensor form: "perft.softmax", "linalg.matmul" */

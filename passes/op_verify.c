@@ -171,6 +171,45 @@ int verify_grouped_matmul_scale_add(MlirOperation op) {
          expect(op, 3, 1, dim(op, 1, 1), "the output width of bank");
 }
 
+/* x[M,D], seed[1], A[r,D], B[N,r], addend[M,N] -> xd[M,D], z[M,r], y[M,N] */
+int verify_lora_chain(MlirOperation op) {
+  return expect(op, 2, 1, dim(op, 0, 1), "the columns of x") && expect(op, 3, 1, dim(op, 2, 0), "the rows of A") &&
+         expect(op, 4, 0, dim(op, 0, 0), "the rows of x") && expect(op, 4, 1, dim(op, 3, 0), "the rows of B") &&
+         expect(op, 6, 0, dim(op, 0, 0), "the rows of x") && expect(op, 6, 1, dim(op, 2, 0), "the rows of A");
+}
+
+/* x[T,D], perm[R], seed[1], A[E,r,D], B[E,N,r], offsets[E+1] -> xd[R,D], z[R,r], y[R,N] */
+int verify_grouped_lora_chain(MlirOperation op) {
+  return gathered_rows(op, 0, 1) && expect(op, 3, 2, dim(op, 0, 1), "the columns of x") &&
+         expect(op, 4, 0, dim(op, 3, 0), "the experts of A") && expect(op, 4, 2, dim(op, 3, 1), "the rank of A") &&
+         expect(op, 5, 0, dim(op, 3, 0) + 1, "the experts of A + 1") && expect(op, 6, 0, dim(op, 1, 0), "the rows of perm") &&
+         expect(op, 6, 1, dim(op, 0, 1), "the columns of x") && expect(op, 7, 0, dim(op, 1, 0), "the rows of perm") &&
+         expect(op, 7, 1, dim(op, 3, 1), "the rank of A") && expect(op, 8, 0, dim(op, 1, 0), "the rows of perm") &&
+         expect(op, 8, 1, dim(op, 4, 1), "the output width of B");
+}
+
+/* x[T,D], perm[R], seed[1] -> xd[R,D] */
+int verify_gathered_dropout(MlirOperation op) {
+  return gathered_rows(op, 0, 1) && expect(op, 3, 0, dim(op, 1, 0), "the rows of perm") &&
+         expect(op, 3, 1, dim(op, 0, 1), "the columns of x");
+}
+
+/* a[R,K], bank[E,N,K], z[R,r], bank2[E,N,r], offsets[E+1] (then perm[R], w[T,k]) -> y */
+static int join_shapes(MlirOperation op) {
+  return expect(op, 1, 2, dim(op, 0, 1), "the columns of a") && expect(op, 2, 0, dim(op, 0, 0), "the rows of a") &&
+         expect(op, 3, 0, dim(op, 1, 0), "the experts of bank") && expect(op, 3, 1, dim(op, 1, 1), "the output width of bank") &&
+         expect(op, 3, 2, dim(op, 2, 1), "the columns of z") && expect(op, 4, 0, dim(op, 1, 0) + 1, "the experts of bank + 1");
+}
+int verify_grouped_matmul_join(MlirOperation op) {
+  return join_shapes(op) && expect(op, 5, 0, dim(op, 0, 0), "the rows of a") &&
+         expect(op, 5, 1, dim(op, 1, 1), "the output width of bank");
+}
+int verify_grouped_matmul_join_combine(MlirOperation op) {
+  return join_shapes(op) && expect(op, 5, 0, dim(op, 0, 0), "the rows of a") &&
+         expect(op, 0, 0, dim(op, 6, 0) * dim(op, 6, 1), "tokens x slots of w") &&
+         expect(op, 7, 0, dim(op, 6, 0), "the tokens of w") && expect(op, 7, 1, dim(op, 1, 1), "the output width of bank");
+}
+
 /* the routing triple of combine and its gradients: rows value r [R,D], perm p [R], w [T,k], y [T,D] */
 static int combine_shapes(MlirOperation op, int r, int p, int w, int y) {
   return expect(op, p, 0, dim(op, r, 0), "the rows of the dispatched rows") &&

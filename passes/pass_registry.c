@@ -62,6 +62,8 @@ static MlirPass create_fuse_shared_input(const PassOptions *o, FILE *err) {
   return perft_create_fuse_shared_input_pass();
 }
 static MlirPass create_fuse_epilogue(const PassOptions *o, FILE *err) { return perft_create_fuse_epilogue_pass(); }
+static MlirPass create_fuse_join(const PassOptions *o, FILE *err) { return perft_create_fuse_join_pass(); }
+static MlirPass create_fuse_lora_chain(const PassOptions *o, FILE *err) { return perft_create_fuse_lora_chain_pass(); }
 static MlirPass create_fuse_softmax_top_k(const PassOptions *o, FILE *err) {
   return perft_create_fuse_softmax_top_k_pass();
 }
@@ -108,6 +110,8 @@ static const PassInfo passes[] = {
     {"perft-fuse-shared-input", "GEMMs that read one input as one GEMM over the stacked weights", {NULL}, "",
      create_fuse_shared_input},
     {"perft-fuse-epilogue", "a GEMM's scale and residual add in its epilogue", {NULL}, "", create_fuse_epilogue},
+    {"perft-fuse-join", "PERFT-E folding: an expert's adapter up-projection joins its W2 GEMM", {NULL}, "", create_fuse_join},
+    {"perft-fuse-lora-chain", "a LoRA's dropout, down- and up-projection as one kernel", {NULL}, "", create_fuse_lora_chain},
     {"perft-fuse-softmax-top-k", "a router's softmax and top-k as one kernel", {NULL}, "", create_fuse_softmax_top_k},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
      create_bufferize},

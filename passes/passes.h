@@ -28,6 +28,8 @@ MlirPass perft_create_fuse_swiglu_pass(void);
 MlirPass perft_create_fuse_route_pass(void);
 MlirPass perft_create_fuse_shared_input_pass(void);
 MlirPass perft_create_fuse_epilogue_pass(void);
+MlirPass perft_create_fuse_join_pass(void);
+MlirPass perft_create_fuse_lora_chain_pass(void);
 MlirPass perft_create_fuse_softmax_top_k_pass(void);
 MlirPass perft_create_bufferize_pass(void);
 /* reuse = 0: every buffer keeps its own range (for comparison). */

@@ -70,38 +70,63 @@ done
 
 # 2. token programs: 5 steps of training, then every parameter and loss (perft_r and full_ft
 #    also run perft-fuse-route: gathered expert GEMMs, their weight gradients, a fused combine;
-#    the LoRA strategies perft-fuse-epilogue: the α/r scale and the add in the up-projection)
-for name in perft_r perft_e perft_s perft_d lora_router full_ft lora_experts shared_heads; do
+#    the LoRA strategies perft-fuse-epilogue: the α/r scale and the add in the up-projection,
+#    perft-fuse-join: PERFT-E's up-projection in W2's GEMM, and perft-fuse-lora-chain: dropout,
+#    down- and up-projection in one kernel)
+#    perft_r, perft_s and perft_e also at a width where the chains and elementwise kernels run on threads
+#    (tokens x D = 203 x 192 >= 32K), in several blocks of rows with a short last one.
+for case in perft_r perft_e perft_s perft_d lora_router full_ft lora_experts shared_heads perft_r:wide perft_s:wide perft_e:wide; do
+  name=${case%%:*}
+  sizes=()
+  [ "$case" != "$name" ] && sizes=(-Dtokens=203 -DD=192)
   program=$examples/token_$name.perft
   [ $name = shared_heads ] && program=$(dirname "$0")/shared_heads.perft
-  dir=$work/$name
+  dir=$work/${case/:/_}
   mkdir -p "$dir"
-  n="$(count perft.swiglu "$program") swiglu, $(count perft.swiglu_grad "$program") swiglu_grad, $(count perft.softmax_top_k "$program") softmax_top_k"
-  [ "$(count perft.top_k "$program")" -eq 0 ] || fail "$name: a top_k was left unfused"
-  left=$(count perft.silu "$program")
+  n="$(count perft.swiglu "$program" ${sizes[@]+"${sizes[@]}"}) swiglu, $(count perft.swiglu_grad "$program" ${sizes[@]+"${sizes[@]}"}) swiglu_grad, $(count perft.softmax_top_k "$program" ${sizes[@]+"${sizes[@]}"}) softmax_top_k"
+  [ "$(count perft.top_k "$program" ${sizes[@]+"${sizes[@]}"})" -eq 0 ] || fail "$name: a top_k was left unfused"
+  left=$(count perft.silu "$program" ${sizes[@]+"${sizes[@]}"})
   [ "$left" -eq 0 ] || fail "$name: $left perft.silu left after fusion"
-  [ "$(count perft.swiglu_grad "$program")" -ge 1 ] || fail "$name: the experts' backward was not fused"
+  [ "$(count perft.swiglu_grad "$program" ${sizes[@]+"${sizes[@]}"})" -ge 1 ] || fail "$name: the experts' backward was not fused"
   if [ $name = shared_heads ]; then
     # per layer: a chain of two concats (three weights) forward, one of the dy for the two weight gradients
-    [ "$(count perft.concat "$program")" -eq 6 ] || fail "$name: expected 6 perft.concat, found $(count perft.concat "$program")"
-    n="$n, $(count perft.concat "$program") concat"
+    [ "$(count perft.concat "$program" ${sizes[@]+"${sizes[@]}"})" -eq 6 ] || fail "$name: expected 6 perft.concat, found $(count perft.concat "$program" ${sizes[@]+"${sizes[@]}"})"
+    n="$n, $(count perft.concat "$program" ${sizes[@]+"${sizes[@]}"}) concat"
   fi
   case $name in perft_e | perft_s | perft_d | lora_router | lora_experts)
-    # the adapters' up-projections take their α/r scale and the add into their epilogue
-    epilogues=$(($(count perft.matmul_scale_add "$program") + $(count perft.grouped_matmul_scale_add "$program")))
+    # the adapters' up-projections take their α/r scale and the add into their epilogue (a
+    # lora_chain carries it on)
+    epilogues=0
+    for op in matmul_scale_add grouped_matmul_scale_add lora_chain grouped_matmul_join grouped_matmul_join_combine; do
+      epilogues=$((epilogues + $(count perft.$op "$program" ${sizes[@]+"${sizes[@]}"})))
+    done
     [ "$epilogues" -ge 1 ] || fail "$name: no scale and add went into a GEMM's epilogue"
-    n="$n, $epilogues scale_add" ;;
+    n="$n, $epilogues scale_add epilogues" ;;
+  esac
+  case $name in perft_e | lora_experts)
+    # PERFT-E folding: the up-projection joins W2's GEMM (and its combine); the adapters' dropout
+    # reads the routed rows from their tokens, so no dispatch copy is left
+    joins=$(($(count perft.grouped_matmul_join "$program" ${sizes[@]+"${sizes[@]}"}) + $(count perft.grouped_matmul_join_combine "$program" ${sizes[@]+"${sizes[@]}"})))
+    [ "$joins" -ge 1 ] || fail "$name: no up-projection joined its expert's W2"
+    [ "$(count perft.dispatch "$program" ${sizes[@]+"${sizes[@]}"})" -eq 0 ] || fail "$name: a dispatch is left"
+    n="$n, $joins join" ;;
+  esac
+  case $name in perft_r | perft_s | perft_d | lora_router)
+    # the LoRAs' dropout, down- and up-projection as one kernel
+    chains=$(($(count perft.lora_chain "$program" ${sizes[@]+"${sizes[@]}"}) + $(count perft.grouped_lora_chain "$program" ${sizes[@]+"${sizes[@]}"})))
+    [ "$chains" -ge 1 ] || fail "$name: no LoRA chain was fused"
+    n="$n, $chains lora_chain" ;;
   esac
   for v in fused unfused; do
     flags=()
     [ $v = unfused ] && flags=(--no-fuse=all)
-    "$perftc" "$program" "${flags[@]}" -o "$dir/$v"
+    "$perftc" "$program" ${sizes[@]+"${sizes[@]}"} ${flags[@]+"${flags[@]}"} -o "$dir/$v"
     "$dir/$v" --init --steps 5 --seed 3 --save-all "$dir/$v.safetensors" --metrics "$dir/$v.jsonl" >/dev/null
   done
   if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors" && cmp -s <(grep -o '"loss":[^,]*' "$dir/fused.jsonl") <(grep -o '"loss":[^,]*' "$dir/unfused.jsonl"); then
-    echo "ok: $name: parameters and losses after 5 steps byte-identical with and without fusion ($n)"
+    echo "ok: $case: parameters and losses after 5 steps byte-identical with and without fusion ($n)"
   else
-    fail "$name: training differs with and without fusion"
+    fail "$case: training differs with and without fusion"
   fi
 done
 [ $failures -eq 0 ] && echo "fusion on/off: PASS" || echo "fusion on/off: FAIL ($failures)"

@@ -10,6 +10,8 @@
 // CHECK-NEXT: perft-fuse-route
 // CHECK-NEXT: perft-fuse-shared-input
 // CHECK-NEXT: perft-fuse-epilogue
+// CHECK-NEXT: perft-fuse-join
+// CHECK-NEXT: perft-fuse-lora-chain
 // CHECK-NEXT: perft-fuse-softmax-top-k
 // CHECK-NEXT: perft-bufferize
 // CHECK-NEXT: perft-plan-workspace
