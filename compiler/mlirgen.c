@@ -93,6 +93,22 @@ static int gen_node(Gen *g, const Node *node, int index) {
   case NODE_EMBEDDING: id = OP_EMBEDDING; break;
   case NODE_CROSS_ENTROPY: id = OP_CROSS_ENTROPY; break;
   case NODE_DROPOUT: id = OP_DROPOUT; attrs[0].f = node->value; break;
+  case NODE_UNARY: {
+    static const OpId functions[] = {[UNARY_SIGMOID] = OP_SIGMOID, [UNARY_TANH] = OP_TANH, [UNARY_RELU] = OP_RELU,
+                                     [UNARY_GELU] = OP_GELU,       [UNARY_EXP] = OP_EXP,   [UNARY_LOG] = OP_LOG,
+                                     [UNARY_SQRT] = OP_SQRT,       [UNARY_ABS] = OP_ABS};
+    id = functions[node->function];
+    break;
+  }
+  case NODE_MAXIMUM: id = OP_MAXIMUM; break;
+  case NODE_MINIMUM: id = OP_MINIMUM; break;
+  case NODE_LOG_SOFTMAX: id = OP_LOG_SOFTMAX; break;
+  case NODE_REDUCE: {
+    static const OpId functions[] = {[REDUCE_SUM] = OP_REDUCE_SUM, [REDUCE_MEAN] = OP_REDUCE_MEAN, [REDUCE_MAX] = OP_REDUCE_MAX};
+    id = functions[node->function];
+    attrs[0].i = node->axis;
+    break;
+  }
   }
   IR_CHECK(id < OP_COUNT && op_table[id].num_operands == node->num_operands &&
                op_table[id].num_results == node->num_results, "mlirgen: a node that does not fit its op");

@@ -477,7 +477,129 @@ static Value builtin_dropout(Elaborator *e, Body *body, const AstExpr *call) {
   return result;
 }
 
+/* ---- the language's functions: sigmoid tanh relu gelu exp log sqrt abs (numbers fold), maximum
+ * minimum, log_softmax, and sum mean max along an axis ---- */
+static int unary_function(const char *name) {
+  for (int f = 0; f < NUM_UNARY_FUNCTIONS; f++)
+    if (strcmp(dsl_unary_names[f], name) == 0) return f;
+  return -1;
+}
+static int reduce_function(const char *name) {
+  for (int f = 0; f < NUM_REDUCE_FUNCTIONS; f++)
+    if (strcmp(dsl_reduce_names[f], name) == 0) return f;
+  return -1;
+}
+
+/* f(number), or 0 and a diagnostic where f is not defined there */
+static int fold_unary(Elaborator *e, int f, double x, SourceLocation loc, double *y) {
+  static const double gelu_c = 0.7978845608028654, gelu_a = 0.044715;
+  if ((f == UNARY_LOG && x <= 0) || (f == UNARY_SQRT && x < 0)) {
+    diag_error(e->diagnostics, loc, "%s of %g is not a real number", dsl_unary_names[f], x);
+    return 0;
+  }
+  switch ((UnaryFunction)f) {
+  case UNARY_SIGMOID: *y = 1 / (1 + exp(-x)); break;
+  case UNARY_TANH: *y = tanh(x); break;
+  case UNARY_RELU: *y = x > 0 ? x : 0; break;
+  case UNARY_GELU: *y = 0.5 * x * (1 + tanh(gelu_c * (x + gelu_a * x * x * x))); break;
+  case UNARY_EXP: *y = exp(x); break;
+  case UNARY_LOG: *y = log(x); break;
+  case UNARY_SQRT: *y = sqrt(x); break;
+  case UNARY_ABS: *y = fabs(x); break;
+  }
+  return 1;
+}
+
+static Value builtin_unary(Elaborator *e, Body *body, const AstExpr *call, int f) {
+  const char *name = dsl_unary_names[f];
+  if (!expect_arity(e, call, name, 1, 1)) return value_error();
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  if (x.kind == VALUE_NUMBER) {
+    double y;
+    return fold_unary(e, f, x.number, arg_expr(call, 0)->loc, &y) ? value_number(y) : value_error();
+  }
+  if (!expect_f32(e, x, arg_expr(call, 0)->loc, "the argument")) return value_error();
+  Value result = unary_node(e, NODE_UNARY, call->loc, x, x.type);
+  graph_node(e->graph, result.ref.node)->function = f;
+  return result;
+}
+
+/* maximum(a, b), minimum(a, b): two numbers, or two tensors of one shape */
+static Value builtin_extremum(Elaborator *e, Body *body, const AstExpr *call, const char *name) {
+  if (!expect_arity(e, call, name, 2, 2)) return value_error();
+  int is_max = name[1] == 'a';
+  Value a = elaborate_expr(e, body, arg_expr(call, 0)), b = elaborate_expr(e, body, arg_expr(call, 1));
+  if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
+  if (a.kind == VALUE_NUMBER && b.kind == VALUE_NUMBER)
+    return value_number(is_max ? (a.number > b.number ? a.number : b.number) : (a.number < b.number ? a.number : b.number));
+  if (!expect_f32(e, a, arg_expr(call, 0)->loc, "the first argument") ||
+      !expect_f32(e, b, arg_expr(call, 1)->loc, "the second argument"))
+    return value_error();
+  if (!same_type(&a.type, &b.type)) {
+    char left[96], right[96];
+    format_type(&a.type, left, sizeof left);
+    format_type(&b.type, right, sizeof right);
+    diag_error(e->diagnostics, call->loc, "%s of two tensors of different shapes: %s and %s", name, left, right);
+    return value_error();
+  }
+  if (a.dispatched != b.dispatched) {
+    diag_error(e->diagnostics, call->loc, "inside a route body, values computed from the dispatched rows can only be combined with each other");
+    return value_error();
+  }
+  int node = add_node(e, is_max ? NODE_MAXIMUM : NODE_MINIMUM, call->loc);
+  graph_add_operand(e->graph, node, a.ref);
+  graph_add_operand(e->graph, node, b.ref);
+  graph_add_result(e->graph, node, a.type);
+  Value result = value_tensor((ValueRef){node, 0}, a.type);
+  result.dispatched = a.dispatched;
+  return result;
+}
+
+static Value builtin_log_softmax(Elaborator *e, Body *body, const AstExpr *call) {
+  if (!expect_arity(e, call, "log_softmax", 1, 1)) return value_error();
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  if (!expect_f32(e, x, arg_expr(call, 0)->loc, "the argument") ||
+      !expect_rank(e, x, arg_expr(call, 0)->loc, 2, "the argument of log_softmax (rows of scores)"))
+    return value_error();
+  return unary_node(e, NODE_LOG_SOFTMAX, call->loc, x, x.type);
+}
+
+/* sum(x, axis), mean(x, axis), max(x, axis): axis a number in [-rank, rank), negative from the end */
+static Value builtin_reduce(Elaborator *e, Body *body, const AstExpr *call, int f) {
+  const char *name = dsl_reduce_names[f];
+  if (!expect_arity(e, call, name, 2, 2)) return value_error();
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  Value axis = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_x = expect_f32(e, x, arg_expr(call, 0)->loc, "the first argument");
+  if (!expect_number(e, axis, arg_expr(call, 1)->loc, "the axis") || !ok_x) return value_error();
+  int rank = x.type.rank;
+  if (rank == 0 || axis.number != floor(axis.number) || axis.number < -rank || axis.number >= rank) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "%s along axis %g of a %d-D tensor; the axes are 0 to %d (or -1 for the last)",
+               name, axis.number, rank, rank - 1);
+    return value_error();
+  }
+  int a = axis.number < 0 ? rank + (int)axis.number : (int)axis.number;
+  if (x.dispatched && a == 0) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc,
+               "inside a route body, %s cannot run along axis 0: each dispatched row is computed on its own", name);
+    return value_error();
+  }
+  TensorType type = {.dtype = DTYPE_F32, .rank = rank - 1};
+  for (int d = 0, j = 0; d < rank; d++)
+    if (d != a) type.dims[j++] = x.type.dims[d];
+  Value result = unary_node(e, NODE_REDUCE, call->loc, x, type);
+  Node *node = graph_node(e->graph, result.ref.node);
+  node->function = f;
+  node->axis = a;
+  return result;
+}
+
 static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char *name) {
+  int unary = unary_function(name), reduction = reduce_function(name);
+  if (unary >= 0) return builtin_unary(e, body, call, unary);
+  if (reduction >= 0) return builtin_reduce(e, body, call, reduction);
+  if (strcmp(name, "maximum") == 0 || strcmp(name, "minimum") == 0) return builtin_extremum(e, body, call, name);
+  if (strcmp(name, "log_softmax") == 0) return builtin_log_softmax(e, body, call);
   if (strcmp(name, "rmsnorm") == 0) return builtin_rmsnorm(e, body, call);
   if (strcmp(name, "embedding") == 0)
     return expect_arity(e, call, name, 2, 2) ? builtin_embedding(e, body, call) : value_error();
@@ -494,16 +616,6 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
       return value_error();
     }
     return unary_node(e, name[1] == 'i' ? NODE_SILU : NODE_SOFTMAX, call->loc, x, x.type);
-  }
-  if (strcmp(name, "sqrt") == 0) {
-    if (!expect_arity(e, call, name, 1, 1)) return value_error();
-    Value x = elaborate_expr(e, body, arg_expr(call, 0));
-    if (!expect_number(e, x, arg_expr(call, 0)->loc, "the argument of sqrt")) return value_error();
-    if (x.number < 0) {
-      diag_error(e->diagnostics, arg_expr(call, 0)->loc, "sqrt of a negative number (%g)", x.number);
-      return value_error();
-    }
-    return value_number(sqrt(x.number));
   }
   if (strcmp(name, "top_k") == 0)
     return expect_arity(e, call, name, 2, 3) ? builtin_top_k(e, body, call) : value_error();

@@ -66,7 +66,19 @@ typedef enum {
   NODE_EMBEDDING,     /* table[V,D], ids i32[T] -> [T,D] (row lookup) */
   NODE_CROSS_ENTROPY, /* logits[T,V], labels i32[T] -> mean_t(logsumexp(logits[t]) - logits[t,label]) */
   NODE_DROPOUT,       /* x, seed i32[1] -> x * mask / (1 - p); p in `value`; seed 0 = identity (eval) */
+  /* the language's functions */
+  NODE_UNARY,         /* f(x) elementwise, f = `function` (UnaryFunction) */
+  NODE_MAXIMUM, NODE_MINIMUM, /* a, b (same shape) -> elementwise max / min */
+  NODE_LOG_SOFTMAX,   /* x[T,C] -> x - logsumexp(x) along the last axis */
+  NODE_REDUCE,        /* x -> sum / mean / max along `axis` (`function`: ReduceFunction); rank - 1 */
 } NodeKind;
+
+typedef enum { UNARY_SIGMOID, UNARY_TANH, UNARY_RELU, UNARY_GELU, UNARY_EXP, UNARY_LOG, UNARY_SQRT, UNARY_ABS } UnaryFunction;
+typedef enum { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX } ReduceFunction;
+enum { NUM_UNARY_FUNCTIONS = UNARY_ABS + 1, NUM_REDUCE_FUNCTIONS = REDUCE_MAX + 1 };
+/* their names in the language (sema.c) */
+extern const char *const dsl_unary_names[NUM_UNARY_FUNCTIONS];
+extern const char *const dsl_reduce_names[NUM_REDUCE_FUNCTIONS];
 
 typedef struct {
   int node;   /* index of the producing node */
@@ -89,6 +101,8 @@ typedef struct {
   int transpose_w;            /* GROUPED_MATMUL */
   int k, renormalize;         /* TOP_K */
   int num_experts;            /* DISPATCH, LOAD_BALANCE */
+  int function;               /* UNARY: UnaryFunction; REDUCE: ReduceFunction */
+  int axis;                   /* REDUCE */
 } Node;
 
 typedef struct {

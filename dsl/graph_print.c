@@ -33,6 +33,11 @@ static const char *kind_name(NodeKind kind) {
   case NODE_EMBEDDING: return "embedding";
   case NODE_CROSS_ENTROPY: return "cross_entropy";
   case NODE_DROPOUT: return "dropout";
+  case NODE_UNARY: return "unary";
+  case NODE_MAXIMUM: return "maximum";
+  case NODE_MINIMUM: return "minimum";
+  case NODE_LOG_SOFTMAX: return "log_softmax";
+  case NODE_REDUCE: return "reduce";
   }
   return "?";
 }
@@ -58,6 +63,8 @@ static void print_attributes(const Node *node, FILE *out) {
   case NODE_INPUT: fprintf(out, " \"%s\"", node->name); break;
   case NODE_CONST: fprintf(out, " %g", node->value); break;
   case NODE_SCALE: fprintf(out, " factor=%g", node->value); break;
+  case NODE_UNARY: fprintf(out, " %s", dsl_unary_names[node->function]); break;
+  case NODE_REDUCE: fprintf(out, " %s axis=%d", dsl_reduce_names[node->function], node->axis); break;
   case NODE_RMSNORM: fprintf(out, " eps=%g", node->value); break;
   case NODE_DROPOUT: fprintf(out, " p=%g", node->value); break;
   case NODE_MATMUL:

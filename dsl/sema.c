@@ -9,11 +9,20 @@
  * Shapes, arity of calls and names inside bodies are checked by elaborate.c,
  * which sees concrete sizes. */
 #include "sema.h"
+#include "graph.h"
 
 #include <string.h>
 
-static const char *const builtins[] = {"silu",    "softmax",   "top_k",         "load_balance", "mse", "sqrt",
-                                       "rmsnorm", "embedding", "cross_entropy", "dropout",      NULL};
+static const char *const builtins[] = {"silu",    "softmax",   "top_k",   "load_balance", "mse",     "sqrt",  "rmsnorm",
+                                       "embedding", "cross_entropy", "dropout", "sigmoid", "tanh", "relu", "gelu",
+                                       "exp",     "log",       "abs",     "maximum",      "minimum", "log_softmax",
+                                       "sum",     "mean",      "max",     NULL};
+
+const char *const dsl_unary_names[NUM_UNARY_FUNCTIONS] = {
+    [UNARY_SIGMOID] = "sigmoid", [UNARY_TANH] = "tanh", [UNARY_RELU] = "relu", [UNARY_GELU] = "gelu",
+    [UNARY_EXP] = "exp",         [UNARY_LOG] = "log",   [UNARY_SQRT] = "sqrt", [UNARY_ABS] = "abs"};
+const char *const dsl_reduce_names[NUM_REDUCE_FUNCTIONS] = {[REDUCE_SUM] = "sum", [REDUCE_MEAN] = "mean",
+                                                            [REDUCE_MAX] = "max"};
 
 int sema_is_builtin(const char *name) {
   for (int i = 0; builtins[i]; i++)

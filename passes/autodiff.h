@@ -43,5 +43,11 @@ void backward_rmsnorm(Autodiff *ad, MlirOperation op);
 void backward_embedding(Autodiff *ad, MlirOperation op);
 void backward_cross_entropy(Autodiff *ad, MlirOperation op);
 void backward_dropout(Autodiff *ad, MlirOperation op);
+void backward_unary(Autodiff *ad, MlirOperation op);
+void backward_extremum(Autodiff *ad, MlirOperation op);
+void backward_log_softmax(Autodiff *ad, MlirOperation op);
+void backward_reduce_sum(Autodiff *ad, MlirOperation op);
+void backward_reduce_mean(Autodiff *ad, MlirOperation op);
+void backward_reduce_max(Autodiff *ad, MlirOperation op);
 
 #endif

@@ -157,3 +157,47 @@ void backward_dropout(Autodiff *ad, MlirOperation op) {
   Rule r = rule_of(ad, op);
   ad_accumulate(ad, r.x[0], ad_op(ad, OP_DROPOUT_GRAD, (MlirValue[]){r.dy, r.x[1]}, type_of(r.x[0]), op));
 }
+
+/* y = f(x) elementwise (sigmoid, tanh, relu, gelu, exp, log, sqrt, abs): dx = f_grad(x, dy),
+ * f_grad the entry after f's in the table */
+void backward_unary(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  OpId grad = (OpId)(op_info_of(op) - op_table + 1);
+  ad_accumulate(ad, r.x[0], ad_op(ad, grad, (MlirValue[]){r.x[0], r.dy}, type_of(r.x[0]), op));
+}
+
+/* y = maximum(a, b) (or minimum): da = grad(a, b, dy), db = grad(b, a, dy) */
+void backward_extremum(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  OpId grad = (OpId)(op_info_of(op) - op_table + 1);
+  if (ad_is_active(ad, r.x[0]))
+    ad_accumulate(ad, r.x[0], ad_op(ad, grad, (MlirValue[]){r.x[0], r.x[1], r.dy}, type_of(r.x[0]), op));
+  if (ad_is_active(ad, r.x[1]))
+    ad_accumulate(ad, r.x[1], ad_op(ad, grad, (MlirValue[]){r.x[1], r.x[0], r.dy}, type_of(r.x[1]), op));
+}
+
+/* y = log_softmax(x) per row: dx = dy − exp(y) · Σ dy */
+void backward_log_softmax(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_LOG_SOFTMAX_GRAD, (MlirValue[]){r.y, r.dy}, type_of(r.x[0]), op));
+}
+
+/* y = Σ_axis x: dx = dy, repeated along the axis */
+void backward_reduce_sum(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_REDUCE_SUM_GRAD, (MlirValue[]){r.x[0], r.dy}, type_of(r.x[0]), op));
+}
+
+/* y = mean_axis x: dx = dy / n, repeated along the axis */
+void backward_reduce_mean(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  int64_t n = mlirShapedTypeGetDimSize(type_of(r.x[0]), op_int_attribute(op, "axis", 0));
+  MlirValue spread = ad_op(ad, OP_REDUCE_SUM_GRAD, (MlirValue[]){r.x[0], r.dy}, type_of(r.x[0]), op);
+  ad_accumulate(ad, r.x[0], ad_scale(ad, spread, 1.0 / (double)n));
+}
+
+/* y = max_axis x: dx = dy at the first maximum along the axis, 0 elsewhere */
+void backward_reduce_max(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_REDUCE_MAX_GRAD, (MlirValue[]){r.x[0], r.y, r.dy}, type_of(r.x[0]), op));
+}

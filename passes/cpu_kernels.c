@@ -11,6 +11,7 @@
 
 #include "matmul_kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
@@ -623,6 +624,167 @@ static void grouped_lora_chain(Kernel *k, const MlirValue *b, double p) {
   parallel_or_serial_end(k, &e);
 }
 
+/* ---- the language's elementwise functions: y = f(x), and f'(x) for dx = dy · f'(x) ---- */
+/* tanh x = 1 − 2/(e^{2x} + 1): ±1 where e^{2x} overflows or underflows */
+static MlirValue tanh_value(Kernel *k, MlirValue x) {
+  return SUB(F(1.0), DIV(F(2.0), ADD(exp_value(k, MUL(x, F(2.0))), F(1.0))));
+}
+/* GELU in its tanh form (PyTorch's approximate='tanh'): 0.5 x (1 + tanh(c (x + 0.044715 x³))), c = √(2/π) */
+static const double gelu_c = 0.7978845608028654, gelu_a = 0.044715;
+static MlirValue gelu_tanh(Kernel *k, MlirValue x) {
+  return tanh_value(k, MUL(F(gelu_c), ADD(x, MUL(F(gelu_a), MUL(x, MUL(x, x))))));
+}
+static MlirValue sign_value(Kernel *k, MlirValue x) {
+  return select_value(k, compare_float(k, "ogt", x, F(0.0)), F(1.0),
+                      select_value(k, compare_float(k, "olt", x, F(0.0)), F(-1.0), F(0.0)));
+}
+
+static MlirValue function_value(Kernel *k, OpId id, MlirValue x) {
+  switch (id) {
+  case OP_SIGMOID: return sigmoid(k, x);
+  case OP_TANH: return tanh_value(k, x);
+  case OP_RELU: return arith(k, "arith.maximumf", x, F(0.0)); /* NaN stays NaN */
+  case OP_GELU: return MUL(MUL(F(0.5), x), ADD(F(1.0), gelu_tanh(k, x)));
+  case OP_EXP: return exp_value(k, x);
+  case OP_LOG: return unary(k, "math.log", x);
+  case OP_SQRT: return unary(k, "math.sqrt", x);
+  case OP_ABS: return unary(k, "math.absf", x);
+  default: IR_CHECK(0, "cpu_kernels: not an elementwise function"); return x;
+  }
+}
+
+static MlirValue function_derivative(Kernel *k, OpId id, MlirValue x) {
+  switch (id) {
+  case OP_SIGMOID: {
+    MlirValue s = sigmoid(k, x);
+    return MUL(s, SUB(F(1.0), s));
+  }
+  case OP_TANH: {
+    MlirValue t = tanh_value(k, x);
+    return SUB(F(1.0), MUL(t, t));
+  }
+  case OP_RELU: return select_value(k, compare_float(k, "ogt", x, F(0.0)), F(1.0), F(0.0));
+  case OP_GELU: { /* 0.5 (1 + t) + 0.5 x (1 − t²) c (1 + 3a x²) */
+    MlirValue t = gelu_tanh(k, x);
+    MlirValue inner = MUL(F(gelu_c), ADD(F(1.0), MUL(F(3.0 * gelu_a), MUL(x, x))));
+    return ADD(MUL(F(0.5), ADD(F(1.0), t)), MUL(MUL(F(0.5), x), MUL(SUB(F(1.0), MUL(t, t)), inner)));
+  }
+  case OP_EXP: return exp_value(k, x);
+  case OP_LOG: return DIV(F(1.0), x);
+  case OP_SQRT: return DIV(F(0.5), unary(k, "math.sqrt", x));
+  case OP_ABS: return sign_value(k, x);
+  default: IR_CHECK(0, "cpu_kernels: not an elementwise function"); return x;
+  }
+}
+
+static OpId op_id(MlirOperation op) { return (OpId)(op_info_of(op) - op_table); }
+static MlirValue function_element(Kernel *k, const MlirValue *x, const void *id) {
+  return function_value(k, *(const OpId *)id, x[0]);
+}
+/* x = {x, dy} */
+static MlirValue function_grad_element(Kernel *k, const MlirValue *x, const void *id) {
+  return MUL(x[1], function_derivative(k, *(const OpId *)id, x[0]));
+}
+/* maximum/minimum and a's gradient: dy where a wins, dy/2 where a = b; x = {a, b, dy} */
+static MlirValue extremum_element(Kernel *k, const MlirValue *x, const void *id) {
+  return arith(k, *(const OpId *)id == OP_MAXIMUM ? "arith.maximumf" : "arith.minimumf", x[0], x[1]);
+}
+static MlirValue extremum_grad_element(Kernel *k, const MlirValue *x, const void *id) {
+  MlirValue wins = compare_float(k, *(const OpId *)id == OP_MAXIMUM_GRAD ? "ogt" : "olt", x[0], x[1]);
+  MlirValue tie = compare_float(k, "oeq", x[0], x[1]);
+  return select_value(k, wins, x[2], select_value(k, tie, MUL(x[2], F(0.5)), F(0.0)));
+}
+
+/* y = x − max − log Σ exp(x − max) per row; dx = dy − exp(y) · Σ dy */
+static void log_softmax(Kernel *k, MlirValue x, MlirValue y) {
+  ROWS(r, dim(x, 0), dim(x, 1));
+  MlirValue max, log_sum;
+  log_sum_exp(k, x, r.iv, &max, &log_sum);
+  FOR(c, C(0), C(dim(x, 1)));
+  STORE(k, SUB(SUB(LOAD(k, x, r.iv, c.iv), max), log_sum), y, r.iv, c.iv);
+  END(c);
+  END_ROWS(r);
+}
+static void log_softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
+  ROWS(r, dim(y, 0), dim(y, 1));
+  Loop s = loop_begin(k, C(0), C(dim(y, 1)), F(0.0));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, dy, r.iv, s.iv)));
+  FOR(c, C(0), C(dim(y, 1)));
+  STORE(k, SUB(LOAD(k, dy, r.iv, c.iv), MUL(exp_value(k, LOAD(k, y, r.iv, c.iv)), sum)), dx, r.iv, c.iv);
+  END(c);
+  END_ROWS(r);
+}
+
+/* ---- reductions along one axis of x (rank 1-3): the loops over y's indices, outermost on threads
+ * when x is large; x's index is y's with the axis's inserted ---- */
+typedef struct {
+  Loop loops[3];
+  int count, parallel;
+  MlirValue index[3]; /* y's index */
+} Outer;
+
+static Outer outer_begin(Kernel *k, MlirValue x, int axis) {
+  Outer o = {.count = 0};
+  for (int d = 0; d < rank(x); d++) {
+    if (d == axis) continue;
+    if (o.count == 0) {
+      o.parallel = 1;
+      o.loops[0] = parallel_or_serial_begin(k, C(0), C(dim(x, d)), 1, use_threads(k, numel(x)));
+    } else {
+      o.loops[o.count] = loop_begin(k, C(0), C(dim(x, d)), no_value);
+    }
+    o.index[o.count] = o.loops[o.count].iv;
+    o.count++;
+  }
+  return o;
+}
+static void outer_end(Kernel *k, Outer *o) {
+  for (int i = o->count - 1; i > 0; i--) loop_end(k, &o->loops[i], no_value);
+  if (o->count > 0) parallel_or_serial_end(k, &o->loops[0]);
+}
+/* x's index: y's index with `along` at the axis */
+static int x_index(const Outer *o, int axis, int x_rank, MlirValue along, MlirValue *index) {
+  for (int d = 0, j = 0; d < x_rank; d++) index[d] = d == axis ? along : o->index[j++];
+  return x_rank;
+}
+
+enum { REDUCE_SUM_KIND, REDUCE_MEAN_KIND, REDUCE_MAX_KIND };
+static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, int kind) {
+  int64_t n = dim(x, axis);
+  Outer o = outer_begin(k, x, axis);
+  MlirValue index[3];
+  Loop a = loop_begin(k, C(0), C(n), F(kind == REDUCE_MAX_KIND ? -INFINITY : 0.0));
+  MlirValue v = load(k, x, x_index(&o, axis, rank(x), a.iv, index), index);
+  MlirValue total = loop_end(k, &a, kind == REDUCE_MAX_KIND ? arith(k, "arith.maximumf", a.acc, v) : ADD(a.acc, v));
+  if (kind == REDUCE_MEAN_KIND) total = DIV(total, F((double)n));
+  store(k, total, y, o.count, o.index);
+  outer_end(k, &o);
+}
+/* dx = dy repeated along the axis */
+static void reduce_sum_grad(Kernel *k, MlirValue dy, MlirValue dx, int axis) {
+  Outer o = outer_begin(k, dx, axis);
+  MlirValue g = load(k, dy, o.count, o.index), index[3];
+  FOR(a, C(0), C(dim(dx, axis)));
+  store(k, g, dx, x_index(&o, axis, rank(dx), a.iv, index), index);
+  END(a);
+  outer_end(k, &o);
+}
+/* dx = dy at the first index along the axis where x equals the max y, 0 elsewhere */
+static void reduce_max_grad(Kernel *k, MlirValue x, MlirValue y, MlirValue dy, MlirValue dx, int axis) {
+  int64_t n = dim(x, axis);
+  Outer o = outer_begin(k, x, axis);
+  MlirValue max = load(k, y, o.count, o.index), g = load(k, dy, o.count, o.index), index[3];
+  Loop f = loop_begin(k, C(0), C(n), C(n));
+  MlirValue hit = arith(k, "arith.andi", compare_index(k, "eq", f.acc, C(n)),
+                        compare_float(k, "oeq", load(k, x, x_index(&o, axis, rank(x), f.iv, index), index), max));
+  MlirValue first = loop_end(k, &f, select_value(k, hit, f.iv, f.acc));
+  FOR(a, C(0), C(n));
+  store(k, select_value(k, compare_index(k, "eq", a.iv, first), g, F(0.0)), dx,
+        x_index(&o, axis, rank(x), a.iv, index), index);
+  END(a);
+  outer_end(k, &o);
+}
+
 /* ---- the entry points of the table: b = inputs, outputs, scratch ---- */
 #define KERNEL(name) int cpu_##name(Kernel *k, MlirOperation op, const MlirValue *b)
 
@@ -749,6 +911,34 @@ KERNEL(cross_entropy) { cross_entropy(k, b[0], b[1], b[2]); return 1; }
 KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], b[1], b[2], b[3]); return 1; }
 /* dropout and dropout_grad draw the same mask: (x or dy, seed) -> out */
 KERNEL(dropout) { dropout(k, b[0], b[1], b[2], op_float_attribute(op, "p", 0.0)); return 1; }
+/* the language's functions: (x) -> y; (x, dy) -> dx; maximum/minimum (a, b) -> y, (a, b, dy) -> da */
+KERNEL(unary) {
+  OpId id = op_id(op);
+  return STRICT(elementwise(k, 1, b, b[1], function_element, &id));
+}
+KERNEL(unary_grad) {
+  OpId id = (OpId)(op_id(op) - 1); /* the function's entry precedes its gradient's */
+  return STRICT(elementwise(k, 2, b, b[2], function_grad_element, &id));
+}
+KERNEL(extremum) {
+  OpId id = op_id(op);
+  return STRICT(elementwise(k, 2, b, b[2], extremum_element, &id));
+}
+KERNEL(extremum_grad) {
+  OpId id = op_id(op);
+  return STRICT(elementwise(k, 3, b, b[3], extremum_grad_element, &id));
+}
+KERNEL(log_softmax) { log_softmax(k, b[0], b[1]); return 1; }
+KERNEL(log_softmax_grad) { log_softmax_grad(k, b[0], b[1], b[2]); return 1; }
+/* reduce_sum/mean/max(x) {axis} -> y; reduce_sum_grad(x, dy) -> dx; reduce_max_grad(x, y, dy) -> dx */
+KERNEL(reduce) {
+  OpId id = op_id(op);
+  int kind = id == OP_REDUCE_SUM ? REDUCE_SUM_KIND : id == OP_REDUCE_MEAN ? REDUCE_MEAN_KIND : REDUCE_MAX_KIND;
+  reduce(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), kind);
+  return 1;
+}
+KERNEL(reduce_sum_grad) { reduce_sum_grad(k, b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }
+KERNEL(reduce_max_grad) { reduce_max_grad(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "axis", 0)); return 1; }
 
 /* linalg.matmul, _transpose_a, _transpose_b: ins(a, b) outs(c), c += op(a)·op(b), as
  * perft's blocked loop nests (matmul_kernels.c); 0 leaves the op to upstream lowering. */

@@ -33,6 +33,15 @@ int cpu_grouped_matmul_scale_add(Kernel *k, MlirOperation op, const MlirValue *b
 int cpu_lora_chain(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_grouped_lora_chain(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_gathered_dropout(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_unary(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_unary_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_extremum(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_extremum_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_log_softmax(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_log_softmax_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_reduce(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_reduce_sum_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_reduce_max_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_grouped_matmul_join(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_grouped_matmul_join_combine(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_softmax_top_k(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -103,6 +103,26 @@ static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
   return 1;
 }
 
+/* An elementwise function of the language and its gradient op, dx = dy · f'(x) (cpu_unary,
+ * cpu_unary_grad pick the formula by op). */
+#define UNARY_OP(ID, name)                                                                                      \
+  [OP_##ID] = {"perft." name, OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),            \
+               .backward = backward_unary, CPU(cpu_unary)},                                                      \
+  [OP_##ID##_GRAD] = {"perft." name "_grad", OPERANDS(FLOAT("x", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),     \
+                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_unary_grad)}
+/* maximum/minimum(a, b) and a's gradient (a, b, dy) -> da (b's: the same op with a and b swapped);
+ * where a = b each takes half, as PyTorch does */
+#define EXTREMUM_OP(ID, name)                                                                                   \
+  [OP_##ID] = {"perft." name, OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),                    \
+               RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_extremum, CPU(cpu_extremum)},            \
+  [OP_##ID##_GRAD] = {"perft." name "_grad",                                                                    \
+                      OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)), \
+                      RESULTS(FLOAT("da", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_extremum_grad)}
+/* sum, mean or max of x along `axis`: y has x's dims without that one */
+#define REDUCE_OP(ID, name, rule)                                                                               \
+  [OP_##ID] = {"perft." name, OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),            \
+               ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_reduce, .backward = rule, CPU(cpu_reduce)}
+
 const OpInfo op_table[OP_COUNT] = {
     /* upstream: linalg in destination-passing style, ins(a, b) outs(c) -> c */
     [OP_MATMUL] = {"linalg.matmul", .upstream = 1, .backward = backward_matmul, .flops = matmul_flops,
@@ -300,6 +320,24 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_DROPOUT_GRAD] = {"perft.dropout_grad", OPERANDS(FLOAT("dy", "T", ANY_RANK), I32("seed", "SEED", 1)),
                          RESULTS(FLOAT("dx", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
                          .verify = verify_dropout, GRADIENT_OP, CPU(cpu_dropout)},
+    /* the language's elementwise functions (docs/LANGUAGE.md) */
+    UNARY_OP(SIGMOID, "sigmoid"), UNARY_OP(TANH, "tanh"), UNARY_OP(RELU, "relu"), UNARY_OP(GELU, "gelu"),
+    UNARY_OP(EXP, "exp"), UNARY_OP(LOG, "log"), UNARY_OP(SQRT, "sqrt"), UNARY_OP(ABS, "abs"),
+    EXTREMUM_OP(MAXIMUM, "maximum"), EXTREMUM_OP(MINIMUM, "minimum"),
+    [OP_LOG_SOFTMAX] = {"perft.log_softmax", OPERANDS(FLOAT("x", "T", 2)), RESULTS(FLOAT("y", "T", 2)),
+                        .backward = backward_log_softmax, CPU(cpu_log_softmax)},
+    [OP_LOG_SOFTMAX_GRAD] = {"perft.log_softmax_grad", OPERANDS(FLOAT("y", "T", 2), FLOAT("dy", "T", 2)),
+                             RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, CPU(cpu_log_softmax_grad)},
+    /* reductions along one axis; mean's gradient is sum's, scaled */
+    REDUCE_OP(REDUCE_SUM, "reduce_sum", backward_reduce_sum), REDUCE_OP(REDUCE_MEAN, "reduce_mean", backward_reduce_mean),
+    REDUCE_OP(REDUCE_MAX, "reduce_max", backward_reduce_max),
+    [OP_REDUCE_SUM_GRAD] = {"perft.reduce_sum_grad", OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
+                            RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),
+                            .verify = verify_reduce, GRADIENT_OP, CPU(cpu_reduce_sum_grad)},
+    [OP_REDUCE_MAX_GRAD] = {"perft.reduce_max_grad",
+                            OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("y", "Y", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
+                            RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),
+                            .verify = verify_reduce, GRADIENT_OP, CPU(cpu_reduce_max_grad)},
 };
 
 /* ---- lookup ---- */

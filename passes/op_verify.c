@@ -290,3 +290,18 @@ int verify_dropout(MlirOperation op) {
   if (!(rate >= 0.0 && rate < 1.0)) return verify_fail(op, "p = %g must be in [0, 1)", rate);
   return expect(op, 1, 0, 1, "one seed");
 }
+
+/* x, then the reduced value (y or dy; value 1) {axis}: 0 <= axis < rank(x), and value 1 has x's dims
+ * without the axis */
+int verify_reduce(MlirOperation op) {
+  int64_t axis = int_attribute(op, "axis");
+  int64_t rank = mlirShapedTypeGetRank(verify_value_type(op, 0));
+  if (axis < 0 || axis >= rank) return verify_fail(op, "axis %lld is not an axis of x (rank %lld)", (long long)axis, (long long)rank);
+  int64_t reduced = mlirShapedTypeGetRank(verify_value_type(op, 1));
+  if (reduced != rank - 1)
+    return verify_fail(op, "%s must have rank %lld (x's without axis %lld), found %lld", value_name(op, 1),
+                       (long long)(rank - 1), (long long)axis, (long long)reduced);
+  for (int d = 0, j = 0; d < rank; d++)
+    if (d != axis && !expect(op, 1, j++, dim(op, 0, d), "that of x")) return 0;
+  return 1;
+}

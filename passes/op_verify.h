@@ -23,6 +23,7 @@ int verify_grouped_lora_chain(MlirOperation op);
 int verify_gathered_dropout(MlirOperation op);
 int verify_grouped_matmul_join(MlirOperation op);
 int verify_grouped_matmul_join_combine(MlirOperation op);
+int verify_reduce(MlirOperation op);
 int verify_softmax_top_k(MlirOperation op);
 int verify_concat(MlirOperation op);
 int verify_slice(MlirOperation op);

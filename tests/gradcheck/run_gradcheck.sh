@@ -14,7 +14,7 @@
 #
 # Environment: CC (default cc), GRADCHECK_CFLAGS, GRADCHECK_LDFLAGS (extra link inputs for the
 # generated object), GRADCHECK_ARGS (extra harness flags for every run, e.g. "--seed 3"),
-# GRADCHECK_PLANTED (space-separated OP:PROGRAM pairs; default "silu:silu").
+# GRADCHECK_PLANTED (space-separated OP:PROGRAM pairs; default "silu:silu gelu:gelu reduce_max:reduce").
 set -u
 if [ $# -lt 2 ]; then
   echo "usage: $0 PERFTC OUTDIR [NAME...]" >&2
@@ -28,7 +28,7 @@ CC=${CC:-cc}
 CFLAGS="-std=c11 -O1 ${GRADCHECK_CFLAGS:-}"
 LDFLAGS="${GRADCHECK_LDFLAGS:-}"
 HARNESS_ARGS="${GRADCHECK_ARGS:-}"
-PLANTED="${GRADCHECK_PLANTED:-silu:silu}"
+PLANTED="${GRADCHECK_PLANTED:-silu:silu gelu:gelu reduce_max:reduce}"
 EXAMPLE="$HERE/../../examples/moe_perft_r.perft"
 # the example at small, awkward sizes (every dim overridden)
 EXAMPLE_DIMS="-Dtokens=6 -DD=5 -DE=4 -DK=2 -DF=3 -DN=3 -DKt=2 -Dr=2"
