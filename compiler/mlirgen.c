@@ -101,6 +101,10 @@ static int gen_node(Gen *g, const Node *node, int index) {
     break;
   }
   case NODE_MAXIMUM: id = OP_MAXIMUM; break;
+  case NODE_BROADCAST: id = OP_BROADCAST; break;
+  case NODE_EXPERT_ROWS: id = OP_EXPERT_ROWS; break;
+  case NODE_COMPARE: id = OP_COMPARE; attrs[0].i = node->function; break;
+  case NODE_WHERE: id = OP_WHERE; break;
   case NODE_MINIMUM: id = OP_MINIMUM; break;
   case NODE_LOG_SOFTMAX: id = OP_LOG_SOFTMAX; break;
   case NODE_REDUCE: {
@@ -125,6 +129,8 @@ static MlirLocation location_of(MlirContext context, const SourceLocation *loc) 
 static char *init_text(const Initializer *init, char *buffer, size_t size) {
   if (init->kind == INIT_ZEROS) snprintf(buffer, size, "zeros");
   else if (init->kind == INIT_ONES) snprintf(buffer, size, "ones");
+  else if (init->kind == INIT_EYE) snprintf(buffer, size, "eye");
+  else if (init->kind == INIT_CONST) snprintf(buffer, size, "const %.9g", init->mean);
   else snprintf(buffer, size, "normal %.9g %.9g", init->mean, init->std);
   return buffer;
 }

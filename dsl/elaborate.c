@@ -226,9 +226,13 @@ static int elaborate_init(Elaborator *e, Body *body, const AstStmt *stmt, Initia
   *init = (Initializer){INIT_ZEROS, 0, 0};
   if (!stmt->init_name) return 1;
   const char *name = stmt->init_name;
-  int expected = strcmp(name, "normal") == 0 ? 2 : (strcmp(name, "zeros") == 0 || strcmp(name, "ones") == 0) ? 0 : -1;
+  int expected = strcmp(name, "normal") == 0  ? 2
+                 : strcmp(name, "const") == 0 ? 1
+                 : (strcmp(name, "zeros") == 0 || strcmp(name, "ones") == 0 || strcmp(name, "eye") == 0) ? 0
+                                                                                                          : -1;
   if (expected < 0) {
-    diag_error(e->diagnostics, stmt->init_loc, "unknown initializer '%s' (normal, zeros or ones)", name);
+    diag_error(e->diagnostics, stmt->init_loc,
+               "unknown initializer '%s' (normal(mean, std), zeros(), ones(), const(value) or eye())", name);
     return 0;
   }
   if (stmt->init_args.count != expected) {
@@ -237,19 +241,27 @@ static int elaborate_init(Elaborator *e, Body *body, const AstStmt *stmt, Initia
     return 0;
   }
   if (expected == 0) {
-    init->kind = name[0] == 'z' ? INIT_ZEROS : INIT_ONES;
+    init->kind = name[0] == 'z' ? INIT_ZEROS : name[0] == 'e' ? INIT_EYE : INIT_ONES;
     return 1;
   }
   double numbers[2];
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < expected; i++) {
     const AstArg *arg = stmt->init_args.items[i];
     Value value = elaborate_expr(e, body, arg->value);
     if (value.kind == VALUE_ERROR) return 0;
     if (value.kind != VALUE_NUMBER || arg->name) {
-      diag_error(e->diagnostics, arg->loc, "normal(mean, std) takes two compile-time numbers");
+      diag_error(e->diagnostics, arg->loc, "%s takes compile-time numbers", expected == 2 ? "normal(mean, std)" : "const(value)");
       return 0;
     }
     numbers[i] = value.number;
+  }
+  if (expected == 1) {
+    if (!isfinite(numbers[0])) {
+      diag_error(e->diagnostics, stmt->init_loc, "const needs a finite value");
+      return 0;
+    }
+    *init = (Initializer){INIT_CONST, numbers[0], 0};
+    return 1;
   }
   if (!(numbers[1] >= 0) || !isfinite(numbers[0]) || !isfinite(numbers[1])) {
     diag_error(e->diagnostics, stmt->init_loc, "normal needs a finite mean and a finite std >= 0");
@@ -268,6 +280,11 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
   int ok_type = elaborate_type(e, body, &stmt->type, extra, dims, &rank, NULL);
   int ok_init = elaborate_init(e, body, stmt, &init);
   if (!ok_type || !ok_init) return -1;
+  if (init.kind == INIT_EYE && rank < 2) {
+    diag_error(e->diagnostics, stmt->init_loc,
+               "eye() initialises a matrix (ones where the last two indices are equal); '%s' has rank %d", name, rank);
+    return -1;
+  }
   int node = graph_add_node(e->graph, NODE_PARAM, stmt->loc);
   TensorType type = tensor_type(DTYPE_F32, rank, dims);
   graph_add_result(e->graph, node, type);

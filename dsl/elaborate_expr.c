@@ -64,7 +64,9 @@ int expect_tensor(Elaborator *e, Value value, SourceLocation loc, const char *wh
     return 0;
   case VALUE_BANK: diag_error(e->diagnostics, loc, "%s must be a tensor; a bank is applied as bank[e](rows)", what); return 0;
   case VALUE_BANK_PARAM:
-    diag_error(e->diagnostics, loc, "an expert's parameter can only be the right operand of '@'");
+    diag_error(e->diagnostics, loc,
+               "an expert's parameter is the right operand of '@', or a vector or scalar in an elementwise "
+               "operation of a route body");
     return 0;
   }
   return 0;
@@ -169,6 +171,114 @@ static Value matmul(Elaborator *e, const AstExpr *expr, Value a, Value b) {
   return result;
 }
 
+/* ---- numpy broadcasting (docs/LANGUAGE.md): elementwise operands of different shapes stretch to
+ * one; numbers become f32 scalars ---- */
+
+/* The shape a and b stretch to: dims aligned from the right, each pair equal or one of them 1;
+ * 0 and a diagnostic at loc where they do not. */
+static int broadcast_shape(Elaborator *e, SourceLocation loc, const char *what, const TensorType *a,
+                           const TensorType *b, TensorType *out) {
+  const TensorType *longer = a->rank >= b->rank ? a : b, *shorter = longer == a ? b : a;
+  *out = *longer;
+  for (int d = 0; d < shorter->rank; d++) {
+    int64_t s = shorter->dims[d], *l = &out->dims[d + longer->rank - shorter->rank];
+    if (s == *l || s == 1) continue;
+    if (*l == 1) {
+      *l = s;
+      continue;
+    }
+    char left[96], right[96];
+    format_type(a, left, sizeof left);
+    format_type(b, right, sizeof right);
+    diag_error(e->diagnostics, loc,
+               "shapes %s and %s do not broadcast for %s: aligned from the right, each pair of sizes must be "
+               "equal or one of them 1",
+               left, right, what);
+    return 0;
+  }
+  return 1;
+}
+
+static Value broadcast_to(Elaborator *e, SourceLocation loc, Value v, const TensorType *type) {
+  if (same_type(&v.type, type)) return v;
+  return unary_node(e, NODE_BROADCAST, loc, v, *type);
+}
+
+/* An expert's parameter in an elementwise position of a route body (`h * ia3[e].v`): each
+ * dispatched row gets its expert's slice, [R, slice] ([R, 1] for a scalar slice). Other values
+ * pass through. */
+static Value per_row(Elaborator *e, SourceLocation loc, Value v) {
+  if (v.kind != VALUE_BANK_PARAM || !e->route) return v;
+  if (v.transposed) {
+    diag_error(e->diagnostics, loc, "'^T' is allowed only on an operand of '@'");
+    return value_error();
+  }
+  if (v.type.rank > 1) {
+    diag_error(e->diagnostics, loc,
+               "an expert's parameter in an elementwise position must be a vector or a scalar per expert (it meets "
+               "each dispatched row); a matrix is used with '@'");
+    return value_error();
+  }
+  TensorType type = {.dtype = DTYPE_F32, .rank = 2, .dims = {e->route->rows, v.type.rank ? v.type.dims[0] : 1}};
+  int node = add_node(e, NODE_EXPERT_ROWS, loc);
+  graph_add_operand(e->graph, node, v.ref);
+  graph_add_operand(e->graph, node, e->route->offsets);
+  graph_add_result(e->graph, node, type);
+  Value rows = value_tensor((ValueRef){node, 0}, type);
+  rows.dispatched = 1;
+  return rows;
+}
+
+static Value scalar_constant(Elaborator *e, SourceLocation loc, double number) {
+  int node = add_node(e, NODE_CONST, loc);
+  TensorType scalar = {.dtype = DTYPE_F32, .rank = 0};
+  graph_add_result(e->graph, node, scalar);
+  graph_node(e->graph, node)->value = number;
+  return value_tensor((ValueRef){node, 0}, scalar);
+}
+
+/* a and b (tensors, or one a number) as two f32 tensors of one shape for an elementwise op. Inside
+ * a route body a value of the dispatched rows combines with another only where that one does not
+ * span the rows (a vector or a scalar, stretched to every row). 0 after a diagnostic. */
+static int elementwise_operands(Elaborator *e, SourceLocation loc, const char *what, const AstExpr *a_expr,
+                                const AstExpr *b_expr, Value *a, Value *b) {
+  if (a->kind == VALUE_NUMBER) *a = scalar_constant(e, a_expr->loc, a->number);
+  if (b->kind == VALUE_NUMBER) *b = scalar_constant(e, b_expr->loc, b->number);
+  *a = per_row(e, a_expr->loc, *a);
+  *b = per_row(e, b_expr->loc, *b);
+  int ok_a = expect_f32(e, *a, a_expr->loc, "the left operand");
+  int ok_b = expect_f32(e, *b, b_expr->loc, "the right operand");
+  if (!ok_a || !ok_b) return 0;
+  TensorType shape;
+  if (!broadcast_shape(e, loc, what, &a->type, &b->type, &shape)) return 0;
+  if (a->dispatched != b->dispatched) {
+    const Value *plain = a->dispatched ? b : a;
+    int spans_rows = plain->type.rank == shape.rank && shape.rank > 0 && plain->type.dims[0] != 1;
+    if (spans_rows) {
+      diag_error(e->diagnostics, loc,
+                 "inside a route body, values computed from the dispatched rows can only be combined with each other "
+                 "(or with a vector or a number, which every row then uses)");
+      return 0;
+    }
+  }
+  int dispatched = a->dispatched || b->dispatched;
+  *a = broadcast_to(e, loc, *a, &shape);
+  *b = broadcast_to(e, loc, *b, &shape);
+  a->dispatched = b->dispatched = dispatched;
+  return 1;
+}
+
+/* An elementwise node over operands of one shape (elementwise_operands made them so); dispatched
+ * when the first is. */
+static Value elementwise_node(Elaborator *e, NodeKind kind, SourceLocation loc, int n, const Value *operands) {
+  int node = add_node(e, kind, loc);
+  for (int i = 0; i < n; i++) graph_add_operand(e->graph, node, operands[i].ref);
+  graph_add_result(e->graph, node, operands[0].type);
+  Value result = value_tensor((ValueRef){node, 0}, operands[0].type);
+  result.dispatched = operands[0].dispatched;
+  return result;
+}
+
 /* ---- + - * / ---- */
 static Value arithmetic(Elaborator *e, const AstExpr *expr, Value a, Value b) {
   SourceLocation loc = expr->loc;
@@ -187,43 +297,21 @@ static Value arithmetic(Elaborator *e, const AstExpr *expr, Value a, Value b) {
       return value_number(a.number / b.number);
     }
   }
-  if (a.kind == VALUE_NUMBER || b.kind == VALUE_NUMBER) {
+  if ((a.kind == VALUE_NUMBER && op == '*') || (b.kind == VALUE_NUMBER && (op == '*' || op == '/'))) {
     Value tensor = a.kind == VALUE_NUMBER ? b : a;
     const AstExpr *tensor_expr = a.kind == VALUE_NUMBER ? expr->rhs : expr->lhs;
     if (!expect_f32(e, tensor, tensor_expr->loc, "the operand")) return value_error();
     if (op == '*') return scale(e, loc, tensor, a.kind == VALUE_NUMBER ? a.number : b.number);
-    if (op == '/' && b.kind == VALUE_NUMBER) {
-      if (b.number == 0) {
-        diag_error(e->diagnostics, loc, "division by zero");
-        return value_error();
-      }
-      return scale(e, loc, tensor, 1.0 / b.number);
+    if (b.number == 0) {
+      diag_error(e->diagnostics, loc, "division by zero");
+      return value_error();
     }
-    diag_error(e->diagnostics, loc, "'%c' between a number and a tensor; only number * tensor, tensor * number and tensor / number are allowed", op);
-    return value_error();
+    return scale(e, loc, tensor, 1.0 / b.number);
   }
-  int ok_a = expect_f32(e, a, expr->lhs->loc, "the left operand");
-  int ok_b = expect_f32(e, b, expr->rhs->loc, "the right operand");
-  if (!ok_a || !ok_b) return value_error();
-  if (!same_type(&a.type, &b.type)) {
-    char left[96], right[96];
-    format_type(&a.type, left, sizeof left);
-    format_type(&b.type, right, sizeof right);
-    diag_error(e->diagnostics, loc, "shapes differ for '%c': %s and %s", op, left, right);
-    return value_error();
-  }
-  if (a.dispatched != b.dispatched) {
-    diag_error(e->diagnostics, loc, "inside a route body, values computed from the dispatched rows can only be combined with each other");
-    return value_error();
-  }
+  char what[4] = {'\'', op, '\'', 0};
+  if (!elementwise_operands(e, loc, what, expr->lhs, expr->rhs, &a, &b)) return value_error();
   NodeKind kind = op == '+' ? NODE_ADD : op == '-' ? NODE_SUB : op == '*' ? NODE_MUL : NODE_DIV;
-  int node = add_node(e, kind, loc);
-  graph_add_operand(e->graph, node, a.ref);
-  graph_add_operand(e->graph, node, b.ref);
-  graph_add_result(e->graph, node, a.type);
-  Value result = value_tensor((ValueRef){node, 0}, a.type);
-  result.dispatched = a.dispatched;
-  return result;
+  return elementwise_node(e, kind, loc, 2, (Value[]){a, b});
 }
 
 /* ---- builtins ---- */
@@ -513,7 +601,7 @@ static int fold_unary(Elaborator *e, int f, double x, SourceLocation loc, double
 static Value builtin_unary(Elaborator *e, Body *body, const AstExpr *call, int f) {
   const char *name = dsl_unary_names[f];
   if (!expect_arity(e, call, name, 1, 1)) return value_error();
-  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  Value x = per_row(e, arg_expr(call, 0)->loc, elaborate_expr(e, body, arg_expr(call, 0)));
   if (x.kind == VALUE_NUMBER) {
     double y;
     return fold_unary(e, f, x.number, arg_expr(call, 0)->loc, &y) ? value_number(y) : value_error();
@@ -532,27 +620,8 @@ static Value builtin_extremum(Elaborator *e, Body *body, const AstExpr *call, co
   if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
   if (a.kind == VALUE_NUMBER && b.kind == VALUE_NUMBER)
     return value_number(is_max ? (a.number > b.number ? a.number : b.number) : (a.number < b.number ? a.number : b.number));
-  if (!expect_f32(e, a, arg_expr(call, 0)->loc, "the first argument") ||
-      !expect_f32(e, b, arg_expr(call, 1)->loc, "the second argument"))
-    return value_error();
-  if (!same_type(&a.type, &b.type)) {
-    char left[96], right[96];
-    format_type(&a.type, left, sizeof left);
-    format_type(&b.type, right, sizeof right);
-    diag_error(e->diagnostics, call->loc, "%s of two tensors of different shapes: %s and %s", name, left, right);
-    return value_error();
-  }
-  if (a.dispatched != b.dispatched) {
-    diag_error(e->diagnostics, call->loc, "inside a route body, values computed from the dispatched rows can only be combined with each other");
-    return value_error();
-  }
-  int node = add_node(e, is_max ? NODE_MAXIMUM : NODE_MINIMUM, call->loc);
-  graph_add_operand(e->graph, node, a.ref);
-  graph_add_operand(e->graph, node, b.ref);
-  graph_add_result(e->graph, node, a.type);
-  Value result = value_tensor((ValueRef){node, 0}, a.type);
-  result.dispatched = a.dispatched;
-  return result;
+  if (!elementwise_operands(e, call->loc, name, arg_expr(call, 0), arg_expr(call, 1), &a, &b)) return value_error();
+  return elementwise_node(e, is_max ? NODE_MAXIMUM : NODE_MINIMUM, call->loc, 2, (Value[]){a, b});
 }
 
 static Value builtin_log_softmax(Elaborator *e, Body *body, const AstExpr *call) {
@@ -564,10 +633,45 @@ static Value builtin_log_softmax(Elaborator *e, Body *body, const AstExpr *call)
   return unary_node(e, NODE_LOG_SOFTMAX, call->loc, x, x.type);
 }
 
-/* sum(x, axis), mean(x, axis), max(x, axis): axis a number in [-rank, rank), negative from the end */
+/* where(c, a, b): a where c != 0, else b (c a mask: a comparison, or any f32); the three broadcast */
+static Value builtin_where(Elaborator *e, Body *body, const AstExpr *call) {
+  if (!expect_arity(e, call, "where", 3, 3)) return value_error();
+  Value c = elaborate_expr(e, body, arg_expr(call, 0)), a = elaborate_expr(e, body, arg_expr(call, 1));
+  Value b = elaborate_expr(e, body, arg_expr(call, 2));
+  if (c.kind == VALUE_ERROR || a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
+  /* a with b, then c with their shape, then a and b again with c's (which may be larger) */
+  if (!elementwise_operands(e, call->loc, "where", arg_expr(call, 1), arg_expr(call, 2), &a, &b) ||
+      !elementwise_operands(e, call->loc, "where", arg_expr(call, 0), arg_expr(call, 1), &c, &a) ||
+      !elementwise_operands(e, call->loc, "where", arg_expr(call, 1), arg_expr(call, 2), &a, &b))
+    return value_error();
+  c.dispatched = a.dispatched;
+  return elementwise_node(e, NODE_WHERE, call->loc, 3, (Value[]){c, a, b});
+}
+
+/* sum(x, axis), mean(x, axis), max(x, axis): axis a number in [-rank, rank), negative from the end;
+ * a third argument keepdims: 1 keeps the axis as a size of 1 (so the result broadcasts against x) */
 static Value builtin_reduce(Elaborator *e, Body *body, const AstExpr *call, int f) {
   const char *name = dsl_reduce_names[f];
-  if (!expect_arity(e, call, name, 2, 2)) return value_error();
+  int count = call->args.count;
+  if (count < 2 || count > 3 || ((const AstArg *)call->args.items[0])->name || ((const AstArg *)call->args.items[1])->name) {
+    diag_error(e->diagnostics, call->loc, "'%s' takes (x, axis) or (x, axis, keepdims: 1)", name);
+    return value_error();
+  }
+  int keep = 0;
+  if (call->args.count == 3) {
+    const AstArg *arg = call->args.items[2];
+    if (arg->name && strcmp(arg->name, "keepdims") != 0) {
+      diag_error(e->diagnostics, arg->loc, "%s has no argument '%s' (only keepdims: 0 or 1)", name, arg->name);
+      return value_error();
+    }
+    Value k = elaborate_expr(e, body, arg->value);
+    if (!expect_number(e, k, arg->value->loc, "keepdims")) return value_error();
+    if (k.number != 0 && k.number != 1) {
+      diag_error(e->diagnostics, arg->value->loc, "keepdims is 0 or 1, not %g", k.number);
+      return value_error();
+    }
+    keep = k.number == 1;
+  }
   Value x = elaborate_expr(e, body, arg_expr(call, 0));
   Value axis = elaborate_expr(e, body, arg_expr(call, 1));
   int ok_x = expect_f32(e, x, arg_expr(call, 0)->loc, "the first argument");
@@ -584,9 +688,10 @@ static Value builtin_reduce(Elaborator *e, Body *body, const AstExpr *call, int 
                "inside a route body, %s cannot run along axis 0: each dispatched row is computed on its own", name);
     return value_error();
   }
-  TensorType type = {.dtype = DTYPE_F32, .rank = rank - 1};
+  TensorType type = {.dtype = DTYPE_F32, .rank = keep ? rank : rank - 1};
   for (int d = 0, j = 0; d < rank; d++)
     if (d != a) type.dims[j++] = x.type.dims[d];
+    else if (keep) type.dims[j++] = 1;
   Value result = unary_node(e, NODE_REDUCE, call->loc, x, type);
   Node *node = graph_node(e->graph, result.ref.node);
   node->function = f;
@@ -600,6 +705,7 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
   if (reduction >= 0) return builtin_reduce(e, body, call, reduction);
   if (strcmp(name, "maximum") == 0 || strcmp(name, "minimum") == 0) return builtin_extremum(e, body, call, name);
   if (strcmp(name, "log_softmax") == 0) return builtin_log_softmax(e, body, call);
+  if (strcmp(name, "where") == 0) return builtin_where(e, body, call);
   if (strcmp(name, "rmsnorm") == 0) return builtin_rmsnorm(e, body, call);
   if (strcmp(name, "embedding") == 0)
     return expect_arity(e, call, name, 2, 2) ? builtin_embedding(e, body, call) : value_error();
@@ -796,10 +902,13 @@ static Value compare(Elaborator *e, Body *body, const AstExpr *expr) {
   Value a = elaborate_expr(e, body, expr->lhs);
   Value b = elaborate_expr(e, body, expr->rhs);
   if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
-  if (a.kind != VALUE_NUMBER || b.kind != VALUE_NUMBER) {
-    diag_error(e->diagnostics, expr->loc, "'%s' compares compile-time numbers (sizes, layer variables), not tensors",
-               ast_compare_text(expr->op));
-    return value_error();
+  if (a.kind != VALUE_NUMBER || b.kind != VALUE_NUMBER) { /* tensors: an f32 mask of 1 and 0 */
+    static const char predicates[] = "<>lgen";
+    if (!elementwise_operands(e, expr->loc, ast_compare_text(expr->op), expr->lhs, expr->rhs, &a, &b))
+      return value_error();
+    Value mask = elementwise_node(e, NODE_COMPARE, expr->loc, 2, (Value[]){a, b});
+    graph_node(e->graph, mask.ref.node)->function = (int)(strchr(predicates, expr->op) - predicates);
+    return mask;
   }
   int result = 0;
   switch (expr->op) {

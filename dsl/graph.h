@@ -35,11 +35,11 @@ typedef struct {
   int64_t dims[GRAPH_MAX_RANK];
 } TensorType;
 
-typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE } InitKind;
 
 typedef struct {
   InitKind kind;
-  double mean, std; /* INIT_NORMAL only */
+  double mean, std; /* INIT_NORMAL; INIT_CONST: the value in mean */
 } Initializer;
 
 typedef enum {
@@ -71,6 +71,11 @@ typedef enum {
   NODE_MAXIMUM, NODE_MINIMUM, /* a, b (same shape) -> elementwise max / min */
   NODE_LOG_SOFTMAX,   /* x[T,C] -> x - logsumexp(x) along the last axis */
   NODE_REDUCE,        /* x -> sum / mean / max along `axis` (`function`: ReduceFunction); rank - 1 */
+  NODE_BROADCAST,     /* x -> x stretched to the result's shape (numpy: dims aligned right, each equal or 1) */
+  NODE_COMPARE,       /* a, b -> f32 mask (1 or 0); `function`: 0 <, 1 >, 2 <=, 3 >=, 4 ==, 5 != */
+  NODE_WHERE,         /* c, a, b (one shape) -> a where c != 0, else b */
+  NODE_EXPERT_ROWS,   /* bank[E, s...], offsets[E+1] -> [R, s...] ([R, 1] for scalars): each dispatched
+                         row's expert's slice (a bank param in an elementwise position) */
 } NodeKind;
 
 typedef enum { UNARY_SIGMOID, UNARY_TANH, UNARY_RELU, UNARY_GELU, UNARY_EXP, UNARY_LOG, UNARY_SQRT, UNARY_ABS } UnaryFunction;

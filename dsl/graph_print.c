@@ -38,6 +38,10 @@ static const char *kind_name(NodeKind kind) {
   case NODE_MINIMUM: return "minimum";
   case NODE_LOG_SOFTMAX: return "log_softmax";
   case NODE_REDUCE: return "reduce";
+  case NODE_BROADCAST: return "broadcast";
+  case NODE_EXPERT_ROWS: return "expert_rows";
+  case NODE_COMPARE: return "compare";
+  case NODE_WHERE: return "where";
   }
   return "?";
 }
@@ -58,7 +62,8 @@ static void print_attributes(const Node *node, FILE *out) {
   case NODE_PARAM:
     fprintf(out, " \"%s\" %s%s", node->name, node->trainable ? "train" : "frozen", node->value == 1.0 ? " adapter" : "");
     if (node->init.kind == INIT_NORMAL) fprintf(out, " normal(%g, %g)", node->init.mean, node->init.std);
-    else fputs(node->init.kind == INIT_ZEROS ? " zeros" : " ones", out);
+    else if (node->init.kind == INIT_CONST) fprintf(out, " const(%g)", node->init.mean);
+    else fputs(node->init.kind == INIT_ZEROS ? " zeros" : node->init.kind == INIT_EYE ? " eye" : " ones", out);
     break;
   case NODE_INPUT: fprintf(out, " \"%s\"", node->name); break;
   case NODE_CONST: fprintf(out, " %g", node->value); break;

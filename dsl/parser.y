@@ -165,6 +165,14 @@ statement
       { $$ = ast_stmt(program, STMT_PARAM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
         $$->type = (AstType){LOC(@4), $4, $6}; $$->trainable = $8;
         $$->init_name = $10; $$->init_loc = LOC(@10); $$->init_args = $12; }
+  /* param NAME : f32 train|frozen [init INIT(args)]: a scalar */
+  | PARAM IDENTIFIER ':' IDENTIFIER trainability
+      { $$ = ast_stmt(program, STMT_PARAM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->type = (AstType){LOC(@4), $4, (AstList){0}}; $$->trainable = $5; }
+  | PARAM IDENTIFIER ':' IDENTIFIER trainability INIT IDENTIFIER '(' args_opt ')'
+      { $$ = ast_stmt(program, STMT_PARAM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
+        $$->type = (AstType){LOC(@4), $4, (AstList){0}}; $$->trainable = $5;
+        $$->init_name = $7; $$->init_loc = LOC(@7); $$->init_args = $9; }
   /* bank NAME[count] = expert(args) */
   | BANK IDENTIFIER '[' expr ']' '=' IDENTIFIER '(' args_opt ')'
       { $$ = ast_stmt(program, STMT_BANK, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);

@@ -49,5 +49,9 @@ void backward_log_softmax(Autodiff *ad, MlirOperation op);
 void backward_reduce_sum(Autodiff *ad, MlirOperation op);
 void backward_reduce_mean(Autodiff *ad, MlirOperation op);
 void backward_reduce_max(Autodiff *ad, MlirOperation op);
+void backward_broadcast(Autodiff *ad, MlirOperation op);
+void backward_expert_rows(Autodiff *ad, MlirOperation op);
+void backward_compare(Autodiff *ad, MlirOperation op);
+void backward_where(Autodiff *ad, MlirOperation op);
 
 #endif

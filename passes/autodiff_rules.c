@@ -201,3 +201,31 @@ void backward_reduce_max(Autodiff *ad, MlirOperation op) {
   Rule r = rule_of(ad, op);
   ad_accumulate(ad, r.x[0], ad_op(ad, OP_REDUCE_MAX_GRAD, (MlirValue[]){r.x[0], r.y, r.dy}, type_of(r.x[0]), op));
 }
+
+/* y = x stretched (numpy broadcasting): dx = dy summed over the stretched dims */
+void backward_broadcast(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_SUM_TO, &r.dy, type_of(r.x[0]), op));
+}
+
+/* rows[r] = bank[expert of r]: dbank[e] = Σ of e's rows of drows */
+void backward_expert_rows(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_EXPERT_ROWS_GRAD, (MlirValue[]){r.dy, r.x[1]}, type_of(r.x[0]), op));
+}
+
+/* a comparison is piecewise constant: no gradient flows through it */
+void backward_compare(Autodiff *ad, MlirOperation op) {}
+
+/* y = c ? a : b: da = dy where c (where_grad, branch 1), db = dy elsewhere (branch 0); c gets none */
+void backward_where(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  for (int branch = 1; branch >= 0; branch--) {
+    MlirValue x = r.x[branch ? 1 : 2];
+    if (!ad_is_active(ad, x)) continue;
+    MlirType type = type_of(x);
+    AttributeValue which = {.i = branch};
+    MlirOperation d = op_build(ad_builder(ad), OP_WHERE_GRAD, (MlirValue[]){r.x[0], r.dy}, &type, &which);
+    ad_accumulate(ad, x, mlirOperationGetResult(d, 0));
+  }
+}

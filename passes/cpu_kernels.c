@@ -747,6 +747,14 @@ static int x_index(const Outer *o, int axis, int x_rank, MlirValue along, MlirVa
   for (int d = 0, j = 0; d < x_rank; d++) index[d] = d == axis ? along : o->index[j++];
   return x_rank;
 }
+/* y's index (y the reduced value): the outer loops', or with 0 at the axis when y keeps it as 1 */
+static int y_index(Kernel *k, const Outer *o, int axis, MlirValue y, MlirValue *index) {
+  if (rank(y) == o->count) {
+    for (int d = 0; d < o->count; d++) index[d] = o->index[d];
+    return o->count;
+  }
+  return x_index(o, axis, rank(y), C(0), index);
+}
 
 enum { REDUCE_SUM_KIND, REDUCE_MEAN_KIND, REDUCE_MAX_KIND };
 static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, int kind) {
@@ -757,13 +765,15 @@ static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, int kind) {
   MlirValue v = load(k, x, x_index(&o, axis, rank(x), a.iv, index), index);
   MlirValue total = loop_end(k, &a, kind == REDUCE_MAX_KIND ? arith(k, "arith.maximumf", a.acc, v) : ADD(a.acc, v));
   if (kind == REDUCE_MEAN_KIND) total = DIV(total, F((double)n));
-  store(k, total, y, o.count, o.index);
+  MlirValue at[3];
+  store(k, total, y, y_index(k, &o, axis, y, at), at);
   outer_end(k, &o);
 }
 /* dx = dy repeated along the axis */
 static void reduce_sum_grad(Kernel *k, MlirValue dy, MlirValue dx, int axis) {
   Outer o = outer_begin(k, dx, axis);
-  MlirValue g = load(k, dy, o.count, o.index), index[3];
+  MlirValue at[3];
+  MlirValue g = load(k, dy, y_index(k, &o, axis, dy, at), at), index[3];
   FOR(a, C(0), C(dim(dx, axis)));
   store(k, g, dx, x_index(&o, axis, rank(dx), a.iv, index), index);
   END(a);
@@ -773,7 +783,9 @@ static void reduce_sum_grad(Kernel *k, MlirValue dy, MlirValue dx, int axis) {
 static void reduce_max_grad(Kernel *k, MlirValue x, MlirValue y, MlirValue dy, MlirValue dx, int axis) {
   int64_t n = dim(x, axis);
   Outer o = outer_begin(k, x, axis);
-  MlirValue max = load(k, y, o.count, o.index), g = load(k, dy, o.count, o.index), index[3];
+  MlirValue at[3];
+  int n_at = y_index(k, &o, axis, y, at);
+  MlirValue max = load(k, y, n_at, at), g = load(k, dy, n_at, at), index[3];
   Loop f = loop_begin(k, C(0), C(n), C(n));
   MlirValue hit = arith(k, "arith.andi", compare_index(k, "eq", f.acc, C(n)),
                         compare_float(k, "oeq", load(k, x, x_index(&o, axis, rank(x), f.iv, index), index), max));
@@ -783,6 +795,90 @@ static void reduce_max_grad(Kernel *k, MlirValue x, MlirValue y, MlirValue dy, M
         x_index(&o, axis, rank(x), a.iv, index), index);
   END(a);
   outer_end(k, &o);
+}
+
+/* ---- numpy broadcasting: element i of the large value reads element small_index(i) of the small
+ * one (dims aligned from the right; a dim of 1, or a missing one, is read at 0) ---- */
+static MlirValue small_index(Kernel *k, MlirValue i, MlirValue large, MlirValue small) {
+  int rank_large = rank(large), rank_small = rank(small);
+  MlirValue j = C(0), rest = i;
+  int64_t stride = 1;
+  for (int d = rank_large - 1; d >= 0; d--) {
+    int64_t n = dim(large, d);
+    MlirValue coordinate = arith(k, "arith.remui", rest, C(n));
+    rest = arith(k, "arith.divui", rest, C(n));
+    int ds = d - (rank_large - rank_small);
+    if (ds < 0) continue;
+    if (dim(small, ds) == n && n > 1) j = IADD(j, arith(k, "arith.muli", coordinate, C(stride)));
+    stride *= dim(small, ds);
+  }
+  return j;
+}
+static MlirValue flat(Kernel *k, MlirValue m) { return rank(m) == 1 ? m : flatten(k, m); }
+static void broadcast(Kernel *k, MlirValue x, MlirValue y) {
+  MlirValue flat_y = flat(k, y);
+  if (rank(x) == 0) {
+    MlirValue v = load(k, x, 0, NULL);
+    Elements e = elements_begin(k, numel(y));
+    STORE(k, v, flat_y, e.i.iv);
+    elements_end(k, &e);
+    return;
+  }
+  MlirValue flat_x = flat(k, x);
+  Elements e = elements_begin(k, numel(y));
+  STORE(k, LOAD(k, flat_x, small_index(k, e.i.iv, y, x)), flat_y, e.i.iv);
+  elements_end(k, &e);
+}
+/* dx[j] = Σ dy[i] over the i that read j, in order of i (one thread: the sums are scattered) */
+static void sum_to(Kernel *k, MlirValue dy, MlirValue dx) {
+  fill(k, dx, 0.0);
+  MlirValue flat_dy = flat(k, dy);
+  if (rank(dx) == 0) {
+    Loop i = loop_begin(k, C(0), C(numel(dy)), F(0.0));
+    store(k, loop_end(k, &i, ADD(i.acc, LOAD(k, flat_dy, i.iv))), dx, 0, NULL);
+    return;
+  }
+  MlirValue flat_dx = flat(k, dx);
+  FOR(i, C(0), C(numel(dy)));
+  MlirValue j = small_index(k, i.iv, dy, dx);
+  STORE(k, ADD(LOAD(k, flat_dx, j), LOAD(k, flat_dy, i.iv)), flat_dx, j);
+  END(i);
+}
+
+/* ---- comparisons (f32 masks) and where ---- */
+static const char *const compare_predicates[] = {"olt", "ogt", "ole", "oge", "oeq", "une"};
+static MlirValue compare_element(Kernel *k, const MlirValue *x, const void *predicate) {
+  return select_value(k, compare_float(k, compare_predicates[*(const int *)predicate], x[0], x[1]), F(1.0), F(0.0));
+}
+/* x = {c, a, b} */
+static MlirValue where_element(Kernel *k, const MlirValue *x, const void *unused) {
+  return select_value(k, compare_float(k, "une", x[0], F(0.0)), x[1], x[2]);
+}
+/* x = {c, dy}: dy where c (branch 1) or where not c (branch 0), else 0 */
+static MlirValue where_grad_element(Kernel *k, const MlirValue *x, const void *branch) {
+  MlirValue taken = compare_float(k, *(const int *)branch ? "une" : "oeq", x[0], F(0.0));
+  return select_value(k, taken, x[1], F(0.0));
+}
+
+/* ---- an expert's parameter per dispatched row: rows[r, :] = bank[e, :] for e's rows (offsets), the
+ * slice flattened; the gradient sums each expert's rows in order ---- */
+static void expert_rows(Kernel *k, MlirValue bank, MlirValue offsets, MlirValue rows, int gradient) {
+  int64_t E = dim(bank, 0), width = numel(bank) / E;
+  MlirValue flat_bank = flat(k, bank), flat_rows = flat(k, rows);
+  if (gradient) fill(k, bank, 0.0);
+  Loop e = parallel_or_serial_begin(k, C(0), C(E), 1, use_threads(k, numel(rows)));
+  MlirValue first = to_index(k, LOAD(k, offsets, e.iv)), last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
+  FOR(r, first, last);
+  FOR(c, C(0), C(width));
+  MlirValue at_bank = IADD(arith(k, "arith.muli", e.iv, C(width)), c.iv);
+  MlirValue at_rows = IADD(arith(k, "arith.muli", r.iv, C(width)), c.iv);
+  if (gradient)
+    STORE(k, ADD(LOAD(k, flat_bank, at_bank), LOAD(k, flat_rows, at_rows)), flat_bank, at_bank);
+  else
+    STORE(k, LOAD(k, flat_bank, at_bank), flat_rows, at_rows);
+  END(c);
+  END(r);
+  parallel_or_serial_end(k, &e);
 }
 
 /* ---- the entry points of the table: b = inputs, outputs, scratch ---- */
@@ -929,6 +1025,19 @@ KERNEL(extremum_grad) {
   return STRICT(elementwise(k, 3, b, b[3], extremum_grad_element, &id));
 }
 KERNEL(log_softmax) { log_softmax(k, b[0], b[1]); return 1; }
+KERNEL(broadcast) { broadcast(k, b[0], b[1]); return 1; }
+KERNEL(compare) {
+  int predicate = (int)op_int_attribute(op, "predicate", 0);
+  return STRICT(elementwise(k, 2, b, b[2], compare_element, &predicate));
+}
+KERNEL(where) { return STRICT(elementwise(k, 3, b, b[3], where_element, NULL)); }
+KERNEL(where_grad) {
+  int branch = (int)op_int_attribute(op, "branch", 0);
+  return STRICT(elementwise(k, 2, b, b[2], where_grad_element, &branch));
+}
+KERNEL(expert_rows) { expert_rows(k, b[0], b[1], b[2], 0); return 1; }
+KERNEL(expert_rows_grad) { return STRICT(expert_rows(k, b[2], b[1], b[0], 1)); }
+KERNEL(sum_to) { return STRICT(sum_to(k, b[0], b[1])); }
 KERNEL(log_softmax_grad) { log_softmax_grad(k, b[0], b[1], b[2]); return 1; }
 /* reduce_sum/mean/max(x) {axis} -> y; reduce_sum_grad(x, dy) -> dx; reduce_max_grad(x, y, dy) -> dx */
 KERNEL(reduce) {

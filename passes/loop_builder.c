@@ -79,9 +79,10 @@ MlirValue exp_value(Kernel *k, MlirValue x) {
 }
 
 MlirValue compare_float(Kernel *k, const char *predicate, MlirValue a, MlirValue b) {
-  static const char *const names[] = {"false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord"};
+  static const char *const names[] = {"false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord",
+                                      "ueq",   "ugt", "uge", "ult", "ule", "une", "uno", "true"};
   char text[32];
-  snprintf(text, sizeof text, "%d : i64", predicate_code(predicate, names, 8));
+  snprintf(text, sizeof text, "%d : i64", predicate_code(predicate, names, 16));
   return compare(k, "arith.cmpf", text, a, b);
 }
 

@@ -334,6 +334,28 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_REDUCE_SUM_GRAD] = {"perft.reduce_sum_grad", OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
                             RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),
                             .verify = verify_reduce, GRADIENT_OP, CPU(cpu_reduce_sum_grad)},
+    /* numpy broadcasting (docs/LANGUAGE.md): x stretched to y's shape, and its gradient summed back */
+    [OP_BROADCAST] = {"perft.broadcast", OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),
+                      .verify = verify_broadcast, .backward = backward_broadcast, CPU(cpu_broadcast)},
+    [OP_SUM_TO] = {"perft.sum_to", OPERANDS(FLOAT("dy", "Y", ANY_RANK)), RESULTS(FLOAT("dx", "X", ANY_RANK)),
+                   .verify = verify_broadcast, GRADIENT_OP, CPU(cpu_sum_to)},
+    /* an expert's parameter in an elementwise position of a route body: each dispatched row gets its
+     * expert's slice (a scalar slice as [R, 1]); the gradient sums each expert's rows */
+    [OP_EXPERT_ROWS] = {"perft.expert_rows", OPERANDS(FLOAT("bank", "B", ANY_RANK), I32("offsets", "O", 1)),
+                        RESULTS(FLOAT("rows", "R", ANY_RANK)), .verify = verify_expert_rows,
+                        .backward = backward_expert_rows, CPU(cpu_expert_rows)},
+    [OP_EXPERT_ROWS_GRAD] = {"perft.expert_rows_grad", OPERANDS(FLOAT("drows", "R", ANY_RANK), I32("offsets", "O", 1)),
+                             RESULTS(FLOAT("dbank", "B", ANY_RANK)), .verify = verify_expert_rows, GRADIENT_OP,
+                             CPU(cpu_expert_rows_grad)},
+    /* comparisons give f32 masks (1 or 0; no gradient flows through them), where(c, a, b) selects */
+    [OP_COMPARE] = {"perft.compare", OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
+                    RESULTS(FLOAT("mask", "T", ANY_RANK)), ATTRIBUTES({"predicate", ATTRIBUTE_INT}),
+                    .verify = verify_compare, .backward = backward_compare, CPU(cpu_compare)},
+    [OP_WHERE] = {"perft.where", OPERANDS(FLOAT("c", "T", ANY_RANK), FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
+                  RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_where, CPU(cpu_where)},
+    [OP_WHERE_GRAD] = {"perft.where_grad", OPERANDS(FLOAT("c", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),
+                       RESULTS(FLOAT("d", "T", ANY_RANK)), ATTRIBUTES({"branch", ATTRIBUTE_BOOL}), GRADIENT_OP,
+                       CPU(cpu_where_grad)},
     [OP_REDUCE_MAX_GRAD] = {"perft.reduce_max_grad",
                             OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("y", "Y", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
                             RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),

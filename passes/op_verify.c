@@ -298,10 +298,58 @@ int verify_reduce(MlirOperation op) {
   int64_t rank = mlirShapedTypeGetRank(verify_value_type(op, 0));
   if (axis < 0 || axis >= rank) return verify_fail(op, "axis %lld is not an axis of x (rank %lld)", (long long)axis, (long long)rank);
   int64_t reduced = mlirShapedTypeGetRank(verify_value_type(op, 1));
+  if (reduced == rank) { /* kept: the axis as a dim of 1 */
+    if (!expect(op, 1, (int)axis, 1, "1 (the reduced axis, kept)")) return 0;
+    for (int d = 0; d < rank; d++)
+      if (d != axis && !expect(op, 1, d, dim(op, 0, d), "that of x")) return 0;
+    return 1;
+  }
   if (reduced != rank - 1)
-    return verify_fail(op, "%s must have rank %lld (x's without axis %lld), found %lld", value_name(op, 1),
-                       (long long)(rank - 1), (long long)axis, (long long)reduced);
+    return verify_fail(op, "%s must have rank %lld (x's without axis %lld) or %lld (the axis kept as 1), found %lld",
+                       value_name(op, 1), (long long)(rank - 1), (long long)axis, (long long)rank, (long long)reduced);
   for (int d = 0, j = 0; d < rank; d++)
     if (d != axis && !expect(op, 1, j++, dim(op, 0, d), "that of x")) return 0;
+  return 1;
+}
+
+/* broadcast x -> y, or sum_to dy -> dx: the smaller value (fewer elements) stretches to the larger
+ * by numpy's rule: dims aligned from the right, each equal or 1 */
+int verify_broadcast(MlirOperation op) {
+  int small = op_is_kind(op, OP_BROADCAST) ? 0 : 1, large = 1 - small;
+  int64_t rank_small = mlirShapedTypeGetRank(verify_value_type(op, small));
+  int64_t rank_large = mlirShapedTypeGetRank(verify_value_type(op, large));
+  if (rank_small > rank_large)
+    return verify_fail(op, "%s (rank %lld) cannot broadcast to %s (rank %lld)", value_name(op, small),
+                       (long long)rank_small, value_name(op, large), (long long)rank_large);
+  for (int64_t d = 0; d < rank_small; d++) {
+    int64_t s = dim(op, small, (int)d), l = dim(op, large, (int)(d + rank_large - rank_small));
+    if (s != l && s != 1)
+      return verify_fail(op, "%s dimension %lld (%lld) must be 1 or that of %s (%lld)", value_name(op, small),
+                         (long long)d, (long long)s, value_name(op, large), (long long)l);
+  }
+  return 1;
+}
+
+/* expert_rows: bank[E, s...], offsets[E+1] -> rows[R, s...] ([R, 1] for a scalar slice);
+ * expert_rows_grad: drows, offsets -> dbank (the same shapes) */
+int verify_expert_rows(MlirOperation op) {
+  int gradient = op_is_kind(op, OP_EXPERT_ROWS_GRAD);
+  int bank = gradient ? 2 : 0, rows = gradient ? 0 : 2;
+  int64_t bank_rank = mlirShapedTypeGetRank(verify_value_type(op, bank));
+  int64_t rows_rank = mlirShapedTypeGetRank(verify_value_type(op, rows));
+  if (bank_rank < 1 || rows_rank != (bank_rank == 1 ? 2 : bank_rank))
+    return verify_fail(op, "%s (rank %lld) and %s (rank %lld): rows are [R, the bank's slice] ([R, 1] for a scalar slice)",
+                       value_name(op, bank), (long long)bank_rank, value_name(op, rows), (long long)rows_rank);
+  if (!expect(op, 1, 0, dim(op, bank, 0) + 1, "the experts of the bank + 1")) return 0;
+  if (bank_rank == 1) return expect(op, rows, 1, 1, "1 (a scalar slice)");
+  for (int d = 1; d < bank_rank; d++)
+    if (!expect(op, rows, d, dim(op, bank, d), "that of the bank's slice")) return 0;
+  return 1;
+}
+
+/* compare {predicate}: 0 <, 1 >, 2 <=, 3 >=, 4 ==, 5 != */
+int verify_compare(MlirOperation op) {
+  int64_t predicate = int_attribute(op, "predicate");
+  if (predicate < 0 || predicate > 5) return verify_fail(op, "predicate %lld is not one of 0-5 (< > <= >= == !=)", (long long)predicate);
   return 1;
 }

@@ -15,7 +15,7 @@ int run_dump(const Manifest *manifest, const RunOptions *options) {
   Arena arena;
   arena_create(&arena, manifest, ARENA_FORWARD_BACKWARD);
   params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
-                    WEIGHTS_ALL_REQUIRED);
+                    options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_ALL_REQUIRED);
   inputs_load(manifest, &arena, options->inputs_path);
 
   launch_train_step(arena.buffers);

@@ -1,13 +1,13 @@
 /* main.c: the training executable's command line (docs/ABI.md).
  *
  *   prog [--steps N] [--lr X] [--warmup N] [--weight-decay X] [--clip X] [--seed N]
- *        [--weights W.safetensors ... | --init] [--metrics FILE.jsonl] [--save A.safetensors]
+ *        [--weights W.safetensors ...] [--init] [--metrics FILE.jsonl] [--save A.safetensors]
  *        [--save-all ALL.safetensors] [--save-every N] [--task affine:A:B | add:C]
  *        [--eval-every N] [--eval-batches M]
- *   prog --eval-only [--weights W.safetensors ... | --init] [--seed N] [--task T]
+ *   prog --eval-only [--weights W.safetensors ...] [--init] [--seed N] [--task T]
  *        [--eval-batches M] [--metrics FILE.jsonl]
  *   prog --list-params
- *   prog --dump OUT.safetensors [--weights W.safetensors ... | --init] --inputs X.safetensors
+ *   prog --dump OUT.safetensors [--weights W.safetensors ...] [--init] --inputs X.safetensors
  *        [--seed N]
  *   prog --help
  * Options take their value as the next argument or after '=' (--steps=10).
@@ -40,7 +40,7 @@ static void usage_error(const char *format, ...) {
 static void print_help(void) {
   printf("usage: %s [training options]          train (default)\n"
          "       %s --list-params                list parameters and inputs\n"
-         "       %s --eval-only [--weights W | --init] [--seed N] [--task T] [--eval-batches M]\n"
+         "       %s --eval-only [--weights W ...] [--init] [--seed N] [--task T] [--eval-batches M]\n"
          "                                        evaluate on held-out batches only\n"
          "       %s --dump OUT.safetensors --inputs X.safetensors [--weights W.safetensors | "
          "--init] [--seed N]\n"
@@ -55,7 +55,8 @@ static void print_help(void) {
          "  --seed N               seed for init, teacher and data (default 1)\n"
          "  --weights W            load parameters from a safetensors file (frozen ones required;\n"
          "                         repeatable, a later file overrides an earlier one)\n"
-         "  --init                 initialise parameters from the manifest rules (default)\n"
+         "  --init                 initialise parameters from the manifest rules (default); with\n"
+         "                         --weights, those the files lack (named on stdout)\n"
          "  --metrics FILE         append one JSON line per step\n"
          "  --save FILE            write trainable tensors at the end (atomically)\n"
          "  --save-all FILE        write every parameter, frozen and trainable, at the end\n"
@@ -223,7 +224,7 @@ int main(int argc, char **argv) {
     }
   }
 
-  if (saw_init && options.num_weights) usage_error("--weights and --init exclude each other");
+  options.init_missing = saw_init && options.num_weights > 0;
   if (options.list_params && argc != 2) usage_error("--list-params takes no other options");
   if (options.dump_path) {
     if (training_only) usage_error("%s is a training option, not used with --dump", training_only);

@@ -285,8 +285,14 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
           param->init = INIT_ZEROS;
         } else if (ok && strcmp(fields[4], "ones") == 0 && count == 5) {
           param->init = INIT_ONES;
+        } else if (ok && strcmp(fields[4], "eye") == 0 && count == 5) {
+          param->init = INIT_EYE;
+        } else if (ok && strcmp(fields[4], "const") == 0) {
+          param->init = INIT_CONST;
+          if (count != 6 || !parse_double(fields[5], &param->init_mean))
+            ok = fail(&state, "param '%s': expected 'const VALUE'", fields[1]);
         } else if (ok) {
-          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros or ones)",
+          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros, ones, const VALUE or eye)",
                     fields[1], fields[4]);
         }
       }

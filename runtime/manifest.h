@@ -24,13 +24,13 @@ typedef struct {
   int64_t range;                 /* i32 inputs: values lie in [0, range); 0 = no `range` record */
 } TensorSpec;
 
-typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE } InitKind;
 
 typedef struct {
   TensorSpec tensor;
   int trainable;   /* 1: "trainable", 0: "frozen" */
   InitKind init;
-  double init_mean; /* INIT_NORMAL only */
+  double init_mean; /* INIT_NORMAL; INIT_CONST: the value */
   double init_std;  /* INIT_NORMAL only */
   int grad_index;   /* index into Manifest.grads for a trainable param, -1 for a frozen one */
   int adapter;      /* 1: the optional last word `adapter` (introduced by a strategy) */

@@ -23,6 +23,15 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
       case INIT_NORMAL: rng_fill_normal(&rng, data, count, param->init_mean, param->init_std); break;
       case INIT_ZEROS: memset(data, 0, (size_t)count * sizeof(float)); break;
       case INIT_ONES: for (int64_t i = 0; i < count; i++) data[i] = 1.0f; break;
+      case INIT_CONST: for (int64_t i = 0; i < count; i++) data[i] = (float)param->init_mean; break;
+      case INIT_EYE: { /* ones where the last two indices are equal */
+        int rank = param->tensor.num_dims;
+        int64_t rows = rank >= 2 ? param->tensor.dims[rank - 2] : 1, cols = param->tensor.dims[rank - 1];
+        memset(data, 0, (size_t)count * sizeof(float));
+        for (int64_t i = 0; i < count; i++)
+          if ((i / cols) % rows == i % cols) data[i] = 1.0f;
+        break;
+      }
     }
   }
   if (num_weights == 0) return;
@@ -32,18 +41,24 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
   for (int f = 0; f < num_weights; f++)
     if (!safetensors_open(weights_paths[f], &files[f], error, sizeof error)) perft_fatal("%s", error);
   char *problems = callocCheck(PROBLEMS_SIZE, 1);
-  int num_problems = 0;
+  int num_problems = 0, num_initialised = 0;
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
-    int required = policy == WEIGHTS_ALL_REQUIRED || !param->trainable;
+    int required = policy == WEIGHTS_ALL_REQUIRED || (policy == WEIGHTS_FROZEN_REQUIRED && !param->trainable);
     int last = -1; /* the last file that has it wins */
     for (int f = 0; f < num_weights; f++)
       if (safetensors_find(&files[f], param->tensor.name)) last = f;
-    if (last < 0 && !required) continue; /* keeps its init */
+    if (last < 0 && !required) { /* keeps its init */
+      if (policy == WEIGHTS_NONE_REQUIRED)
+        printf("%s%s", num_initialised++ ? ", " : "--init: not in the weights, initialised by their rule: ",
+               param->tensor.name);
+      continue;
+    }
     if (!safetensors_read_tensor(&files[last < 0 ? 0 : last], param->tensor.name, &param->tensor,
                                  arena->params[p], problems, PROBLEMS_SIZE))
       num_problems++;
   }
+  if (num_initialised) printf("\n");
   for (int f = 0; f < num_weights; f++) safetensors_close(&files[f]);
   free(files);
   if (num_problems) {
@@ -134,6 +149,6 @@ void program_start(const Manifest *manifest, const RunOptions *options, ArenaPur
   data_plan_create(manifest, options->task, plan);
   arena_create(arena, manifest, purpose);
   params_initialise(manifest, arena, options->seed, options->weights_paths, options->num_weights,
-                    WEIGHTS_FROZEN_REQUIRED);
+                    options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_FROZEN_REQUIRED);
   if (manifest->has_teacher) teacher_initialise(manifest, arena, options->seed);
 }

@@ -25,6 +25,7 @@ typedef struct {
   uint64_t seed;
   const char *weights_paths[MAX_WEIGHTS_FILES]; /* --weights, repeatable; later files win */
   int num_weights;           /* 0: --init */
+  int init_missing;          /* --init with --weights: params the files lack keep their init */
   const char *metrics_path;  /* NULL: none */
   const char *save_path;     /* NULL: none; the trainable tensors */
   const char *save_all_path; /* NULL: none; every parameter */
@@ -40,7 +41,9 @@ typedef struct {
 } RunOptions;
 
 /* Parameters, in params.c. */
-typedef enum { WEIGHTS_ALL_REQUIRED, WEIGHTS_FROZEN_REQUIRED } WeightsPolicy;
+/* Which params the weights files must hold: all (--dump), the frozen ones (training, evaluation), or
+ * none (--init with --weights: what the files lack keeps its init, and a line on stdout names it). */
+typedef enum { WEIGHTS_ALL_REQUIRED, WEIGHTS_FROZEN_REQUIRED, WEIGHTS_NONE_REQUIRED } WeightsPolicy;
 /* Fills every param from its manifest init rule (seeded), then overwrites them from the weights
  * files in order (a later file wins); a required param must be in at least one file. Reports
  * every missing or mismatched tensor in one error. Tensors the program does not know are ignored. */

@@ -12,7 +12,7 @@ PLOT=$BUILD/tools/perft-plot
 PRETRAIN_TASK=affine:5:3    # skill 1: label = (5·token + 3) mod V
 FINETUNE_TASK=affine:7:1    # skill 2: label = (7·token + 1) mod V
 PRETRAIN_STEPS=400 FINETUNE_STEPS=${FINETUNE_STEPS:-200} LR=0.01 SEED=1
-# name  file (examples/token_NAME.perft)  what it is
+# name  file (examples/token_NAME.perft or examples/schemes/NAME.perft)  what it is
 STRATEGIES=(
   "perft_r         PERFT-R: routed LoRA experts, own router"
   "perft_r_adapter PERFT-R with parallel adapters as experts"
@@ -27,19 +27,28 @@ STRATEGIES=(
   "lora_router     baseline: LoRA on the router"
   "lora_experts    baseline: LoRA on every expert's W1/W2/W3"
   "full_ft         baseline: full fine-tuning of the MoE blocks"
+  "hydralora       gallery: HydraLoRA, shared A, routed B heads"
+  "mola            gallery: MoLA, N/2 experts below, 2N above"
+  "sigmoid_gating  gallery: sigmoid-gated top-k LoRA experts"
+  "gated_shared    gallery: a shared LoRA behind a scalar gate"
+  "mov             gallery: mixed (IA)3 vectors on the output"
+  "ia3_experts     gallery: (IA)3 vectors inside each expert"
+  "adamole         gallery: AdaMoLE-style threshold routing"
 )
+# examples/token_NAME.perft, or the gallery's examples/schemes/NAME.perft
+program() { [ -f "$ROOT/examples/token_$1.perft" ] && echo "$ROOT/examples/token_$1.perft" || echo "$ROOT/examples/schemes/$1.perft"; }
 mkdir -p "$OUT"
 start=$(date +%s)
 echo "perft miniature: pretrain a tiny MoE token model on $PRETRAIN_TASK, fine-tune ${#STRATEGIES[@]} ways on $FINETUNE_TASK."
-echo "It takes about 20 seconds on 2 cores (the budget is 10 minutes). Outputs go to $OUT/."
+echo "It takes about half a minute on 2 cores (the budget is 10 minutes). Outputs go to $OUT/."
 
 echo "== compile (two at a time)"
 "$PERFTC" "$ROOT/examples/token_pretrain.perft" -o "$OUT/pretrain" &
 for entry in "${STRATEGIES[@]}"; do
   name=${entry%% *}
   [ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
-  { "$PERFTC" "$ROOT/examples/token_$name.perft" -o "$OUT/$name" &&
-    "$PERFTC" "$ROOT/examples/token_$name.perft" --report > "$OUT/$name.report"; } &
+  { "$PERFTC" "$(program "$name")" -o "$OUT/$name" &&
+    "$PERFTC" "$(program "$name")" --report > "$OUT/$name.report"; } &
 done
 wait
 for entry in pretrain "${STRATEGIES[@]}"; do

@@ -134,6 +134,15 @@ for f in "$(dirname "$EXAMPLE")"/token_*.perft; do
   run_one "$name" "$f" "" $TOKEN_DIMS
 done
 
+# the gallery of composition schemes (examples/schemes/), the same way
+for f in "$(dirname "$EXAMPLE")"/schemes/*.perft; do
+  [ -f "$f" ] || continue
+  name=scheme_$(basename "$f" .perft)
+  selected "$name" || continue
+  # shellcheck disable=SC2086
+  run_one "$name" "$f" "" $TOKEN_DIMS -DN=4
+done
+
 # GEMMs wide enough for the vector register blocks of the axpy form (64-byte vectors: 8 doubles,
 # 4 vectors a block, so 32 columns), with leftover rows and columns: matmul_nn (x·w) and its
 # weight gradient, matmul_tn (wᵀ·x: the transposed-rows form), and a whole program whose

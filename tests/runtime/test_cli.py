@@ -175,7 +175,6 @@ def test_bad_command_lines(tmp):
         (["--seed", "-3"], "--seed"),
         (["--bogus"], "unknown option '--bogus'"),
         (["stray"], "unexpected argument 'stray'"),
-        (["--weights", "a", "--init"], "exclude each other"),
         (["--list-params", "--steps", "3"], "--list-params takes no other options"),
         (["--dump", tmp + "/d.safetensors"], "--dump needs --inputs"),
         (["--dump", tmp + "/d", "--inputs", "x", "--steps", "3"], "--steps is a training option"),
@@ -383,6 +382,21 @@ def test_token_eval_only(tmp):
     expect_error(["--task", "add:1", "--steps", "1"], "two ranged i32 token inputs", exe=exe)
     expect_error(["--task", "affine:1:0", "--steps", "1"], "without a teacher")  # the f32 teacher program
     assert run("--eval-only", "--init", exe=token_exe("adapter")).returncode == 0
+
+
+def test_init_with_weights(tmp):
+    """--init with --weights: what the files hold is loaded, the rest keeps its init rule and is named;
+    without --init a frozen param the files lack is an error."""
+    base, adapter = token_exe("base"), token_exe("adapter")
+    run("--task", "affine:1:0", "--steps", "5", "--save-all", tmp + "/b.safetensors", exe=base)
+    out = run("--eval-only", "--weights", tmp + "/b.safetensors", "--init", exe=adapter).stdout
+    assert "--init: not in the weights, initialised by their rule: lora.A, lora.B" in out, out
+    partial = read_safetensors(tmp + "/b.safetensors")
+    del partial["head"]
+    write_safetensors(tmp + "/p.safetensors", partial)
+    expect_error(["--eval-only", "--weights", tmp + "/p.safetensors"], "'head' missing", exe=adapter)
+    out = run("--eval-only", "--weights", tmp + "/p.safetensors", "--init", exe=adapter).stdout
+    assert "initialised by their rule: head, lora.A, lora.B" in out, out
 
 
 def test_token_weights(tmp):

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arena.h"
 #include "data.h"
 #include "manifest.h"
 #include "optimizer.h"
+#include "program.h"
 #include "rng.h"
 
 /* data.c calls the teacher's forward through launch_cpu.c, which also names the train step;
@@ -264,7 +266,31 @@ static void test_rng(void) {
   CHECK(fabs(sum / 100000) < 0.02 && fabs(sum_squares / 100000 - 1.0) < 0.02);
 }
 
+/* init eye (ones where the last two indices are equal, per leading index) and const VALUE */
+static void test_param_inits(void) {
+  Manifest m;
+  char error[512];
+  const char *text = "perft-manifest 1\ndtype f32\ntokens 1\nparam e 2x3x2 frozen eye\n"
+                     "param c 3 trainable const 0.25\ngrad c 3\noutput y 1\nworkspace 0\n";
+  CHECK(manifest_parse(text, &m, error, sizeof error));
+  if (!m.version) {
+    fprintf(stderr, "%s\n", error);
+    return;
+  }
+  CHECK(m.params[0].init == INIT_EYE && m.params[1].init == INIT_CONST && m.params[1].init_mean == 0.25);
+  Arena arena;
+  arena_create(&arena, &m, ARENA_FORWARD_BACKWARD);
+  params_initialise(&m, &arena, 1, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
+  static const float eye[12] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0};
+  for (int i = 0; i < 12; i++) CHECK(arena.params[0][i] == eye[i]);
+  for (int i = 0; i < 3; i++) CHECK(arena.params[1][i] == 0.25f);
+  arena_destroy(&arena);
+  manifest_destroy(&m);
+  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam c 3 trainable const\nworkspace 0\n", "const VALUE");
+}
+
 int main(void) {
+  test_param_inits();
   test_manifest_good();
   test_manifest_rejections();
   test_manifest_tokens();
