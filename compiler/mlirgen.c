@@ -105,6 +105,10 @@ static int gen_node(Gen *g, const Node *node, int index) {
   case NODE_EXPERT_ROWS: id = OP_EXPERT_ROWS; break;
   case NODE_COMPARE: id = OP_COMPARE; attrs[0].i = node->function; break;
   case NODE_WHERE: id = OP_WHERE; break;
+  case NODE_TRANSPOSE: id = OP_TRANSPOSE; break;
+  case NODE_GATHER: id = OP_GATHER; break;
+  case NODE_EC_DISPATCH: id = OP_EC_DISPATCH; break;
+  case NODE_EC_COMBINE: id = OP_EC_COMBINE; break;
   case NODE_MINIMUM: id = OP_MINIMUM; break;
   case NODE_LOG_SOFTMAX: id = OP_LOG_SOFTMAX; break;
   case NODE_REDUCE: {

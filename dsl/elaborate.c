@@ -506,6 +506,7 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
       indices.dtype = DTYPE_I32;
       second = value_tensor((ValueRef){value.ref.node, 1}, indices);
       second.num_experts = value.num_experts;
+      second.chooses_tokens = value.chooses_tokens;
       second.dispatched = value.dispatched;
     } else if (value.kind != VALUE_ERROR) {
       diag_error(e->diagnostics, stmt->value->loc, "only top_k gives two values to bind with (a, b) = ...");

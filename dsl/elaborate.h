@@ -30,6 +30,7 @@ typedef struct {
   TensorType type;  /* TENSOR; BANK_PARAM: one expert's shape (without the bank axis); PAIR: weights */
   int transposed;   /* written `x^T`: only an operand of @ accepts it */
   int num_experts;  /* i32 indices from top_k: how many experts they choose among */
+  int64_t chooses_tokens; /* indices from expert_choice: [experts, C] token ids among this many tokens */
   int dispatched;   /* computed from the dispatched rows of the enclosing route */
   Bank *bank;       /* BANK */
 } Value;

@@ -394,6 +394,72 @@ static int expect_indices(Elaborator *e, Value indices, SourceLocation loc, int6
   return 1;
 }
 
+/* expert_choice(s, C): each of the N experts (the columns of the scores s[T, N]) takes its C
+ * highest-scoring tokens (C a number, rounded up: `tokens * Kt / N` is capacity factor 1): the pair (weights f32[N, C], token ids i32[N, C]) for route, which then
+ * sends expert e the rows of its tokens (a token may go to several experts, or to none). */
+static Value builtin_expert_choice(Elaborator *e, Body *body, const AstExpr *call) {
+  if (!expect_arity(e, call, "expert_choice", 2, 2)) return value_error();
+  Value s = elaborate_expr(e, body, arg_expr(call, 0));
+  Value capacity = elaborate_expr(e, body, arg_expr(call, 1));
+  int ok_s = expect_f32(e, s, arg_expr(call, 0)->loc, "the scores of expert_choice") &&
+             expect_rank(e, s, arg_expr(call, 0)->loc, 2, "the scores of expert_choice (tokens x experts)");
+  int64_t C = 0;
+  if (capacity.kind == VALUE_NUMBER) capacity.number = ceil(capacity.number); /* a capacity rounds up */
+  int ok_c = value_to_dim(e, capacity, arg_expr(call, 1)->loc, &C);
+  if (!ok_s || !ok_c) return value_error();
+  int64_t T = s.type.dims[0], N = s.type.dims[1];
+  if (C > T) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "each expert picks %lld of %lld tokens: the capacity must not exceed the tokens",
+               (long long)C, (long long)T);
+    return value_error();
+  }
+  if (s.dispatched) {
+    diag_error(e->diagnostics, call->loc, "expert_choice cannot run inside a route body");
+    return value_error();
+  }
+  Value columns = unary_node(e, NODE_TRANSPOSE, call->loc, s, tensor_type(DTYPE_F32, 2, (int64_t[]){N, T}));
+  int node = add_node(e, NODE_TOP_K, call->loc);
+  graph_add_operand(e->graph, node, columns.ref);
+  int64_t dims[2] = {N, C};
+  graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
+  graph_add_result(e->graph, node, tensor_type(DTYPE_I32, 2, dims));
+  graph_node(e->graph, node)->k = (int)C;
+  Value pair = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
+  pair.kind = VALUE_PAIR;
+  pair.num_experts = (int)N;
+  pair.chooses_tokens = T;
+  return pair;
+}
+
+/* gather(p, i): p f32[T, E] at the columns top_k chose, f32[T, k] (choose by one score, weight by
+ * another: DeepSeek-V3's selection-only bias) */
+static Value builtin_gather(Elaborator *e, Body *body, const AstExpr *call) {
+  if (!expect_arity(e, call, "gather", 2, 2)) return value_error();
+  Value p = elaborate_expr(e, body, arg_expr(call, 0));
+  Value indices = elaborate_expr(e, body, arg_expr(call, 1));
+  if (!expect_f32(e, p, arg_expr(call, 0)->loc, "the scores of gather") ||
+      !expect_rank(e, p, arg_expr(call, 0)->loc, 2, "the scores of gather"))
+    return value_error();
+  if (indices.kind == VALUE_TENSOR && indices.chooses_tokens) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "gather takes the indices of top_k (each token's experts), not those of expert_choice");
+    return value_error();
+  }
+  if (!expect_indices(e, indices, arg_expr(call, 1)->loc, p.type.dims[0], "the indices of gather")) return value_error();
+  if (indices.num_experts != p.type.dims[1]) {
+    diag_error(e->diagnostics, arg_expr(call, 1)->loc, "the indices choose among %d experts, but the scores have %lld columns",
+               indices.num_experts, (long long)p.type.dims[1]);
+    return value_error();
+  }
+  int node = add_node(e, NODE_GATHER, call->loc);
+  graph_add_operand(e->graph, node, p.ref);
+  graph_add_operand(e->graph, node, indices.ref);
+  TensorType type = tensor_type(DTYPE_F32, 2, indices.type.dims);
+  graph_add_result(e->graph, node, type);
+  Value result = value_tensor((ValueRef){node, 0}, type);
+  result.dispatched = p.dispatched;
+  return result;
+}
+
 static Value builtin_load_balance(Elaborator *e, Body *body, const AstExpr *call) {
   Value p = elaborate_expr(e, body, arg_expr(call, 0));
   Value indices = elaborate_expr(e, body, arg_expr(call, 1));
@@ -706,6 +772,8 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
   if (strcmp(name, "maximum") == 0 || strcmp(name, "minimum") == 0) return builtin_extremum(e, body, call, name);
   if (strcmp(name, "log_softmax") == 0) return builtin_log_softmax(e, body, call);
   if (strcmp(name, "where") == 0) return builtin_where(e, body, call);
+  if (strcmp(name, "expert_choice") == 0) return builtin_expert_choice(e, body, call);
+  if (strcmp(name, "gather") == 0) return builtin_gather(e, body, call);
   if (strcmp(name, "rmsnorm") == 0) return builtin_rmsnorm(e, body, call);
   if (strcmp(name, "embedding") == 0)
     return expect_arity(e, call, name, 2, 2) ? builtin_embedding(e, body, call) : value_error();
@@ -785,6 +853,77 @@ static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
 }
 
 /* ---- route(x, indices, weights) { body } ---- */
+/* Evaluates a route's body on `rows` (bound to the routed input's name, and its `a = ...` lets)
+ * under `context`: the body's value, one row for each routed row, or an error. */
+static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const AstExpr *rows_expr, Value rows,
+                        RouteContext *context) {
+  Scope *scope = scope_create(e, body->scope);
+  rows.dispatched = 1;
+  scope_bind(e, scope, rows_expr->name, rows, rows_expr->loc);
+  Body inner = *body;
+  inner.scope = scope;
+  inner.outer = NULL;
+  inner.output_name = NULL;
+  e->route = context;
+  for (int i = 0; i < expr->lets.count; i++) {
+    const AstStmt *let = expr->lets.items[i];
+    Value value = elaborate_expr(e, &inner, let->value);
+    if (value.kind == VALUE_PAIR || (value.kind == VALUE_TENSOR && value.transposed) || value.kind == VALUE_BANK_PARAM) {
+      expect_tensor(e, value, let->value->loc, "a local name");
+      value = value_error();
+    }
+    const Binding *existing = scope_lookup_local(scope, let->name);
+    if (existing)
+      diag_error(e->diagnostics, let->name_loc, "'%s' is already defined (at line %d)", let->name, existing->loc.line);
+    else
+      scope_bind(e, scope, let->name, value, let->name_loc);
+  }
+  Value result = elaborate_expr(e, &inner, expr->rhs);
+  e->route = NULL;
+  if (!expect_f32(e, result, expr->rhs->loc, "the route body")) return value_error();
+  if (!result.dispatched || result.type.rank != 2 || result.type.dims[0] != context->rows) {
+    diag_error(e->diagnostics, expr->rhs->loc, "the route body must give one row for each dispatched row (%lld rows)",
+               (long long)context->rows);
+    return value_error();
+  }
+  return result;
+}
+
+/* route(x, tok, w) { body } with (w, tok) from expert_choice: expert e gets the rows of its C tokens
+ * (rows e·C ... e·C + C − 1), and each row goes back to its token weighted by w[e, c]. */
+static Value route_by_expert(Elaborator *e, Body *body, const AstExpr *expr, const AstExpr *rows_expr, Value x,
+                             Value tok, Value weights) {
+  int64_t T = x.type.dims[0], D = x.type.dims[1], N = tok.type.dims[0], C = tok.type.dims[1];
+  if (tok.chooses_tokens != T) {
+    diag_error(e->diagnostics, arg_expr(expr, 1)->loc,
+               "these experts chose among %lld tokens, but the routed input has %lld rows", (long long)tok.chooses_tokens,
+               (long long)T);
+    return value_error();
+  }
+  if (!expect_f32(e, weights, arg_expr(expr, 2)->loc, "the weights of route")) return value_error();
+  if (!(weights.type.rank == 2 && weights.type.dims[0] == N && weights.type.dims[1] == C)) {
+    diag_error(e->diagnostics, arg_expr(expr, 2)->loc, "the weights of route must be f32[%lld,%lld], like the chosen tokens",
+               (long long)N, (long long)C);
+    return value_error();
+  }
+  int dispatch = add_node(e, NODE_EC_DISPATCH, expr->loc);
+  graph_add_operand(e->graph, dispatch, x.ref);
+  graph_add_operand(e->graph, dispatch, tok.ref);
+  TensorType rows_type = tensor_type(DTYPE_F32, 2, (int64_t[]){N * C, D});
+  graph_add_result(e->graph, dispatch, rows_type);
+  graph_add_result(e->graph, dispatch, tensor_type(DTYPE_I32, 1, (int64_t[]){N + 1}));
+  RouteContext context = {{dispatch, 1}, (int)N, N * C};
+  Value result = route_body(e, body, expr, rows_expr, value_tensor((ValueRef){dispatch, 0}, rows_type), &context);
+  if (result.kind == VALUE_ERROR) return result;
+  int combine = add_node(e, NODE_EC_COMBINE, expr->loc);
+  graph_add_operand(e->graph, combine, result.ref);
+  graph_add_operand(e->graph, combine, tok.ref);
+  graph_add_operand(e->graph, combine, weights.ref);
+  TensorType out = tensor_type(DTYPE_F32, 2, (int64_t[]){T, result.type.dims[1]});
+  graph_add_result(e->graph, combine, out);
+  return value_tensor((ValueRef){combine, 0}, out);
+}
+
 static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   if (e->route) {
     diag_error(e->diagnostics, expr->loc, "a route cannot be nested in another route");
@@ -813,6 +952,8 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   if (!expect_f32(e, x, rows_expr->loc, "the routed input") ||
       !expect_rank(e, x, rows_expr->loc, 2, "the routed input"))
     return value_error();
+  if (indices.kind == VALUE_TENSOR && indices.chooses_tokens)
+    return route_by_expert(e, body, expr, rows_expr, x, indices, weights);
   if (!expect_indices(e, indices, arg_expr(expr, 1)->loc, x.type.dims[0], "the indices of route")) return value_error();
   if (!expect_f32(e, weights, arg_expr(expr, 2)->loc, "the weights of route")) return value_error();
   if (!same_type(&weights.type, &(TensorType){DTYPE_F32, 2, {indices.type.dims[0], indices.type.dims[1]}})) {
@@ -835,36 +976,9 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   graph_node(e->graph, dispatch)->num_experts = indices.num_experts;
 
   RouteContext context = {{dispatch, 2}, indices.num_experts, tokens * k};
-  Scope *scope = scope_create(e, body->scope);
   Value rows = value_tensor((ValueRef){dispatch, 0}, tensor_type(DTYPE_F32, 2, row_dims));
-  rows.dispatched = 1;
-  scope_bind(e, scope, rows_expr->name, rows, rows_expr->loc);
-  Body inner = *body;
-  inner.scope = scope;
-  inner.outer = NULL;
-  inner.output_name = NULL;
-  e->route = &context;
-  for (int i = 0; i < expr->lets.count; i++) {
-    const AstStmt *let = expr->lets.items[i];
-    Value value = elaborate_expr(e, &inner, let->value);
-    if (value.kind == VALUE_PAIR || (value.kind == VALUE_TENSOR && value.transposed) || value.kind == VALUE_BANK_PARAM) {
-      expect_tensor(e, value, let->value->loc, "a local name");
-      value = value_error();
-    }
-    const Binding *existing = scope_lookup_local(scope, let->name);
-    if (existing)
-      diag_error(e->diagnostics, let->name_loc, "'%s' is already defined (at line %d)", let->name, existing->loc.line);
-    else
-      scope_bind(e, scope, let->name, value, let->name_loc);
-  }
-  Value result = elaborate_expr(e, &inner, expr->rhs);
-  e->route = NULL;
-  if (!expect_f32(e, result, expr->rhs->loc, "the route body")) return value_error();
-  if (!result.dispatched || result.type.rank != 2 || result.type.dims[0] != tokens * k) {
-    diag_error(e->diagnostics, expr->rhs->loc, "the route body must give one row for each dispatched row (%lld rows)",
-               (long long)(tokens * k));
-    return value_error();
-  }
+  Value result = route_body(e, body, expr, rows_expr, rows, &context);
+  if (result.kind == VALUE_ERROR) return result;
   int combine = add_node(e, NODE_COMBINE, expr->loc);
   graph_add_operand(e->graph, combine, result.ref);
   graph_add_operand(e->graph, combine, (ValueRef){dispatch, 1});

@@ -73,6 +73,10 @@ typedef enum {
   NODE_REDUCE,        /* x -> sum / mean / max along `axis` (`function`: ReduceFunction); rank - 1 */
   NODE_BROADCAST,     /* x -> x stretched to the result's shape (numpy: dims aligned right, each equal or 1) */
   NODE_COMPARE,       /* a, b -> f32 mask (1 or 0); `function`: 0 <, 1 >, 2 <=, 3 >=, 4 ==, 5 != */
+  NODE_TRANSPOSE,     /* x[A,B] -> [B,A] */
+  NODE_GATHER,        /* p[T,E], indices i32[T,k] -> [T,k]: p at the chosen columns */
+  NODE_EC_DISPATCH,   /* x[T,D], tok i32[N,C] -> rows[N*C,D] (row e*C+c = x[tok[e,c]]), offsets i32[N+1] */
+  NODE_EC_COMBINE,    /* rows[N*C,D], tok[N,C], w[N,C] -> [T,D]: each row weighted back to its token */
   NODE_WHERE,         /* c, a, b (one shape) -> a where c != 0, else b */
   NODE_EXPERT_ROWS,   /* bank[E, s...], offsets[E+1] -> [R, s...] ([R, 1] for scalars): each dispatched
                          row's expert's slice (a bank param in an elementwise position) */

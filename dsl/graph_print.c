@@ -41,6 +41,10 @@ static const char *kind_name(NodeKind kind) {
   case NODE_BROADCAST: return "broadcast";
   case NODE_EXPERT_ROWS: return "expert_rows";
   case NODE_COMPARE: return "compare";
+  case NODE_TRANSPOSE: return "transpose";
+  case NODE_GATHER: return "gather";
+  case NODE_EC_DISPATCH: return "ec_dispatch";
+  case NODE_EC_COMBINE: return "ec_combine";
   case NODE_WHERE: return "where";
   }
   return "?";

@@ -52,6 +52,10 @@ void backward_reduce_max(Autodiff *ad, MlirOperation op);
 void backward_broadcast(Autodiff *ad, MlirOperation op);
 void backward_expert_rows(Autodiff *ad, MlirOperation op);
 void backward_compare(Autodiff *ad, MlirOperation op);
+void backward_transpose(Autodiff *ad, MlirOperation op);
+void backward_gather(Autodiff *ad, MlirOperation op);
+void backward_ec_dispatch(Autodiff *ad, MlirOperation op);
+void backward_ec_combine(Autodiff *ad, MlirOperation op);
 void backward_where(Autodiff *ad, MlirOperation op);
 
 #endif

@@ -229,3 +229,34 @@ void backward_where(Autodiff *ad, MlirOperation op) {
     ad_accumulate(ad, x, mlirOperationGetResult(d, 0));
   }
 }
+
+/* y = xᵀ: dx = dyᵀ */
+void backward_transpose(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_TRANSPOSE, &r.dy, type_of(r.x[0]), op));
+}
+
+/* rows[e·C + c] = x[tok[e, c]]: dx[t] = Σ of the rows that read t (offsets: no gradient) */
+void backward_ec_dispatch(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_EC_DISPATCH_GRAD, (MlirValue[]){r.dy, r.x[1]}, type_of(r.x[0]), op));
+}
+
+/* y[t] = Σ_{tok[e,c] = t} w[e,c] · rows[e·C + c]: drows = w · dy[tok], dw[e,c] = dy[tok[e,c]] · rows[e·C + c] */
+void backward_ec_combine(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  if (ad_is_active(ad, r.x[0]))
+    ad_accumulate(ad, r.x[0], ad_op(ad, OP_EC_COMBINE_GRAD_ROWS, (MlirValue[]){r.dy, r.x[1], r.x[2]}, type_of(r.x[0]), op));
+  if (ad_is_active(ad, r.x[2]))
+    ad_accumulate(ad, r.x[2], ad_op(ad, OP_EC_COMBINE_GRAD_WEIGHTS, (MlirValue[]){r.dy, r.x[0], r.x[1]}, type_of(r.x[2]), op));
+}
+
+/* y[t, s] = p[t, idx[t, s]]: dp[t, idx[t, s]] = dy[t, s] (top_k_grad without renormalisation) */
+void backward_gather(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  MlirType type = type_of(r.x[0]);
+  AttributeValue no_renormalize = {.i = 0};
+  MlirOperation dp = op_build(ad_builder(ad), OP_TOP_K_GRAD, (MlirValue[]){r.x[0], r.x[1], r.y, r.dy}, &type,
+                              &no_renormalize);
+  ad_accumulate(ad, r.x[0], mlirOperationGetResult(dp, 0));
+}

@@ -860,6 +860,71 @@ static MlirValue where_grad_element(Kernel *k, const MlirValue *x, const void *b
   return select_value(k, taken, x[1], F(0.0));
 }
 
+/* ---- transpose, and expert-choice routing: row r = e·C + c of the routed rows is token tok[e, c] ---- */
+static void transpose(Kernel *k, MlirValue x, MlirValue y) {
+  ROWS(i, dim(x, 0), dim(x, 1));
+  FOR(j, C(0), C(dim(x, 1)));
+  STORE(k, LOAD(k, x, i.iv, j.iv), y, j.iv, i.iv);
+  END(j);
+  END_ROWS(i);
+}
+/* the token of routed row r */
+static MlirValue chosen_token(Kernel *k, MlirValue tok, MlirValue r) {
+  int64_t C_ = dim(tok, 1);
+  return to_index(k, LOAD(k, tok, arith(k, "arith.divui", r, C(C_)), arith(k, "arith.remui", r, C(C_))));
+}
+static MlirValue chosen_weight(Kernel *k, MlirValue w, MlirValue r) {
+  int64_t C_ = dim(w, 1);
+  return LOAD(k, w, arith(k, "arith.divui", r, C(C_)), arith(k, "arith.remui", r, C(C_)));
+}
+/* rows[r] = x[token of r]; offsets[e] = e·C */
+static void ec_dispatch(Kernel *k, MlirValue x, MlirValue tok, MlirValue rows, MlirValue offsets) {
+  int64_t N = dim(tok, 0), C_ = dim(tok, 1);
+  FOR(e, C(0), C(N + 1));
+  STORE(k, to_i32(k, arith(k, "arith.muli", e.iv, C(C_))), offsets, e.iv);
+  END(e);
+  ROWS(r, N * C_, dim(x, 1));
+  MlirValue t = chosen_token(k, tok, r.iv);
+  FOR(d, C(0), C(dim(x, 1)));
+  STORE(k, LOAD(k, x, t, d.iv), rows, r.iv, d.iv);
+  END(d);
+  END_ROWS(r);
+}
+/* tokens[t] = Σ over the rows of t (weighted by w when given), in row order; threads own columns */
+static void ec_scatter(Kernel *k, MlirValue rows, MlirValue tok, MlirValue w, MlirValue tokens) {
+  int64_t R = dim(rows, 0), D = dim(rows, 1);
+  fill(k, tokens, 0.0);
+  Loop c0 = column_blocks_begin(k, R, D);
+  FOR(r, C(0), C(R));
+  MlirValue t = chosen_token(k, tok, r.iv);
+  MlirValue weight = mlirValueIsNull(w) ? no_value : chosen_weight(k, w, r.iv);
+  FOR(d, c0.iv, column_block_end(k, c0.iv, D));
+  MlirValue v = LOAD(k, rows, r.iv, d.iv);
+  STORE(k, ADD(LOAD(k, tokens, t, d.iv), mlirValueIsNull(weight) ? v : MUL(weight, v)), tokens, t, d.iv);
+  END(d);
+  END(r);
+  parallel_or_serial_end(k, &c0);
+}
+/* drows[r] = w[r] · dy[token of r] */
+static void ec_combine_grad_rows(Kernel *k, MlirValue dy, MlirValue tok, MlirValue w, MlirValue drows) {
+  ROWS(r, dim(drows, 0), dim(drows, 1));
+  MlirValue t = chosen_token(k, tok, r.iv), weight = chosen_weight(k, w, r.iv);
+  FOR(d, C(0), C(dim(drows, 1)));
+  STORE(k, MUL(weight, LOAD(k, dy, t, d.iv)), drows, r.iv, d.iv);
+  END(d);
+  END_ROWS(r);
+}
+/* dw[e, c] = dy[tok[e, c]] · rows[e·C + c] */
+static void ec_combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue tok, MlirValue dw) {
+  int64_t C_ = dim(tok, 1);
+  ROWS(r, dim(rows, 0), dim(rows, 1));
+  MlirValue t = chosen_token(k, tok, r.iv);
+  Loop d = loop_begin(k, C(0), C(dim(rows, 1)), F(0.0));
+  MlirValue dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, r.iv, d.iv))));
+  STORE(k, dot, dw, arith(k, "arith.divui", r.iv, C(C_)), arith(k, "arith.remui", r.iv, C(C_)));
+  END_ROWS(r);
+}
+
 /* ---- an expert's parameter per dispatched row: rows[r, :] = bank[e, :] for e's rows (offsets), the
  * slice flattened; the gradient sums each expert's rows in order ---- */
 static void expert_rows(Kernel *k, MlirValue bank, MlirValue offsets, MlirValue rows, int gradient) {
@@ -1026,6 +1091,21 @@ KERNEL(extremum_grad) {
 }
 KERNEL(log_softmax) { log_softmax(k, b[0], b[1]); return 1; }
 KERNEL(broadcast) { broadcast(k, b[0], b[1]); return 1; }
+KERNEL(transpose) { transpose(k, b[0], b[1]); return 1; }
+/* gather(p, idx) -> y: y[t, s] = p[t, idx[t, s]] */
+KERNEL(gather) {
+  ROWS(t, dim(b[1], 0), dim(b[1], 1));
+  FOR(s, C(0), C(dim(b[1], 1)));
+  STORE(k, LOAD(k, b[0], t.iv, to_index(k, LOAD(k, b[1], t.iv, s.iv))), b[2], t.iv, s.iv);
+  END(s);
+  END_ROWS(t);
+  return 1;
+}
+KERNEL(ec_dispatch) { ec_dispatch(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(ec_dispatch_grad) { return STRICT(ec_scatter(k, b[0], b[1], no_value, b[2])); }
+KERNEL(ec_combine) { return STRICT(ec_scatter(k, b[0], b[1], b[2], b[3])); }
+KERNEL(ec_combine_grad_rows) { ec_combine_grad_rows(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(ec_combine_grad_weights) { ec_combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(compare) {
   int predicate = (int)op_int_attribute(op, "predicate", 0);
   return STRICT(elementwise(k, 2, b, b[2], compare_element, &predicate));

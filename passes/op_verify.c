@@ -5,6 +5,8 @@
  */
 #include "op_verify.h"
 
+#include <string.h>
+
 #include "op_table.h"
 
 #include <stdarg.h>
@@ -352,4 +354,34 @@ int verify_compare(MlirOperation op) {
   int64_t predicate = int_attribute(op, "predicate");
   if (predicate < 0 || predicate > 5) return verify_fail(op, "predicate %lld is not one of 0-5 (< > <= >= == !=)", (long long)predicate);
   return 1;
+}
+
+/* x[A,B] -> y[B,A] */
+int verify_transpose(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 1), "the columns of x") && expect(op, 1, 1, dim(op, 0, 0), "the rows of x");
+}
+
+/* the expert-choice ops: tok[N,C] (the value named "tok"), the routed rows [N·C, D] ("rows", "drows"),
+ * offsets [N+1], weights [N,C] ("w", "dw") */
+int verify_ec(MlirOperation op) {
+  const OpInfo *info = op_info_of(op);
+  int tok = -1, rows = -1, offsets = -1, weights = -1;
+  for (int i = 0; i < info->num_operands + info->num_results; i++) {
+    const char *name = i < info->num_operands ? info->operands[i].name : info->results[i - info->num_operands].name;
+    if (!strcmp(name, "tok")) tok = i;
+    else if (!strcmp(name, "rows") || !strcmp(name, "drows")) rows = i;
+    else if (!strcmp(name, "offsets")) offsets = i;
+    else if (!strcmp(name, "w") || !strcmp(name, "dw")) weights = i;
+  }
+  int64_t chosen = dim(op, tok, 0) * dim(op, tok, 1);
+  return (rows < 0 || expect(op, rows, 0, chosen, "experts x tokens each of tok")) &&
+         (offsets < 0 || expect(op, offsets, 0, dim(op, tok, 0) + 1, "the experts of tok + 1")) &&
+         (weights < 0 || (expect(op, weights, 0, dim(op, tok, 0), "the experts of tok") &&
+                          expect(op, weights, 1, dim(op, tok, 1), "the tokens each of tok")));
+}
+
+/* p[T,E], idx[T,k] -> y[T,k] */
+int verify_gather(MlirOperation op) {
+  return expect(op, 1, 0, dim(op, 0, 0), "the rows of p") && expect(op, 2, 0, dim(op, 1, 0), "the rows of idx") &&
+         expect(op, 2, 1, dim(op, 1, 1), "the columns of idx");
 }

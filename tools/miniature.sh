@@ -34,6 +34,7 @@ STRATEGIES=(
   "mov             gallery: mixed (IA)3 vectors on the output"
   "ia3_experts     gallery: (IA)3 vectors inside each expert"
   "adamole         gallery: AdaMoLE-style threshold routing"
+  "expert_choice   gallery: expert-choice routing, C tokens each"
 )
 # examples/token_NAME.perft, or the gallery's examples/schemes/NAME.perft
 program() { [ -f "$ROOT/examples/token_$1.perft" ] && echo "$ROOT/examples/token_$1.perft" || echo "$ROOT/examples/schemes/$1.perft"; }
@@ -63,7 +64,8 @@ echo "base model on the new skill before fine-tuning: $(cat "$OUT/base_on_skill2
 
 echo "== fine-tune on $FINETUNE_TASK ($FINETUNE_STEPS steps each, two at a time)"
 finetune() {
-  "$OUT/$1" --weights "$OUT/base.safetensors" --task $FINETUNE_TASK --steps $FINETUNE_STEPS --lr $LR \
+  # --init: what the base checkpoint lacks (the adapters, a scheme's frozen extras) starts by its rule
+  "$OUT/$1" --weights "$OUT/base.safetensors" --init --task $FINETUNE_TASK --steps $FINETUNE_STEPS --lr $LR \
     --seed $SEED --metrics "$OUT/$1.jsonl" --save "$OUT/$1.adapters.safetensors" > "$OUT/$1.log" 2>&1
 }
 running=0

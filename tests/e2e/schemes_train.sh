@@ -18,7 +18,7 @@ for program in "$examples"/schemes/*.perft; do
   # trained, with a much larger rate
   case $name in mov | ia3_experts) lr=0.5 ;; esac
   "$perftc" "$program" -o "$work/$name"
-  "$work/$name" --weights "$work/base.safetensors" --task affine:7:1 --steps 200 --lr $lr --seed 1 \
+  "$work/$name" --weights "$work/base.safetensors" --init --task affine:7:1 --steps 200 --lr $lr --seed 1 \
     --metrics "$work/$name.jsonl" > "$work/$name.log"
   if python3 - "$work/$name.jsonl" "$name" <<'PY'
 import json, sys
