@@ -130,8 +130,11 @@ static MlirLocation location_of(MlirContext context, const SourceLocation *loc) 
   return mlirLocationFileLineColGet(context, str(loc->file), loc->line, loc->column);
 }
 
-static char *init_text(const Initializer *init, char *buffer, size_t size) {
-  if (init->kind == INIT_ZEROS) snprintf(buffer, size, "zeros");
+static char *init_text(const Graph *graph, const Initializer *init, char *buffer, size_t size) {
+  if (init->kind == INIT_COPY)
+    snprintf(buffer, size, "copy %s %lld %lld", graph->nodes[init->source].name, (long long)init->start,
+             (long long)init->stop);
+  else if (init->kind == INIT_ZEROS) snprintf(buffer, size, "zeros");
   else if (init->kind == INIT_ONES) snprintf(buffer, size, "ones");
   else if (init->kind == INIT_EYE) snprintf(buffer, size, "eye");
   else if (init->kind == INIT_CONST) snprintf(buffer, size, "const %.9g", init->mean);
@@ -181,12 +184,12 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       arg_types[num_args] = tensor_of(&g, &node->results[0]);
       arg_locs[num_args] = location_of(context, &node->loc);
       MlirNamedAttribute entries[4];
-      char init[96];
+      char init[256];
       int n = 0;
       if (pass == 0) {
         entries[n++] = named_attribute(context, "perft.param", string_attr(&g, node->name));
         entries[n++] = named_attribute(context, "perft.trainable", mlirBoolAttrGet(context, node->trainable));
-        entries[n++] = named_attribute(context, "perft.init", string_attr(&g, init_text(&node->init, init, sizeof init)));
+        entries[n++] = named_attribute(context, "perft.init", string_attr(&g, init_text(graph, &node->init, init, sizeof init)));
         if (node->value == 1.0) /* the front end marks parameters a strategy introduced */
           entries[n++] = named_attribute(context, "perft.adapter", mlirUnitAttrGet(context));
       } else {

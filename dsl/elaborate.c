@@ -171,7 +171,7 @@ static int bind_size_args(Elaborator *e, Body *caller, const AstList *params, co
     }
     Value value = elaborate_expr(e, caller, arg->value);
     if (value.kind != VALUE_NUMBER) {
-      if (value.kind != VALUE_ERROR)
+      if (value.kind != VALUE_ERROR && !explain_shadowed_dim(e, arg->value, value))
         diag_error(e->diagnostics, arg->value->loc, "a size argument must be a compile-time number");
       ok = 0;
       value = value_error();
@@ -222,17 +222,52 @@ static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int ex
   return ok;
 }
 
+/* copy(P) or copy(P, start, stop): P a param declared before (the block's too, in a strategy),
+ * whole or rows [start, stop) of its leading axis; the shape is checked by add_param. */
+static int elaborate_copy_init(Elaborator *e, Body *body, const AstStmt *stmt, Initializer *init) {
+  int count = stmt->init_args.count;
+  const AstArg *source = count ? stmt->init_args.items[0] : NULL;
+  if ((count != 1 && count != 3) || source->name || source->value->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, stmt->init_loc, "copy takes a param, copy(P), or a range of its rows, copy(P, start, stop)");
+    return 0;
+  }
+  const Binding *binding = scope_lookup(body->scope, source->value->name);
+  const Node *node = binding && binding->value.kind == VALUE_TENSOR ? graph_node(e->graph, binding->value.ref.node) : NULL;
+  if (!node || node->kind != NODE_PARAM) {
+    diag_error(e->diagnostics, source->loc, "'%s' is not a param declared before this one", source->value->name);
+    return 0;
+  }
+  int64_t rows = node->results[0].rank ? node->results[0].dims[0] : 1, bounds[2] = {0, rows};
+  for (int i = 1; i < count; i++) {
+    const AstArg *arg = stmt->init_args.items[i];
+    Value value = elaborate_expr(e, body, arg->value);
+    if (value.kind != VALUE_NUMBER || arg->name || value.number != floor(value.number)) {
+      if (value.kind != VALUE_ERROR) diag_error(e->diagnostics, arg->loc, "the rows of copy are compile-time integers");
+      return 0;
+    }
+    bounds[i - 1] = (int64_t)value.number;
+  }
+  if (bounds[0] < 0 || bounds[1] > rows || bounds[0] >= bounds[1]) {
+    diag_error(e->diagnostics, stmt->init_loc, "copy takes rows %lld to %lld of '%s', which has %lld", (long long)bounds[0],
+               (long long)bounds[1], source->value->name, (long long)rows);
+    return 0;
+  }
+  *init = (Initializer){.kind = INIT_COPY, .source = binding->value.ref.node, .start = bounds[0], .stop = bounds[1]};
+  return 1;
+}
+
 static int elaborate_init(Elaborator *e, Body *body, const AstStmt *stmt, Initializer *init) {
-  *init = (Initializer){INIT_ZEROS, 0, 0};
+  *init = (Initializer){.kind = INIT_ZEROS};
   if (!stmt->init_name) return 1;
   const char *name = stmt->init_name;
+  if (strcmp(name, "copy") == 0) return elaborate_copy_init(e, body, stmt, init);
   int expected = strcmp(name, "normal") == 0  ? 2
                  : strcmp(name, "const") == 0 ? 1
                  : (strcmp(name, "zeros") == 0 || strcmp(name, "ones") == 0 || strcmp(name, "eye") == 0) ? 0
                                                                                                           : -1;
   if (expected < 0) {
     diag_error(e->diagnostics, stmt->init_loc,
-               "unknown initializer '%s' (normal(mean, std), zeros(), ones(), const(value) or eye())", name);
+               "unknown initializer '%s' (normal(mean, std), zeros(), ones(), const(value), eye() or copy(P))", name);
     return 0;
   }
   if (stmt->init_args.count != expected) {
@@ -260,14 +295,14 @@ static int elaborate_init(Elaborator *e, Body *body, const AstStmt *stmt, Initia
       diag_error(e->diagnostics, stmt->init_loc, "const needs a finite value");
       return 0;
     }
-    *init = (Initializer){INIT_CONST, numbers[0], 0};
+    *init = (Initializer){.kind = INIT_CONST, .mean = numbers[0]};
     return 1;
   }
   if (!(numbers[1] >= 0) || !isfinite(numbers[0]) || !isfinite(numbers[1])) {
     diag_error(e->diagnostics, stmt->init_loc, "normal needs a finite mean and a finite std >= 0");
     return 0;
   }
-  *init = (Initializer){INIT_NORMAL, numbers[0], numbers[1]};
+  *init = (Initializer){.kind = INIT_NORMAL, .mean = numbers[0], .std = numbers[1]};
   return 1;
 }
 
@@ -284,6 +319,18 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
     diag_error(e->diagnostics, stmt->init_loc,
                "eye() initialises a matrix (ones where the last two indices are equal); '%s' has rank %d", name, rank);
     return -1;
+  }
+  if (init.kind == INIT_COPY) { /* the copied rows must have this param's shape */
+    TensorType rows = graph_node(e->graph, init.source)->results[0];
+    if (rows.rank) rows.dims[0] = init.stop - init.start;
+    TensorType mine = tensor_type(DTYPE_F32, rank, dims);
+    if (!same_type(&rows, &mine)) {
+      char want[96], have[96];
+      format_type(&mine, want, sizeof want);
+      format_type(&rows, have, sizeof have);
+      diag_error(e->diagnostics, stmt->init_loc, "copy gives %s, but '%s' is %s", have, name, want);
+      return -1;
+    }
   }
   int node = graph_add_node(e->graph, NODE_PARAM, stmt->loc);
   TensorType type = tensor_type(DTYPE_F32, rank, dims);

@@ -123,6 +123,9 @@ int value_to_dim(Elaborator *elaborator, Value value, SourceLocation loc, int64_
 Value elaborate_expr(Elaborator *elaborator, Body *body, const AstExpr *expr);
 /* Reports and returns 0 unless `value` is a plain tensor (not a pair, not `x^T`). */
 int expect_tensor(Elaborator *elaborator, Value value, SourceLocation loc, const char *what);
+/* When expr is a name that is a tensor where it stands while a top-level dim has the same name:
+ * 1 after an error that says the tensor hides the dim. */
+int explain_shadowed_dim(Elaborator *elaborator, const AstExpr *expr, Value value);
 
 /* blocks (elaborate.c): `block(sizes)(input)` followed by `with` strategies (may be NULL) */
 Value elaborate_block_application(Elaborator *elaborator, Body *body, const AstExpr *call,

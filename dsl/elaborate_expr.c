@@ -84,6 +84,21 @@ static int expect_f32(Elaborator *e, Value value, SourceLocation loc, const char
   return 1;
 }
 
+/* When `expr` is a name that, where it stands, is a tensor (an input or a param) while a top-level
+ * dim has the same name: 1 after saying so (the tensor hides the dim there). */
+int explain_shadowed_dim(Elaborator *e, const AstExpr *expr, Value value) {
+  if (expr->kind != EXPR_NAME || value.kind != VALUE_TENSOR) return 0;
+  const AstDecl *decl = sema_find_decl(e->program, expr->name);
+  if (!decl || decl->kind != DECL_DIM) return 0;
+  char type[96];
+  format_type(&value.type, type, sizeof type);
+  diag_error(e->diagnostics, expr->loc,
+             "'%s' here is a tensor (%s), not the dim %s = %lld: a name declared in this body (an input or a param) "
+             "hides the top-level dim; rename one of them, or write the number",
+             expr->name, type, expr->name, decl->dim_value);
+  return 1;
+}
+
 static int expect_number(Elaborator *e, Value value, SourceLocation loc, const char *what) {
   if (value.kind == VALUE_ERROR) return 0;
   if (value.kind != VALUE_NUMBER) {
@@ -246,6 +261,9 @@ static int elementwise_operands(Elaborator *e, SourceLocation loc, const char *w
   if (b->kind == VALUE_NUMBER) *b = scalar_constant(e, b_expr->loc, b->number);
   *a = per_row(e, a_expr->loc, *a);
   *b = per_row(e, b_expr->loc, *b);
+  if ((a->kind == VALUE_TENSOR && a->type.dtype == DTYPE_I32 && explain_shadowed_dim(e, a_expr, *a)) ||
+      (b->kind == VALUE_TENSOR && b->type.dtype == DTYPE_I32 && explain_shadowed_dim(e, b_expr, *b)))
+    return 0;
   int ok_a = expect_f32(e, *a, a_expr->loc, "the left operand");
   int ok_b = expect_f32(e, *b, b_expr->loc, "the right operand");
   if (!ok_a || !ok_b) return 0;
@@ -300,6 +318,7 @@ static Value arithmetic(Elaborator *e, const AstExpr *expr, Value a, Value b) {
   if ((a.kind == VALUE_NUMBER && op == '*') || (b.kind == VALUE_NUMBER && (op == '*' || op == '/'))) {
     Value tensor = a.kind == VALUE_NUMBER ? b : a;
     const AstExpr *tensor_expr = a.kind == VALUE_NUMBER ? expr->rhs : expr->lhs;
+    if (tensor.type.dtype == DTYPE_I32 && explain_shadowed_dim(e, tensor_expr, tensor)) return value_error();
     if (!expect_f32(e, tensor, tensor_expr->loc, "the operand")) return value_error();
     if (op == '*') return scale(e, loc, tensor, a.kind == VALUE_NUMBER ? a.number : b.number);
     if (b.number == 0) {
@@ -1056,7 +1075,12 @@ static Value call(Elaborator *e, Body *body, const AstExpr *expr) {
   if (sema_is_builtin(callee->name)) return builtin(e, body, expr, callee->name);
   const AstDecl *decl = sema_find_decl(e->program, callee->name);
   if (!decl) {
-    diag_error(e->diagnostics, callee->loc, "undefined function '%s'", callee->name);
+    const char *near = sema_closest_builtin(callee->name);
+    if (near)
+      diag_error(e->diagnostics, callee->loc, "undefined function '%s'; did you mean '%s'?", callee->name, near);
+    else
+      diag_error(e->diagnostics, callee->loc, "undefined function '%s' (the builtins: %s; or a block declared in the program)",
+                 callee->name, sema_builtin_list());
     return value_error();
   }
   switch (decl->kind) {

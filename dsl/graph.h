@@ -35,11 +35,13 @@ typedef struct {
   int64_t dims[GRAPH_MAX_RANK];
 } TensorType;
 
-typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE } InitKind;
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE, INIT_COPY } InitKind;
 
 typedef struct {
   InitKind kind;
   double mean, std; /* INIT_NORMAL; INIT_CONST: the value in mean */
+  int source;       /* INIT_COPY: the PARAM node copied, rows [start, stop) of its leading axis */
+  int64_t start, stop;
 } Initializer;
 
 typedef enum {

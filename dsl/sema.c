@@ -11,6 +11,7 @@
 #include "sema.h"
 #include "graph.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const builtins[] = {"silu",    "softmax",   "top_k",   "load_balance", "mse",     "sqrt",  "rmsnorm",
@@ -28,6 +29,43 @@ int sema_is_builtin(const char *name) {
   for (int i = 0; builtins[i]; i++)
     if (strcmp(builtins[i], name) == 0) return 1;
   return 0;
+}
+
+static int edit_distance(const char *a, const char *b) {
+  size_t n = strlen(b);
+  if (n > 63) return 99;
+  int row[64];
+  for (size_t j = 0; j <= n; j++) row[j] = (int)j;
+  for (size_t i = 1; a[i - 1]; i++) {
+    int diagonal = row[0];
+    row[0] = (int)i;
+    for (size_t j = 1; j <= n; j++) {
+      int above = row[j];
+      int cost = diagonal + (a[i - 1] != b[j - 1]);
+      int best = above + 1 < row[j - 1] + 1 ? above + 1 : row[j - 1] + 1;
+      row[j] = cost < best ? cost : best;
+      diagonal = above;
+    }
+  }
+  return row[n];
+}
+
+const char *sema_closest_builtin(const char *name) {
+  const char *best = NULL;
+  int best_distance = 3;
+  for (int i = 0; builtins[i]; i++) {
+    int d = edit_distance(name, builtins[i]);
+    if (d < best_distance) best = builtins[i], best_distance = d;
+  }
+  return best;
+}
+
+const char *sema_builtin_list(void) {
+  static char list[512];
+  if (!list[0])
+    for (int i = 0; builtins[i]; i++)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", builtins[i]);
+  return list;
 }
 
 const AstDecl *sema_find_decl(const AstProgram *program, const char *name) {

@@ -14,5 +14,9 @@ const AstDecl *sema_find_decl(const AstProgram *program, const char *name);
 
 /* 1 if `name` is a builtin function (silu, softmax, top_k, ...). */
 int sema_is_builtin(const char *name);
+/* The builtin nearest to `name` by edit distance (at most 2 edits), or NULL. */
+const char *sema_closest_builtin(const char *name);
+/* The builtins, space-separated (for messages). */
+const char *sema_builtin_list(void);
 
 #endif

@@ -287,12 +287,17 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
           param->init = INIT_ONES;
         } else if (ok && strcmp(fields[4], "eye") == 0 && count == 5) {
           param->init = INIT_EYE;
+        } else if (ok && strcmp(fields[4], "copy") == 0) {
+          param->init = INIT_COPY;
+          if (count != 8 || !parse_int64(fields[6], &param->copy_start) || !parse_int64(fields[7], &param->copy_stop))
+            ok = fail(&state, "param '%s': expected 'copy SOURCE START STOP'", fields[1]);
+          else param->copy_source_name = strdupCheck(fields[5]);
         } else if (ok && strcmp(fields[4], "const") == 0) {
           param->init = INIT_CONST;
           if (count != 6 || !parse_double(fields[5], &param->init_mean))
             ok = fail(&state, "param '%s': expected 'const VALUE'", fields[1]);
         } else if (ok) {
-          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros, ones, const VALUE or eye)",
+          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros, ones, const VALUE, eye or copy SOURCE START STOP)",
                     fields[1], fields[4]);
         }
       }
@@ -369,6 +374,23 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       manifest->params[p].grad_index = g;
     }
   }
+  for (int p = 0; ok && p < manifest->num_params; p++) { /* copy: its source, and the rows' shape */
+    ParamSpec *param = &manifest->params[p];
+    if (param->init != INIT_COPY) continue;
+    param->copy_source = -1;
+    for (int i = 0; i < manifest->num_params; i++)
+      if (strcmp(manifest->params[i].tensor.name, param->copy_source_name) == 0) param->copy_source = i;
+    const ParamSpec *source = param->copy_source >= 0 ? &manifest->params[param->copy_source] : NULL;
+    int64_t rows = source ? source->tensor.dims[0] : 0;
+    int fits = source && source->init != INIT_COPY && source->tensor.num_dims == param->tensor.num_dims &&
+               param->copy_start >= 0 && param->copy_stop <= rows && param->copy_start < param->copy_stop &&
+               param->tensor.dims[0] == param->copy_stop - param->copy_start;
+    for (int d = 1; fits && d < param->tensor.num_dims; d++) fits = param->tensor.dims[d] == source->tensor.dims[d];
+    if (!fits)
+      ok = fail(&state, "param '%s' (%s): 'copy %s %lld %lld' names no param, or rows that do not have its shape",
+                param->tensor.name, param->tensor.dims_text, param->copy_source_name, (long long)param->copy_start,
+                (long long)param->copy_stop);
+  }
   for (int p = 0; ok && p < manifest->num_params; p++)
     if (manifest->params[p].trainable && manifest->params[p].grad_index < 0)
       ok = fail(&state, "trainable param '%s' has no 'grad' record",
@@ -417,7 +439,10 @@ static void tensor_destroy(TensorSpec *tensor) {
 
 void manifest_destroy(Manifest *manifest) {
   if (manifest->params)
-    for (int i = 0; i < manifest->num_params; i++) tensor_destroy(&manifest->params[i].tensor);
+    for (int i = 0; i < manifest->num_params; i++) {
+      tensor_destroy(&manifest->params[i].tensor);
+      free(manifest->params[i].copy_source_name);
+    }
   if (manifest->inputs)
     for (int i = 0; i < manifest->num_inputs; i++) tensor_destroy(&manifest->inputs[i]);
   if (manifest->outputs)

@@ -24,7 +24,7 @@ typedef struct {
   int64_t range;                 /* i32 inputs: values lie in [0, range); 0 = no `range` record */
 } TensorSpec;
 
-typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE } InitKind;
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE, INIT_COPY } InitKind;
 
 typedef struct {
   TensorSpec tensor;
@@ -34,6 +34,10 @@ typedef struct {
   double init_std;  /* INIT_NORMAL only */
   int grad_index;   /* index into Manifest.grads for a trainable param, -1 for a frozen one */
   int adapter;      /* 1: the optional last word `adapter` (introduced by a strategy) */
+  /* INIT_COPY: rows [copy_start, copy_stop) of the leading axis of param copy_source */
+  char *copy_source_name;
+  int copy_source;
+  int64_t copy_start, copy_stop;
 } ParamSpec;
 
 typedef struct {

@@ -11,6 +11,9 @@
 
 #define PROBLEMS_SIZE 16384
 
+static void load_weights(const Manifest *manifest, Arena *arena, const char *const *weights_paths, int num_weights,
+                         WeightsPolicy policy, char *loaded);
+
 void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
                        const char *const *weights_paths, int num_weights, WeightsPolicy policy) {
   Rng rng;
@@ -24,6 +27,7 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
       case INIT_ZEROS: memset(data, 0, (size_t)count * sizeof(float)); break;
       case INIT_ONES: for (int64_t i = 0; i < count; i++) data[i] = 1.0f; break;
       case INIT_CONST: for (int64_t i = 0; i < count; i++) data[i] = (float)param->init_mean; break;
+      case INIT_COPY: break; /* after the weights: its source may come from them */
       case INIT_EYE: { /* ones where the last two indices are equal */
         int rank = param->tensor.num_dims;
         int64_t rows = rank >= 2 ? param->tensor.dims[rank - 2] : 1, cols = param->tensor.dims[rank - 1];
@@ -34,8 +38,22 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
       }
     }
   }
-  if (num_weights == 0) return;
+  char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
+  if (num_weights > 0) load_weights(manifest, arena, weights_paths, num_weights, policy, loaded);
+  for (int p = 0; p < manifest->num_params; p++) { /* copy rows of a source, unless the weights gave it */
+    const ParamSpec *param = &manifest->params[p];
+    if (param->init != INIT_COPY || loaded[p]) continue;
+    const ParamSpec *source = &manifest->params[param->copy_source];
+    int64_t row = source->tensor.num_elements / source->tensor.dims[0];
+    memcpy(arena->params[p], arena->params[param->copy_source] + param->copy_start * row,
+           (size_t)param->tensor.num_elements * sizeof(float));
+  }
+  free(loaded);
+}
 
+/* Overwrites params from the weights files (a later file wins); loaded[p] = 1 for each one found. */
+static void load_weights(const Manifest *manifest, Arena *arena, const char *const *weights_paths, int num_weights,
+                         WeightsPolicy policy, char *loaded) {
   char error[1024];
   SafetensorsFile *files = callocCheck((size_t)num_weights, sizeof *files);
   for (int f = 0; f < num_weights; f++)
@@ -57,6 +75,7 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
     if (!safetensors_read_tensor(&files[last < 0 ? 0 : last], param->tensor.name, &param->tensor,
                                  arena->params[p], problems, PROBLEMS_SIZE))
       num_problems++;
+    else loaded[p] = 1;
   }
   if (num_initialised) printf("\n");
   for (int f = 0; f < num_weights; f++) safetensors_close(&files[f]);

@@ -62,6 +62,9 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
     if (param->init == INIT_NORMAL)
       snprintf(init, sizeof init, "normal(%g, %g)", param->init_mean, param->init_std);
     else if (param->init == INIT_CONST) snprintf(init, sizeof init, "const(%g)", param->init_mean);
+    else if (param->init == INIT_COPY)
+      snprintf(init, sizeof init, "copy(%s, %lld, %lld)", param->copy_source_name, (long long)param->copy_start,
+               (long long)param->copy_stop);
     else snprintf(init, sizeof init, "%s", param->init == INIT_ZEROS ? "zeros" : param->init == INIT_EYE ? "eye" : "ones");
     printf("    param   %-32s %-16s %-9s %s%s\n", param->tensor.name, param->tensor.dims_text,
            param->trainable ? "trainable" : "frozen", init, param->adapter ? "  adapter" : "");

@@ -287,6 +287,26 @@ static void test_param_inits(void) {
   arena_destroy(&arena);
   manifest_destroy(&m);
   expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam c 3 trainable const\nworkspace 0\n", "const VALUE");
+
+  /* copy SOURCE START STOP: rows of another param, after the weights (here: its own init) */
+  const char *copying = "perft-manifest 1\ndtype f32\ntokens 1\nparam r 4x3 frozen normal 0 1\n"
+                        "param q 2x3 trainable copy r 1 3 adapter\ngrad q 2x3\noutput y 1\nworkspace 0\n";
+  CHECK(manifest_parse(copying, &m, error, sizeof error));
+  if (!m.version) {
+    fprintf(stderr, "%s\n", error);
+    return;
+  }
+  CHECK(m.params[1].init == INIT_COPY && m.params[1].copy_source == 0 && m.params[1].copy_start == 1);
+  arena_create(&arena, &m, ARENA_FORWARD_BACKWARD);
+  params_initialise(&m, &arena, 1, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
+  for (int i = 0; i < 6; i++) CHECK(arena.params[1][i] == arena.params[0][3 + i] && arena.params[1][i] != 0.0f);
+  arena_destroy(&arena);
+  manifest_destroy(&m);
+  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam r 4x3 frozen zeros\nparam q 2x3 frozen copy r 1 4\n"
+                  "output y 1\nworkspace 0\n",
+                  "rows that do not have its shape");
+  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam q 2x3 frozen copy s 0 2\noutput y 1\nworkspace 0\n",
+                  "names no param");
 }
 
 int main(void) {
