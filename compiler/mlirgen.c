@@ -106,6 +106,7 @@ static int gen_node(Gen *g, const Node *node, int index) {
   case NODE_COMPARE: id = OP_COMPARE; attrs[0].i = node->function; break;
   case NODE_WHERE: id = OP_WHERE; break;
   case NODE_TRANSPOSE: id = OP_TRANSPOSE; break;
+  case NODE_NEST_INDICES: id = OP_NEST_INDICES; attrs[0].i = node->num_experts; break;
   case NODE_GATHER: id = OP_GATHER; break;
   case NODE_EC_DISPATCH: id = OP_EC_DISPATCH; break;
   case NODE_EC_COMBINE: id = OP_EC_COMBINE; break;

@@ -51,6 +51,22 @@ int same_type(const TensorType *a, const TensorType *b) {
   return 1;
 }
 
+void split_pair(Elaborator *e, Value value, SourceLocation loc, Value *first, Value *second) {
+  *first = *second = value_error();
+  if (value.kind == VALUE_PAIR) {
+    *first = value_tensor((ValueRef){value.ref.node, 0}, value.type);
+    first->dispatched = value.dispatched;
+    TensorType indices = value.type;
+    indices.dtype = DTYPE_I32;
+    *second = value_tensor((ValueRef){value.ref.node, 1}, indices);
+    second->num_experts = value.num_experts;
+    second->chooses_tokens = value.chooses_tokens;
+    second->dispatched = value.dispatched;
+  } else if (value.kind != VALUE_ERROR) {
+    diag_error(e->diagnostics, loc, "only top_k gives two values to bind with (a, b) = ...");
+  }
+}
+
 int value_to_dim(Elaborator *e, Value value, SourceLocation loc, int64_t *dim) {
   if (value.kind == VALUE_ERROR) return 0;
   if (value.kind != VALUE_NUMBER) {
@@ -544,20 +560,8 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
     return;
   }
   case STMT_PAIR_ASSIGN: {
-    Value value = elaborate_expr(e, body, stmt->value);
-    Value first = value_error(), second = value_error();
-    if (value.kind == VALUE_PAIR) {
-      first = value_tensor((ValueRef){value.ref.node, 0}, value.type);
-      first.dispatched = value.dispatched;
-      TensorType indices = value.type;
-      indices.dtype = DTYPE_I32;
-      second = value_tensor((ValueRef){value.ref.node, 1}, indices);
-      second.num_experts = value.num_experts;
-      second.chooses_tokens = value.chooses_tokens;
-      second.dispatched = value.dispatched;
-    } else if (value.kind != VALUE_ERROR) {
-      diag_error(e->diagnostics, stmt->value->loc, "only top_k gives two values to bind with (a, b) = ...");
-    }
+    Value first, second;
+    split_pair(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &first, &second);
     define(e, body, stmt->name, first, stmt->name_loc);
     if (strcmp(stmt->name, stmt->second_name) == 0)
       diag_error(e->diagnostics, stmt->second_loc, "'%s' is bound twice", stmt->second_name);

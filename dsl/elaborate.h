@@ -31,7 +31,8 @@ typedef struct {
   int transposed;   /* written `x^T`: only an operand of @ accepts it */
   int num_experts;  /* i32 indices from top_k: how many experts they choose among */
   int64_t chooses_tokens; /* indices from expert_choice: [experts, C] token ids among this many tokens */
-  int dispatched;   /* computed from the dispatched rows of the enclosing route */
+  int dispatched;   /* computed from the dispatched rows of the route at this depth (0: none; a
+                       route inside a route body has depth 2) */
   Bank *bank;       /* BANK */
 } Value;
 
@@ -57,11 +58,15 @@ struct Bank {
   TensorType *param_types; /* one expert's shape of each */
 };
 
-typedef struct {
+enum { MAX_ROUTE_DEPTH = 2 };
+typedef struct RouteContext RouteContext;
+struct RouteContext {
   ValueRef offsets; /* DISPATCH result 2 */
   int num_experts;
   int64_t rows;     /* T * k */
-} RouteContext;
+  int depth;        /* 1 for a route, 2 for a route in a route body, ...: Value.dispatched of its rows */
+  RouteContext *outer;
+};
 
 typedef struct {
   const char *name;
@@ -126,6 +131,9 @@ int expect_tensor(Elaborator *elaborator, Value value, SourceLocation loc, const
 /* When expr is a name that is a tensor where it stands while a top-level dim has the same name:
  * 1 after an error that says the tensor hides the dim. */
 int explain_shadowed_dim(Elaborator *elaborator, const AstExpr *expr, Value value);
+/* The two values of top_k's pair (weights, indices), each an error after a diagnostic at loc when
+ * `value` is not a pair. */
+void split_pair(Elaborator *elaborator, Value value, SourceLocation loc, Value *first, Value *second);
 
 /* blocks (elaborate.c): `block(sizes)(input)` followed by `with` strategies (may be NULL) */
 Value elaborate_block_application(Elaborator *elaborator, Body *body, const AstExpr *call,

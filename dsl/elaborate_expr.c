@@ -130,7 +130,7 @@ static Value matmul(Elaborator *e, const AstExpr *expr, Value a, Value b) {
   if (!expect_rank(e, a, expr->lhs->loc, 2, "the left operand of '@'")) return value_error();
   char left[96], right[96];
   if (b.kind == VALUE_BANK_PARAM) {
-    if (a.transposed || !a.dispatched || !e->route) {
+    if (a.transposed || !e->route || a.dispatched != e->route->depth) {
       diag_error(e->diagnostics, expr->lhs->loc, "an expert's parameter multiplies the dispatched rows: write rows @ P^T or rows @ P");
       return value_error();
     }
@@ -152,7 +152,7 @@ static Value matmul(Elaborator *e, const AstExpr *expr, Value a, Value b) {
     graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
     graph_node(e->graph, node)->transpose_w = b.transposed;
     Value result = value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
-    result.dispatched = 1;
+    result.dispatched = e->route->depth;
     return result;
   }
   Value plain_b = b;
@@ -240,7 +240,7 @@ static Value per_row(Elaborator *e, SourceLocation loc, Value v) {
   graph_add_operand(e->graph, node, e->route->offsets);
   graph_add_result(e->graph, node, type);
   Value rows = value_tensor((ValueRef){node, 0}, type);
-  rows.dispatched = 1;
+  rows.dispatched = e->route->depth;
   return rows;
 }
 
@@ -270,7 +270,7 @@ static int elementwise_operands(Elaborator *e, SourceLocation loc, const char *w
   TensorType shape;
   if (!broadcast_shape(e, loc, what, &a->type, &b->type, &shape)) return 0;
   if (a->dispatched != b->dispatched) {
-    const Value *plain = a->dispatched ? b : a;
+    const Value *plain = a->dispatched < b->dispatched ? a : b;
     int spans_rows = plain->type.rank == shape.rank && shape.rank > 0 && plain->type.dims[0] != 1;
     if (spans_rows) {
       diag_error(e->diagnostics, loc,
@@ -279,7 +279,7 @@ static int elementwise_operands(Elaborator *e, SourceLocation loc, const char *w
       return 0;
     }
   }
-  int dispatched = a->dispatched || b->dispatched;
+  int dispatched = a->dispatched > b->dispatched ? a->dispatched : b->dispatched;
   *a = broadcast_to(e, loc, *a, &shape);
   *b = broadcast_to(e, loc, *b, &shape);
   a->dispatched = b->dispatched = dispatched;
@@ -864,7 +864,7 @@ static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
   }
   Value rows = elaborate_expr(e, body, arg_expr(call, 0));
   if (!expect_f32(e, rows, arg_expr(call, 0)->loc, "the argument of an expert")) return value_error();
-  if (!rows.dispatched || rows.type.rank != 2) {
+  if (rows.dispatched != e->route->depth || rows.type.rank != 2) {
     diag_error(e->diagnostics, arg_expr(call, 0)->loc, "an expert is applied to the dispatched rows of the route");
     return value_error();
   }
@@ -877,7 +877,7 @@ static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
 static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const AstExpr *rows_expr, Value rows,
                         RouteContext *context) {
   Scope *scope = scope_create(e, body->scope);
-  rows.dispatched = 1;
+  rows.dispatched = context->depth;
   scope_bind(e, scope, rows_expr->name, rows, rows_expr->loc);
   Body inner = *body;
   inner.scope = scope;
@@ -887,6 +887,21 @@ static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const As
   for (int i = 0; i < expr->lets.count; i++) {
     const AstStmt *let = expr->lets.items[i];
     Value value = elaborate_expr(e, &inner, let->value);
+    if (let->kind == STMT_PAIR_ASSIGN) { /* (w, i) = top_k(...) */
+      Value first, second;
+      split_pair(e, value, let->value->loc, &first, &second);
+      const char *names[2] = {let->name, let->second_name};
+      SourceLocation locs[2] = {let->name_loc, let->second_loc};
+      Value values[2] = {first, second};
+      for (int n = 0; n < 2; n++) {
+        const Binding *existing = scope_lookup_local(scope, names[n]);
+        if (existing)
+          diag_error(e->diagnostics, locs[n], "'%s' is already defined (at line %d)", names[n], existing->loc.line);
+        else
+          scope_bind(e, scope, names[n], values[n], locs[n]);
+      }
+      continue;
+    }
     if (value.kind == VALUE_PAIR || (value.kind == VALUE_TENSOR && value.transposed) || value.kind == VALUE_BANK_PARAM) {
       expect_tensor(e, value, let->value->loc, "a local name");
       value = value_error();
@@ -898,9 +913,9 @@ static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const As
       scope_bind(e, scope, let->name, value, let->name_loc);
   }
   Value result = elaborate_expr(e, &inner, expr->rhs);
-  e->route = NULL;
+  e->route = context->outer;
   if (!expect_f32(e, result, expr->rhs->loc, "the route body")) return value_error();
-  if (!result.dispatched || result.type.rank != 2 || result.type.dims[0] != context->rows) {
+  if (result.dispatched != context->depth || result.type.rank != 2 || result.type.dims[0] != context->rows) {
     diag_error(e->diagnostics, expr->rhs->loc, "the route body must give one row for each dispatched row (%lld rows)",
                (long long)context->rows);
     return value_error();
@@ -931,7 +946,7 @@ static Value route_by_expert(Elaborator *e, Body *body, const AstExpr *expr, con
   TensorType rows_type = tensor_type(DTYPE_F32, 2, (int64_t[]){N * C, D});
   graph_add_result(e->graph, dispatch, rows_type);
   graph_add_result(e->graph, dispatch, tensor_type(DTYPE_I32, 1, (int64_t[]){N + 1}));
-  RouteContext context = {{dispatch, 1}, (int)N, N * C};
+  RouteContext context = {{dispatch, 1}, (int)N, N * C, 1, NULL};
   Value result = route_body(e, body, expr, rows_expr, value_tensor((ValueRef){dispatch, 0}, rows_type), &context);
   if (result.kind == VALUE_ERROR) return result;
   int combine = add_node(e, NODE_EC_COMBINE, expr->loc);
@@ -944,8 +959,8 @@ static Value route_by_expert(Elaborator *e, Body *body, const AstExpr *expr, con
 }
 
 static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
-  if (e->route) {
-    diag_error(e->diagnostics, expr->loc, "a route cannot be nested in another route");
+  if (e->route && e->route->depth >= MAX_ROUTE_DEPTH) {
+    diag_error(e->diagnostics, expr->loc, "routes are nested at most %d deep", MAX_ROUTE_DEPTH);
     return value_error();
   }
   if (expr->args.count != 3) {
@@ -974,6 +989,23 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   if (indices.kind == VALUE_TENSOR && indices.chooses_tokens)
     return route_by_expert(e, body, expr, rows_expr, x, indices, weights);
   if (!expect_indices(e, indices, arg_expr(expr, 1)->loc, x.type.dims[0], "the indices of route")) return value_error();
+  if (e->route) { /* nested: each outer expert e has its own `num_experts` sub-experts, e·M + j */
+    int depth = e->route->depth;
+    if (x.dispatched != depth || indices.dispatched != depth || weights.dispatched != depth) {
+      diag_error(e->diagnostics, expr->loc,
+                 "a route inside a route body routes that body's rows: its input, indices and weights must all be "
+                 "computed from them");
+      return value_error();
+    }
+    int node = add_node(e, NODE_NEST_INDICES, expr->loc);
+    graph_add_operand(e->graph, node, indices.ref);
+    graph_add_operand(e->graph, node, e->route->offsets);
+    graph_add_result(e->graph, node, indices.type);
+    graph_node(e->graph, node)->num_experts = indices.num_experts;
+    int sub_experts = indices.num_experts;
+    indices = value_tensor((ValueRef){node, 0}, indices.type);
+    indices.num_experts = e->route->num_experts * sub_experts;
+  }
   if (!expect_f32(e, weights, arg_expr(expr, 2)->loc, "the weights of route")) return value_error();
   if (!same_type(&weights.type, &(TensorType){DTYPE_F32, 2, {indices.type.dims[0], indices.type.dims[1]}})) {
     char text[96];
@@ -994,7 +1026,7 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   graph_add_result(e->graph, dispatch, tensor_type(DTYPE_I32, 1, offset_dims));
   graph_node(e->graph, dispatch)->num_experts = indices.num_experts;
 
-  RouteContext context = {{dispatch, 2}, indices.num_experts, tokens * k};
+  RouteContext context = {{dispatch, 2}, indices.num_experts, tokens * k, e->route ? e->route->depth + 1 : 1, e->route};
   Value rows = value_tensor((ValueRef){dispatch, 0}, tensor_type(DTYPE_F32, 2, row_dims));
   Value result = route_body(e, body, expr, rows_expr, rows, &context);
   if (result.kind == VALUE_ERROR) return result;
@@ -1004,7 +1036,9 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
   graph_add_operand(e->graph, combine, weights.ref);
   int64_t out_dims[2] = {tokens, result.type.dims[1]};
   graph_add_result(e->graph, combine, tensor_type(DTYPE_F32, 2, out_dims));
-  return value_tensor((ValueRef){combine, 0}, tensor_type(DTYPE_F32, 2, out_dims));
+  Value combined = value_tensor((ValueRef){combine, 0}, tensor_type(DTYPE_F32, 2, out_dims));
+  combined.dispatched = e->route ? e->route->depth : 0; /* nested: rows of the outer route */
+  return combined;
 }
 
 /* ---- bank[e].PARAM: the routed expert's slice of a bank param ---- */

@@ -76,6 +76,8 @@ typedef enum {
   NODE_BROADCAST,     /* x -> x stretched to the result's shape (numpy: dims aligned right, each equal or 1) */
   NODE_COMPARE,       /* a, b -> f32 mask (1 or 0); `function`: 0 <, 1 >, 2 <=, 3 >=, 4 ==, 5 != */
   NODE_TRANSPOSE,     /* x[A,B] -> [B,A] */
+  NODE_NEST_INDICES,  /* j i32[R,k] among M, offsets i32[E+1] of the enclosing route -> e(r)*M + j
+                         (M in num_experts): sub-expert m of expert e is e*M + m */
   NODE_GATHER,        /* p[T,E], indices i32[T,k] -> [T,k]: p at the chosen columns */
   NODE_EC_DISPATCH,   /* x[T,D], tok i32[N,C] -> rows[N*C,D] (row e*C+c = x[tok[e,c]]), offsets i32[N+1] */
   NODE_EC_COMBINE,    /* rows[N*C,D], tok[N,C], w[N,C] -> [T,D]: each row weighted back to its token */

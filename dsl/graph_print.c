@@ -42,6 +42,7 @@ static const char *kind_name(NodeKind kind) {
   case NODE_EXPERT_ROWS: return "expert_rows";
   case NODE_COMPARE: return "compare";
   case NODE_TRANSPOSE: return "transpose";
+  case NODE_NEST_INDICES: return "nest_indices";
   case NODE_GATHER: return "gather";
   case NODE_EC_DISPATCH: return "ec_dispatch";
   case NODE_EC_COMBINE: return "ec_combine";

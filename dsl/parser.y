@@ -298,17 +298,16 @@ primary
         $$->rhs = ast_expr(program, EXPR_NUMBER, LOC(@5)); }
   ;
 
-/* local names of a route body: NAME = expr, each ended by ';' or a newline */
+/* local names of a route body: NAME = expr or (NAME, NAME) = top_k(...), each ended by ';' or a newline */
 lets
   : %empty  { $$ = (AstList){0}; }
   | lets IDENTIFIER '=' expr TERMINATOR terminators
       { $$ = $1; AstStmt *let = ast_stmt(program, STMT_ASSIGN, LOC(@2)); let->name = $2; let->name_loc = LOC(@2);
         let->value = $4; ast_list_push(ARENA, &$$, let); }
-  /* (a, b) = ...: refused with one message, not a syntax error and a cascade */
+  /* (w, i) = top_k(...): the pair, for a route nested in this body */
   | lets '(' IDENTIFIER ',' IDENTIFIER ')' '=' expr TERMINATOR terminators
-      { $$ = $1;
-        diag_error(diagnostics, LOC(@2), "a route body binds one name per value (NAME = expr); bind (%s, %s) = "
-                   "top_k(...) before the route and use them there", $3, $5); }
+      { $$ = $1; AstStmt *let = ast_stmt(program, STMT_PAIR_ASSIGN, LOC(@2)); let->name = $3; let->name_loc = LOC(@3);
+        let->second_name = $5; let->second_loc = LOC(@5); let->value = $8; ast_list_push(ARENA, &$$, let); }
   ;
 
 terminators

@@ -1092,6 +1092,20 @@ KERNEL(extremum_grad) {
 KERNEL(log_softmax) { log_softmax(k, b[0], b[1]); return 1; }
 KERNEL(broadcast) { broadcast(k, b[0], b[1]); return 1; }
 KERNEL(transpose) { transpose(k, b[0], b[1]); return 1; }
+/* nest_indices(idx, offsets) {width} -> nested: nested[r, s] = e·width + idx[r, s], e the expert of row r */
+KERNEL(nest_indices) {
+  int64_t width = op_int_attribute(op, "width", 1), E = dim(b[1], 0) - 1;
+  FOR(e, C(0), C(E));
+  MlirValue first = to_index(k, LOAD(k, b[1], e.iv)), last = to_index(k, LOAD(k, b[1], IADD(e.iv, C(1))));
+  MlirValue base = to_i32(k, arith(k, "arith.muli", e.iv, C(width)));
+  FOR(r, first, last);
+  FOR(s, C(0), C(dim(b[0], 1)));
+  STORE(k, arith(k, "arith.addi", LOAD(k, b[0], r.iv, s.iv), base), b[2], r.iv, s.iv);
+  END(s);
+  END(r);
+  END(e);
+  return 1;
+}
 /* gather(p, idx) -> y: y[t, s] = p[t, idx[t, s]] */
 KERNEL(gather) {
   ROWS(t, dim(b[1], 0), dim(b[1], 1));

@@ -43,6 +43,7 @@ int cpu_expert_rows(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_compare(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_transpose(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_gather(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_nest_indices(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_ec_dispatch(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_ec_dispatch_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_ec_combine(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -360,6 +360,10 @@ const OpInfo op_table[OP_COUNT] = {
      * p + b, weight by p); its gradient is top_k_grad's without renormalisation */
     [OP_GATHER] = {"perft.gather", OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2)), RESULTS(FLOAT("y", "W", 2)),
                    .verify = verify_gather, .backward = backward_gather, CPU(cpu_gather)},
+    /* a route in a route body: sub-expert j of the row's expert e is e·width + j */
+    [OP_NEST_INDICES] = {"perft.nest_indices", OPERANDS(I32("idx", "I", 2), I32("offsets", "O", 1)),
+                         RESULTS(I32("nested", "I", 2)), ATTRIBUTES({"width", ATTRIBUTE_INT}),
+                         .no_backward = "integer indices: no gradient", CPU(cpu_nest_indices)},
     [OP_TRANSPOSE] = {"perft.transpose", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "Y", 2)),
                       .verify = verify_transpose, .backward = backward_transpose, CPU(cpu_transpose)},
     /* expert-choice routing: expert e takes the tokens tok[e, :] (a top-C over the tokens' column of

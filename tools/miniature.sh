@@ -35,6 +35,7 @@ STRATEGIES=(
   "ia3_experts     gallery: (IA)3 vectors inside each expert"
   "adamole         gallery: AdaMoLE-style threshold routing"
   "expert_choice   gallery: expert-choice routing, C tokens each"
+  "hierarchical    gallery: each base expert routes to its sub-LoRAs"
 )
 # examples/token_NAME.perft, or the gallery's examples/schemes/NAME.perft
 program() { [ -f "$ROOT/examples/token_$1.perft" ] && echo "$ROOT/examples/token_$1.perft" || echo "$ROOT/examples/schemes/$1.perft"; }
