@@ -132,9 +132,13 @@ static MlirLocation location_of(MlirContext context, const SourceLocation *loc) 
 }
 
 static char *init_text(const Graph *graph, const Initializer *init, char *buffer, size_t size) {
-  if (init->kind == INIT_COPY)
-    snprintf(buffer, size, "copy %s %lld %lld", graph->nodes[init->source].name, (long long)init->start,
-             (long long)init->stop);
+  if (init->kind == INIT_COPY) { /* copy SOURCE a:b,c:d,... (one range per axis) */
+    const Node *source = &graph->nodes[init->source];
+    int n = snprintf(buffer, size, "copy %s ", source->name);
+    for (int d = 0; d < source->results[0].rank && n > 0 && (size_t)n < size; d++)
+      n += snprintf(buffer + n, size - (size_t)n, "%s%lld:%lld", d ? "," : "", (long long)init->starts[d],
+                    (long long)init->stops[d]);
+  }
   else if (init->kind == INIT_ZEROS) snprintf(buffer, size, "zeros");
   else if (init->kind == INIT_ONES) snprintf(buffer, size, "ones");
   else if (init->kind == INIT_EYE) snprintf(buffer, size, "eye");
@@ -184,7 +188,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       if (node->kind != (pass == 0 ? NODE_PARAM : NODE_INPUT)) continue;
       arg_types[num_args] = tensor_of(&g, &node->results[0]);
       arg_locs[num_args] = location_of(context, &node->loc);
-      MlirNamedAttribute entries[4];
+      MlirNamedAttribute entries[5];
       char init[256];
       int n = 0;
       if (pass == 0) {
@@ -193,6 +197,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
         entries[n++] = named_attribute(context, "perft.init", string_attr(&g, init_text(graph, &node->init, init, sizeof init)));
         if (node->value == 1.0) /* the front end marks parameters a strategy introduced */
           entries[n++] = named_attribute(context, "perft.adapter", mlirUnitAttrGet(context));
+        if (node->constant) entries[n++] = named_attribute(context, "perft.constant", mlirUnitAttrGet(context));
       } else {
         entries[n++] = named_attribute(context, "perft.input", string_attr(&g, node->name));
         int64_t range = input_range(graph, i);

@@ -40,6 +40,8 @@ typedef enum {
   EXPR_TRANSPOSE, /* operand^T */
   EXPR_CALL,      /* callee(args) — builtins, block(sizes)(input), bank[e](rows) */
   EXPR_INDEX,     /* base[index] — only bank[e] */
+  EXPR_SLICE,     /* base[a:b, :] — args: one EXPR_RANGE per axis (in init copy(...)) */
+  EXPR_RANGE,     /* a:b (lhs, rhs), or ':' (both NULL): the whole axis */
   EXPR_ROUTE,     /* route(rows, indices, weights) { [NAME = expr;]... body } */
   EXPR_MEMBER,    /* base.name — only bank[e].PARAM inside a route body */
   EXPR_COMPARE,   /* lhs op rhs, op one of < > <= >= == != (compile-time numbers only) */
@@ -106,7 +108,7 @@ typedef struct {
   const char *second_name; /* PAIR_ASSIGN; STACK: the layer variable */
   SourceLocation second_loc;
   AstType type;            /* PARAM, INPUT */
-  int trainable;           /* PARAM: 1 for `train`, 0 for `frozen` */
+  int trainable;           /* PARAM: 1 for `train`, 0 for `frozen`, 2 for `const` */
   const char *init_name;   /* PARAM: normal, zeros, ones; NULL when no `init` is written */
   SourceLocation init_loc;
   AstList init_args;       /* PARAM: AstArg* */

@@ -72,6 +72,18 @@ static void print_expr(const AstExpr *expr, int depth, FILE *out) {
     print_expr(expr->lhs, depth + 1, out);
     print_expr(expr->rhs, depth + 1, out);
     return;
+  case EXPR_SLICE:
+    fputs("slice", out);
+    end(out, expr->loc);
+    print_expr(expr->lhs, depth + 1, out);
+    print_args(&expr->args, depth + 1, out);
+    return;
+  case EXPR_RANGE:
+    fputs(expr->lhs ? "range" : "range (whole axis)", out);
+    end(out, expr->loc);
+    if (expr->lhs) print_expr(expr->lhs, depth + 1, out);
+    if (expr->rhs) print_expr(expr->rhs, depth + 1, out);
+    return;
   case EXPR_MEMBER:
     fprintf(out, "member %s", expr->name);
     end(out, expr->loc);

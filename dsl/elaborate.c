@@ -238,37 +238,56 @@ static int elaborate_type(Elaborator *e, Body *body, const AstType *type, int ex
   return ok;
 }
 
-/* copy(P) or copy(P, start, stop): P a param declared before (the block's too, in a strategy),
- * whole or rows [start, stop) of its leading axis; the shape is checked by add_param. */
+/* copy(P), copy(P[a:b, :, ...]) or copy(P, start, stop) (rows [start, stop) of the leading axis): P
+ * a param declared before (the block's too, in a strategy); each axis a range start:stop or ':'
+ * (whole), axes not written are whole. The shape is checked by add_param. */
 static int elaborate_copy_init(Elaborator *e, Body *body, const AstStmt *stmt, Initializer *init) {
   int count = stmt->init_args.count;
   const AstArg *source = count ? stmt->init_args.items[0] : NULL;
-  if ((count != 1 && count != 3) || source->name || source->value->kind != EXPR_NAME) {
-    diag_error(e->diagnostics, stmt->init_loc, "copy takes a param, copy(P), or a range of its rows, copy(P, start, stop)");
+  const AstExpr *slice = source && source->value->kind == EXPR_SLICE ? source->value : NULL;
+  const AstExpr *named = slice ? slice->lhs : source ? source->value : NULL;
+  if ((count != 1 && count != 3) || (slice && count != 1) || source->name || named->kind != EXPR_NAME) {
+    diag_error(e->diagnostics, stmt->init_loc,
+               "copy takes a param, copy(P), a slice of it, copy(P[a:b, :]), or a range of its rows, copy(P, a, b)");
     return 0;
   }
-  const Binding *binding = scope_lookup(body->scope, source->value->name);
+  const Binding *binding = scope_lookup(body->scope, named->name);
   const Node *node = binding && binding->value.kind == VALUE_TENSOR ? graph_node(e->graph, binding->value.ref.node) : NULL;
   if (!node || node->kind != NODE_PARAM) {
-    diag_error(e->diagnostics, source->loc, "'%s' is not a param declared before this one", source->value->name);
+    diag_error(e->diagnostics, named->loc, "'%s' is not a param declared before this one", named->name);
     return 0;
   }
-  int64_t rows = node->results[0].rank ? node->results[0].dims[0] : 1, bounds[2] = {0, rows};
-  for (int i = 1; i < count; i++) {
-    const AstArg *arg = stmt->init_args.items[i];
-    Value value = elaborate_expr(e, body, arg->value);
-    if (value.kind != VALUE_NUMBER || arg->name || value.number != floor(value.number)) {
-      if (value.kind != VALUE_ERROR) diag_error(e->diagnostics, arg->loc, "the rows of copy are compile-time integers");
+  const TensorType *from = &node->results[0];
+  *init = (Initializer){.kind = INIT_COPY, .source = binding->value.ref.node};
+  for (int d = 0; d < from->rank; d++) init->starts[d] = 0, init->stops[d] = from->dims[d];
+  int axes = slice ? slice->args.count : count == 3 ? 1 : 0;
+  if (axes > from->rank) {
+    diag_error(e->diagnostics, named->loc, "'%s' has %d axes, the slice %d", named->name, from->rank, axes);
+    return 0;
+  }
+  for (int d = 0; d < axes; d++) {
+    const AstExpr *lo = slice ? ((const AstExpr *)((const AstArg *)slice->args.items[d])->value)->lhs
+                              : ((const AstArg *)stmt->init_args.items[1])->value;
+    const AstExpr *hi = slice ? ((const AstExpr *)((const AstArg *)slice->args.items[d])->value)->rhs
+                              : ((const AstArg *)stmt->init_args.items[2])->value;
+    if (!lo) continue; /* ':' — the whole axis */
+    const AstExpr *ends[2] = {lo, hi};
+    int64_t bounds[2];
+    for (int i = 0; i < 2; i++) {
+      Value value = elaborate_expr(e, body, ends[i]);
+      if (value.kind != VALUE_NUMBER || value.number != floor(value.number)) {
+        if (value.kind != VALUE_ERROR) diag_error(e->diagnostics, ends[i]->loc, "the bounds of copy are compile-time integers");
+        return 0;
+      }
+      bounds[i] = (int64_t)value.number;
+    }
+    if (bounds[0] < 0 || bounds[1] > from->dims[d] || bounds[0] >= bounds[1]) {
+      diag_error(e->diagnostics, stmt->init_loc, "copy takes %lld to %lld along axis %d of '%s', which has %lld",
+                 (long long)bounds[0], (long long)bounds[1], d, named->name, (long long)from->dims[d]);
       return 0;
     }
-    bounds[i - 1] = (int64_t)value.number;
+    init->starts[d] = bounds[0], init->stops[d] = bounds[1];
   }
-  if (bounds[0] < 0 || bounds[1] > rows || bounds[0] >= bounds[1]) {
-    diag_error(e->diagnostics, stmt->init_loc, "copy takes rows %lld to %lld of '%s', which has %lld", (long long)bounds[0],
-               (long long)bounds[1], source->value->name, (long long)rows);
-    return 0;
-  }
-  *init = (Initializer){.kind = INIT_COPY, .source = binding->value.ref.node, .start = bounds[0], .stop = bounds[1]};
   return 1;
 }
 
@@ -336,9 +355,9 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
                "eye() initialises a matrix (ones where the last two indices are equal); '%s' has rank %d", name, rank);
     return -1;
   }
-  if (init.kind == INIT_COPY) { /* the copied rows must have this param's shape */
+  if (init.kind == INIT_COPY) { /* the copied slice must have this param's shape */
     TensorType rows = graph_node(e->graph, init.source)->results[0];
-    if (rows.rank) rows.dims[0] = init.stop - init.start;
+    for (int d = 0; d < rows.rank; d++) rows.dims[d] = init.stops[d] - init.starts[d];
     TensorType mine = tensor_type(DTYPE_F32, rank, dims);
     if (!same_type(&rows, &mine)) {
       char want[96], have[96];
@@ -353,7 +372,8 @@ static int add_param(Elaborator *e, Body *body, const AstStmt *stmt, const char 
   graph_add_result(e->graph, node, type);
   Node *param = graph_node(e->graph, node);
   param->name = graph_string(e->graph, name);
-  param->trainable = stmt->trainable;
+  param->trainable = stmt->trainable == 1;
+  param->constant = stmt->trainable == 2;
   param->init = init;
   param->value = body->adapter ? 1.0 : 0.0; /* adapter params: made by a strategy */
   if (type_out) *type_out = type;
@@ -454,7 +474,8 @@ static int find_block_applications(const AstExpr *expr, const AstExpr **found) {
 
 static void unfreeze_nodes(Elaborator *e, int first, int last) {
   for (int i = first; i < last; i++)
-    if (e->graph->graph.nodes[i].kind == NODE_PARAM) e->graph->graph.nodes[i].trainable = 1;
+    if (e->graph->graph.nodes[i].kind == NODE_PARAM && !e->graph->graph.nodes[i].constant)
+      e->graph->graph.nodes[i].trainable = 1;
 }
 
 /* unfreeze NAME: a param or bank of the strategy's site (in a strategy) or of the model or layer;
@@ -482,12 +503,17 @@ static void elaborate_unfreeze(Elaborator *e, Body *body, const AstStmt *stmt) {
   if (value.kind == VALUE_BANK) {
     const Bank *bank = value.bank;
     for (int i = 0; i < bank->expert->body.count; i++)
-      if (((const AstStmt *)bank->expert->body.items[i])->kind == STMT_PARAM)
+      if (((const AstStmt *)bank->expert->body.items[i])->kind == STMT_PARAM &&
+          !graph_node(e->graph, bank->params[i].node)->constant)
         graph_node(e->graph, bank->params[i].node)->trainable = 1;
     return;
   }
   if (value.kind != VALUE_TENSOR || graph_node(e->graph, value.ref.node)->kind != NODE_PARAM) {
     diag_error(e->diagnostics, stmt->name_loc, "'%s' is not a param or bank; only those can be unfrozen", stmt->name);
+    return;
+  }
+  if (graph_node(e->graph, value.ref.node)->constant) {
+    diag_error(e->diagnostics, stmt->name_loc, "'%s' is a constant (const); it cannot be unfrozen", stmt->name);
     return;
   }
   graph_node(e->graph, value.ref.node)->trainable = 1;
@@ -707,7 +733,7 @@ Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *ca
     return value_error();
   }
   if (e->route) {
-    diag_error(e->diagnostics, call->loc, "a block cannot be applied inside a route body");
+    diag_error(e->diagnostics, call->loc, "a block cannot be applied inside a route body (" ROUTE_BODY_ALLOWS ")");
     return value_error();
   }
   if (e->application_depth >= MAX_APPLICATION_DEPTH) {

@@ -131,6 +131,12 @@ int expect_tensor(Elaborator *elaborator, Value value, SourceLocation loc, const
 /* When expr is a name that is a tensor where it stands while a top-level dim has the same name:
  * 1 after an error that says the tensor hides the dim. */
 int explain_shadowed_dim(Elaborator *elaborator, const AstExpr *expr, Value value);
+/* What a route body can compute, for messages that refuse something there. */
+#define ROUTE_BODY_ALLOWS                                                                              \
+  "a route body computes each dispatched row on its own: matmuls with an expert's params (rows @ "    \
+  "bank[e].P^T), bank[e](rows), the elementwise functions, softmax, log_softmax, top_k, sums along "  \
+  "axis 1, dropout, rmsnorm and a nested route"
+
 /* The two values of top_k's pair (weights, indices), each an error after a diagnostic at loc when
  * `value` is not a pair. */
 void split_pair(Elaborator *elaborator, Value value, SourceLocation loc, Value *first, Value *second);

@@ -433,7 +433,7 @@ static Value builtin_expert_choice(Elaborator *e, Body *body, const AstExpr *cal
     return value_error();
   }
   if (s.dispatched) {
-    diag_error(e->diagnostics, call->loc, "expert_choice cannot run inside a route body");
+    diag_error(e->diagnostics, call->loc, "expert_choice cannot run inside a route body (" ROUTE_BODY_ALLOWS ")");
     return value_error();
   }
   Value columns = unary_node(e, NODE_TRANSPOSE, call->loc, s, tensor_type(DTYPE_F32, 2, (int64_t[]){N, T}));
@@ -590,7 +590,7 @@ static Value builtin_embedding(Elaborator *e, Body *body, const AstExpr *call) {
   int ok_ids = expect_ids(e, ids, arg_expr(call, 1)->loc, "the ids of embedding");
   if (!ok_table || !ok_ids) return value_error();
   if (table.dispatched || ids.dispatched) {
-    diag_error(e->diagnostics, call->loc, "embedding cannot be used on the dispatched rows of a route");
+    diag_error(e->diagnostics, call->loc, "embedding cannot be used on the dispatched rows of a route (" ROUTE_BODY_ALLOWS ")");
     return value_error();
   }
   int node = add_node(e, NODE_EMBEDDING, call->loc);
@@ -1199,6 +1199,10 @@ Value elaborate_expr(Elaborator *e, Body *body, const AstExpr *expr) {
   case EXPR_ROUTE: return route(e, body, expr);
   case EXPR_MEMBER: return bank_member(e, body, expr);
   case EXPR_COMPARE: return compare(e, body, expr);
+  case EXPR_SLICE:
+  case EXPR_RANGE:
+    diag_error(e->diagnostics, expr->loc, "a slice P[a:b, :] is only read by init copy(P[a:b, :])");
+    return value_error();
   }
   return value_error();
 }

@@ -40,8 +40,8 @@ typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE, INIT_CO
 typedef struct {
   InitKind kind;
   double mean, std; /* INIT_NORMAL; INIT_CONST: the value in mean */
-  int source;       /* INIT_COPY: the PARAM node copied, rows [start, stop) of its leading axis */
-  int64_t start, stop;
+  int source;       /* INIT_COPY: the PARAM node copied, [starts[d], stops[d]) along each axis d */
+  int64_t starts[GRAPH_MAX_RANK], stops[GRAPH_MAX_RANK];
 } Initializer;
 
 typedef enum {
@@ -108,6 +108,7 @@ typedef struct {
   /* attributes; meaning depends on kind */
   const char *name;           /* PARAM, INPUT: dotted name, e.g. "moe.experts.w1" */
   int trainable;              /* PARAM */
+  int constant;               /* PARAM: `const` (initialised by its rule, never loaded, saved or trained) */
   Initializer init;           /* PARAM */
   double value;               /* CONST: the value; SCALE: the factor */
   int transpose_a, transpose_b; /* MATMUL */

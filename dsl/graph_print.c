@@ -68,7 +68,7 @@ static void print_attributes(const Node *node, FILE *out) {
     fprintf(out, " \"%s\" %s%s", node->name, node->trainable ? "train" : "frozen", node->value == 1.0 ? " adapter" : "");
     if (node->init.kind == INIT_NORMAL) fprintf(out, " normal(%g, %g)", node->init.mean, node->init.std);
     else if (node->init.kind == INIT_CONST) fprintf(out, " const(%g)", node->init.mean);
-    else if (node->init.kind == INIT_COPY) fprintf(out, " copy(%%%d, %lld, %lld)", node->init.source, (long long)node->init.start, (long long)node->init.stop);
+    else if (node->init.kind == INIT_COPY) fprintf(out, " copy(%%%d, %lld:%lld, ...)", node->init.source, (long long)node->init.starts[0], (long long)node->init.stops[0]);
     else fputs(node->init.kind == INIT_ZEROS ? " zeros" : node->init.kind == INIT_EYE ? " eye" : " ones", out);
     break;
   case NODE_INPUT: fprintf(out, " \"%s\"", node->name); break;

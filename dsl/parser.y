@@ -16,6 +16,8 @@
 %parse-param {AstProgram *program} {Diagnostics *diagnostics}
 
 %code requires {
+#include <string.h>
+
 #include "ast.h"
 #include "diagnostics.h"
 #ifndef YY_TYPEDEF_YY_SCANNER_T
@@ -75,7 +77,8 @@ static AstExpr *binary(AstProgram *program, PERFT_YYLTYPE location, char op, Ast
 
 %type <expr> expr postfix primary
 %type <arg> arg
-%type <list> args args_opt dims strategies size_params size_params_opt body statements lets
+%type <list> args args_opt dims strategies size_params size_params_opt body statements lets ranges
+%type <expr> range
 %type <stmt> statement
 %type <decl> declaration
 %type <strategy> strategy_use
@@ -209,9 +212,13 @@ statement
         $$->second_name = $2; $$->second_loc = LOC(@2); $$->value = $4; $$->body = $5; }
   ;
 
+/* 1 train, 0 frozen, 2 const (a constant: initialised by its rule, never loaded, saved or trained) */
 trainability
-  : TRAIN   { $$ = 1; }
-  | FROZEN  { $$ = 0; }
+  : TRAIN       { $$ = 1; }
+  | FROZEN      { $$ = 0; }
+  | IDENTIFIER  { $$ = 2;
+                  if (strcmp($1, "const") != 0)
+                    diag_error(diagnostics, LOC(@1), "expected train, frozen or const, found '%s'", $1); }
   ;
 
 dims
@@ -275,10 +282,22 @@ postfix
       { $$ = ast_expr(program, EXPR_CALL, $1->loc); $$->lhs = $1; $$->args = $3; }
   | postfix '[' expr ']'
       { $$ = ast_expr(program, EXPR_INDEX, $1->loc); $$->lhs = $1; $$->rhs = $3; }
+  | postfix '[' ranges ']'
+      { $$ = ast_expr(program, EXPR_SLICE, $1->loc); $$->lhs = $1; $$->args = $3; }
   | postfix TRANSPOSE
       { $$ = ast_expr(program, EXPR_TRANSPOSE, $1->loc); $$->lhs = $1; }
   | postfix '.' IDENTIFIER
       { $$ = ast_expr(program, EXPR_MEMBER, $1->loc); $$->lhs = $1; $$->name = $3; }
+  ;
+
+/* the axes of a slice: start:stop, or ':' for a whole axis */
+ranges
+  : range             { $$ = (AstList){0}; ast_list_push(ARENA, &$$, ast_arg(program, $1->loc, NULL, $1)); }
+  | ranges ',' range  { $$ = $1; ast_list_push(ARENA, &$$, ast_arg(program, $3->loc, NULL, $3)); }
+  ;
+range
+  : expr ':' expr  { $$ = ast_expr(program, EXPR_RANGE, LOC(@2)); $$->lhs = $1; $$->rhs = $3; }
+  | ':'            { $$ = ast_expr(program, EXPR_RANGE, LOC(@1)); }
   ;
 
 primary

@@ -76,6 +76,7 @@ static char *manifest_text(MlirOperation module_op) {
         MlirStringRef init = string_entry(d, "perft.init");
         fprintf(t, " %s %.*s", !mlirAttributeIsNull(trainable) && mlirBoolAttrGetValue(trainable) ? "trainable" : "frozen",
                     (int)init.length, init.data ? init.data : "zeros");
+        if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.constant")))) fprintf(t, " constant");
         if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.adapter")))) fprintf(t, " adapter");
       }
       if (role == 1 && mlirTypeIsAInteger(mlirShapedTypeGetElementType(type))) fprintf(t, " i32");

@@ -246,7 +246,7 @@ int main(int argc, char **argv) {
   if (options.list_params) {
     for (int p = 0; p < manifest.num_params; p++)
       printf("%s %s %s\n", manifest.params[p].tensor.name, manifest.params[p].tensor.dims_text,
-             manifest.params[p].trainable ? "trainable" : "frozen");
+             manifest.params[p].trainable ? "trainable" : manifest.params[p].constant ? "constant" : "frozen");
     for (int i = 0; i < manifest.num_inputs; i++)
       printf("input %s %s\n", manifest.inputs[i].name, manifest.inputs[i].dims_text);
     status = 0;

@@ -148,6 +148,24 @@ typedef struct {
   char *first, *second;
 } LateRecord;
 
+/* "a:b,c:d,...": the copy's range along each axis */
+static int parse_ranges(const char *text, ParamSpec *param) {
+  param->copy_ranges = 0;
+  for (const char *p = text; *p;) {
+    if (param->copy_ranges == PERFT_MAX_DIMS) return 0;
+    char *end;
+    long long a = strtoll(p, &end, 10);
+    if (end == p || *end != ':') return 0;
+    p = end + 1;
+    long long b = strtoll(p, &end, 10);
+    if (end == p || (*end && *end != ',') || a < 0 || b <= a) return 0;
+    param->copy_starts[param->copy_ranges] = a;
+    param->copy_stops[param->copy_ranges++] = b;
+    p = *end ? end + 1 : end;
+  }
+  return param->copy_ranges > 0;
+}
+
 static int resolve_late_record(ParseState *state, Manifest *manifest, const LateRecord *late) {
   if (late->kind == 'r') { /* range NAME N */
     int i = find_tensor(manifest->inputs, manifest->num_inputs, late->first);
@@ -263,6 +281,10 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
         param->adapter = 1;
         count--;
       }
+      if (count > 5 && strcmp(fields[count - 1], "constant") == 0) {
+        param->constant = 1;
+        count--;
+      }
       if (count < 5) {
         ok = fail(&state, "expected 'param NAME DIMS trainable|frozen INIT ARGS [adapter]'");
       } else if (!parse_tensor(&state, fields, &param->tensor)) {
@@ -289,15 +311,15 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
           param->init = INIT_EYE;
         } else if (ok && strcmp(fields[4], "copy") == 0) {
           param->init = INIT_COPY;
-          if (count != 8 || !parse_int64(fields[6], &param->copy_start) || !parse_int64(fields[7], &param->copy_stop))
-            ok = fail(&state, "param '%s': expected 'copy SOURCE START STOP'", fields[1]);
+          if (count != 7 || !parse_ranges(fields[6], param))
+            ok = fail(&state, "param '%s': expected 'copy SOURCE A:B,C:D,...' (a range per axis)", fields[1]);
           else param->copy_source_name = strdupCheck(fields[5]);
         } else if (ok && strcmp(fields[4], "const") == 0) {
           param->init = INIT_CONST;
           if (count != 6 || !parse_double(fields[5], &param->init_mean))
             ok = fail(&state, "param '%s': expected 'const VALUE'", fields[1]);
         } else if (ok) {
-          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros, ones, const VALUE, eye or copy SOURCE START STOP)",
+          ok = fail(&state, "param '%s': unknown init '%s' (expected normal MEAN STD, zeros, ones, const VALUE, eye or copy SOURCE RANGES)",
                     fields[1], fields[4]);
         }
       }
@@ -381,15 +403,14 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
     for (int i = 0; i < manifest->num_params; i++)
       if (strcmp(manifest->params[i].tensor.name, param->copy_source_name) == 0) param->copy_source = i;
     const ParamSpec *source = param->copy_source >= 0 ? &manifest->params[param->copy_source] : NULL;
-    int64_t rows = source ? source->tensor.dims[0] : 0;
     int fits = source && source->init != INIT_COPY && source->tensor.num_dims == param->tensor.num_dims &&
-               param->copy_start >= 0 && param->copy_stop <= rows && param->copy_start < param->copy_stop &&
-               param->tensor.dims[0] == param->copy_stop - param->copy_start;
-    for (int d = 1; fits && d < param->tensor.num_dims; d++) fits = param->tensor.dims[d] == source->tensor.dims[d];
+               param->copy_ranges == param->tensor.num_dims;
+    for (int d = 0; fits && d < param->tensor.num_dims; d++)
+      fits = param->copy_starts[d] >= 0 && param->copy_stops[d] <= source->tensor.dims[d] &&
+             param->tensor.dims[d] == param->copy_stops[d] - param->copy_starts[d];
     if (!fits)
-      ok = fail(&state, "param '%s' (%s): 'copy %s %lld %lld' names no param, or rows that do not have its shape",
-                param->tensor.name, param->tensor.dims_text, param->copy_source_name, (long long)param->copy_start,
-                (long long)param->copy_stop);
+      ok = fail(&state, "param '%s' (%s): 'copy %s' names no param, or a slice that does not have its shape",
+                param->tensor.name, param->tensor.dims_text, param->copy_source_name);
   }
   for (int p = 0; ok && p < manifest->num_params; p++)
     if (manifest->params[p].trainable && manifest->params[p].grad_index < 0)

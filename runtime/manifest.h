@@ -34,10 +34,12 @@ typedef struct {
   double init_std;  /* INIT_NORMAL only */
   int grad_index;   /* index into Manifest.grads for a trainable param, -1 for a frozen one */
   int adapter;      /* 1: the optional last word `adapter` (introduced by a strategy) */
-  /* INIT_COPY: rows [copy_start, copy_stop) of the leading axis of param copy_source */
+  int constant;     /* 1: the optional word `constant` before it: initialised by its rule, never loaded or saved */
+  /* INIT_COPY: [copy_starts[d], copy_stops[d]) along each axis d of param copy_source */
   char *copy_source_name;
   int copy_source;
-  int64_t copy_start, copy_stop;
+  int64_t copy_starts[PERFT_MAX_DIMS], copy_stops[PERFT_MAX_DIMS];
+  int copy_ranges;
 } ParamSpec;
 
 typedef struct {

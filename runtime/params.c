@@ -44,9 +44,16 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
     const ParamSpec *param = &manifest->params[p];
     if (param->init != INIT_COPY || loaded[p]) continue;
     const ParamSpec *source = &manifest->params[param->copy_source];
-    int64_t row = source->tensor.num_elements / source->tensor.dims[0];
-    memcpy(arena->params[p], arena->params[param->copy_source] + param->copy_start * row,
-           (size_t)param->tensor.num_elements * sizeof(float));
+    int rank = param->tensor.num_dims;
+    for (int64_t i = 0; i < param->tensor.num_elements; i++) { /* element i's coordinates, shifted */
+      int64_t rest = i, from = 0, stride = 1;
+      for (int d = rank - 1; d >= 0; d--) {
+        from += (rest % param->tensor.dims[d] + param->copy_starts[d]) * stride;
+        rest /= param->tensor.dims[d];
+        stride *= source->tensor.dims[d];
+      }
+      arena->params[p][i] = arena->params[param->copy_source][from];
+    }
   }
   free(loaded);
 }
@@ -62,6 +69,7 @@ static void load_weights(const Manifest *manifest, Arena *arena, const char *con
   int num_problems = 0, num_initialised = 0;
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
+    if (param->constant) continue; /* the program's own: its rule, whatever the files hold */
     int required = policy == WEIGHTS_ALL_REQUIRED || (policy == WEIGHTS_FROZEN_REQUIRED && !param->trainable);
     int last = -1; /* the last file that has it wins */
     for (int f = 0; f < num_weights; f++)

@@ -62,12 +62,11 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
     if (param->init == INIT_NORMAL)
       snprintf(init, sizeof init, "normal(%g, %g)", param->init_mean, param->init_std);
     else if (param->init == INIT_CONST) snprintf(init, sizeof init, "const(%g)", param->init_mean);
-    else if (param->init == INIT_COPY)
-      snprintf(init, sizeof init, "copy(%s, %lld, %lld)", param->copy_source_name, (long long)param->copy_start,
-               (long long)param->copy_stop);
+    else if (param->init == INIT_COPY) snprintf(init, sizeof init, "copy(%s[...])", param->copy_source_name);
     else snprintf(init, sizeof init, "%s", param->init == INIT_ZEROS ? "zeros" : param->init == INIT_EYE ? "eye" : "ones");
     printf("    param   %-32s %-16s %-9s %s%s\n", param->tensor.name, param->tensor.dims_text,
-           param->trainable ? "trainable" : "frozen", init, param->adapter ? "  adapter" : "");
+           param->trainable ? "trainable" : param->constant ? "constant" : "frozen", init,
+           param->adapter ? "  adapter" : "");
   }
   for (int i = 0; i < manifest->num_inputs && listed < MAX_LISTED_TENSORS; i++, listed++) {
     const TensorSpec *input = &manifest->inputs[i];
@@ -158,14 +157,15 @@ int run_training(const Manifest *manifest, const RunOptions *options) {
     }
     safetensors_writer_create(&checkpoint, options->save_path, tensors, manifest->num_grads);
   }
-  if (saving_all) {
+  if (saving_all) { /* constants are the program's, not the checkpoint's */
+    int n = 0;
     for (int p = 0; p < manifest->num_params; p++)
-      tensors[p] = (SafetensorsTensor){manifest->params[p].tensor.name,
-                                       manifest->params[p].tensor.num_dims,
-                                       manifest->params[p].tensor.dims, arena.params[p],
-                                       ELEMENT_F32};
-    safetensors_writer_create(&checkpoint_all, options->save_all_path, tensors,
-                              manifest->num_params);
+      if (!manifest->params[p].constant)
+        tensors[n++] = (SafetensorsTensor){manifest->params[p].tensor.name,
+                                           manifest->params[p].tensor.num_dims,
+                                           manifest->params[p].tensor.dims, arena.params[p],
+                                           ELEMENT_F32};
+    safetensors_writer_create(&checkpoint_all, options->save_all_path, tensors, n);
   }
   free(tensors);
 

@@ -22,7 +22,7 @@
  *   --init=random|manifest
  *                       random (default): every parameter N(0,1)·scale;
  *                       manifest: parameters follow their manifest initialiser
- *                       (normal MEAN STD / zeros / ones), inputs stay N(0,1)·scale
+ *                       (normal MEAN STD / zeros / ones / const V / eye; copy: zeros), inputs stay N(0,1)·scale
  *   --eps X             finite-difference step (default 1e-6)
  *   --rtol X            relative tolerance (default 1e-5)
  *   --atol X            absolute tolerance (default 1e-8)
@@ -56,7 +56,7 @@ void perft_forward(void **buffers);
 
 enum { MAX_RANK = 8 };
 
-typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES } InitKind;
+typedef enum { INIT_NORMAL, INIT_ZEROS, INIT_ONES, INIT_CONST, INIT_EYE, INIT_COPY } InitKind;
 
 typedef struct {
   char *name;
@@ -186,6 +186,13 @@ static void parse_manifest(const char *text) {
         t->init = INIT_ZEROS;
       } else if (!strcmp(f[4], "ones")) {
         t->init = INIT_ONES;
+      } else if (!strcmp(f[4], "const")) {
+        t->init = INIT_CONST;
+        if (nf < 6 || !parse_double(f[5], &t->mean)) die_error("manifest line %d: `const` needs VALUE", lineno);
+      } else if (!strcmp(f[4], "eye")) {
+        t->init = INIT_EYE;
+      } else if (!strcmp(f[4], "copy")) {
+        t->init = INIT_COPY; /* --init=manifest: zeros (the harness does not copy) */
       } else {
         die_error("manifest line %d: unknown initialiser `%s`", lineno, f[4]);
       }
@@ -447,8 +454,11 @@ int main(int argc, char **argv) {
     Tensor *t = &params.v[i];
     for (int64_t j = 0; j < t->numel; ++j) {
       double z = rng_normal();
+      int64_t cols = t->dims[t->rank - 1], rows = t->rank >= 2 ? t->dims[t->rank - 2] : 1;
       if (!opt.init_manifest) t->data[j] = z * opt.scale;
       else if (t->init == INIT_NORMAL) t->data[j] = t->mean + t->std * z;
+      else if (t->init == INIT_CONST) t->data[j] = t->mean;
+      else if (t->init == INIT_EYE) t->data[j] = (j / cols) % rows == j % cols ? 1.0 : 0.0;
       else t->data[j] = t->init == INIT_ONES ? 1.0 : 0.0;
     }
   }

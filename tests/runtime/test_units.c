@@ -290,22 +290,24 @@ static void test_param_inits(void) {
 
   /* copy SOURCE START STOP: rows of another param, after the weights (here: its own init) */
   const char *copying = "perft-manifest 1\ndtype f32\ntokens 1\nparam r 4x3 frozen normal 0 1\n"
-                        "param q 2x3 trainable copy r 1 3 adapter\ngrad q 2x3\noutput y 1\nworkspace 0\n";
+                        "param q 2x2 trainable copy r 1:3,1:3 adapter\ngrad q 2x2\noutput y 1\nworkspace 0\n";
   CHECK(manifest_parse(copying, &m, error, sizeof error));
   if (!m.version) {
     fprintf(stderr, "%s\n", error);
     return;
   }
-  CHECK(m.params[1].init == INIT_COPY && m.params[1].copy_source == 0 && m.params[1].copy_start == 1);
+  CHECK(m.params[1].init == INIT_COPY && m.params[1].copy_source == 0 && m.params[1].copy_starts[0] == 1 &&
+        m.params[1].copy_stops[1] == 3);
   arena_create(&arena, &m, ARENA_FORWARD_BACKWARD);
   params_initialise(&m, &arena, 1, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
-  for (int i = 0; i < 6; i++) CHECK(arena.params[1][i] == arena.params[0][3 + i] && arena.params[1][i] != 0.0f);
+  static const int from[4] = {4, 5, 7, 8}; /* r[1:3, 1:3] of a 4x3 r */
+  for (int i = 0; i < 4; i++) CHECK(arena.params[1][i] == arena.params[0][from[i]] && arena.params[1][i] != 0.0f);
   arena_destroy(&arena);
   manifest_destroy(&m);
-  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam r 4x3 frozen zeros\nparam q 2x3 frozen copy r 1 4\n"
+  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam r 4x3 frozen zeros\nparam q 2x3 frozen copy r 1:4,0:3\n"
                   "output y 1\nworkspace 0\n",
-                  "rows that do not have its shape");
-  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam q 2x3 frozen copy s 0 2\noutput y 1\nworkspace 0\n",
+                  "a slice that does not have its shape");
+  expect_rejected("perft-manifest 1\ndtype f32\ntokens 1\nparam q 2x3 frozen copy s 0:2,0:3\noutput y 1\nworkspace 0\n",
                   "names no param");
 }
 
