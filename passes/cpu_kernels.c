@@ -172,8 +172,14 @@ static void top_k_row(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int re
   MlirValue pj = LOAD(k, p, t.iv, j.iv);
   Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
   MlirValue po = LOAD(k, p, t.iv, o.iv);
+  /* o comes before j: larger, or equal and earlier; a NaN counts as smaller than any number (and NaNs
+   * by index), so the ranks are a permutation and every slot gets one valid index (issue 9: a NaN
+   * score must not leave slots unwritten) */
+  MlirValue earlier = compare_index(k, "slt", o.iv, j.iv);
   MlirValue before = arith(k, "arith.ori", compare_float(k, "ogt", po, pj),
-                           arith(k, "arith.andi", compare_float(k, "oeq", po, pj), compare_index(k, "slt", o.iv, j.iv)));
+                           arith(k, "arith.andi", compare_float(k, "oeq", po, pj), earlier));
+  MlirValue j_is_nan = compare_float(k, "uno", pj, pj), o_is_number = compare_float(k, "ord", po, po);
+  before = arith(k, "arith.ori", before, arith(k, "arith.andi", j_is_nan, arith(k, "arith.ori", o_is_number, earlier)));
   MlirValue rank_j = loop_end(k, &o, select_value(k, before, IADD(o.acc, C(1)), o.acc));
   Loop chosen = if_begin(k, compare_index(k, "slt", rank_j, C(slots)));
   STORE(k, pj, w, t.iv, rank_j);
