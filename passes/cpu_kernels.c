@@ -725,7 +725,7 @@ static void log_softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx)
  * when x is large; x's index is y's with the axis's inserted ---- */
 typedef struct {
   Loop loops[3];
-  int count, parallel;
+  int count;
   MlirValue index[3]; /* y's index */
 } Outer;
 
@@ -734,7 +734,6 @@ static Outer outer_begin(Kernel *k, MlirValue x, int axis) {
   for (int d = 0; d < rank(x); d++) {
     if (d == axis) continue;
     if (o.count == 0) {
-      o.parallel = 1;
       o.loops[0] = parallel_or_serial_begin(k, C(0), C(dim(x, d)), 1, use_threads(k, numel(x)));
     } else {
       o.loops[o.count] = loop_begin(k, C(0), C(dim(x, d)), no_value);
@@ -762,15 +761,15 @@ static int y_index(Kernel *k, const Outer *o, int axis, MlirValue y, MlirValue *
   return x_index(o, axis, rank(y), C(0), index);
 }
 
-enum { REDUCE_SUM_KIND, REDUCE_MEAN_KIND, REDUCE_MAX_KIND };
-static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, int kind) {
+/* id: OP_REDUCE_SUM, _MEAN or _MAX */
+static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id) {
   int64_t n = dim(x, axis);
   Outer o = outer_begin(k, x, axis);
   MlirValue index[3];
-  Loop a = loop_begin(k, C(0), C(n), F(kind == REDUCE_MAX_KIND ? -INFINITY : 0.0));
+  Loop a = loop_begin(k, C(0), C(n), F(id == OP_REDUCE_MAX ? -INFINITY : 0.0));
   MlirValue v = load(k, x, x_index(&o, axis, rank(x), a.iv, index), index);
-  MlirValue total = loop_end(k, &a, kind == REDUCE_MAX_KIND ? arith(k, "arith.maximumf", a.acc, v) : ADD(a.acc, v));
-  if (kind == REDUCE_MEAN_KIND) total = DIV(total, F((double)n));
+  MlirValue total = loop_end(k, &a, id == OP_REDUCE_MAX ? arith(k, "arith.maximumf", a.acc, v) : ADD(a.acc, v));
+  if (id == OP_REDUCE_MEAN) total = DIV(total, F((double)n));
   MlirValue at[3];
   store(k, total, y, y_index(k, &o, axis, y, at), at);
   outer_end(k, &o);
@@ -1141,9 +1140,7 @@ KERNEL(sum_to) { return STRICT(sum_to(k, b[0], b[1])); }
 KERNEL(log_softmax_grad) { log_softmax_grad(k, b[0], b[1], b[2]); return 1; }
 /* reduce_sum/mean/max(x) {axis} -> y; reduce_sum_grad(x, dy) -> dx; reduce_max_grad(x, y, dy) -> dx */
 KERNEL(reduce) {
-  OpId id = op_id(op);
-  int kind = id == OP_REDUCE_SUM ? REDUCE_SUM_KIND : id == OP_REDUCE_MEAN ? REDUCE_MEAN_KIND : REDUCE_MAX_KIND;
-  reduce(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), kind);
+  reduce(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), op_id(op));
   return 1;
 }
 KERNEL(reduce_sum_grad) { reduce_sum_grad(k, b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }

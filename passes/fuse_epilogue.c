@@ -25,9 +25,8 @@
  */
 #include "passes.h"
 #include "external_pass.h"
+#include "matmul_kernels.h"
 #include "op_table.h"
-
-enum { EPILOGUE_MAX_K = 1024 };
 
 /* One operand of the add that a GEMM could take into its epilogue. */
 typedef struct {
@@ -59,7 +58,7 @@ static int find_candidate(MlirValue v, Candidate *c) {
   }
   c->gemm = op;
   c->K = dim_of(mlirOperationGetOperand(op, 0), 1);
-  return c->K <= EPILOGUE_MAX_K;
+  return c->K <= WHOLE_SUM_MAX_K; /* matmul_kernels.h */
 }
 
 /* add(a, [scale](gemm)) or add([scale](gemm), b) -> *_scale_add; 1 when fused */
@@ -91,9 +90,8 @@ static int fuse_add(MlirOperation add) {
   mlirOperationDestroy(add);
   erase_if_dead(add_init);
   if (!mlirOperationIsNull(c[side].scale)) mlirOperationDestroy(c[side].scale);
-  MlirOperation gemm_init = mlirOperationGetNumOperands(gemm) == 3 && op_is_kind(gemm, OP_MATMUL_TRANSPOSE_B)
-                                ? defining_op(mlirOperationGetOperand(gemm, 2))
-                                : null_operation();
+  MlirOperation gemm_init =
+      op_is_kind(gemm, OP_MATMUL_TRANSPOSE_B) ? defining_op(mlirOperationGetOperand(gemm, 2)) : null_operation();
   mlirOperationDestroy(gemm);
   erase_if_dead(gemm_init);
   return 1;

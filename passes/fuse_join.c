@@ -20,9 +20,8 @@
  */
 #include "passes.h"
 #include "external_pass.h"
+#include "matmul_kernels.h"
 #include "op_table.h"
-
-enum { JOIN_MAX_K = 1024 };
 
 /* grouped_matmul_scale_add(z, B, offsets, grouped_matmul(a, W2, offsets)) -> grouped_matmul_join; 1 when joined */
 static int fuse_join(MlirOperation sum) {
@@ -32,7 +31,7 @@ static int fuse_join(MlirOperation sum) {
       !mlirValueEqual(mlirOperationGetOperand(w2, 2), offsets))
     return 0;
   MlirValue a = mlirOperationGetOperand(w2, 0);
-  if (mlirShapedTypeGetDimSize(mlirValueGetType(a), 1) > JOIN_MAX_K) return 0;
+  if (mlirShapedTypeGetDimSize(mlirValueGetType(a), 1) > WHOLE_SUM_MAX_K) return 0; /* matmul_kernels.h */
   MlirValue operands[5] = {a, mlirOperationGetOperand(w2, 1), mlirOperationGetOperand(sum, 0),
                            mlirOperationGetOperand(sum, 1), offsets};
   MlirValue y = mlirOperationGetResult(sum, 0);

@@ -28,13 +28,9 @@
  */
 #include "passes.h"
 #include "external_pass.h"
+#include "matmul_kernels.h"
 #include "op_table.h"
 
-/* A combined GEMM sums each block over all of K before weighting it (matmul_kernels.c), so its
- * block of weights ([4, K]) must stay in L1 while the rows pass: past 1024 floats of K it streams
- * from L2 for every row block, and writing the R×N output for a separate combine is cheaper
- * (Mixtral's W2, K = F = 3584, one step of mixtral_s mode A: 139 ms combined, 114 ms not). */
-enum { COMBINE_MAX_K = 1024 };
 
 /* op `id` before anchor, with the attributes of `attributes_from` */
 static MlirOperation build_like_at(MlirOperation anchor, OpId id, const MlirValue *operands, const MlirType *types,
@@ -67,7 +63,7 @@ static int fuse_combine(MlirOperation combine) {
   }
   if (!op_is_kind(gemm, OP_GROUPED_MATMUL) || !transposes_w(gemm) || !has_one_reader(y)) return 0;
   MlirType bank = mlirValueGetType(mlirOperationGetOperand(gemm, 1)); /* [E, N, K] */
-  if (mlirShapedTypeGetDimSize(bank, 2) > COMBINE_MAX_K) return 0;
+  if (mlirShapedTypeGetDimSize(bank, 2) > WHOLE_SUM_MAX_K) return 0; /* matmul_kernels.h */
   MlirValue operands[5] = {mlirOperationGetOperand(gemm, 0), mlirOperationGetOperand(gemm, 1),
                            mlirOperationGetOperand(gemm, 2), mlirOperationGetOperand(combine, 1),
                            mlirOperationGetOperand(combine, 2)};

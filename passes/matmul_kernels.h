@@ -65,6 +65,13 @@ typedef struct {
 } Output;
 static inline Output output_of(MlirValue out) { return (Output){.memref = out, .scale = 1.0}; }
 
+/* Past this K, a dot-form block that takes each sum whole (combined, with an addend, or joined)
+ * streams its weights ([4, K]) from L2 for every row block instead of keeping them in L1: the
+ * fusions that need whole sums (perft-fuse-route's combine, -epilogue, -join) stop there, and a
+ * separate pass over the GEMM's output is cheaper (Mixtral's W2, K = F = 3584: one step of
+ * mixtral_s mode A 139 ms combined, 114 ms not). */
+enum { WHOLE_SUM_MAX_K = 1024 };
+
 /* The token t and slot s of routed row `row`: perm[row] = t · slots + s (s may be NULL). */
 void matmul_row_origin(Kernel *k, MlirValue perm, MlirValue row, int64_t slots, MlirValue *t, MlirValue *s);
 /* panel[row - first, :] = row `row` of x, for row in [first, last): the rows of one expert
