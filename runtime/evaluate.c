@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "check.h"
+#include "identity.h"
 #include "program.h"
 
 EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena, uint64_t seed,
@@ -21,10 +22,12 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
   rng_seed(&rng, seed, RNG_STREAM_EVAL);
   double loss_sum = 0.0;
   int64_t correct = 0, labelled = 0;
+  int first_non_finite_batch = -1;
   for (int batch = 0; batch < batches; batch++) {
     data_fill(plan, manifest, arena, &rng, SPLIT_EVAL);
     launch_forward(arena->buffers);
     loss_sum += *arena->loss;
+    if (!isfinite(*arena->loss) && first_non_finite_batch < 0) first_non_finite_batch = batch;
     if (!manifest->has_classify) continue;
     const TensorSpec *logits_spec = &manifest->outputs[manifest->classify_output];
     const float *logits = arena->outputs[manifest->classify_output]; /* (rows, V) */
@@ -44,6 +47,7 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
   result.loss = loss_sum / batches;
   result.has_accuracy = manifest->has_classify;
   result.accuracy = labelled ? (double)correct / (double)labelled : NAN;
+  result.first_non_finite_batch = first_non_finite_batch;
   return result;
 }
 
@@ -62,11 +66,17 @@ void eval_report(const EvalResult *result, int step, const MetricsFile *metrics)
 int run_eval_only(const Manifest *manifest, const RunOptions *options) {
   DataPlan plan;
   Arena arena;
+  MetricsFile metrics = metrics_open(options->metrics_path); /* checked before any work */
   program_start(manifest, options, ARENA_EVALUATION, &plan, &arena);
-  MetricsFile metrics = metrics_open(options->metrics_path);
+  ProgramIdentity identity;
+  identity_compute(perft_manifest, manifest, &arena, &identity);
+  identity_check_weights(options, &identity);
   EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
   eval_report(&result, 0, &metrics);
   metrics_close(&metrics);
+  if (result.first_non_finite_batch >= 0)
+    perft_fatal("evaluation: batch %d's loss is not finite (%g) (hint: check the weights for NaN or Inf)",
+                result.first_non_finite_batch + 1, result.loss);
   arena_destroy(&arena);
   return 0;
 }

@@ -13,6 +13,7 @@ typedef struct {
   double loss;       /* mean of the batch losses */
   double accuracy;   /* fraction of labels whose logits row has its argmax at the label */
   int has_accuracy;  /* the program has `classify` */
+  int first_non_finite_batch; /* 0-based, or -1: every batch's loss was finite */
 } EvalResult;
 
 /* Overwrites inputs, loss and outputs (not params or grads). No allocation. */

@@ -4,6 +4,7 @@
  *        [--weights W.safetensors ...] [--init] [--metrics FILE.jsonl] [--save A.safetensors]
  *        [--save-all ALL.safetensors] [--save-every N] [--task affine:A:B | add:C]
  *        [--eval-every N] [--eval-batches M]
+ *        [--checkpoint-dir DIR [--checkpoint-every N] [--keep K]] [--resume DIR]
  *   prog --eval-only [--weights W.safetensors ...] [--init] [--seed N] [--task T]
  *        [--eval-batches M] [--metrics FILE.jsonl]
  *   prog --list-params
@@ -15,6 +16,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,16 +67,26 @@ static void print_help(void) {
          "                         (label = (a + b + C) mod V); default affine:1:0\n"
          "  --eval-every N         evaluate every N steps, 0 = only at the end (default 0)\n"
          "  --eval-batches M       held-out batches per evaluation (default 8)\n"
+         "  --checkpoint-dir DIR   write checkpoints for exact resume into DIR: adapters, AdamW\n"
+         "                         moments, step, data position, options (checkpoint.h)\n"
+         "  --checkpoint-every N   a checkpoint every N steps and at the last (default 100)\n"
+         "  --keep K               keep the newest K checkpoints (default 3, at most 64)\n"
+         "  --resume DIR           continue the run whose checkpoints are in DIR: the loss sequence\n"
+         "                         is the one the run would have had without stopping; options not\n"
+         "                         given are the run's own\n"
          "  --help                 this text\n",
          program_name, program_name, program_name, program_name);
 }
 
-static int parse_int(const char *option, const char *text, long minimum) {
+static int parse_int(const char *option, const char *text, long minimum, long maximum) {
   errno = 0;
   char *end;
   long value = strtol(text, &end, 10);
-  if (errno || !*text || *end || value < minimum || value > 1000000000L)
+  if (errno || !*text || *end || value < minimum || value > maximum) {
+    if (maximum < 1000000000L)
+      usage_error("%s expects an integer from %ld to %ld, got '%s'", option, minimum, maximum, text);
     usage_error("%s expects an integer >= %ld, got '%s'", option, minimum, text);
+  }
   return (int)value;
 }
 
@@ -97,7 +109,79 @@ static uint64_t parse_seed(const char *text) {
   return (uint64_t)value;
 }
 
-enum { SEEN_TRAINING_ONLY = 1 };
+/* What an option's value is, and which modes use it. */
+typedef enum { VALUE_FLAG, VALUE_INT, VALUE_NUMBER, VALUE_SEED, VALUE_PATH, VALUE_WEIGHTS, VALUE_TASK } ValueKind;
+typedef enum {
+  ANY_MODE,       /* every mode */
+  NOT_WITH_DUMP,  /* training and --eval-only */
+  TRAINING_ONLY,  /* training (it changes or saves the parameters) */
+} OptionModes;
+
+typedef struct {
+  const char *name;
+  ValueKind kind;
+  long minimum, maximum; /* VALUE_INT */
+  unsigned given;        /* OPTION_* bit, 0 for options a checkpoint does not record */
+  OptionModes modes;
+  size_t field;          /* offsetof(RunOptions, ...) */
+} OptionSpec;
+
+#define FIELD(name) offsetof(RunOptions, name)
+static const OptionSpec OPTIONS[] = {
+    {"--steps", VALUE_INT, 1, 1000000000L, OPTION_STEPS, TRAINING_ONLY, FIELD(steps)},
+    {"--lr", VALUE_NUMBER, 0, 0, OPTION_LR, TRAINING_ONLY, FIELD(learning_rate)},
+    {"--warmup", VALUE_INT, 0, 1000000000L, OPTION_WARMUP, TRAINING_ONLY, FIELD(warmup_steps)},
+    {"--weight-decay", VALUE_NUMBER, 0, 0, OPTION_WEIGHT_DECAY, TRAINING_ONLY, FIELD(weight_decay)},
+    {"--clip", VALUE_NUMBER, 0, 0, OPTION_CLIP, TRAINING_ONLY, FIELD(clip)},
+    {"--seed", VALUE_SEED, 0, 0, OPTION_SEED, ANY_MODE, FIELD(seed)},
+    {"--weights", VALUE_WEIGHTS, 0, 0, OPTION_WEIGHTS, ANY_MODE, FIELD(weights_paths)},
+    {"--init", VALUE_FLAG, 0, 0, OPTION_INIT, ANY_MODE, FIELD(init_missing)},
+    {"--metrics", VALUE_PATH, 0, 0, OPTION_METRICS, NOT_WITH_DUMP, FIELD(metrics_path)},
+    {"--save", VALUE_PATH, 0, 0, OPTION_SAVE, TRAINING_ONLY, FIELD(save_path)},
+    {"--save-every", VALUE_INT, 1, 1000000000L, OPTION_SAVE_EVERY, TRAINING_ONLY, FIELD(save_every)},
+    {"--save-all", VALUE_PATH, 0, 0, OPTION_SAVE_ALL, TRAINING_ONLY, FIELD(save_all_path)},
+    {"--task", VALUE_TASK, 0, 0, OPTION_TASK, NOT_WITH_DUMP, FIELD(task)},
+    {"--eval-every", VALUE_INT, 0, 1000000000L, OPTION_EVAL_EVERY, TRAINING_ONLY, FIELD(eval_every)},
+    {"--eval-batches", VALUE_INT, 1, 1000000000L, OPTION_EVAL_BATCHES, NOT_WITH_DUMP, FIELD(eval_batches)},
+    {"--checkpoint-dir", VALUE_PATH, 0, 0, OPTION_CHECKPOINT_DIR, TRAINING_ONLY, FIELD(checkpoint_dir)},
+    {"--checkpoint-every", VALUE_INT, 1, 1000000000L, OPTION_CHECKPOINT_EVERY, TRAINING_ONLY,
+     FIELD(checkpoint_every)},
+    {"--keep", VALUE_INT, 1, 64, OPTION_KEEP, TRAINING_ONLY, FIELD(keep)},
+    {"--resume", VALUE_PATH, 0, 0, 0, TRAINING_ONLY, FIELD(resume_dir)},
+    {"--eval-only", VALUE_FLAG, 0, 0, 0, NOT_WITH_DUMP, FIELD(eval_only)},
+    {"--list-params", VALUE_FLAG, 0, 0, 0, ANY_MODE, FIELD(list_params)},
+    {"--dump", VALUE_PATH, 0, 0, 0, ANY_MODE, FIELD(dump_path)},
+    {"--inputs", VALUE_PATH, 0, 0, 0, ANY_MODE, FIELD(inputs_path)},
+};
+#undef FIELD
+
+/* Stores one option's value into options. */
+static void set_option(const OptionSpec *spec, const char *value, RunOptions *options) {
+  char *field = (char *)options + spec->field;
+  options->given |= spec->given;
+  switch (spec->kind) {
+    case VALUE_FLAG: *(int *)field = 1; break;
+    case VALUE_INT: *(int *)field = parse_int(spec->name, value, spec->minimum, spec->maximum); break;
+    case VALUE_NUMBER: *(double *)field = parse_nonnegative(spec->name, value); break;
+    case VALUE_SEED: *(uint64_t *)field = parse_seed(value); break;
+    case VALUE_PATH:
+      if (!*value) usage_error("%s needs a file or directory name", spec->name);
+      *(const char **)field = value;
+      break;
+    case VALUE_WEIGHTS:
+      if (!*value) usage_error("--weights needs a file name");
+      if (options->num_weights == MAX_WEIGHTS_FILES) usage_error("at most %d --weights files", MAX_WEIGHTS_FILES);
+      options->weights_paths[options->num_weights++] = value;
+      break;
+    case VALUE_TASK: {
+      char error[256];
+      TokenTask task;
+      if (!token_task_parse(value, &task, error, sizeof error)) usage_error("%s", error);
+      options->task = value;
+      break;
+    }
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc > 0 && argv[0] && argv[0][0]) {
@@ -112,130 +196,52 @@ int main(int argc, char **argv) {
   options.clip = 1.0;
   options.seed = 1;
   options.eval_batches = 8;
-  int saw_init = 0;
-  const char *training_only = NULL; /* first training-only option seen, for --dump errors */
-  const char *update_only = NULL;   /* first option that only makes sense when training */
+  options.checkpoint_every = 100;
+  options.keep = 3;
+  const char *not_with_dump = NULL; /* the first option --dump does not use, for its error */
+  const char *training_only = NULL; /* the first option that only training uses */
 
   for (int a = 1; a < argc; a++) {
-    char option[64];
     const char *argument = argv[a];
-    const char *value = NULL;
     if (strncmp(argument, "--", 2) != 0) usage_error("unexpected argument '%s'", argument);
     const char *equals = strchr(argument, '=');
     size_t name_length = equals ? (size_t)(equals - argument) : strlen(argument);
-    if (name_length >= sizeof option) usage_error("unknown option '%s'", argument);
-    memcpy(option, argument, name_length);
-    option[name_length] = '\0';
-
-    static const char *const flags[] = {"--help", "--init", "--list-params", "--eval-only"};
-    static const char *const valued[] = {"--steps", "--lr", "--warmup", "--weight-decay",
-                                         "--clip", "--seed", "--weights", "--metrics", "--save",
-                                         "--save-every", "--dump", "--inputs", "--save-all",
-                                         "--task", "--eval-every", "--eval-batches"};
-    int known = 0, takes_value = 0;
-    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++) known |= !strcmp(option, flags[k]);
-    for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
-      if (!strcmp(option, valued[k])) known = takes_value = 1;
-    if (!known) usage_error("unknown option '%s'", option);
-    if (takes_value) {
-      if (equals) value = equals + 1;
-      else if (a + 1 < argc) value = argv[++a];
-      else usage_error("%s needs a value", option);
-    } else if (equals) {
-      usage_error("%s takes no value", option);
-    }
-
-    if (strcmp(option, "--help") == 0) {
+    if (name_length == 6 && !strncmp(argument, "--help", 6) && !equals) {
       print_help();
       return 0;
-    } else if (strcmp(option, "--steps") == 0) {
-      options.steps = parse_int(option, value, 1);
-      training_only = training_only ? training_only : "--steps";
-      update_only = update_only ? update_only : "--steps";
-    } else if (strcmp(option, "--lr") == 0) {
-      options.learning_rate = parse_nonnegative(option, value);
-      training_only = training_only ? training_only : "--lr";
-      update_only = update_only ? update_only : "--lr";
-    } else if (strcmp(option, "--warmup") == 0) {
-      options.warmup_steps = parse_int(option, value, 0);
-      training_only = training_only ? training_only : "--warmup";
-      update_only = update_only ? update_only : "--warmup";
-    } else if (strcmp(option, "--weight-decay") == 0) {
-      options.weight_decay = parse_nonnegative(option, value);
-      training_only = training_only ? training_only : "--weight-decay";
-      update_only = update_only ? update_only : "--weight-decay";
-    } else if (strcmp(option, "--clip") == 0) {
-      options.clip = parse_nonnegative(option, value);
-      training_only = training_only ? training_only : "--clip";
-      update_only = update_only ? update_only : "--clip";
-    } else if (strcmp(option, "--seed") == 0) {
-      options.seed = parse_seed(value);
-    } else if (strcmp(option, "--weights") == 0) {
-      if (!*value) usage_error("--weights needs a file name");
-      if (options.num_weights == MAX_WEIGHTS_FILES)
-        usage_error("at most %d --weights files", MAX_WEIGHTS_FILES);
-      options.weights_paths[options.num_weights++] = value;
-    } else if (strcmp(option, "--init") == 0) {
-      saw_init = 1;
-    } else if (strcmp(option, "--metrics") == 0) {
-      if (!*value) usage_error("--metrics needs a file name");
-      options.metrics_path = value;
-      training_only = training_only ? training_only : "--metrics";
-    } else if (strcmp(option, "--save") == 0) {
-      if (!*value) usage_error("--save needs a file name");
-      options.save_path = value;
-      training_only = training_only ? training_only : "--save";
-      update_only = update_only ? update_only : "--save";
-    } else if (strcmp(option, "--save-every") == 0) {
-      options.save_every = parse_int(option, value, 1);
-      training_only = training_only ? training_only : "--save-every";
-      update_only = update_only ? update_only : "--save-every";
-    } else if (strcmp(option, "--save-all") == 0) {
-      if (!*value) usage_error("--save-all needs a file name");
-      options.save_all_path = value;
-      training_only = training_only ? training_only : "--save-all";
-      update_only = update_only ? update_only : "--save-all";
-    } else if (strcmp(option, "--task") == 0) {
-      char error[256];
-      TokenTask task;
-      if (!token_task_parse(value, &task, error, sizeof error)) usage_error("%s", error);
-      options.task = value;
-      training_only = training_only ? training_only : "--task";
-    } else if (strcmp(option, "--eval-every") == 0) {
-      options.eval_every = parse_int(option, value, 0);
-      training_only = training_only ? training_only : "--eval-every";
-      update_only = update_only ? update_only : "--eval-every";
-    } else if (strcmp(option, "--eval-batches") == 0) {
-      options.eval_batches = parse_int(option, value, 1);
-      training_only = training_only ? training_only : "--eval-batches";
-    } else if (strcmp(option, "--eval-only") == 0) {
-      options.eval_only = 1;
-      training_only = training_only ? training_only : "--eval-only";
-    } else if (strcmp(option, "--list-params") == 0) {
-      options.list_params = 1;
-    } else if (strcmp(option, "--dump") == 0) {
-      if (!*value) usage_error("--dump needs a file name");
-      options.dump_path = value;
-    } else if (strcmp(option, "--inputs") == 0) {
-      if (!*value) usage_error("--inputs needs a file name");
-      options.inputs_path = value;
-    } else {
-      usage_error("unknown option '%s'", option);
     }
+    const OptionSpec *spec = NULL;
+    for (size_t k = 0; k < sizeof OPTIONS / sizeof *OPTIONS; k++)
+      if (strlen(OPTIONS[k].name) == name_length && !strncmp(argument, OPTIONS[k].name, name_length))
+        spec = &OPTIONS[k];
+    if (!spec) usage_error("unknown option '%.*s'", (int)(name_length < 64 ? name_length : 64), argument);
+    const char *value = NULL;
+    if (spec->kind != VALUE_FLAG) {
+      if (equals) value = equals + 1;
+      else if (a + 1 < argc) value = argv[++a];
+      else usage_error("%s needs a value", spec->name);
+    } else if (equals) {
+      usage_error("%s takes no value", spec->name);
+    }
+    set_option(spec, value, &options);
+    if (spec->modes != ANY_MODE && !not_with_dump) not_with_dump = spec->name;
+    if (spec->modes == TRAINING_ONLY && !training_only) training_only = spec->name;
   }
 
-  options.init_missing = saw_init && options.num_weights > 0;
+  options.init_missing = options.init_missing && options.num_weights > 0; /* --init: see --help */
   if (options.list_params && argc != 2) usage_error("--list-params takes no other options");
   if (options.dump_path) {
-    if (training_only) usage_error("%s is a training option, not used with --dump", training_only);
+    if (not_with_dump) usage_error("%s is a training option, not used with --dump", not_with_dump);
     if (!options.inputs_path) usage_error("--dump needs --inputs X.safetensors");
   } else if (options.inputs_path) {
     usage_error("--inputs is only used with --dump");
   }
-  if (options.eval_only && update_only)
-    usage_error("%s is a training option, not used with --eval-only", update_only);
-  if (options.save_every && !options.save_path && !options.save_all_path)
+  if (options.eval_only && training_only)
+    usage_error("%s is a training option, not used with --eval-only", training_only);
+  if (options.save_every && !options.save_path && !options.save_all_path && !options.resume_dir)
     usage_error("--save-every needs --save FILE or --save-all FILE");
+  if ((options.given & (OPTION_CHECKPOINT_EVERY | OPTION_KEEP)) && !options.checkpoint_dir && !options.resume_dir)
+    usage_error("%s needs --checkpoint-dir DIR", options.given & OPTION_KEEP ? "--keep" : "--checkpoint-every");
 
   Manifest manifest;
   char error[1024];

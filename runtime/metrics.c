@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include "check.h"
+#include "outputs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,14 +10,33 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 MetricsFile metrics_open(const char *path) {
   MetricsFile metrics = {-1, path};
   if (!path) return metrics;
-  metrics.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (metrics.fd < 0) perft_fatal("cannot open metrics file '%s': %s", path, strerror(errno));
+  metrics.fd = output_append_open("--metrics", path);
   return metrics;
+}
+
+uint64_t metrics_size(const MetricsFile *metrics) {
+  struct stat info;
+  if (metrics->fd < 0 || fstat(metrics->fd, &info) != 0 || !S_ISREG(info.st_mode)) return 0;
+  return (uint64_t)info.st_size;
+}
+
+void metrics_truncate(const MetricsFile *metrics, uint64_t bytes) {
+  struct stat info;
+  if (metrics->fd < 0 || fstat(metrics->fd, &info) != 0 || !S_ISREG(info.st_mode)) return;
+  if ((uint64_t)info.st_size < bytes) {
+    printf("note: metrics file '%s' is shorter than at the checkpoint (%lld < %llu bytes); appending\n",
+           metrics->path, (long long)info.st_size, (unsigned long long)bytes);
+    return;
+  }
+  if (ftruncate(metrics->fd, (off_t)bytes) != 0)
+    perft_fatal("--metrics '%s': cannot cut back to the checkpoint's %llu bytes: %s", metrics->path,
+                (unsigned long long)bytes, strerror(errno));
 }
 
 void metrics_append(const MetricsFile *metrics, const char *format, ...) {

@@ -99,10 +99,10 @@ static void load_weights(const Manifest *manifest, Arena *arena, const char *con
   free(problems);
 }
 
-void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
-  char error[1024];
-  SafetensorsFile file;
-  if (!safetensors_open(path, &file, error, sizeof error)) perft_fatal("%s", error);
+/* inputs_load without exiting: copies every input from an opened file into the arena. Returns 0
+ * with "inputs PATH: N inputs missing or mismatched: ..." (every problem, one line) in error. */
+int inputs_read(const Manifest *manifest, Arena *arena, const SafetensorsFile *file, char *error,
+                size_t error_size) {
   char *problems = callocCheck(PROBLEMS_SIZE, 1);
   int num_problems = 0;
   for (int i = 0; i < manifest->num_inputs; i++) {
@@ -111,7 +111,7 @@ void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
       *(int32_t *)arena->inputs[i] = 0; /* --dump runs without dropout: seed 0 */
       continue;
     }
-    if (!safetensors_read_tensor(&file, input->name, input, arena->inputs[i], problems,
+    if (!safetensors_read_tensor(file, input->name, input, arena->inputs[i], problems,
                                  PROBLEMS_SIZE)) {
       num_problems++;
       continue;
@@ -129,11 +129,20 @@ void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
         break;
       }
   }
-  safetensors_close(&file);
   if (num_problems)
-    perft_fatal("inputs %s: %d input%s missing or mismatched: %s", path, num_problems,
-                num_problems == 1 ? "" : "s", problems);
+    snprintf(error, error_size, "inputs %s: %d input%s missing or mismatched: %s", file->path,
+             num_problems, num_problems == 1 ? "" : "s", problems);
   free(problems);
+  return num_problems == 0;
+}
+
+void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
+  char error[PROBLEMS_SIZE + 1024];
+  SafetensorsFile file;
+  if (!safetensors_open(path, &file, error, sizeof error)) perft_fatal("%s", error);
+  int ok = inputs_read(manifest, arena, &file, error, sizeof error);
+  safetensors_close(&file);
+  if (!ok) perft_fatal("%s", error);
 }
 
 /* The teacher is the same program with its expert banks (frozen 3-D parameters)

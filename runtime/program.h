@@ -8,12 +8,24 @@
 #include "arena.h"
 #include "data.h"
 #include "manifest.h"
+#include "safetensors.h"
 
 extern const char perft_manifest[];
 void perft_train_step(void **buffers); /* forward + backward: writes loss, outputs, grads */
 void perft_forward(void **buffers);    /* forward only: writes loss and outputs */
 
 #define MAX_WEIGHTS_FILES 8
+
+/* The options a checkpoint records; on --resume the ones not given take the checkpoint's values
+ * and a given one that differs is an error (checkpoint.c). */
+enum {
+  OPTION_STEPS = 1u << 0, OPTION_LR = 1u << 1, OPTION_WARMUP = 1u << 2, OPTION_WEIGHT_DECAY = 1u << 3,
+  OPTION_CLIP = 1u << 4, OPTION_SEED = 1u << 5, OPTION_TASK = 1u << 6, OPTION_EVAL_EVERY = 1u << 7,
+  OPTION_EVAL_BATCHES = 1u << 8, OPTION_WEIGHTS = 1u << 9, OPTION_INIT = 1u << 10,
+  OPTION_METRICS = 1u << 11, OPTION_SAVE = 1u << 12, OPTION_SAVE_ALL = 1u << 13,
+  OPTION_SAVE_EVERY = 1u << 14, OPTION_CHECKPOINT_EVERY = 1u << 15, OPTION_KEEP = 1u << 16,
+  OPTION_CHECKPOINT_DIR = 1u << 17
+};
 
 typedef struct {
   /* training */
@@ -33,6 +45,11 @@ typedef struct {
   const char *task;          /* --task affine:A:B | add:C; NULL: the default for the program */
   int eval_every;            /* 0: evaluate only at the end */
   int eval_batches;          /* held-out batches per evaluation */
+  const char *checkpoint_dir;  /* NULL: no checkpoints */
+  int checkpoint_every;        /* steps between checkpoints (also one at the last step) */
+  int keep;                    /* checkpoints kept in checkpoint_dir, newest first */
+  const char *resume_dir;      /* --resume: continue from the newest checkpoint there */
+  unsigned given;              /* OPTION_* bits of the options the command line set */
   /* other modes */
   int list_params;
   const char *dump_path;
@@ -52,6 +69,10 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
 /* Reads every input from path (all required except the seed input, which is set to 0); i32
  * inputs must be I32 tensors with values inside their range. */
 void inputs_load(const Manifest *manifest, Arena *arena, const char *path);
+/* inputs_load without exiting, from an opened file: returns 0 with every problem on one line in
+ * error (the data reader's fuzz target calls it). */
+int inputs_read(const Manifest *manifest, Arena *arena, const SafetensorsFile *file, char *error,
+                size_t error_size);
 /* Teacher = copy of params; frozen 3-D params += N(0, (0.5 std(tensor))^2); trainable = 0. */
 void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed);
 

@@ -478,6 +478,110 @@ def test_token_list_params(tmp):
     assert out == expected, "got:\n%s" % out
 
 
+# ---- outputs, checkpoints and resume (issue 9) ------------------------------------------------
+def expect_refused_before_work(args, *parts):
+    """An output problem is found at start-up: one error line, exit 1, no step ever ran."""
+    result = run(*args, check=False)
+    assert result.returncode == 1, "exit %d for %s: %s" % (result.returncode, args, result.stderr)
+    assert not step_lines(result.stdout), "trained before refusing: %s" % (args,)
+    line = result.stderr.strip()
+    for part in parts:
+        assert part in line, "error %r lacks %r" % (line, part)
+
+
+def test_output_paths(tmp):
+    target = tmp + "/real.safetensors"
+    open(target, "w").write("old")
+    os.symlink(target, tmp + "/link.safetensors")
+    run("--steps", "3", "--save", tmp + "/link.safetensors")
+    assert os.path.islink(tmp + "/link.safetensors"), "the symlink was replaced"
+    assert list(read_safetensors(target)) == ["w"], "the symlink's target was not written"
+    os.symlink(tmp + "/missing", tmp + "/dangling")
+    expect_refused_before_work(["--steps", "3", "--save", tmp + "/dangling"], "a symlink to a missing file")
+    os.mkfifo(tmp + "/fifo")
+    expect_refused_before_work(["--steps", "3", "--save", tmp + "/fifo"], "a FIFO", "regular files")
+    expect_refused_before_work(["--steps", "3", "--save-all", tmp], "a directory")
+    expect_refused_before_work(["--steps", "3", "--save", "/dev/null"], "a character device")
+    expect_refused_before_work(["--steps", "3", "--save", tmp + "/no/such/dir/a.safetensors"], "does not exist")
+    expect_refused_before_work(["--steps", "3", "--save", "/proc/perft.safetensors"], "cannot create a file in")
+    expect_refused_before_work(["--steps", "3", "--metrics", tmp + "/fifo"], "no reader")
+    expect_refused_before_work(["--steps", "3", "--checkpoint-dir", target], "not a directory")
+    expect_refused_before_work(["--dump", tmp, "--init", "--inputs", target], "--dump", "a directory")
+    run("--steps", "3", "--metrics", "/dev/null")
+    os.symlink("/dev/null", tmp + "/to_device")
+    expect_refused_before_work(["--steps", "3", "--save", tmp + "/to_device"], "a symlink to a character device")
+    assert sorted(os.listdir(tmp)) == ["dangling", "fifo", "link.safetensors", "real.safetensors", "to_device"], \
+        "files left behind: %s" % os.listdir(tmp)
+
+
+def metrics_lines(path, from_step=0):
+    """The metrics file without timings, from step `from_step` on."""
+    out = []
+    for line in open(path):
+        record = json.loads(line)
+        record.pop("ms", None)
+        record.pop("tok_s", None)
+        if record["step"] >= from_step:
+            out.append(record)
+    return out
+
+
+def test_resume(tmp):
+    common = ["--steps", "30", "--lr", "0.05", "--warmup", "5", "--eval-every", "10"]
+    run(*common, "--checkpoint-dir", tmp + "/ref", "--checkpoint-every", "4", "--keep", "64",
+        "--metrics", tmp + "/ref.jsonl", "--save", tmp + "/ref.safetensors")
+    names = sorted(os.listdir(tmp + "/ref"))
+    assert names == ["step-%09d.safetensors" % s for s in (4, 8, 12, 16, 20, 24, 28, 30)], names
+    saved = read_safetensors(tmp + "/ref/step-000000012.safetensors")
+    assert sorted(saved) == ["adam_m.w", "adam_v.w", "w"], sorted(saved)
+    # continue from step 12 in a copy: the rest of the run is the same, bit for bit
+    os.mkdir(tmp + "/part")
+    with open(tmp + "/ref/step-000000012.safetensors", "rb") as source:
+        open(tmp + "/part/step-000000012.safetensors", "wb").write(source.read())
+    out = run("--resume", tmp + "/part", "--metrics", tmp + "/part.jsonl", "--save", tmp + "/part.safetensors",
+              "--keep", "3").stdout
+    assert "resume: " + tmp + "/part/step-000000012.safetensors, after step 12 of 30" in out, out
+    assert "resumed after step 12" in out, out
+    assert metrics_lines(tmp + "/part.jsonl") == metrics_lines(tmp + "/ref.jsonl", 13), "metrics differ"
+    assert open(tmp + "/part.safetensors", "rb").read() == open(tmp + "/ref.safetensors", "rb").read()
+    assert sorted(os.listdir(tmp + "/part")) == ["step-%09d.safetensors" % s for s in (24, 28, 30)], \
+        "--keep 3 did not prune: %s" % os.listdir(tmp + "/part")
+    # a resumed run keeps its options; wrong directories are errors
+    expect_error(["--resume", tmp + "/part", "--lr", "0.1"], "--lr 0.1 differs from the run being resumed (0.05")
+    expect_error(["--resume", tmp + "/part", "--steps", "40"], "--steps 40 differs")
+    os.mkdir(tmp + "/empty")
+    expect_error(["--resume", tmp + "/empty"], "no checkpoint there")
+    expect_error(["--steps", "3", "--checkpoint-dir", tmp + "/ref"], "already holds checkpoints", "--resume")
+    expect_error(["--keep", "2"], "--keep needs --checkpoint-dir", status=2)
+    expect_error(["--checkpoint-dir", tmp + "/x", "--keep", "65"], "--keep expects an integer from 1 to 64", status=2)
+    write_safetensors(tmp + "/other_base.safetensors", random_weights(random.Random(5)))
+    expect_error(["--resume", tmp + "/part", "--weights", tmp + "/other_base.safetensors"],
+                 "was trained on other base weights")
+    # another program cannot resume it
+    expect_error(["--resume", tmp + "/part"], "a checkpoint of another program", exe=token_exe("adapter"))
+
+
+def test_adapter_identity(tmp):
+    run("--steps", "3", "--seed", "1", "--save", tmp + "/a.safetensors")
+    run("--eval-only", "--weights", tmp + "/a.safetensors", "--init", "--seed", "1")
+    expect_error(["--eval-only", "--weights", tmp + "/a.safetensors", "--init", "--seed", "2"],
+                 tmp + "/a.safetensors holds adapters trained on other base weights")
+    expect_error(["--eval-only", "--weights", tmp + "/a.safetensors", "--init"],
+                 "holds the adapters of another program", exe=token_exe("adapter"))
+
+
+def test_progress(tmp):
+    out = run("--steps", "5", env={"PERFT_PROGRESS": "bar"}).stdout
+    assert "ETA" in out and "\033[K" in out and "step 1/5" not in out, out  # (text mode reads \r as \n)
+    assert "[########################] 5/5 100%" in out, out
+    out = run("--steps", "5", "--metrics", tmp + "/m.jsonl").stdout
+    assert len(step_lines(out)) == 5, out
+    summary = out[out.index("summary"):]
+    for part in ("steps         5", "tokens        40 (8 per step)", "validation    final", "best",
+                 "adapters      - (no --save)", "metrics       " + tmp + "/m.jsonl"):
+        assert part in summary, "summary lacks %r:\n%s" % (part, summary)
+
+
 def main():
     global EXE
     if len(sys.argv) != 3:
