@@ -24,6 +24,7 @@
 #include "report.h"
 #include "target.h"
 
+#include <errno.h>
 #include <mlir-c/Pass.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +125,9 @@ static int parse_options(int argc, char **argv, Options *o) {
     else if (!strcmp(a, "--serial")) o->serial = 1;
     else if (!strncmp(a, "--parallel-min-work=", 20)) {
       char *end = NULL;
+      errno = 0;
       o->parallel_min_work = strtoll(a + 20, &end, 10);
-      if (!end || *end || o->parallel_min_work < 0) {
+      if (!end || *end || end == a + 20 || o->parallel_min_work < 0 || errno == ERANGE) {
         fprintf(stderr, "perftc: error: --parallel-min-work takes a count of multiply-adds, got '%s'\n", a + 20);
         return 0;
       }
@@ -143,9 +145,14 @@ static int parse_options(int argc, char **argv, Options *o) {
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
       char *end = NULL;
+      errno = 0;
       long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
-      if (!eq || eq == a + 2 || !end || *end || o->num_overrides == 64) {
+      if (!eq || eq == a + 2 || !end || end == eq + 1 || *end || o->num_overrides == 64) {
         fprintf(stderr, "perftc: error: expected -DNAME=INTEGER, got '%s'\n", a);
+        return 0;
+      }
+      if (errno == ERANGE) {
+        fprintf(stderr, "perftc: error: '%s': the value is out of range (a dim is an integer from 0 to 2^31-1)\n", a);
         return 0;
       }
       o->overrides[o->num_overrides++] = (DimOverride){strndup(a + 2, (size_t)(eq - a - 2)), v};
@@ -223,15 +230,8 @@ static MlirModule front_end(MlirContext context, const Options *o) {
   return module;
 }
 
-static int compile(const Options *o) {
-  Stage last = o->report ? STAGE_FUSED : o->stage;
-  if (o->print_pipeline) {
-    printf("%s\n", pipeline_text(o, STAGE_MLIR, last));
-    return 1;
-  }
-  MlirContext context = perft_context_create();
-  MlirModule module = front_end(context, o);
-  if (mlirModuleIsNull(module)) return 0;
+/* Everything after the front end: passes, then the stage's output. */
+static int compile_module(MlirModule module, const Options *o) {
   if (!mlirOperationVerify(mlirModuleGetOperation(module)) || !perft_verify_module(mlirModuleGetOperation(module)))
     return 0;
   if (o->stage == STAGE_MLIR) return module_write(module, o->output, o->print_locations);
@@ -257,13 +257,25 @@ static int compile(const Options *o) {
   const char *runtime = getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY;
   int ok = codegen_emit(module, o->target, EMIT_OBJECT, object) && codegen_link(o->target, object, runtime, output);
   unlink(object);
-  mlirModuleDestroy(module);
+  return ok;
+}
+
+static int compile(const Options *o) {
+  if (o->print_pipeline) {
+    printf("%s\n", pipeline_text(o, STAGE_MLIR, o->report ? STAGE_FUSED : o->stage));
+    return 1;
+  }
+  MlirContext context = perft_context_create();
+  MlirModule module = front_end(context, o);
+  int ok = !mlirModuleIsNull(module) && compile_module(module, o);
+  if (!mlirModuleIsNull(module)) mlirModuleDestroy(module);
   mlirContextDestroy(context);
   return ok;
 }
 
 int main(int argc, char **argv) {
   Options options;
-  if (!parse_options(argc, argv, &options)) return 2;
-  return compile(&options) ? 0 : 1;
+  int status = !parse_options(argc, argv, &options) ? 2 : compile(&options) ? 0 : 1;
+  for (int i = 0; i < options.num_overrides; i++) free((char *)options.overrides[i].name);
+  return status;
 }

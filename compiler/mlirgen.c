@@ -12,6 +12,8 @@
 #include "ir_builder.h"
 #include "op_table.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +42,19 @@ static void error_at(const Node *node, const char *message) {
   if (node->loc.file) diag_quote_source_line(stderr, node->loc.file, node->loc.line, node->loc.column);
 }
 
+/* A number an f32 program computes with (a constant, a scale, an epsilon): 0 after an error
+ * where f32 cannot hold it, so that it would silently become infinite, or 0 or a denormal. */
+static int fits_float_type(Gen *g, const Node *node, double value) {
+  double magnitude = fabs(value);
+  if (!mlirTypeIsAF32(g->float_type) || value == 0 || (magnitude >= FLT_MIN && magnitude <= FLT_MAX)) return 1;
+  char message[200];
+  snprintf(message, sizeof message,
+           "the number %g does not fit f32 (0, or a magnitude from %g to %g): it would become %s", value,
+           (double)FLT_MIN, (double)FLT_MAX, magnitude > FLT_MAX ? "infinite" : "0");
+  error_at(node, message);
+  return 0;
+}
+
 /* Emits the operation(s) of one graph node; returns 0 on an unsupported form. */
 static int gen_node(Gen *g, const Node *node, int index) {
   MlirValue operands[GRAPH_MAX_OPERANDS];
@@ -51,6 +66,9 @@ static int gen_node(Gen *g, const Node *node, int index) {
   AttributeValue attrs[OP_MAX_ATTRIBUTES] = {{0}};
   OpId id = OP_COUNT;
 
+  if ((node->kind == NODE_CONST || node->kind == NODE_SCALE || node->kind == NODE_RMSNORM) &&
+      !fits_float_type(g, node, node->value))
+    return 0;
   switch (node->kind) {
   case NODE_PARAM:
   case NODE_INPUT:
@@ -147,19 +165,20 @@ static char *init_text(const Graph *graph, const Initializer *init, char *buffer
   return buffer;
 }
 
-/* The value range of an i32 input: the rows of the embedding it indexes, or the
- * classes of the cross-entropy it labels; 0 when unknown. */
-static int64_t input_range(const Graph *graph, int input) {
+/* The value range of each i32 input (ranges[node], 0 when unknown): the rows of the first
+ * embedding it indexes, or the classes of the first cross-entropy it labels. One pass over the
+ * graph, so a program with many inputs stays linear. */
+static int64_t *input_ranges(const Graph *graph) {
+  int64_t *ranges = calloc((size_t)graph->num_nodes + 1, sizeof(int64_t));
+  IR_CHECK(ranges != NULL, "out of memory");
   for (int i = 0; i < graph->num_nodes; i++) {
     const Node *n = &graph->nodes[i];
-    if (n->kind == NODE_EMBEDDING && n->operands[1].node == input)
-      return graph->nodes[n->operands[0].node].results[n->operands[0].result].dims[0];
-    if (n->kind == NODE_CROSS_ENTROPY && n->operands[1].node == input) {
-      const TensorType *logits = &graph->nodes[n->operands[0].node].results[n->operands[0].result];
-      return logits->dims[logits->rank - 1];
-    }
+    if (n->kind != NODE_EMBEDDING && n->kind != NODE_CROSS_ENTROPY) continue;
+    const TensorType *first = &graph->nodes[n->operands[0].node].results[n->operands[0].result];
+    int input = n->operands[1].node;
+    if (ranges[input] == 0) ranges[input] = n->kind == NODE_EMBEDDING ? first->dims[0] : first->dims[first->rank - 1];
   }
-  return 0;
+  return ranges;
 }
 
 static MlirAttribute dictionary(Gen *g, int n, const MlirNamedAttribute *entries) {
@@ -182,6 +201,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
   MlirLocation *arg_locs = calloc((size_t)graph->num_nodes + 1, sizeof(MlirLocation));
   MlirAttribute *arg_attrs = calloc((size_t)graph->num_nodes + 1, sizeof(MlirAttribute));
   int *arg_node = calloc((size_t)graph->num_nodes + 1, sizeof(int));
+  int64_t *ranges = input_ranges(graph);
   for (int pass = 0; pass < 2; pass++) {
     for (int i = 0; i < graph->num_nodes; i++) {
       const Node *node = &graph->nodes[i];
@@ -200,7 +220,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
         if (node->constant) entries[n++] = named_attribute(context, "perft.constant", mlirUnitAttrGet(context));
       } else {
         entries[n++] = named_attribute(context, "perft.input", string_attr(&g, node->name));
-        int64_t range = input_range(graph, i);
+        int64_t range = ranges[i];
         if (range > 0)
           entries[n++] = named_attribute(context, "perft.range", mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), range));
         if (i == graph->dropout_seed_node)
@@ -276,7 +296,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       mlirOperationSetAttributeByName(module_op, str("perft.classify"), mlirArrayAttrGet(context, 2, pair));
     }
   }
-  free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node);
+  free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node); free(ranges);
   free(result_types); free(result_attrs); free(results);
   if (!ok) {
     mlirModuleDestroy(module);

@@ -24,16 +24,50 @@ static double function_flops(MlirOperation func) {
   return total;
 }
 
-static const char *with_commas(double v, char *buffer) {
-  char digits[64];
-  snprintf(digits, sizeof digits, "%.0f", v);
+enum { NUMBER_TEXT = 64 }; /* the size of a buffer for with_commas / count_text */
+
+/* `digits` ("-1234567") into `buffer` with a comma every three digits ("-1,234,567"). */
+static const char *group_digits(const char *digits, char *buffer) {
   size_t n = strlen(digits), j = 0;
   for (size_t i = 0; i < n; i++) {
     buffer[j++] = digits[i];
-    if (i + 1 < n && (n - i - 1) % 3 == 0) buffer[j++] = ',';
+    if (i + 1 < n && digits[i] != '-' && (n - i - 1) % 3 == 0) buffer[j++] = ',';
   }
   buffer[j] = 0;
   return buffer;
+}
+
+/* "1,234,567"; a magnitude of 10^18 or more (a FLOP count as a double) in scientific notation. */
+static const char *with_commas(double v, char *buffer) {
+  char digits[32];
+  if (!(v > -1e18 && v < 1e18)) {
+    snprintf(buffer, NUMBER_TEXT, "%.6g", v);
+    return buffer;
+  }
+  snprintf(digits, sizeof digits, "%.0f", v);
+  return group_digits(digits, buffer);
+}
+
+/* An exact count with commas, or "more than 9,223,372,036,854,775,807" after an overflow. */
+static const char *count_text(int64_t count, int overflow, char *buffer) {
+  char digits[32];
+  if (overflow) {
+    snprintf(buffer, NUMBER_TEXT, "more than 9,223,372,036,854,775,807");
+    return buffer;
+  }
+  snprintf(digits, sizeof digits, "%lld", (long long)count);
+  return group_digits(digits, buffer);
+}
+
+/* The elements of a ranked tensor in *elements: 0 on an overflow (or a dynamic size). */
+static int tensor_elements(MlirType type, int64_t *elements) {
+  int64_t n = 1;
+  for (intptr_t i = 0; i < mlirShapedTypeGetRank(type); i++) {
+    int64_t size = mlirShapedTypeGetDimSize(type, i);
+    if (size < 0 || __builtin_mul_overflow(n, size, &n)) return 0;
+  }
+  *elements = n;
+  return 1;
 }
 
 static int kind_index(const KernelCounts *c, MlirStringRef name) {
@@ -42,9 +76,13 @@ static int kind_index(const KernelCounts *c, MlirStringRef name) {
   return -1;
 }
 
-static double tensor_bytes(MlirType type) {
-  if (!mlirTypeIsARankedTensor(type)) return 0;
-  return (double)shaped_num_elements(type) * (mlirTypeIsAF64(mlirShapedTypeGetElementType(type)) ? 8.0 : 4.0);
+/* Adds the bytes of `type` (0 for anything but a ranked tensor) to *total; 0 on an overflow. */
+static int add_tensor_bytes(MlirType type, int64_t *total) {
+  if (!mlirTypeIsARankedTensor(type)) return 1;
+  int64_t elements, bytes;
+  return tensor_elements(type, &elements) &&
+         !__builtin_mul_overflow(elements, mlirTypeIsAF64(mlirShapedTypeGetElementType(type)) ? 8 : 4, &bytes) &&
+         !__builtin_add_overflow(*total, bytes, total);
 }
 
 void report_count_kernels(MlirModule module, KernelCounts *c) {
@@ -63,51 +101,95 @@ void report_count_kernels(MlirModule module, KernelCounts *c) {
     }
     if (j >= 0) c->counts[j]++;
     c->total++;
-    for (intptr_t r = 0; r < mlirOperationGetNumResults(op); r++)
-      c->bytes += tensor_bytes(mlirValueGetType(mlirOperationGetResult(op, r)));
+    for (intptr_t r = 0; r < mlirOperationGetNumResults(op) && !c->bytes_overflow; r++)
+      if (!add_tensor_bytes(mlirValueGetType(mlirOperationGetResult(op, r)), &c->bytes)) c->bytes_overflow = 1;
   }
+}
+
+/* The parameters of @forward, in elements: base (not made by a strategy) or adapter, frozen or
+ * trainable, and the sums the report prints. */
+typedef struct {
+  int64_t base_frozen, base_trainable, adapter_frozen, adapter_trainable;
+  int64_t base, adapters, trainable;
+} ParameterCounts;
+
+/* Adds each param argument of `forward` to *counts; 0 after an error (stderr) on an overflow. */
+static int count_parameters(MlirOperation forward, ParameterCounts *counts) {
+  *counts = (ParameterCounts){0};
+  MlirAttribute args = mlirOperationGetAttributeByName(forward, str("arg_attrs"));
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(forward, 0));
+  for (intptr_t i = 0; i < mlirBlockGetNumArguments(body); i++) {
+    MlirAttribute d = mlirArrayAttrGetElement(args, i);
+    MlirAttribute name = mlirDictionaryAttrGetElementByName(d, str("perft.param"));
+    if (mlirAttributeIsNull(name)) continue;
+    MlirAttribute t = mlirDictionaryAttrGetElementByName(d, str("perft.trainable"));
+    int trainable = !mlirAttributeIsNull(t) && mlirBoolAttrGetValue(t);
+    int adapter = !mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.adapter")));
+    int64_t *sum = adapter ? (trainable ? &counts->adapter_trainable : &counts->adapter_frozen)
+                           : (trainable ? &counts->base_trainable : &counts->base_frozen);
+    int64_t n;
+    if (!tensor_elements(mlirValueGetType(mlirBlockGetArgument(body, i)), &n) || __builtin_add_overflow(*sum, n, sum)) {
+      MlirStringRef text = mlirStringAttrGetValue(name);
+      fprintf(stderr, "perftc: error: --report: the parameter count passes 2^63 - 1 at '%.*s'\n", (int)text.length,
+              text.data);
+      return 0;
+    }
+  }
+  if (__builtin_add_overflow(counts->base_frozen, counts->base_trainable, &counts->base) |
+      __builtin_add_overflow(counts->base_trainable, counts->adapter_trainable, &counts->trainable) |
+      __builtin_add_overflow(counts->adapter_frozen, counts->adapter_trainable, &counts->adapters)) {
+    fprintf(stderr, "perftc: error: --report: the parameter count passes 2^63 - 1\n");
+    return 0;
+  }
+  return 1;
+}
+
+/* parameters: base model, adapters, trainable */
+static void print_parameters(const ParameterCounts *p, FILE *out) {
+  char a[NUMBER_TEXT], b[NUMBER_TEXT], c[NUMBER_TEXT];
+  fprintf(out, "parameters\n");
+  fprintf(out, "  base model        %s (frozen %s, trainable %s)\n", count_text(p->base, 0, a),
+          count_text(p->base_frozen, 0, b), count_text(p->base_trainable, 0, c));
+  fprintf(out, "  adapters          %s\n", count_text(p->adapters, 0, a));
+  fprintf(out, "  trainable         %s (%.4f%% of the base)\n", count_text(p->trainable, 0, a),
+          p->base > 0 ? 100.0 * (double)p->trainable / (double)p->base : 0.0);
+}
+
+static void print_flops(MlirOperation module_op, MlirOperation forward, MlirOperation step, FILE *out) {
+  MlirAttribute tokens_attr = mlirOperationGetAttributeByName(module_op, str("perft.tokens"));
+  double tokens = mlirAttributeIsNull(tokens_attr) ? 1.0 : (double)mlirIntegerAttrGetValueInt(tokens_attr);
+  double forward_flops = function_flops(forward), backward_flops = function_flops(step) - forward_flops;
+  char a[NUMBER_TEXT];
+  fprintf(out, "GEMM FLOPs per token (%.0f tokens per step)\n", tokens);
+  fprintf(out, "  forward           %s\n", with_commas(forward_flops / tokens, a));
+  fprintf(out, "  backward          %s\n", with_commas(backward_flops / tokens, a));
+}
+
+static void print_bytes(const KernelCounts *before, const KernelCounts *after, FILE *out) {
+  char a[NUMBER_TEXT], b[NUMBER_TEXT], c[NUMBER_TEXT];
+  int64_t saved = 0;
+  int unknown = before->bytes_overflow || after->bytes_overflow ||
+                __builtin_sub_overflow(before->bytes, after->bytes, &saved);
+  fprintf(out, "intermediates written per step: %s bytes before fusion, %s after (%s saved)\n",
+          count_text(before->bytes, before->bytes_overflow, a), count_text(after->bytes, after->bytes_overflow, b),
+          unknown ? "unknown" : count_text(saved, 0, c));
 }
 
 int report_print(MlirModule module, const char *title, const KernelCounts *before, FILE *out) {
   MlirOperation module_op = mlirModuleGetOperation(module);
   MlirOperation forward = perft_find_function(module_op, "forward");
   MlirOperation step = perft_find_function(module_op, "train_step");
-  if (mlirOperationIsNull(forward) || mlirOperationIsNull(step)) return 0;
-
-  double base_frozen = 0, base_trainable = 0, adapter_frozen = 0, adapter_trainable = 0;
-  MlirAttribute args = mlirOperationGetAttributeByName(forward, str("arg_attrs"));
-  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(forward, 0));
-  for (intptr_t i = 0; i < mlirBlockGetNumArguments(body); i++) {
-    MlirAttribute d = mlirArrayAttrGetElement(args, i);
-    if (mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.param")))) continue;
-    double n = (double)shaped_num_elements(mlirValueGetType(mlirBlockGetArgument(body, i)));
-    MlirAttribute t = mlirDictionaryAttrGetElementByName(d, str("perft.trainable"));
-    int trainable = !mlirAttributeIsNull(t) && mlirBoolAttrGetValue(t);
-    int adapter = !mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.adapter")));
-    *(adapter ? (trainable ? &adapter_trainable : &adapter_frozen) : (trainable ? &base_trainable : &base_frozen)) += n;
-  }
-  double base = base_frozen + base_trainable, trainable = base_trainable + adapter_trainable;
-  MlirAttribute tokens_attr = mlirOperationGetAttributeByName(module_op, str("perft.tokens"));
-  double tokens = mlirAttributeIsNull(tokens_attr) ? 1.0 : (double)mlirIntegerAttrGetValueInt(tokens_attr);
-  double forward_flops = function_flops(forward), backward_flops = function_flops(step) - forward_flops;
-
-  char a[64], b[64], c[64];
+  ParameterCounts parameters;
+  if (mlirOperationIsNull(forward) || mlirOperationIsNull(step) || !count_parameters(forward, &parameters)) return 0;
   fprintf(out, "perft report: %s\n", title);
-  fprintf(out, "parameters\n");
-  fprintf(out, "  base model        %s (frozen %s, trainable %s)\n", with_commas(base, a), with_commas(base_frozen, b),
-          with_commas(base_trainable, c));
-  fprintf(out, "  adapters          %s\n", with_commas(adapter_frozen + adapter_trainable, a));
-  fprintf(out, "  trainable         %s (%.4f%% of the base)\n", with_commas(trainable, a),
-          base > 0 ? 100.0 * trainable / base : 0.0);
-  fprintf(out, "GEMM FLOPs per token (%.0f tokens per step)\n", tokens);
-  fprintf(out, "  forward           %s\n", with_commas(forward_flops / tokens, a));
-  fprintf(out, "  backward          %s\n", with_commas(backward_flops / tokens, a));
+  print_parameters(&parameters, out);
+  print_flops(module_op, forward, step, out);
   KernelCounts after;
   report_count_kernels(module, &after);
-  fprintf(out, "kernels of @train_step (one per op): %s before fusion, %s after\n", with_commas(before->total, a),
-          with_commas(after.total, b));
-  fprintf(out, "intermediates written per step: %s bytes before fusion, %s after (%s saved)\n",
-          with_commas(before->bytes, a), with_commas(after.bytes, b), with_commas(before->bytes - after.bytes, c));
+  char a[NUMBER_TEXT], b[NUMBER_TEXT];
+  fprintf(out, "kernels of @train_step (one per op): %s before fusion, %s after\n", count_text(before->total, 0, a),
+          count_text(after.total, 0, b));
+  print_bytes(before, &after, out);
   fprintf(out, "  %-34s %7s %7s\n", "op", "before", "after");
   KernelCounts all = *before; /* every kind, in the order it first appears before fusion, then after */
   for (int j = 0; j < after.kinds; j++)

@@ -3,16 +3,19 @@
 #define PERFT_REPORT_H
 
 #include <mlir-c/IR.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum { REPORT_MAX_KINDS = 64 };
 
 /* The kernels of @train_step: each op kind with its count, in order of first appearance,
- * and the bytes of every tensor they write. */
+ * and the bytes of every tensor they write (counted with overflow checks: `bytes_overflow` is 1
+ * when the sum, or a tensor's size, passes 2^63 - 1). */
 typedef struct {
   MlirStringRef names[REPORT_MAX_KINDS];
   int counts[REPORT_MAX_KINDS], kinds, total;
-  double bytes;
+  int64_t bytes;
+  int bytes_overflow;
 } KernelCounts;
 
 void report_count_kernels(MlirModule module, KernelCounts *counts);
@@ -22,7 +25,9 @@ void report_count_kernels(MlirModule module, KernelCounts *counts);
  *   GEMM FLOPs per token, forward and backward (matmuls and grouped matmuls);
  *   the kernels of @train_step, one per op, with counts `before` fusion and now, and the
  *   bytes of intermediates they write.
- * Returns 0 when the module has no @train_step. */
+ * Parameter and byte counts are exact integers, computed with overflow checks; FLOPs are doubles.
+ * Returns 0 when the module has no @train_step, or (after an error on stderr) when a parameter
+ * count passes 2^63 - 1 (the front end refuses such programs; an .mlir input may not). */
 int report_print(MlirModule module, const char *title, const KernelCounts *before, FILE *out);
 
 #endif

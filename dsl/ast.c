@@ -99,6 +99,22 @@ AstDecl *ast_decl(AstProgram *program, DeclKind kind, SourceLocation loc) {
   return decl;
 }
 
+void ast_add_decl(AstProgram *program, AstDecl *decl) {
+  ast_list_push(&program->arena, &program->decls, decl);
+  if (decl->kind == DECL_MODEL || decl->kind == DECL_USE) return;
+  if (name_table_find(&program->decl_index, decl->name) < 0)
+    name_table_put(&program->decl_index, &program->arena, decl->name, program->decls.count - 1);
+}
+
+static int deeper(int depth, const AstExpr *expr) { return expr && expr->depth > depth ? expr->depth : depth; }
+
+int ast_expr_child_depth(const AstExpr *expr) {
+  int depth = deeper(deeper(0, expr->lhs), expr->rhs);
+  for (int i = 0; i < expr->args.count; i++) depth = deeper(depth, ((const AstArg *)expr->args.items[i])->value);
+  for (int i = 0; i < expr->lets.count; i++) depth = deeper(depth, ((const AstStmt *)expr->lets.items[i])->value);
+  return depth;
+}
+
 AstIdent *ast_ident(AstProgram *program, SourceLocation loc, const char *name) {
   AstIdent *ident = arena_alloc(&program->arena, sizeof *ident);
   ident->loc = loc;

@@ -11,10 +11,11 @@
 #include <stddef.h>
 
 #include "graph.h" /* SourceLocation */
+#include "name_table.h"
 
 /* ---- memory: one bump allocator per program ---- */
 typedef struct ArenaChunk ArenaChunk;
-typedef struct {
+typedef struct Arena {
   ArenaChunk *chunks;
 } Arena;
 
@@ -66,7 +67,11 @@ struct AstExpr {
                          the base of INDEX and MEMBER; rhs is the index of INDEX, the body of ROUTE */
   AstList args;       /* CALL, ROUTE: AstArg* */
   AstList lets;       /* ROUTE: AstStmt* (STMT_ASSIGN), local names bound before the body's value */
+  int depth;          /* 1 + the deepest child (operands, arguments, lets): at most LIMIT_EXPRESSION_DEPTH */
 };
+
+/* The depth of the deepest child of `expr` (0 for a name or a number). */
+int ast_expr_child_depth(const AstExpr *expr);
 
 /* "<=" for 'l' and so on: how a COMPARE operator is written. */
 const char *ast_compare_text(char op);
@@ -152,6 +157,7 @@ struct AstProgram {
   const char *path;   /* as given */
   const char *source; /* the whole text, for diagnostics */
   AstList decls;      /* AstDecl*: the main file's, then each imported file's, in import order */
+  NameTable decl_index; /* a top-level name -> its first declaration in `decls` (ast_add_decl) */
   AstList files;      /* AstSourceFile*: files[0] is the main file */
   const char *current_path; /* the file being parsed: locations name it */
 };
@@ -163,5 +169,8 @@ AstArg *ast_arg(AstProgram *program, SourceLocation loc, const char *name, AstEx
 AstStmt *ast_stmt(AstProgram *program, StmtKind kind, SourceLocation loc);
 AstDecl *ast_decl(AstProgram *program, DeclKind kind, SourceLocation loc);
 AstIdent *ast_ident(AstProgram *program, SourceLocation loc, const char *name);
+/* Appends `decl` to program->decls; a named one (not model or use) is indexed unless the name
+ * was declared before. */
+void ast_add_decl(AstProgram *program, AstDecl *decl);
 
 #endif

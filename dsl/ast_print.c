@@ -11,8 +11,11 @@
 #include "dsl.h"
 #include "ast.h"
 
+enum { MAX_INDENT = 32 }; /* deeper nodes say their depth: the output stays linear in the tree */
+
 static void indent(FILE *out, int depth) {
-  for (int i = 0; i < depth; i++) fputs("  ", out);
+  for (int i = 0; i < depth && i < MAX_INDENT; i++) fputs("  ", out);
+  if (depth > MAX_INDENT) fprintf(out, "[depth %d] ", depth);
 }
 
 static void end(FILE *out, SourceLocation loc) { fprintf(out, " @%d:%d\n", loc.line, loc.column); }

@@ -2,9 +2,13 @@
  * the source line, and a caret under the column. */
 #include "diagnostics.h"
 
+#include "dsl_limits.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { QUOTE_WIDTH = 160 }; /* a longer line is quoted as "..." and the 160 characters around the caret */
 
 /* Prints line `line` (1-based) of `source` and a caret under `column`. */
 static void print_source_line(FILE *out, const char *source, int line, int column) {
@@ -17,15 +21,26 @@ static void print_source_line(FILE *out, const char *source, int line, int colum
   const char *end = strchr(start, '\n');
   int length = end ? (int)(end - start) : (int)strlen(start);
   if (length > 0 && start[length - 1] == '\r') length--;
-  fprintf(out, "  %.*s\n  ", length, start);
-  for (int i = 0; i < column - 1 && i < length; i++) fputc(start[i] == '\t' ? '\t' : ' ', out);
+  int first = 0; /* the first character quoted */
+  if (length > QUOTE_WIDTH && column - 1 > QUOTE_WIDTH / 2) first = column - 1 - QUOTE_WIDTH / 2;
+  if (first > length - QUOTE_WIDTH && length > QUOTE_WIDTH) first = length - QUOTE_WIDTH;
+  int shown = length - first < QUOTE_WIDTH ? length - first : QUOTE_WIDTH;
+  const char *before = first > 0 ? "..." : "", *after = first + shown < length ? "..." : "";
+  fprintf(out, "  %s%.*s%s\n  %s", before, shown, start + first, after, first > 0 ? "   " : "");
+  for (int i = first; i < column - 1 && i < first + shown; i++) fputc(start[i] == '\t' ? '\t' : ' ', out);
   fputs("^\n", out);
 }
+
+int diag_stopped(const Diagnostics *diagnostics) { return diagnostics->error_count > LIMIT_ERRORS; }
 
 void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format, ...) {
   diagnostics->error_count++;
   FILE *out = diagnostics->out;
-  if (!out) return;
+  if (!out || diagnostics->error_count > LIMIT_ERRORS + 1) return;
+  if (diagnostics->error_count == LIMIT_ERRORS + 1) {
+    fprintf(out, "perft: error: too many errors (%d), stopping now\n", LIMIT_ERRORS);
+    return;
+  }
   if (loc.line > 0)
     fprintf(out, "%s:%d:%d: error: ", loc.file ? loc.file : "<input>", loc.line, loc.column);
   else

@@ -24,14 +24,15 @@ typedef struct {
 #define DIAG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define DIAG_PRINTF(f, a)
-/* Prints line `line` of the file at `path` and a caret under `column`; nothing
- * when the file cannot be read. For errors found after parsing (e.g. in MLIR). */
-void diag_quote_source_line(FILE *out, const char *path, int line, int column);
-
 #endif
 
-/* An error at `loc` (loc.line == 0: no position, printed as `perft: error: ...`). */
+/* An error at `loc` (loc.line == 0: no position, printed as `perft: error: ...`). After
+ * LIMIT_ERRORS (dsl_limits.h) errors, the next prints `perft: error: too many errors (20), stopping
+ * now` and later ones are only counted: callers that loop over statements ask diag_stopped. */
 void diag_error(Diagnostics *diagnostics, SourceLocation loc, const char *format, ...) DIAG_PRINTF(3, 4);
+
+/* 1 once more than LIMIT_ERRORS errors were reported: stop looking for more. */
+int diag_stopped(const Diagnostics *diagnostics);
 
 /* Prints line `line` of the file at `path` and a caret under `column`; nothing
  * when the file cannot be read. For errors found after parsing (e.g. in MLIR). */

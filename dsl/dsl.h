@@ -4,7 +4,8 @@
  *   Graph *graph = program ? dsl_elaborate(program, overrides, n, stderr) : NULL;
  *
  * Every error found is printed to `diagnostics` as `file:line:col: error: ...`
- * with the source line and a caret; a NULL result means at least one error.
+ * with the source line and a caret, up to 20 (then `too many errors`, and the run
+ * stops; dsl_limits.h); a NULL result means at least one error.
  */
 #ifndef PERFT_DSL_H
 #define PERFT_DSL_H
@@ -26,7 +27,7 @@ AstProgram *dsl_parse_file(const char *path, FILE *diagnostics);
 AstProgram *dsl_parse_buffer(const char *path, const char *text, size_t length, FILE *diagnostics);
 /* An indented tree with line:col on every node; used by `perftc --emit=ast` and golden tests. */
 void dsl_print_ast(const AstProgram *program, FILE *out);
-/* Check and elaborate; NULL on error (diagnostics printed, all of them).
+/* Check and elaborate; NULL on error (diagnostics printed, up to 20).
  * `overrides` replace the values of top-level `dim`s (perftc -DNAME=VALUE). */
 Graph *dsl_elaborate(const AstProgram *program, const DimOverride *overrides, int num_overrides,
                      FILE *diagnostics);

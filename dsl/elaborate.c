@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "dsl.h"
+#include "dsl_limits.h"
 #include "elaborate.h"
 #include "sema.h"
 
@@ -74,7 +75,7 @@ int value_to_dim(Elaborator *e, Value value, SourceLocation loc, int64_t *dim) {
     return 0;
   }
   double number = value.number;
-  if (!(number >= 1 && number < 2147483648.0) || floor(number) != number) {
+  if (!(number >= 1 && number <= (double)LIMIT_DIM) || floor(number) != number) {
     diag_error(e->diagnostics, loc, "a size must be a positive integer below 2^31, but this is %g", number);
     return 0;
   }
@@ -90,9 +91,8 @@ Scope *scope_create(Elaborator *e, Scope *parent) {
 }
 
 Binding *scope_lookup_local(Scope *scope, const char *name) {
-  for (int i = scope->count - 1; i >= 0; i--)
-    if (strcmp(scope->bindings[i].name, name) == 0) return &scope->bindings[i];
-  return NULL;
+  int index = name_table_find(&scope->index, name);
+  return index < 0 ? NULL : &scope->bindings[index];
 }
 
 const Binding *scope_lookup(const Scope *scope, const char *name) {
@@ -111,7 +111,9 @@ void scope_bind(Elaborator *e, Scope *scope, const char *name, Value value, Sour
     scope->bindings = bindings;
     scope->capacity = capacity;
   }
+  name_table_put(&scope->index, &e->scratch, name, scope->count);
   scope->bindings[scope->count++] = (Binding){name, value, loc};
+  e->steps++;
 }
 
 /* Binds a statement's name in the body, refusing a second definition
@@ -136,6 +138,39 @@ static void define(Elaborator *e, Body *body, const char *name, Value value, Sou
   scope_bind(e, body->scope, name, value, loc);
 }
 
+int check_local_hides_nothing(Elaborator *e, Scope *scope, const char *name, SourceLocation loc) {
+  if (scope_lookup_local(scope, name) || !scope->parent) return 1; /* a second definition: define says so */
+  const Binding *hidden = scope_lookup(scope->parent, name);
+  if (!hidden) return 1;
+  const char *what = NULL;
+  if (scope_lookup_local(&e->globals, name) == hidden)
+    what = "the dim";
+  else if (hidden->value.kind == VALUE_NUMBER)
+    what = "a size parameter (or layer variable)";
+  else if (hidden->value.kind == VALUE_BANK)
+    what = "a bank";
+  else if (hidden->value.kind == VALUE_TENSOR && graph_node(e->graph, hidden->value.ref.node)->kind == NODE_PARAM)
+    what = "a param";
+  if (!what) return 1;
+  char where[300]; /* "line 9", or "moe.perft:20" for a name declared in another file */
+  if (hidden->loc.file && loc.file && strcmp(hidden->loc.file, loc.file) != 0)
+    snprintf(where, sizeof where, "%s:%d", hidden->loc.file, hidden->loc.line);
+  else
+    snprintf(where, sizeof where, "line %d", hidden->loc.line);
+  diag_error(e->diagnostics, loc, "'%s' is %s declared at %s; a local name cannot hide it (rename the local)", name,
+             what, where);
+  return 0;
+}
+
+/* define() for an assignment: a name that hides a dim, size parameter, param or bank is refused
+ * (and bound to an error here, so that its uses are not reported again). */
+static void define_local(Elaborator *e, Body *body, const char *name, Value value, SourceLocation loc) {
+  if (check_local_hides_nothing(e, body->scope, name, loc))
+    define(e, body, name, value, loc);
+  else
+    scope_bind(e, body->scope, name, value_error(), loc);
+}
+
 static const char *qualified(Elaborator *e, const char *owner, const char *name) {
   if (!owner) return arena_strdup(&e->scratch, name);
   size_t length = strlen(owner) + strlen(name) + 2;
@@ -154,6 +189,9 @@ static int bind_size_args(Elaborator *e, Body *caller, const AstList *params, co
   Value *values = arena_alloc(&e->scratch, sizeof(Value) * (size_t)(params->count + 1));
   int *given = arena_alloc(&e->scratch, sizeof(int) * (size_t)(params->count + 1));
   int seen_named = 0;
+  NameTable param_index = {0};
+  for (int j = 0; j < params->count; j++)
+    name_table_put(&param_index, &e->scratch, ((const AstIdent *)params->items[j])->name, j);
   for (int i = 0; i < args->count; i++) {
     const AstArg *arg = args->items[i];
     int slot = -1;
@@ -172,8 +210,7 @@ static int bind_size_args(Elaborator *e, Body *caller, const AstList *params, co
       slot = i;
     } else {
       seen_named = 1;
-      for (int j = 0; j < params->count; j++)
-        if (strcmp(((const AstIdent *)params->items[j])->name, arg->name) == 0) slot = j;
+      slot = name_table_find(&param_index, arg->name);
       if (slot < 0) {
         diag_error(e->diagnostics, arg->loc, "%s '%s' has no size parameter '%s'", what, callee_name, arg->name);
         ok = 0;
@@ -402,13 +439,13 @@ static void elaborate_bank(Elaborator *e, Body *body, const AstStmt *stmt) {
   for (int i = 0; ok && i < expert->body.count; i++) {
     const AstStmt *param = expert->body.items[i];
     if (param->kind != STMT_PARAM) continue;
-    for (int j = 0; j < i; j++) {
-      const AstStmt *earlier = expert->body.items[j];
-      if (earlier->kind == STMT_PARAM && strcmp(earlier->name, param->name) == 0) {
-        diag_error(e->diagnostics, param->name_loc, "'%s' is already defined (at line %d)", param->name,
-                   earlier->loc.line);
-        ok = 0;
-      }
+    int earlier = name_table_find(&bank->param_index, param->name);
+    if (earlier >= 0) {
+      diag_error(e->diagnostics, param->name_loc, "'%s' is already defined (at line %d)", param->name,
+                 ((const AstStmt *)expert->body.items[earlier])->loc.line);
+      ok = 0;
+    } else {
+      name_table_put(&bank->param_index, &e->scratch, param->name, i);
     }
     TensorType type;
     int node = add_param(e, &expert_body, param, qualified(e, bank_owner, param->name), 1, count, &type);
@@ -423,18 +460,26 @@ static void elaborate_bank(Elaborator *e, Body *body, const AstStmt *stmt) {
   define(e, body, stmt->name, value, stmt->name_loc);
 }
 
-Value elaborate_expert_fn(Elaborator *e, const Bank *bank, Value input, SourceLocation loc) {
-  const AstDecl *expert = bank->expert;
-  Scope *scope = scope_create(e, bank->sizes);
-  const AstStmt *fn = NULL;
-  for (int i = 0; i < expert->body.count; i++) {
-    const AstStmt *stmt = expert->body.items[i];
-    if (stmt->kind == STMT_FN) fn = stmt;
+/* The expert's params, each one expert's slice of the bank's: made once per bank, not per use. */
+static Scope *expert_param_scope(Elaborator *e, Bank *bank) {
+  if (bank->fn_scope) return bank->fn_scope;
+  bank->fn_scope = scope_create(e, bank->sizes);
+  for (int i = 0; i < bank->expert->body.count; i++) {
+    const AstStmt *stmt = bank->expert->body.items[i];
     if (stmt->kind != STMT_PARAM) continue;
     Value param = {.kind = VALUE_BANK_PARAM, .ref = bank->params[i], .type = bank->param_types[i]};
-    scope_bind(e, scope, stmt->name, param, stmt->name_loc);
+    scope_bind(e, bank->fn_scope, stmt->name, param, stmt->name_loc);
   }
+  return bank->fn_scope;
+}
+
+Value elaborate_expert_fn(Elaborator *e, Bank *bank, Value input, SourceLocation loc) {
+  const AstDecl *expert = bank->expert;
+  const AstStmt *fn = NULL;
+  for (int i = 0; i < expert->body.count; i++)
+    if (((const AstStmt *)expert->body.items[i])->kind == STMT_FN) fn = expert->body.items[i];
   if (!fn) return value_error();
+  Scope *scope = scope_create(e, expert_param_scope(e, bank));
   scope_bind(e, scope, fn->name, input, fn->name_loc);
   Body body = {.scope = scope, .owner = NULL, .output_name = NULL};
   Value result = elaborate_expr(e, &body, fn->value);
@@ -528,7 +573,12 @@ static void elaborate_stack(Elaborator *e, Body *body, const AstStmt *stmt) {
     return;
   }
   if (!value_to_dim(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &count)) return;
-  for (int64_t layer = 0; layer < count; layer++) {
+  if (count > LIMIT_LAYERS) {
+    diag_error(e->diagnostics, stmt->value->loc, "a layer stack has at most %d layers, but this is %lld", LIMIT_LAYERS,
+               (long long)count);
+    return;
+  }
+  for (int64_t layer = 0; layer < count && !elaboration_stopped(e); layer++) {
     int errors = e->diagnostics->error_count;
     int first = e->graph->graph.num_nodes;
     size_t length = strlen(stmt->name) + 24;
@@ -582,17 +632,17 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
       diag_error(e->diagnostics, stmt->value->loc, "'^T' is allowed only on an operand of '@'");
       value = value_error();
     }
-    define(e, body, stmt->name, value, stmt->name_loc);
+    define_local(e, body, stmt->name, value, stmt->name_loc);
     return;
   }
   case STMT_PAIR_ASSIGN: {
     Value first, second;
     split_pair(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &first, &second);
-    define(e, body, stmt->name, first, stmt->name_loc);
+    define_local(e, body, stmt->name, first, stmt->name_loc);
     if (strcmp(stmt->name, stmt->second_name) == 0)
       diag_error(e->diagnostics, stmt->second_loc, "'%s' is bound twice", stmt->second_name);
     else
-      define(e, body, stmt->second_name, second, stmt->second_loc);
+      define_local(e, body, stmt->second_name, second, stmt->second_loc);
     return;
   }
   case STMT_AUX: {
@@ -638,13 +688,14 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
       diag_error(e->diagnostics, stmt->name_loc, "undefined name '%s'", stmt->name);
       return;
     }
-    for (int i = 0; i < e->graph->graph.num_outputs; i++)
-      if (strcmp(e->graph->graph.outputs[i].name, stmt->name) == 0) {
-        diag_error(e->diagnostics, stmt->name_loc, "'%s' is already an output", stmt->name);
-        return;
-      }
-    if (expect_tensor(e, binding->value, stmt->name_loc, "an output"))
+    if (name_table_find(&e->output_index, stmt->name) >= 0) {
+      diag_error(e->diagnostics, stmt->name_loc, "'%s' is already an output", stmt->name);
+      return;
+    }
+    if (expect_tensor(e, binding->value, stmt->name_loc, "an output")) {
+      name_table_put(&e->output_index, &e->scratch, stmt->name, e->graph->graph.num_outputs);
       graph_add_output(e->graph, stmt->name, binding->value.ref);
+    }
     return;
   }
   case STMT_UNFREEZE: elaborate_unfreeze(e, body, stmt); return;
@@ -655,14 +706,20 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
   }
 }
 
+/* The statements in order, each followed by the checks of dsl_limits.h on the nodes it made. */
 static void elaborate_statements(Elaborator *e, Body *body, const AstList *statements) {
-  for (int i = 0; i < statements->count; i++) elaborate_statement(e, body, statements->items[i]);
+  for (int i = 0; i < statements->count && !elaboration_stopped(e); i++) {
+    const AstStmt *stmt = statements->items[i];
+    e->steps++;
+    elaborate_statement(e, body, stmt);
+    check_after_statement(e, stmt->loc);
+  }
 }
 
 /* ---- blocks and strategies ---- */
 static const char *instance_name(Elaborator *e, const char *block) {
-  for (int i = 0; i < e->num_instances; i++) {
-    if (strcmp(e->instances[i].name, block) != 0) continue;
+  int i = name_table_find(&e->instance_index, block);
+  if (i >= 0) {
     int number = e->instances[i].count++;
     size_t length = strlen(block) + 24;
     char *text = arena_alloc(&e->scratch, length);
@@ -676,6 +733,7 @@ static const char *instance_name(Elaborator *e, const char *block) {
     e->instances = counters;
     e->instance_capacity = capacity;
   }
+  name_table_put(&e->instance_index, &e->scratch, block, e->num_instances);
   e->instances[e->num_instances++] = (InstanceCounter){block, 1};
   return block;
 }
@@ -760,6 +818,10 @@ Value elaborate_block_application(Elaborator *e, Body *caller, const AstExpr *ca
   int first_node = e->graph->graph.num_nodes;
   e->application_depth++;
   elaborate_statements(e, &body, &block->body);
+  if (elaboration_stopped(e)) { /* cut short: its output may not be assigned */
+    e->application_depth--;
+    return value_error();
+  }
   int last_node = e->graph->graph.num_nodes;
   Value output = value_error();
   const Binding *result = scope_lookup_local(scope, block->output.name);
@@ -828,7 +890,9 @@ static void elaborate_model(Elaborator *e, const AstDecl *model) {
     return;
   }
   /* The loss is evaluated after the body so that it sees every name, even one defined after it. */
+  if (elaboration_stopped(e)) return;
   loss = elaborate_expr(e, &body, loss_stmt->value);
+  check_after_statement(e, loss_stmt->loc);
   if (loss.kind == VALUE_ERROR) return;
   if (loss.kind != VALUE_TENSOR || loss.transposed || loss.type.rank != 0 || loss.type.dtype != DTYPE_F32) {
     diag_error(e->diagnostics, loss_stmt->value->loc, "the loss must be a scalar tensor, such as mse(y, target)");
@@ -894,6 +958,7 @@ Graph *dsl_elaborate(const AstProgram *program, const DimOverride *overrides, in
     if (decl->kind == DECL_MODEL) model = decl;
   }
   if (diagnostics.error_count == 0) elaborate_model(&e, model);
+  check_after_statement(&e, model ? model->loc : (SourceLocation){0}); /* a limit passed and not yet reported */
   if (diagnostics.error_count == 0) {
     int trainable = 0;
     for (int i = 0; i < e.graph->graph.num_nodes; i++)

@@ -47,6 +47,7 @@ struct Scope {
   Scope *parent;
   Binding *bindings;
   int count, capacity;
+  NameTable index; /* a name -> its latest binding in `bindings` */
 };
 
 struct Bank {
@@ -56,6 +57,8 @@ struct Bank {
   Scope *sizes;      /* the expert's size parameters, bound to numbers */
   ValueRef *params;  /* one per `param` of the expert, in order */
   TensorType *param_types; /* one expert's shape of each */
+  NameTable param_index;   /* a param's name -> its statement's index in the expert's body */
+  Scope *fn_scope;   /* the expert's params as VALUE_BANK_PARAMs over `sizes`, made on first use */
 };
 
 enum { MAX_ROUTE_DEPTH = 2 };
@@ -86,6 +89,13 @@ typedef struct {
   int num_aux, aux_capacity;
   InstanceCounter *instances;
   int num_instances, instance_capacity;
+  NameTable instance_index; /* a block instance's name -> its counter in `instances` */
+  NameTable output_index;   /* the names of the graph's outputs */
+  int checked_nodes;        /* nodes [0, checked_nodes) were checked against dsl_limits.h */
+  int64_t steps;            /* statements run, expressions evaluated and names bound so far */
+  int reported_too_much;    /* the error for passing LIMIT_GRAPH_NODES or LIMIT_ELABORATION_STEPS was given */
+  int expression_depth;     /* elaborate_expr calls in progress, through block applications too */
+  int reported_too_deep;    /* the error for passing LIMIT_EXPRESSION_DEPTH there was given */
   int dropout_seed;      /* the INPUT node "dropout.seed", -1 until the first dropout */
   int sizes_only;        /* evaluating a type's dims: names bound to tensors do not hide dims */
   const AstExpr *with_call;       /* the block application that `with_strategies` attach to */
@@ -113,6 +123,19 @@ Scope *scope_create(Elaborator *elaborator, Scope *parent);
 const Binding *scope_lookup(const Scope *scope, const char *name);
 Binding *scope_lookup_local(Scope *scope, const char *name);
 void scope_bind(Elaborator *elaborator, Scope *scope, const char *name, Value value, SourceLocation loc);
+
+/* An assignment (or a route body's local) may not hide a dim, a size parameter, a param or a bank
+ * of an enclosing body: 0 after an error that says which, 1 when `name` hides none. */
+int check_local_hides_nothing(Elaborator *elaborator, Scope *scope, const char *name, SourceLocation loc);
+
+/* limits (elaborate_limits.c), after each statement: the nodes made since the last check, against
+ * LIMIT_TENSOR_ELEMENTS and LIMIT_DIM (each tensor past a limit is reported once, at the node that
+ * made it, not again at nodes computed from it), and the whole against LIMIT_GRAPH_NODES and
+ * LIMIT_ELABORATION_STEPS. Passing either stops elaboration at once; the error names the statement
+ * of the model (or layer) that was running. */
+void check_after_statement(Elaborator *elaborator, SourceLocation statement);
+/* 1 once elaboration should stop: too many errors, nodes or steps. */
+int elaboration_stopped(const Elaborator *elaborator);
 
 /* values */
 Value value_error(void);
@@ -145,6 +168,6 @@ void split_pair(Elaborator *elaborator, Value value, SourceLocation loc, Value *
 Value elaborate_block_application(Elaborator *elaborator, Body *body, const AstExpr *call,
                                   const AstList *strategies);
 /* `expert` fn applied to `input` rows for one bank, under the current route */
-Value elaborate_expert_fn(Elaborator *elaborator, const Bank *bank, Value input, SourceLocation loc);
+Value elaborate_expert_fn(Elaborator *elaborator, Bank *bank, Value input, SourceLocation loc);
 
 #endif

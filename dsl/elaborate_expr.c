@@ -12,9 +12,11 @@
  *   rmsnorm embedding cross_entropy dropout -> RMSNORM EMBEDDING CROSS_ENTROPY DROPOUT
  *   n < m, n >= m, ...           -> 1 or 0 (compile time; for `when`)
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "dsl_limits.h"
 #include "elaborate.h"
 #include "sema.h"
 
@@ -298,23 +300,31 @@ static Value elementwise_node(Elaborator *e, NodeKind kind, SourceLocation loc, 
 }
 
 /* ---- + - * / ---- */
+
+/* n op m, computed now. An infinite result (an overflow), and a product or quotient of nonzero
+ * numbers that rounds to 0 or to a denormal (an underflow), are errors. */
+static Value fold_arithmetic(Elaborator *e, SourceLocation loc, char op, double a, double b) {
+  if (op == '/' && b == 0) {
+    diag_error(e->diagnostics, loc, "division by zero");
+    return value_error();
+  }
+  double result = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+  if (!isfinite(result)) {
+    diag_error(e->diagnostics, loc, "%g %c %g overflows: the result is too large for a number", a, op, b);
+    return value_error();
+  }
+  if ((op == '*' || op == '/') && a != 0 && fabs(result) < DBL_MIN) {
+    diag_error(e->diagnostics, loc, "%g %c %g underflows: the result rounds to 0", a, op, b);
+    return value_error();
+  }
+  return value_number(result);
+}
+
 static Value arithmetic(Elaborator *e, const AstExpr *expr, Value a, Value b) {
   SourceLocation loc = expr->loc;
   char op = expr->op;
   if (a.kind == VALUE_ERROR || b.kind == VALUE_ERROR) return value_error();
-  if (a.kind == VALUE_NUMBER && b.kind == VALUE_NUMBER) {
-    switch (op) {
-    case '+': return value_number(a.number + b.number);
-    case '-': return value_number(a.number - b.number);
-    case '*': return value_number(a.number * b.number);
-    default:
-      if (b.number == 0) {
-        diag_error(e->diagnostics, loc, "division by zero");
-        return value_error();
-      }
-      return value_number(a.number / b.number);
-    }
-  }
+  if (a.kind == VALUE_NUMBER && b.kind == VALUE_NUMBER) return fold_arithmetic(e, loc, op, a.number, b.number);
   if ((a.kind == VALUE_NUMBER && op == '*') || (b.kind == VALUE_NUMBER && (op == '*' || op == '/'))) {
     Value tensor = a.kind == VALUE_NUMBER ? b : a;
     const AstExpr *tensor_expr = a.kind == VALUE_NUMBER ? expr->rhs : expr->lhs;
@@ -670,6 +680,7 @@ static int fold_unary(Elaborator *e, int f, double x, SourceLocation loc, double
     diag_error(e->diagnostics, loc, "%s of %g is not a real number", dsl_unary_names[f], x);
     return 0;
   }
+  *y = 0;
   switch ((UnaryFunction)f) {
   case UNARY_SIGMOID: *y = 1 / (1 + exp(-x)); break;
   case UNARY_TANH: *y = tanh(x); break;
@@ -679,6 +690,11 @@ static int fold_unary(Elaborator *e, int f, double x, SourceLocation loc, double
   case UNARY_LOG: *y = log(x); break;
   case UNARY_SQRT: *y = sqrt(x); break;
   case UNARY_ABS: *y = fabs(x); break;
+  }
+  if (!isfinite(*y) || (f == UNARY_EXP && *y < DBL_MIN)) {
+    diag_error(e->diagnostics, loc, "%s of %g %s", dsl_unary_names[f], x,
+               isfinite(*y) ? "underflows: the result rounds to 0" : "overflows: the result is too large for a number");
+    return 0;
   }
   return 1;
 }
@@ -818,7 +834,7 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
 }
 
 /* ---- bank[e]: the bank named by `index` (its lhs a name), indexed by `e`; NULL after a diagnostic ---- */
-static const Bank *indexed_bank(Elaborator *e, Body *body, const AstExpr *index) {
+static Bank *indexed_bank(Elaborator *e, Body *body, const AstExpr *index) {
   const Binding *binding = scope_lookup(body->scope, index->lhs->name);
   if (!binding) {
     diag_error(e->diagnostics, index->lhs->loc, "undefined name '%s'", index->lhs->name);
@@ -851,7 +867,7 @@ static Value bank_application(Elaborator *e, Body *body, const AstExpr *call) {
     diag_error(e->diagnostics, index->loc, "only a bank can be indexed");
     return value_error();
   }
-  const Bank *bank = indexed_bank(e, body, index);
+  Bank *bank = indexed_bank(e, body, index);
   if (!bank) return value_error();
   if (!e->route) {
     diag_error(e->diagnostics, call->loc, "bank '%s' can only be applied inside a route body", bank->name);
@@ -898,7 +914,8 @@ static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const As
         if (existing)
           diag_error(e->diagnostics, locs[n], "'%s' is already defined (at line %d)", names[n], existing->loc.line);
         else
-          scope_bind(e, scope, names[n], values[n], locs[n]);
+          scope_bind(e, scope, names[n], check_local_hides_nothing(e, scope, names[n], locs[n]) ? values[n] : value_error(),
+                     locs[n]);
       }
       continue;
     }
@@ -910,7 +927,8 @@ static Value route_body(Elaborator *e, Body *body, const AstExpr *expr, const As
     if (existing)
       diag_error(e->diagnostics, let->name_loc, "'%s' is already defined (at line %d)", let->name, existing->loc.line);
     else
-      scope_bind(e, scope, let->name, value, let->name_loc);
+      scope_bind(e, scope, let->name, check_local_hides_nothing(e, scope, let->name, let->name_loc) ? value : value_error(),
+                 let->name_loc);
   }
   Value result = elaborate_expr(e, &inner, expr->rhs);
   e->route = context->outer;
@@ -1002,9 +1020,14 @@ static Value route(Elaborator *e, Body *body, const AstExpr *expr) {
     graph_add_operand(e->graph, node, e->route->offsets);
     graph_add_result(e->graph, node, indices.type);
     graph_node(e->graph, node)->num_experts = indices.num_experts;
-    int sub_experts = indices.num_experts;
+    int64_t experts = (int64_t)e->route->num_experts * indices.num_experts;
+    if (experts > LIMIT_DIM) {
+      diag_error(e->diagnostics, expr->loc, "a nested route among %d x %d = %lld experts; at most 2^31-1",
+                 e->route->num_experts, indices.num_experts, (long long)experts);
+      return value_error();
+    }
     indices = value_tensor((ValueRef){node, 0}, indices.type);
-    indices.num_experts = e->route->num_experts * sub_experts;
+    indices.num_experts = (int)experts;
   }
   if (!expect_f32(e, weights, arg_expr(expr, 2)->loc, "the weights of route")) return value_error();
   if (!same_type(&weights.type, &(TensorType){DTYPE_F32, 2, {indices.type.dims[0], indices.type.dims[1]}})) {
@@ -1055,11 +1078,8 @@ static Value bank_member(Elaborator *e, Body *body, const AstExpr *expr) {
     return value_error();
   }
   if (!bank_fits_route(e, bank, expr->loc)) return value_error();
-  for (int i = 0; i < bank->expert->body.count; i++) {
-    const AstStmt *stmt = bank->expert->body.items[i];
-    if (stmt->kind == STMT_PARAM && strcmp(stmt->name, expr->name) == 0)
-      return (Value){.kind = VALUE_BANK_PARAM, .ref = bank->params[i], .type = bank->param_types[i]};
-  }
+  int i = name_table_find(&bank->param_index, expr->name);
+  if (i >= 0) return (Value){.kind = VALUE_BANK_PARAM, .ref = bank->params[i], .type = bank->param_types[i]};
   diag_error(e->diagnostics, expr->loc, "expert '%s' (bank '%s') has no param '%s'", bank->expert->name, bank->name,
              expr->name);
   return value_error();
@@ -1163,7 +1183,28 @@ static Value name(Elaborator *e, Body *body, const AstExpr *expr) {
   return value_error();
 }
 
+static Value evaluate(Elaborator *e, Body *body, const AstExpr *expr);
+
+/* evaluate(), counting how deeply expressions are nested, through the blocks they apply too: past
+ * LIMIT_EXPRESSION_DEPTH it is an error (reported once) rather than a stack overflow. */
 Value elaborate_expr(Elaborator *e, Body *body, const AstExpr *expr) {
+  if (e->expression_depth >= LIMIT_EXPRESSION_DEPTH) {
+    if (!e->reported_too_deep)
+      diag_error(e->diagnostics, expr->loc,
+                 "expressions are nested more than %d levels deep here, counting those of the blocks they apply; "
+                 "split them with local names",
+                 LIMIT_EXPRESSION_DEPTH);
+    e->reported_too_deep = 1;
+    return value_error();
+  }
+  e->expression_depth++;
+  e->steps++;
+  Value value = evaluate(e, body, expr);
+  e->expression_depth--;
+  return value;
+}
+
+static Value evaluate(Elaborator *e, Body *body, const AstExpr *expr) {
   switch (expr->kind) {
   case EXPR_NUMBER: return value_number(expr->number);
   case EXPR_NAME: return name(e, body, expr);

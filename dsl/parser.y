@@ -20,6 +20,7 @@
 
 #include "ast.h"
 #include "diagnostics.h"
+#include "dsl_limits.h"
 #ifndef YY_TYPEDEF_YY_SCANNER_T
 #define YY_TYPEDEF_YY_SCANNER_T
 typedef void *yyscan_t;
@@ -38,18 +39,39 @@ static SourceLocation at(AstProgram *program, PERFT_YYLTYPE location) {
 #define LOC(l) at(program, (l))
 #define ARENA (&program->arena)
 
+/* The parser's stack: LIMIT_PARSER_DEPTH open constructs ('(', '[', unary '-', ...). */
+#define YYMAXDEPTH LIMIT_PARSER_DEPTH
+
 static void perft_yyerror(PERFT_YYLTYPE *location, yyscan_t scanner, AstProgram *program,
                           Diagnostics *diagnostics, const char *message) {
   (void)scanner;
-  diag_error(diagnostics, at(program, *location), "%s", message);
+  if (strcmp(message, "memory exhausted") == 0) /* the stack of YYMAXDEPTH is full */
+    diag_error(diagnostics, at(program, *location),
+               "this is nested too deeply to parse: more than %d parentheses, brackets and operators are open "
+               "here; split it with local names", LIMIT_PARSER_DEPTH);
+  else
+    diag_error(diagnostics, at(program, *location), "%s", message);
 }
 
-static AstExpr *binary(AstProgram *program, PERFT_YYLTYPE location, char op, AstExpr *lhs, AstExpr *rhs) {
+/* Sets expr->depth from its children. An expression deeper than LIMIT_EXPRESSION_DEPTH is an
+ * error, reported once: at the node where it first passes the limit. */
+static AstExpr *with_depth(Diagnostics *diagnostics, AstExpr *expr) {
+  expr->depth = 1 + ast_expr_child_depth(expr);
+  if (expr->depth == LIMIT_EXPRESSION_DEPTH + 1)
+    diag_error(diagnostics, expr->loc,
+               "this expression is more than %d levels deep (operators in one chain, calls in calls); split it "
+               "with local names", LIMIT_EXPRESSION_DEPTH);
+  return expr;
+}
+#define DEPTH(expr) with_depth(diagnostics, (expr))
+
+static AstExpr *binary(AstProgram *program, Diagnostics *diagnostics, PERFT_YYLTYPE location, char op,
+                       AstExpr *lhs, AstExpr *rhs) {
   AstExpr *expr = ast_expr(program, EXPR_BINARY, at(program, location));
   expr->op = op;
   expr->lhs = lhs;
   expr->rhs = rhs;
-  return expr;
+  return DEPTH(expr);
 }
 }
 
@@ -103,7 +125,7 @@ declarations
 
 optional_declaration
   : %empty
-  | declaration  { ast_list_push(ARENA, &program->decls, $1); }
+  | declaration  { ast_add_decl(program, $1); }
   | error
   ;
 
@@ -260,34 +282,34 @@ arg
   ;
 
 expr
-  : expr '+' expr  { $$ = binary(program, @2, '+', $1, $3); }
-  | expr '-' expr  { $$ = binary(program, @2, '-', $1, $3); }
-  | expr '*' expr  { $$ = binary(program, @2, '*', $1, $3); }
-  | expr '/' expr  { $$ = binary(program, @2, '/', $1, $3); }
-  | expr '@' expr  { $$ = binary(program, @2, '@', $1, $3); }
-  | expr '<' expr  { $$ = binary(program, @2, '<', $1, $3); $$->kind = EXPR_COMPARE; }
-  | expr '>' expr  { $$ = binary(program, @2, '>', $1, $3); $$->kind = EXPR_COMPARE; }
-  | expr LE expr   { $$ = binary(program, @2, 'l', $1, $3); $$->kind = EXPR_COMPARE; }
-  | expr GE expr   { $$ = binary(program, @2, 'g', $1, $3); $$->kind = EXPR_COMPARE; }
-  | expr EQ expr   { $$ = binary(program, @2, 'e', $1, $3); $$->kind = EXPR_COMPARE; }
-  | expr NE expr   { $$ = binary(program, @2, 'n', $1, $3); $$->kind = EXPR_COMPARE; }
+  : expr '+' expr  { $$ = binary(program, diagnostics, @2, '+', $1, $3); }
+  | expr '-' expr  { $$ = binary(program, diagnostics, @2, '-', $1, $3); }
+  | expr '*' expr  { $$ = binary(program, diagnostics, @2, '*', $1, $3); }
+  | expr '/' expr  { $$ = binary(program, diagnostics, @2, '/', $1, $3); }
+  | expr '@' expr  { $$ = binary(program, diagnostics, @2, '@', $1, $3); }
+  | expr '<' expr  { $$ = binary(program, diagnostics, @2, '<', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr '>' expr  { $$ = binary(program, diagnostics, @2, '>', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr LE expr   { $$ = binary(program, diagnostics, @2, 'l', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr GE expr   { $$ = binary(program, diagnostics, @2, 'g', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr EQ expr   { $$ = binary(program, diagnostics, @2, 'e', $1, $3); $$->kind = EXPR_COMPARE; }
+  | expr NE expr   { $$ = binary(program, diagnostics, @2, 'n', $1, $3); $$->kind = EXPR_COMPARE; }
   | '-' expr %prec NEGATE
-      { $$ = ast_expr(program, EXPR_NEGATE, LOC(@1)); $$->lhs = $2; }
+      { $$ = ast_expr(program, EXPR_NEGATE, LOC(@1)); $$->lhs = $2; DEPTH($$); }
   | postfix
   ;
 
 postfix
   : primary
   | postfix '(' args_opt ')'
-      { $$ = ast_expr(program, EXPR_CALL, $1->loc); $$->lhs = $1; $$->args = $3; }
+      { $$ = ast_expr(program, EXPR_CALL, $1->loc); $$->lhs = $1; $$->args = $3; DEPTH($$); }
   | postfix '[' expr ']'
-      { $$ = ast_expr(program, EXPR_INDEX, $1->loc); $$->lhs = $1; $$->rhs = $3; }
+      { $$ = ast_expr(program, EXPR_INDEX, $1->loc); $$->lhs = $1; $$->rhs = $3; DEPTH($$); }
   | postfix '[' ranges ']'
-      { $$ = ast_expr(program, EXPR_SLICE, $1->loc); $$->lhs = $1; $$->args = $3; }
+      { $$ = ast_expr(program, EXPR_SLICE, $1->loc); $$->lhs = $1; $$->args = $3; DEPTH($$); }
   | postfix TRANSPOSE
-      { $$ = ast_expr(program, EXPR_TRANSPOSE, $1->loc); $$->lhs = $1; }
+      { $$ = ast_expr(program, EXPR_TRANSPOSE, $1->loc); $$->lhs = $1; DEPTH($$); }
   | postfix '.' IDENTIFIER
-      { $$ = ast_expr(program, EXPR_MEMBER, $1->loc); $$->lhs = $1; $$->name = $3; }
+      { $$ = ast_expr(program, EXPR_MEMBER, $1->loc); $$->lhs = $1; $$->name = $3; DEPTH($$); }
   ;
 
 /* the axes of a slice: start:stop, or ':' for a whole axis */
@@ -296,7 +318,7 @@ ranges
   | ranges ',' range  { $$ = $1; ast_list_push(ARENA, &$$, ast_arg(program, $3->loc, NULL, $3)); }
   ;
 range
-  : expr ':' expr  { $$ = ast_expr(program, EXPR_RANGE, LOC(@2)); $$->lhs = $1; $$->rhs = $3; }
+  : expr ':' expr  { $$ = ast_expr(program, EXPR_RANGE, LOC(@2)); $$->lhs = $1; $$->rhs = $3; DEPTH($$); }
   | ':'            { $$ = ast_expr(program, EXPR_RANGE, LOC(@1)); }
   ;
 
@@ -311,10 +333,10 @@ primary
       { $$ = $2; }
   /* route(rows, indices, weights) { [NAME = expr TERMINATOR]... body } */
   | ROUTE '(' args_opt ')' '{' terminators lets expr terminators '}'
-      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->lets = $7; $$->rhs = $8; }
+      { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3; $$->lets = $7; $$->rhs = $8; DEPTH($$); }
   | ROUTE '(' args_opt ')' '{' error '}'  /* recover at the body's own '}' */
       { $$ = ast_expr(program, EXPR_ROUTE, LOC(@1)); $$->args = $3;
-        $$->rhs = ast_expr(program, EXPR_NUMBER, LOC(@5)); }
+        $$->rhs = ast_expr(program, EXPR_NUMBER, LOC(@5)); DEPTH($$); }
   ;
 
 /* local names of a route body: NAME = expr or (NAME, NAME) = top_k(...), each ended by ';' or a newline */

@@ -69,11 +69,8 @@ const char *sema_builtin_list(void) {
 }
 
 const AstDecl *sema_find_decl(const AstProgram *program, const char *name) {
-  for (int i = 0; i < program->decls.count; i++) {
-    const AstDecl *decl = program->decls.items[i];
-    if (decl->kind != DECL_MODEL && decl->kind != DECL_USE && strcmp(decl->name, name) == 0) return decl;
-  }
-  return NULL;
+  int index = name_table_find(&program->decl_index, name);
+  return index < 0 ? NULL : program->decls.items[index];
 }
 
 /* "a block", "an expert" */
@@ -91,14 +88,23 @@ static const char *decl_kind_name(DeclKind kind) {
   return "?";
 }
 
-static void check_size_params(const AstList *params, Diagnostics *diagnostics) {
+/* The size parameters of decls[index] by name, made on first use (tables[index], one per decl). */
+static const NameTable *size_param_table(const AstProgram *program, NameTable *tables, int index, Arena *scratch) {
+  const AstList *params = &((const AstDecl *)program->decls.items[index])->size_params;
+  if (tables[index].count == 0)
+    for (int i = 0; i < params->count; i++)
+      name_table_put(&tables[index], scratch, ((const AstIdent *)params->items[i])->name, i);
+  return &tables[index];
+}
+
+static void check_size_params(const AstList *params, Diagnostics *diagnostics, Arena *scratch) {
+  NameTable seen = {0};
   for (int i = 0; i < params->count; i++) {
     const AstIdent *param = params->items[i];
-    for (int j = 0; j < i; j++) {
-      const AstIdent *earlier = params->items[j];
-      if (strcmp(earlier->name, param->name) == 0)
-        diag_error(diagnostics, param->loc, "size parameter '%s' is listed twice", param->name);
-    }
+    if (name_table_find(&seen, param->name) >= 0)
+      diag_error(diagnostics, param->loc, "size parameter '%s' is listed twice", param->name);
+    else
+      name_table_put(&seen, scratch, param->name, i);
   }
 }
 
@@ -178,7 +184,10 @@ static void check_banks(const AstProgram *program, const AstList *body, Diagnost
   }
 }
 
-static void check_strategy_site(const AstProgram *program, const AstDecl *decl, Diagnostics *diagnostics) {
+/* `at BLOCK`: a block, whose size parameters the strategy's do not repeat (`tables`: see
+ * size_param_table). */
+static void check_strategy_site(const AstProgram *program, const AstDecl *decl, Diagnostics *diagnostics,
+                                NameTable *tables, Arena *scratch) {
   const AstDecl *block = sema_find_decl(program, decl->at_block.name);
   if (!block) {
     diag_error(diagnostics, decl->at_block.loc, "undefined block '%s'", decl->at_block.name);
@@ -189,21 +198,21 @@ static void check_strategy_site(const AstProgram *program, const AstDecl *decl, 
                decl_kind_article(block->kind));
     return;
   }
+  const NameTable *block_params =
+      size_param_table(program, tables, name_table_find(&program->decl_index, block->name), scratch);
   for (int i = 0; i < decl->size_params.count; i++) {
     const AstIdent *param = decl->size_params.items[i];
-    for (int j = 0; j < block->size_params.count; j++) {
-      const AstIdent *block_param = block->size_params.items[j];
-      if (strcmp(param->name, block_param->name) == 0)
-        diag_error(diagnostics, param->loc, "size parameter '%s' repeats one of block '%s'", param->name,
-                   block->name);
-    }
+    if (name_table_find(block_params, param->name) >= 0)
+      diag_error(diagnostics, param->loc, "size parameter '%s' repeats one of block '%s'", param->name, block->name);
   }
 }
 
 int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics) {
   int errors_before = diagnostics->error_count;
   const AstDecl *model = NULL;
-  for (int i = 0; i < program->decls.count; i++) {
+  Arena scratch = {0};
+  NameTable *size_param_tables = arena_alloc(&scratch, sizeof(NameTable) * (size_t)(program->decls.count + 1));
+  for (int i = 0; i < program->decls.count && !diag_stopped(diagnostics); i++) {
     const AstDecl *decl = program->decls.items[i];
     if (decl->kind == DECL_USE) continue; /* resolved by the parser (parse.c) */
     if (decl->kind == DECL_MODEL) {
@@ -217,18 +226,19 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
         diag_error(diagnostics, decl->name_loc, "'%s' is already defined (at line %d as %s)", decl->name,
                    first->loc.line, decl_kind_article(first->kind));
     }
-    check_size_params(&decl->size_params, diagnostics);
+    check_size_params(&decl->size_params, diagnostics, &scratch);
     if (decl->kind == DECL_BLOCK || decl->kind == DECL_STRATEGY) {
       if (strcmp(decl->input.name, decl->output.name) == 0)
         diag_error(diagnostics, decl->output.loc, "the output '%s' has the same name as the input",
                    decl->output.name);
     }
-    if (decl->kind == DECL_STRATEGY) check_strategy_site(program, decl, diagnostics);
+    if (decl->kind == DECL_STRATEGY) check_strategy_site(program, decl, diagnostics, size_param_tables, &scratch);
     if (decl->kind != DECL_DIM) {
       check_statement_placement(decl, diagnostics);
       check_banks(program, &decl->body, diagnostics);
     }
   }
+  arena_free(&scratch);
   if (!model) {
     SourceLocation start = {program->path, 1, 1};
     diag_error(diagnostics, start, "the program has no model");

@@ -308,11 +308,20 @@ static void adopt_double(const SafetensorsFile *checkpoint, const RunOptions *op
   *value = theirs;
 }
 
+/* A copy of text that lives as long as the options (freed by checkpoint_free_adopted). */
+static char *keep_string(RunOptions *options, const char *text, size_t length) {
+  assertCheck(options->num_adopted < (int)(sizeof options->adopted / sizeof *options->adopted));
+  char *copy = mallocCheck(length + 1);
+  memcpy(copy, text, length);
+  copy[length] = '\0';
+  return options->adopted[options->num_adopted++] = copy;
+}
+
 /* Paths may differ from the first run's (files move); when not given they are the first run's. */
-static void adopt_path(const SafetensorsFile *checkpoint, const RunOptions *options, unsigned bit,
-                       const char *key, const char **path) {
+static void adopt_path(const SafetensorsFile *checkpoint, RunOptions *options, unsigned bit, const char *key,
+                       const char **path) {
   const char *theirs = required_metadata(checkpoint, key);
-  if (!(options->given & bit)) *path = theirs[0] ? strdupCheck(theirs) : NULL;
+  if (!(options->given & bit)) *path = theirs[0] ? keep_string(options, theirs, strlen(theirs)) : NULL;
 }
 
 void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *options) {
@@ -333,7 +342,12 @@ void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *opt
     options->seed = strtoull(adopted_seed, NULL, 10);
     free((char *)adopted_seed);
   }
-  adopt_text(checkpoint, options, OPTION_TASK, "--task", "perft.opt.task", options->task, &options->task);
+  const char *task = options->task;
+  adopt_text(checkpoint, options, OPTION_TASK, "--task", "perft.opt.task", options->task, &task);
+  if (task != options->task) {
+    options->task = task ? keep_string(options, task, strlen(task)) : NULL;
+    free((char *)task);
+  }
   adopt_int(checkpoint, options, OPTION_EVAL_EVERY, "--eval-every", "perft.opt.eval_every", &options->eval_every);
   adopt_int(checkpoint, options, OPTION_EVAL_BATCHES, "--eval-batches", "perft.opt.eval_batches",
             &options->eval_batches);
@@ -354,13 +368,15 @@ void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *opt
     for (const char *cursor = weights; *cursor && options->num_weights < MAX_WEIGHTS_FILES;) {
       const char *end = strchr(cursor, '\n');
       size_t length = end ? (size_t)(end - cursor) : strlen(cursor);
-      char *path = mallocCheck(length + 1);
-      memcpy(path, cursor, length);
-      path[length] = '\0';
-      options->weights_paths[options->num_weights++] = path;
+      options->weights_paths[options->num_weights++] = keep_string(options, cursor, length);
       cursor += length + (end != NULL);
     }
   }
+}
+
+void checkpoint_free_adopted(RunOptions *options) {
+  for (int i = 0; i < options->num_adopted; i++) free(options->adopted[i]);
+  options->num_adopted = 0;
 }
 
 void checkpoint_restore(const SafetensorsFile *checkpoint, const Manifest *manifest, Arena *arena,

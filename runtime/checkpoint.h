@@ -62,6 +62,8 @@ int checkpoint_find_latest(const char *directory, char *path, size_t path_size);
 /* --resume: options not given on the command line take the checkpoint's values; a given one that
  * would change the run's numbers (steps, lr, seed, ...) is an error. Call before start-up. */
 void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *options);
+/* Frees the strings checkpoint_adopt_options took from the checkpoint. */
+void checkpoint_free_adopted(RunOptions *options);
 /* After start-up: checks that the checkpoint is this program's, on this base, then loads the
  * trainable parameters, the AdamW moments and the training state. */
 void checkpoint_restore(const SafetensorsFile *checkpoint, const Manifest *manifest, Arena *arena,

@@ -50,6 +50,8 @@ typedef struct {
   int keep;                    /* checkpoints kept in checkpoint_dir, newest first */
   const char *resume_dir;      /* --resume: continue from the newest checkpoint there */
   unsigned given;              /* OPTION_* bits of the options the command line set */
+  char *adopted[MAX_WEIGHTS_FILES + 8]; /* strings taken from a checkpoint (freed at the end) */
+  int num_adopted;
   /* other modes */
   int list_params;
   const char *dump_path;

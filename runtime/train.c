@@ -403,5 +403,6 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
   saves_destroy(&saves);
   checkpointer_destroy(&checkpointer);
   arena_destroy(&arena);
+  checkpoint_free_adopted(&options);
   return 0;
 }

@@ -120,5 +120,9 @@ int main(int argc, char **argv) {
   }
   fprintf(out, "</svg>\n");
   fclose(out);
+  for (int r = 0; r < runs; r++) {
+    free(curves[r].step);
+    free(curves[r].loss);
+  }
   return 0;
 }
