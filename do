@@ -2,7 +2,8 @@
 # perft's two commands (see README.md):
 #   ./do demo   install what is missing, build, run the miniature of the paper (tools/miniature.sh):
 #               pretrain a tiny MoE model, fine-tune it with every strategy, table + loss-curve plot
-#   ./do test   install what is missing, build, run every test; ends with "N passed, N failed"
+#   ./do test   install what is missing, build (also with sanitizers), run every test in both builds;
+#               ends with "N passed, N failed"
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD=${PERFT_BUILD:-build}
@@ -26,6 +27,13 @@ build() {
   cmake --build "$BUILD" -j"$(nproc)"
 }
 
+# The same tree with AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer (tests/run_all.sh
+# runs the suite in both).
+build_sanitized() {
+  cmake -S . -B "$BUILD-sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPERFT_WERROR=ON -DPERFT_SANITIZE=ON >/dev/null
+  cmake --build "$BUILD-sanitize" -j"$(nproc)"
+}
+
 case "${1:-}" in
   demo)
     install_missing
@@ -42,7 +50,8 @@ case "${1:-}" in
   test)
     install_missing
     build
-    tests/run_all.sh "$BUILD"
+    build_sanitized
+    tests/run_all.sh "$BUILD" "$BUILD-sanitize"
     ;;
   *)
     echo "usage: ./do demo | ./do test | ./do example" >&2

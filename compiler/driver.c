@@ -46,7 +46,7 @@ typedef struct {
   const char *input, *output, *wrong_rule;
   const Target *target;
   Stage stage;
-  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, serial, print_pipeline;
+  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, no_outline, serial, print_pipeline;
   int no_fuse[NUM_FUSIONS]; /* 1: --no-fuse named it */
   long long parallel_min_work;
   int vector_bytes; /* of the GEMM microkernels (0: scalar loops); -1 until given or set from the target */
@@ -68,6 +68,7 @@ static void usage(FILE *out) {
           "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
           "  --report               print trainable parameters, FLOPs per token and kernels; no output file\n"
           "  --no-workspace-reuse   give every intermediate its own workspace range (no liveness reuse)\n"
+          "  --no-outline           emit each kernel in place, not in a function shared by equal ops\n"
           "  --serial               no parallel loops: one thread, and objects need no OpenMP runtime\n"
           "  --parallel-min-work=N  GEMMs of at least N multiply-adds run on threads (default 4194304)\n"
           "  --vector-bytes=N       vector width of the GEMM kernels: 64, 32, 16, or 0 for scalar loops\n"
@@ -122,6 +123,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     }
     else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strcmp(a, "--no-workspace-reuse")) o->no_workspace_reuse = 1;
+    else if (!strcmp(a, "--no-outline")) o->no_outline = 1;
     else if (!strcmp(a, "--serial")) o->serial = 1;
     else if (!strncmp(a, "--parallel-min-work=", 20)) {
       char *end = NULL;
@@ -194,8 +196,9 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
     if (!o->no_fuse[f]) ADD("%sperft-fuse-%s", comma, fusions[f]);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
     ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
-        "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d}",
-        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->vector_bytes);
+        "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d}",
+        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->vector_bytes,
+        !o->no_outline);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
 #undef ADD
   snprintf(text + n, sizeof text - n, ")");

@@ -15,13 +15,28 @@
  * stays for the upstream lowering that follows. Options: target=cpu, parallel=0|1 (GEMM
  * blocks as scf.parallel, which the CPU target maps to OpenMP threads), parallel-min-work=N
  * (only GEMMs of at least N multiply-adds go parallel), vector-bytes=N (the vector width of
- * the GEMM microkernels' vector.fma blocks; 0: scalar loops only).
+ * the GEMM microkernels' vector.fma blocks; 0: scalar loops only), outline=0|1.
+ *
+ * outline=1 (perftc's pipeline): each kernel goes into a private function that LLVM never
+ * inlines, shared by every op with the same name, attributes, operand types and pattern of
+ * repeated operands (the layers of a stack share theirs), and the op becomes a call:
+ *   func.func private @perft_kernel_3_softmax(%a: memref<4x3xf32>, %b: memref<4x3xf32>)
+ *       attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]} {
+ *     scf.for ... ; return
+ *   }
+ *   func.call @perft_kernel_3_softmax(%x, %0) : (memref<4x3xf32>, memref<4x3xf32>) -> ()
+ * LLVM then optimises many small functions instead of one function of every kernel inlined,
+ * whose cost grows faster than its size (a token model of 8 layers: 11 s before). Only ops
+ * whose operands are all static, identity-layout memrefs are outlined (the bare-pointer calling
+ * convention passes nothing else).
  */
 #include "passes.h"
 #include "external_pass.h"
 #include "op_table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static MlirType function_float_type(MlirContext context, MlirBlock body) {
   for (intptr_t i = 0; i < mlirBlockGetNumArguments(body); i++) {
@@ -31,8 +46,168 @@ static MlirType function_float_type(MlirContext context, MlirBlock body) {
   return mlirF32TypeGet(context);
 }
 
+/* ---- outlining (outline=1) ---------------------------------------------------------------- */
+
+/* In buffer form an op's operands are its inputs, its results' buffers and its scratch. */
+enum { MAX_BUFFERS = OP_MAX_OPERANDS + OP_MAX_RESULTS + OP_MAX_SCRATCH };
+
+typedef struct {
+  char *key;      /* op name, attributes, operand types and repeated-operand pattern */
+  char name[96];  /* the function's symbol; "" when the target's kernel declined the op */
+} OutlinedKernel;
+
+typedef struct {
+  MlirBlock module_body;
+  OutlinedKernel *kernels;
+  int count, capacity;
+} Outliner;
+
+typedef struct {
+  char *text;
+  size_t length, capacity;
+} KeyText;
+
+static void key_append(MlirStringRef piece, void *data) {
+  KeyText *key = data;
+  if (key->length + piece.length + 1 > key->capacity) {
+    key->capacity = 2 * (key->length + piece.length + 1);
+    key->text = realloc(key->text, key->capacity);
+    IR_CHECK(key->text != NULL, "perft-emit-kernels: out of memory");
+  }
+  memcpy(key->text + key->length, piece.data, piece.length);
+  key->length += piece.length;
+  key->text[key->length] = '\0';
+}
+
+static void key_append_text(KeyText *key, const char *text) { key_append(str(text), key); }
+
+/* unique_of[i]: the index among the op's distinct operands of operand i. */
+static char *kernel_key(MlirOperation op, const int *unique_of, intptr_t num_operands) {
+  KeyText key = {NULL, 0, 0};
+  key_append(mlirIdentifierStr(mlirOperationGetName(op)), &key);
+  for (intptr_t a = 0; a < mlirOperationGetNumAttributes(op); a++) {
+    MlirNamedAttribute attribute = mlirOperationGetAttribute(op, a);
+    key_append_text(&key, " ");
+    key_append(mlirIdentifierStr(attribute.name), &key);
+    key_append_text(&key, "=");
+    mlirAttributePrint(attribute.attribute, key_append, &key);
+  }
+  for (intptr_t i = 0; i < num_operands; i++) {
+    char index[24];
+    snprintf(index, sizeof index, " %%%d:", unique_of[i]);
+    key_append_text(&key, index);
+    mlirTypePrint(mlirValueGetType(mlirOperationGetOperand(op, i)), key_append, &key);
+  }
+  return key.text;
+}
+
+static int passes_as_bare_pointer(MlirType type) {
+  if (mlirTypeIsAFloat(type) || mlirTypeIsAInteger(type) || mlirTypeIsAIndex(type)) return 1; /* a scalar */
+  if (!mlirTypeIsAMemRef(type) || !mlirShapedTypeHasStaticShape(type)) return 0;
+  if (!mlirAttributeIsNull(mlirMemRefTypeGetMemorySpace(type))) return 0;
+  MlirAttribute layout = mlirMemRefTypeGetLayout(type);
+  return mlirAttributeIsNull(layout) ||
+         (mlirAttributeIsAAffineMap(layout) && mlirAffineMapIsIdentity(mlirAffineMapAttrGetValue(layout)));
+}
+
+/* A private, never-inlined function of the given argument types before `before`; its body holds
+ * only a func.return, returned in *terminator. */
+static MlirOperation create_kernel_function(Outliner *outliner, MlirOperation before, const char *name,
+                                            intptr_t num_arguments, const MlirType *types, MlirLocation location,
+                                            MlirOperation *terminator) {
+  MlirContext context = mlirOperationGetContext(before);
+  MlirLocation locations[MAX_BUFFERS];
+  for (intptr_t i = 0; i < num_arguments; i++) locations[i] = location;
+  MlirBlock body = mlirBlockCreate(num_arguments, types, locations);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirNamedAttribute attributes[] = {
+      named_attribute(context, "sym_name", mlirStringAttrGet(context, str(name))),
+      named_attribute(context, "function_type",
+                      mlirTypeAttrGet(mlirFunctionTypeGet(context, num_arguments, types, 0, NULL))),
+      named_attribute(context, "sym_visibility", mlirStringAttrGet(context, str("private"))),
+      named_attribute(context, "passthrough", parse_attribute(context, "[\"noinline\"]")),
+      named_attribute(context, "llvm.linkage", parse_attribute(context, "#llvm.linkage<internal>")),
+  };
+  MlirOperationState state = mlirOperationStateGet(str("func.func"), location);
+  mlirOperationStateAddAttributes(&state, 5, attributes);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation function = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(function), "perft-emit-kernels: cannot create a kernel function");
+  mlirBlockInsertOwnedOperationBefore(outliner->module_body, before, function);
+  Builder b = {.context = context, .block = body, .anchor = null_operation(), .location = location};
+  *terminator = build_op(&b, "func.return", 0, NULL, 0, NULL, 0, NULL);
+  return function;
+}
+
+/* Emits op's kernel into a shared function and replaces op by a call. Returns 1 when done, 0 when
+ * op cannot be outlined or its kernel declined (the caller then emits it in place). With a null
+ * info (a linalg.fill, which the upstream lowering turns into loops) the function holds a copy of
+ * op itself. */
+static int emit_outlined(Outliner *outliner, Kernel *k, MlirOperation func, MlirOperation op, const OpInfo *info,
+                         const EmitKernelsOptions *options) {
+  intptr_t n = mlirOperationGetNumOperands(op);
+  if (mlirOperationGetNumResults(op) != 0 || n > MAX_BUFFERS) return 0;
+  MlirValue unique[MAX_BUFFERS];
+  MlirType unique_types[MAX_BUFFERS];
+  int unique_of[MAX_BUFFERS], num_unique = 0;
+  for (intptr_t i = 0; i < n; i++) {
+    MlirValue operand = mlirOperationGetOperand(op, i);
+    if (!passes_as_bare_pointer(mlirValueGetType(operand))) return 0;
+    int u = 0;
+    while (u < num_unique && !mlirValueEqual(unique[u], operand)) u++;
+    if (u == num_unique) {
+      unique[num_unique] = operand;
+      unique_types[num_unique++] = mlirValueGetType(operand);
+    }
+    unique_of[i] = u;
+  }
+  char *key = kernel_key(op, unique_of, n);
+  OutlinedKernel *known = NULL;
+  for (int i = 0; i < outliner->count && !known; i++)
+    if (!strcmp(outliner->kernels[i].key, key)) known = &outliner->kernels[i];
+  if (known) free(key);
+  else {
+    if (outliner->count == outliner->capacity) {
+      outliner->capacity = 2 * outliner->capacity + 16;
+      outliner->kernels = realloc(outliner->kernels, (size_t)outliner->capacity * sizeof *outliner->kernels);
+      IR_CHECK(outliner->kernels != NULL, "perft-emit-kernels: out of memory");
+    }
+    known = &outliner->kernels[outliner->count++];
+    known->key = key;
+    MlirStringRef op_name = mlirIdentifierStr(mlirOperationGetName(op));
+    const char *dot = memchr(op_name.data, '.', op_name.length);
+    int skip = dot ? (int)(dot - op_name.data + 1) : 0;
+    snprintf(known->name, sizeof known->name, "perft_kernel_%d_%.*s", outliner->count - 1,
+             (int)op_name.length - skip, op_name.data + skip);
+    MlirOperation terminator, function = create_kernel_function(outliner, func, known->name, num_unique,
+                                                                unique_types, mlirOperationGetLocation(op), &terminator);
+    Kernel inner = *k;
+    inner.b.block = mlirOperationGetBlock(terminator);
+    inner.b.anchor = terminator;
+    inner.b.location = mlirOperationGetLocation(op);
+    MlirValue buffers[MAX_BUFFERS + 1];
+    for (intptr_t i = 0; i < n; i++) buffers[i] = mlirBlockGetArgument(inner.b.block, unique_of[i]);
+    if (!info) { /* the op itself, on the function's arguments */
+      MlirOperation copy = mlirOperationClone(op);
+      for (intptr_t i = 0; i < n; i++) mlirOperationSetOperand(copy, i, buffers[i]);
+      mlirBlockInsertOwnedOperationBefore(inner.b.block, terminator, copy);
+    } else if (!info->kernel[options->target](&inner, op, buffers)) {
+      mlirOperationDestroy(function);
+      known->name[0] = '\0'; /* declined: the upstream lowering takes ops like it in place */
+    }
+  }
+  if (!known->name[0]) return 0;
+  Builder call = builder_before(op, mlirOperationGetLocation(op));
+  MlirNamedAttribute callee =
+      named_attribute(call.context, "callee", mlirFlatSymbolRefAttrGet(call.context, str(known->name)));
+  build_op(&call, "func.call", num_unique, unique, 0, NULL, 1, &callee);
+  mlirOperationDestroy(op);
+  return 1;
+}
+
 /* Emits the kernels of one function; 0 on failure (diagnosed). */
-static int emit_function(MlirOperation func, const EmitKernelsOptions *options) {
+static int emit_function(MlirOperation func, const EmitKernelsOptions *options, Outliner *outliner) {
   MlirContext context = mlirOperationGetContext(func);
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   if (mlirBlockIsNull(body)) return 1;
@@ -44,6 +219,10 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options) 
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
     next = mlirOperationGetNextInBlock(op);
     const OpInfo *info = op_info_of(op);
+    if (!info && options->outline && op_is(op, "linalg.fill")) {
+      emit_outlined(outliner, &k, func, op, NULL, options); /* its loops, out of the big function */
+      continue;
+    }
     if (!info) continue;
     if (!op_is_buffer_form(op, info)) {
       char message[160];
@@ -56,6 +235,7 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options) 
     MlirValue buffers[OP_MAX_OPERANDS + OP_MAX_RESULTS + OP_MAX_SCRATCH + 1];
     IR_CHECK(n <= (intptr_t)(sizeof buffers / sizeof buffers[0]), "perft-emit-kernels: too many operands");
     for (intptr_t i = 0; i < n; i++) buffers[i] = mlirOperationGetOperand(op, i);
+    if (options->outline && emit_outlined(outliner, &k, func, op, info, options)) continue;
     k.b.anchor = op;
     k.b.location = mlirOperationGetLocation(op);
     if (info->kernel[options->target](&k, op, buffers)) mlirOperationDestroy(op);
@@ -65,11 +245,15 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options) 
 
 static void emit_run(MlirOperation module, MlirExternalPass pass, void *options) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (op_is(op, "func.func") && !emit_function(op, options)) {
-      mlirExternalPassSignalFailure(pass);
-      return;
-    }
+  Outliner outliner = {.module_body = body};
+  int ok = 1;
+  /* kernel functions go in before the function being emitted, so this walk never meets them */
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); ok && !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (op_is(op, "func.func")) ok = emit_function(op, options, &outliner);
+  for (int i = 0; i < outliner.count; i++) free(outliner.kernels[i].key);
+  free(outliner.kernels);
+  if (!ok) mlirExternalPassSignalFailure(pass);
 }
 
 MlirPass perft_create_emit_kernels_pass(EmitKernelsOptions options) {

@@ -1,4 +1,4 @@
-// RUN: %perftc %s --emit=lowered | FileCheck %s
+// RUN: %perftc %s --emit=lowered --no-outline | FileCheck %s
 // A dot-form GEMM (x·wᵀ) runs in 4×4 register blocks: panels of up to 64 weights, their blocks of
 // 4 weights, the rows 4 at a time, then the K loop: 16 vector sums over K's multiples of the
 // lanes (16, or fewer for a short K: here K = 5, so 4), then the same 16 sums carried as scalars

@@ -1,4 +1,4 @@
-// RUN: %perftc %S/../autodiff/matmul_silu_mse.mlir --emit=lowered | FileCheck %s
+// RUN: %perftc %S/../autodiff/matmul_silu_mse.mlir --emit=lowered --no-outline | FileCheck %s
 // Tensors become workspace views, results become output arguments, linalg
 // ops switch to buffer form (GEMMs become perft's loop nests), perft ops become
 // loops; no tensor survives.

@@ -1,4 +1,4 @@
-// RUN: %perftc %S/../autodiff/routing.mlir --emit=lowered | FileCheck %s
+// RUN: %perftc %S/../autodiff/routing.mlir --emit=lowered --no-outline | FileCheck %s
 // The routing ops become loops over the workspace: dispatch is a counting
 // sort (a scratch cursor array), combine a weighted scatter-add.
 

@@ -1,4 +1,4 @@
-// RUN: %perftc %S/../autodiff/token_ops.mlir --emit=lowered | FileCheck %s
+// RUN: %perftc %S/../autodiff/token_ops.mlir --emit=lowered --no-outline | FileCheck %s
 // The token ops as loops: rmsnorm uses math.rsqrt, cross-entropy a log-sum-exp,
 // dropout a counter-based hash of (seed, index) compared unsigned.
 
