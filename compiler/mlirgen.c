@@ -128,6 +128,13 @@ static int gen_node(Gen *g, const Node *node, int index) {
   case NODE_GATHER: id = OP_GATHER; break;
   case NODE_EC_DISPATCH: id = OP_EC_DISPATCH; break;
   case NODE_EC_COMBINE: id = OP_EC_COMBINE; break;
+  case NODE_ROPE: id = OP_ROPE; attrs[0].i = node->heads; attrs[1].i = node->seq; attrs[2].f = node->value; break;
+  case NODE_CAUSAL_ATTENTION:
+    id = OP_CAUSAL_ATTENTION;
+    attrs[0].i = node->heads;
+    attrs[1].i = node->kv_heads;
+    attrs[2].i = node->seq;
+    break;
   case NODE_MINIMUM: id = OP_MINIMUM; break;
   case NODE_LOG_SOFTMAX: id = OP_LOG_SOFTMAX; break;
   case NODE_REDUCE: {

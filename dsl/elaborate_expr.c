@@ -800,6 +800,130 @@ static Value builtin_reduce(Elaborator *e, Body *body, const AstExpr *call, int 
   return result;
 }
 
+/* ---- attention: rope(x, heads: H, theta: N, seq: S), causal_attention(q, k, v, heads: H, kv_heads: G, seq: S) ---- */
+
+/* The named compile-time numbers of a builtin (each required, once), after its positional
+ * arguments; returns how many positional arguments there are, or -1 after a diagnostic. */
+static int named_numbers(Elaborator *e, Body *body, const AstExpr *call, const char *builtin_name, int count,
+                         const char *const *names, double *values) {
+  int positional = 0, seen[4] = {0};
+  for (int i = 0; i < call->args.count; i++) {
+    const AstArg *arg = call->args.items[i];
+    if (!arg->name) {
+      if (i != positional) {
+        diag_error(e->diagnostics, arg->loc, "a positional argument cannot follow a named one");
+        return -1;
+      }
+      positional++;
+      continue;
+    }
+    int n = 0;
+    while (n < count && strcmp(arg->name, names[n]) != 0) n++;
+    if (n == count) {
+      diag_error(e->diagnostics, arg->loc, "%s has no argument '%s'", builtin_name, arg->name);
+      return -1;
+    }
+    if (seen[n]++) {
+      diag_error(e->diagnostics, arg->loc, "%s: '%s' is given twice", builtin_name, arg->name);
+      return -1;
+    }
+    Value value = elaborate_expr(e, body, arg->value);
+    if (!expect_number(e, value, arg->value->loc, arg->name)) return -1;
+    values[n] = value.number;
+  }
+  for (int n = 0; n < count; n++)
+    if (!seen[n]) {
+      diag_error(e->diagnostics, call->loc, "%s needs %s: N (a number)", builtin_name, names[n]);
+      return -1;
+    }
+  return positional;
+}
+
+/* `value` of argument `name` must be a whole number from 1 to what divides `total` */
+static int expect_divisor(Elaborator *e, const AstExpr *call, const char *name, double value, int64_t total,
+                          const char *what) {
+  if (value >= 1 && value == floor(value) && value <= (double)total && total % (int64_t)value == 0) return 1;
+  diag_error(e->diagnostics, call->loc, "%s: %g must be a whole number that divides %s (%lld)", name, value, what,
+             (long long)total);
+  return 0;
+}
+
+/* rope(x, heads: H, theta: N, seq: S): x f32[T, H*hd], hd even, T a multiple of S */
+static Value builtin_rope(Elaborator *e, Body *body, const AstExpr *call) {
+  static const char *const names[] = {"heads", "theta", "seq"};
+  double values[3];
+  int positional = named_numbers(e, body, call, "rope", 3, names, values);
+  if (positional < 0) return value_error();
+  if (positional != 1) {
+    diag_error(e->diagnostics, call->loc, "'rope' takes 1 argument (x) and heads:, theta:, seq:, but %d are given",
+               positional);
+    return value_error();
+  }
+  Value x = elaborate_expr(e, body, arg_expr(call, 0));
+  if (!expect_f32(e, x, arg_expr(call, 0)->loc, "the input of rope") ||
+      !expect_rank(e, x, arg_expr(call, 0)->loc, 2, "the input of rope"))
+    return value_error();
+  if (!expect_divisor(e, call, "heads", values[0], x.type.dims[1], "the columns of x") ||
+      !expect_divisor(e, call, "seq", values[2], x.type.dims[0], "the rows of x"))
+    return value_error();
+  if ((x.type.dims[1] / (int64_t)values[0]) % 2 != 0) {
+    diag_error(e->diagnostics, call->loc, "rope turns pairs of columns: the head size %lld must be even",
+               (long long)(x.type.dims[1] / (int64_t)values[0]));
+    return value_error();
+  }
+  if (!(values[1] > 1)) {
+    diag_error(e->diagnostics, call->loc, "rope's theta must be above 1, but is %g", values[1]);
+    return value_error();
+  }
+  Value result = unary_node(e, NODE_ROPE, call->loc, x, x.type);
+  Node *node = graph_node(e->graph, result.ref.node);
+  node->heads = (int)values[0];
+  node->value = values[1];
+  node->seq = (int)values[2];
+  return result;
+}
+
+/* causal_attention(q, k, v, heads: H, kv_heads: G, seq: S): q f32[T, H*hd], k and v f32[T, G*hd] */
+static Value builtin_causal_attention(Elaborator *e, Body *body, const AstExpr *call) {
+  static const char *const names[] = {"heads", "kv_heads", "seq"};
+  double values[3];
+  int positional = named_numbers(e, body, call, "causal_attention", 3, names, values);
+  if (positional < 0) return value_error();
+  if (positional != 3) {
+    diag_error(e->diagnostics, call->loc,
+               "'causal_attention' takes 3 arguments (q, k, v) and heads:, kv_heads:, seq:, but %d are given", positional);
+    return value_error();
+  }
+  Value q = elaborate_expr(e, body, arg_expr(call, 0)), k = elaborate_expr(e, body, arg_expr(call, 1)),
+        v = elaborate_expr(e, body, arg_expr(call, 2));
+  const char *what[3] = {"the queries of causal_attention", "the keys of causal_attention",
+                         "the values of causal_attention"};
+  Value all[3] = {q, k, v};
+  for (int i = 0; i < 3; i++)
+    if (!expect_f32(e, all[i], arg_expr(call, i)->loc, what[i]) ||
+        !expect_rank(e, all[i], arg_expr(call, i)->loc, 2, what[i]))
+      return value_error();
+  if (!expect_divisor(e, call, "heads", values[0], q.type.dims[1], "the columns of q") ||
+      !expect_divisor(e, call, "kv_heads", values[1], (int64_t)values[0], "heads") ||
+      !expect_divisor(e, call, "seq", values[2], q.type.dims[0], "the rows of q"))
+    return value_error();
+  int64_t head_dim = q.type.dims[1] / (int64_t)values[0], kv_columns = head_dim * (int64_t)values[1];
+  for (int i = 1; i < 3; i++)
+    if (all[i].type.dims[0] != q.type.dims[0] || all[i].type.dims[1] != kv_columns) {
+      diag_error(e->diagnostics, arg_expr(call, i)->loc, "%s must be f32[%lld, %lld] (kv_heads x the head size %lld)",
+                 what[i], (long long)q.type.dims[0], (long long)kv_columns, (long long)head_dim);
+      return value_error();
+    }
+  int node = add_node(e, NODE_CAUSAL_ATTENTION, call->loc);
+  for (int i = 0; i < 3; i++) graph_add_operand(e->graph, node, all[i].ref);
+  graph_add_result(e->graph, node, q.type);
+  Node *n = graph_node(e->graph, node);
+  n->heads = (int)values[0];
+  n->kv_heads = (int)values[1];
+  n->seq = (int)values[2];
+  return value_tensor((ValueRef){node, 0}, q.type);
+}
+
 static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char *name) {
   int unary = unary_function(name), reduction = reduce_function(name);
   if (unary >= 0) return builtin_unary(e, body, call, unary);
@@ -810,6 +934,8 @@ static Value builtin(Elaborator *e, Body *body, const AstExpr *call, const char 
   if (strcmp(name, "expert_choice") == 0) return builtin_expert_choice(e, body, call);
   if (strcmp(name, "gather") == 0) return builtin_gather(e, body, call);
   if (strcmp(name, "rmsnorm") == 0) return builtin_rmsnorm(e, body, call);
+  if (strcmp(name, "rope") == 0) return builtin_rope(e, body, call);
+  if (strcmp(name, "causal_attention") == 0) return builtin_causal_attention(e, body, call);
   if (strcmp(name, "embedding") == 0)
     return expect_arity(e, call, name, 2, 2) ? builtin_embedding(e, body, call) : value_error();
   if (strcmp(name, "cross_entropy") == 0)

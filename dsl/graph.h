@@ -81,6 +81,9 @@ typedef enum {
   NODE_GATHER,        /* p[T,E], indices i32[T,k] -> [T,k]: p at the chosen columns */
   NODE_EC_DISPATCH,   /* x[T,D], tok i32[N,C] -> rows[N*C,D] (row e*C+c = x[tok[e,c]]), offsets i32[N+1] */
   NODE_EC_COMBINE,    /* rows[N*C,D], tok[N,C], w[N,C] -> [T,D]: each row weighted back to its token */
+  /* attention: rows are B sequences of `seq` tokens (row r is position r mod seq) */
+  NODE_ROPE,          /* x[T,H*hd] -> rotary position embedding per head {heads, seq}; theta in `value` */
+  NODE_CAUSAL_ATTENTION, /* q[T,H*hd], k[T,G*hd], v[T,G*hd] -> [T,H*hd] {heads, kv_heads, seq} */
   NODE_WHERE,         /* c, a, b (one shape) -> a where c != 0, else b */
   NODE_EXPERT_ROWS,   /* bank[E, s...], offsets[E+1] -> [R, s...] ([R, 1] for scalars): each dispatched
                          row's expert's slice (a bank param in an elementwise position) */
@@ -117,6 +120,7 @@ typedef struct {
   int num_experts;            /* DISPATCH, LOAD_BALANCE */
   int function;               /* UNARY: UnaryFunction; REDUCE: ReduceFunction */
   int axis;                   /* REDUCE */
+  int heads, kv_heads, seq;   /* ROPE (heads, seq), CAUSAL_ATTENTION */
 } Node;
 
 typedef struct {

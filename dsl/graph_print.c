@@ -46,6 +46,8 @@ static const char *kind_name(NodeKind kind) {
   case NODE_GATHER: return "gather";
   case NODE_EC_DISPATCH: return "ec_dispatch";
   case NODE_EC_COMBINE: return "ec_combine";
+  case NODE_ROPE: return "rope";
+  case NODE_CAUSAL_ATTENTION: return "causal_attention";
   case NODE_WHERE: return "where";
   }
   return "?";
@@ -77,6 +79,10 @@ static void print_attributes(const Node *node, FILE *out) {
   case NODE_UNARY: fprintf(out, " %s", dsl_unary_names[node->function]); break;
   case NODE_REDUCE: fprintf(out, " %s axis=%d", dsl_reduce_names[node->function], node->axis); break;
   case NODE_RMSNORM: fprintf(out, " eps=%g", node->value); break;
+  case NODE_ROPE: fprintf(out, " heads=%d seq=%d theta=%g", node->heads, node->seq, node->value); break;
+  case NODE_CAUSAL_ATTENTION:
+    fprintf(out, " heads=%d kv_heads=%d seq=%d", node->heads, node->kv_heads, node->seq);
+    break;
   case NODE_DROPOUT: fprintf(out, " p=%g", node->value); break;
   case NODE_MATMUL:
     if (node->transpose_a) fputs(" transpose_a=1", out);

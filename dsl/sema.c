@@ -17,7 +17,8 @@
 static const char *const builtins[] = {"silu",    "softmax",   "top_k",   "load_balance", "mse",     "sqrt",  "rmsnorm",
                                        "embedding", "cross_entropy", "dropout", "sigmoid", "tanh", "relu", "gelu",
                                        "exp",     "log",       "abs",     "maximum",      "minimum", "log_softmax",
-                                       "sum",     "mean",      "max",     "where",        "expert_choice", "gather", NULL};
+                                       "sum",     "mean",      "max",     "where",        "expert_choice", "gather",
+                                       "rope",    "causal_attention", NULL};
 
 const char *const dsl_unary_names[NUM_UNARY_FUNCTIONS] = {
     [UNARY_SIGMOID] = "sigmoid", [UNARY_TANH] = "tanh", [UNARY_RELU] = "relu", [UNARY_GELU] = "gelu",

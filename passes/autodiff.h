@@ -40,6 +40,8 @@ void backward_combine(Autodiff *ad, MlirOperation op);
 void backward_load_balance(Autodiff *ad, MlirOperation op);
 void backward_mse(Autodiff *ad, MlirOperation op);
 void backward_rmsnorm(Autodiff *ad, MlirOperation op);
+void backward_rope(Autodiff *ad, MlirOperation op);
+void backward_causal_attention(Autodiff *ad, MlirOperation op);
 void backward_embedding(Autodiff *ad, MlirOperation op);
 void backward_cross_entropy(Autodiff *ad, MlirOperation op);
 void backward_dropout(Autodiff *ad, MlirOperation op);

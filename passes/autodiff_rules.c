@@ -260,3 +260,18 @@ void backward_gather(Autodiff *ad, MlirOperation op) {
                               &no_renormalize);
   ad_accumulate(ad, r.x[0], mlirOperationGetResult(dp, 0));
 }
+
+/* y = rope(x), a rotation of each pair of columns: dx = the rotation back applied to dy */
+void backward_rope(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  ad_accumulate(ad, r.x[0], ad_op(ad, OP_ROPE_GRAD, &r.dy, type_of(r.x[0]), op));
+}
+
+/* y = causal_attention(q, k, v): one op gives dq, dk and dv (it recomputes the probabilities) */
+void backward_causal_attention(Autodiff *ad, MlirOperation op) {
+  Rule r = rule_of(ad, op);
+  MlirType types[3] = {type_of(r.x[0]), type_of(r.x[1]), type_of(r.x[2])};
+  MlirOperation grad = op_build_like(ad_builder(ad), OP_CAUSAL_ATTENTION_GRAD,
+                                     (MlirValue[]){r.x[0], r.x[1], r.x[2], r.y, r.dy}, types, op);
+  for (int i = 0; i < 3; i++) ad_accumulate(ad, r.x[i], mlirOperationGetResult(grad, i));
+}

@@ -480,6 +480,124 @@ static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue 
   END(t);
 }
 
+/* ---- attention: rows are sequences of `seq` tokens, row r at position r mod seq ---- */
+
+/* y = rope(x): for row r at position p and each head, the columns i and i + hd/2 of the head turn
+ * by the angle p·θ^(−2i/hd) (Hugging Face's rotate_half): y_i = x_i cos − x_{i+hd/2} sin,
+ * y_{i+hd/2} = x_{i+hd/2} cos + x_i sin. rope_grad turns dy back (sign −1). */
+static void rope(Kernel *k, MlirValue x, MlirValue y, int64_t heads, int64_t seq, double theta, double sign) {
+  int64_t head_dim = dim(x, 1) / heads, half = head_dim / 2;
+  ROWS(r, dim(x, 0), dim(x, 1));
+  MlirValue position = index_to_float(k, arith(k, "arith.remsi", r.iv, C(seq)));
+  FOR(i, C(0), C(half));
+  MlirValue inverse_frequency = exp_value(k, MUL(index_to_float(k, i.iv), F(-2.0 * log(theta) / (double)head_dim)));
+  MlirValue angle = MUL(position, inverse_frequency);
+  MlirValue cosine = unary(k, "math.cos", angle), sine = MUL(unary(k, "math.sin", angle), F(sign));
+  FOR(h, C(0), C(heads));
+  MlirValue first = IADD(IMUL(h.iv, C(head_dim)), i.iv), second = IADD(first, C(half));
+  MlirValue a = LOAD(k, x, r.iv, first), b = LOAD(k, x, r.iv, second);
+  STORE(k, SUB(MUL(a, cosine), MUL(b, sine)), y, r.iv, first);
+  STORE(k, ADD(MUL(b, cosine), MUL(a, sine)), y, r.iv, second);
+  END(h);
+  END(i);
+  END_ROWS(r);
+}
+
+/* The rows of one query's keys and its columns in q and in k (or v). */
+typedef struct {
+  MlirValue row, first_key, keys;   /* query row i; keys are rows first_key .. first_key + keys − 1 */
+  MlirValue q_column, kv_column;    /* the head's first column in q, and its kv head's in k and v */
+  int64_t head_dim;
+  double scale;                     /* 1/√hd */
+} AttentionRow;
+
+/* scores[j] = exp(q_i·k_j/√hd − max) for the row's keys; returns 1/Σ_j scores[j]: then
+ * p_j = scores[j] · that, the softmax the forward and the backward both use. */
+static MlirValue attention_probabilities(Kernel *k, MlirValue q, MlirValue key, MlirValue scores, const AttentionRow *a) {
+  Loop j = loop_begin(k, C(0), a->keys, F(-INFINITY));
+  Loop d = loop_begin(k, C(0), C(a->head_dim), F(0.0));
+  MlirValue product = MUL(LOAD(k, q, a->row, IADD(a->q_column, d.iv)),
+                          LOAD(k, key, IADD(a->first_key, j.iv), IADD(a->kv_column, d.iv)));
+  MlirValue dot = loop_end(k, &d, ADD(d.acc, product));
+  MlirValue score = MUL(dot, F(a->scale));
+  STORE(k, score, scores, C(0), j.iv);
+  MlirValue maximum = loop_end(k, &j, arith(k, "arith.maximumf", j.acc, score));
+  Loop e = loop_begin(k, C(0), a->keys, F(0.0));
+  MlirValue exponential = exp_value(k, SUB(LOAD(k, scores, C(0), e.iv), maximum));
+  STORE(k, exponential, scores, C(0), e.iv);
+  MlirValue sum = loop_end(k, &e, ADD(e.acc, exponential));
+  return DIV(F(1.0), sum);
+}
+
+/* The query row's keys: the rows of its sequence up to itself. */
+static AttentionRow attention_row(Kernel *k, MlirValue row, MlirValue head, int64_t head_dim, int64_t group,
+                                  int64_t seq) {
+  AttentionRow a = {.row = row, .head_dim = head_dim, .scale = 1.0 / sqrt((double)head_dim)};
+  a.first_key = IMUL(arith(k, "arith.divsi", row, C(seq)), C(seq));
+  a.keys = IADD(arith(k, "arith.subi", row, a.first_key), C(1));
+  a.q_column = IMUL(head, C(head_dim));
+  a.kv_column = IMUL(arith(k, "arith.divsi", head, C(group)), C(head_dim));
+  return a;
+}
+
+/* y = causal_attention(q, k, v): per query row i and head h (kv head h / (H/G)), p = softmax_j of
+ * q_i·k_j/√hd over the keys j ≤ i of its sequence, y_i = Σ_j p_j v_j. One row of scores at a time
+ * (seq floats on the stack of the thread that owns the row). */
+static void causal_attention(Kernel *k, MlirValue q, MlirValue key, MlirValue value, MlirValue y, int64_t heads,
+                             int64_t kv_heads, int64_t seq) {
+  int64_t head_dim = dim(q, 1) / heads;
+  ROWS(i, dim(q, 0), dim(q, 1) * seq);
+  MlirValue saved = scope_begin(k);
+  MlirValue scores = stack_buffer(k, 1, seq);
+  FOR(h, C(0), C(heads));
+  AttentionRow a = attention_row(k, i.iv, h.iv, head_dim, heads / kv_heads, seq);
+  MlirValue inverse_sum = attention_probabilities(k, q, key, scores, &a);
+  FOR(d, C(0), C(head_dim));
+  Loop j = loop_begin(k, C(0), a.keys, F(0.0));
+  MlirValue term = MUL(LOAD(k, scores, C(0), j.iv), LOAD(k, value, IADD(a.first_key, j.iv), IADD(a.kv_column, d.iv)));
+  MlirValue sum = loop_end(k, &j, ADD(j.acc, term));
+  STORE(k, MUL(sum, inverse_sum), y, i.iv, IADD(a.q_column, d.iv));
+  END(d);
+  END(h);
+  scope_end(k, saved);
+  END_ROWS(i);
+}
+
+/* dq, dk, dv of y = causal_attention(q, k, v), given y and dy. Per query row i and head: p again,
+ * D = dy_i·y_i, then for each key j: dv_j += p_j dy_i, ds = p_j (dy_i·v_j − D)/√hd,
+ * dq_i += ds k_j, dk_j += ds q_i. Serial: a key row gathers from every later query. */
+static void causal_attention_grad(Kernel *k, const MlirValue *b, int64_t heads, int64_t kv_heads, int64_t seq) {
+  MlirValue q = b[0], key = b[1], value = b[2], y = b[3], dy = b[4], dq = b[5], dk = b[6], dv = b[7];
+  int64_t head_dim = dim(q, 1) / heads;
+  fill(k, dq, 0.0);
+  fill(k, dk, 0.0);
+  fill(k, dv, 0.0);
+  MlirValue scores = stack_buffer(k, 1, seq);
+  FOR(i, C(0), C(dim(q, 0)));
+  FOR(h, C(0), C(heads));
+  AttentionRow a = attention_row(k, i.iv, h.iv, head_dim, heads / kv_heads, seq);
+  MlirValue inverse_sum = attention_probabilities(k, q, key, scores, &a);
+  Loop d0 = loop_begin(k, C(0), C(head_dim), F(0.0));
+  MlirValue column = IADD(a.q_column, d0.iv);
+  MlirValue dy_dot_y = loop_end(k, &d0, ADD(d0.acc, MUL(LOAD(k, dy, i.iv, column), LOAD(k, y, i.iv, column))));
+  FOR(j, C(0), a.keys);
+  MlirValue key_row = IADD(a.first_key, j.iv);
+  MlirValue p = MUL(LOAD(k, scores, C(0), j.iv), inverse_sum);
+  Loop d1 = loop_begin(k, C(0), C(head_dim), F(0.0));
+  MlirValue term = MUL(LOAD(k, dy, i.iv, IADD(a.q_column, d1.iv)), LOAD(k, value, key_row, IADD(a.kv_column, d1.iv)));
+  MlirValue dy_dot_v = loop_end(k, &d1, ADD(d1.acc, term));
+  MlirValue ds = MUL(MUL(p, SUB(dy_dot_v, dy_dot_y)), F(a.scale));
+  FOR(d, C(0), C(head_dim));
+  MlirValue q_column = IADD(a.q_column, d.iv), kv_column = IADD(a.kv_column, d.iv);
+  STORE(k, ADD(LOAD(k, dv, key_row, kv_column), MUL(p, LOAD(k, dy, i.iv, q_column))), dv, key_row, kv_column);
+  STORE(k, ADD(LOAD(k, dq, i.iv, q_column), MUL(ds, LOAD(k, key, key_row, kv_column))), dq, i.iv, q_column);
+  STORE(k, ADD(LOAD(k, dk, key_row, kv_column), MUL(ds, LOAD(k, q, i.iv, q_column))), dk, key_row, kv_column);
+  END(d);
+  END(j);
+  END(h);
+  END(i);
+}
+
 /* y[t] = table[ids[t]] */
 static void embedding(Kernel *k, MlirValue table, MlirValue ids, MlirValue y) {
   ROWS(t, dim(y, 0), dim(y, 1));
@@ -1072,6 +1190,26 @@ KERNEL(rmsnorm_grad_input) {
 }
 KERNEL(rmsnorm_grad_weight) { rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
 KERNEL(embedding) { embedding(k, b[0], b[1], b[2]); return 1; }
+KERNEL(rope) {
+  rope(k, b[0], b[1], op_int_attribute(op, "heads", 1), op_int_attribute(op, "seq", 1),
+       op_float_attribute(op, "theta", 10000.0), 1.0);
+  return 1;
+}
+KERNEL(rope_grad) {
+  rope(k, b[0], b[1], op_int_attribute(op, "heads", 1), op_int_attribute(op, "seq", 1),
+       op_float_attribute(op, "theta", 10000.0), -1.0);
+  return 1;
+}
+KERNEL(causal_attention) {
+  causal_attention(k, b[0], b[1], b[2], b[3], op_int_attribute(op, "heads", 1), op_int_attribute(op, "kv_heads", 1),
+                   op_int_attribute(op, "seq", 1));
+  return 1;
+}
+KERNEL(causal_attention_grad) {
+  causal_attention_grad(k, b, op_int_attribute(op, "heads", 1), op_int_attribute(op, "kv_heads", 1),
+                        op_int_attribute(op, "seq", 1));
+  return 1;
+}
 KERNEL(embedding_grad) { embedding_grad(k, b[0], b[1], b[2]); return 1; }
 KERNEL(cross_entropy) { cross_entropy(k, b[0], b[1], b[2]); return 1; }
 KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], b[1], b[2], b[3]); return 1; }

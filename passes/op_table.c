@@ -301,6 +301,25 @@ const OpInfo op_table[OP_COUNT] = {
                                 RESULTS(FLOAT("dw", "W", 1)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
                                 .verify = verify_rmsnorm_grad_weight, GRADIENT_OP,
                                 CPU(cpu_rmsnorm_grad_weight)},
+#define ROPE_ATTRIBUTES ATTRIBUTES({"heads", ATTRIBUTE_INT}, {"seq", ATTRIBUTE_INT}, {"theta", ATTRIBUTE_FLOAT})
+    [OP_ROPE] = {"perft.rope", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "X", 2)), ROPE_ATTRIBUTES,
+                 .verify = verify_rope, .backward = backward_rope, CPU(cpu_rope)},
+    [OP_ROPE_GRAD] = {"perft.rope_grad", OPERANDS(FLOAT("dy", "X", 2)), RESULTS(FLOAT("dx", "X", 2)), ROPE_ATTRIBUTES,
+                      .verify = verify_rope, GRADIENT_OP, CPU(cpu_rope_grad)},
+#undef ROPE_ATTRIBUTES
+#define ATTENTION_ATTRIBUTES \
+  ATTRIBUTES({"heads", ATTRIBUTE_INT}, {"kv_heads", ATTRIBUTE_INT}, {"seq", ATTRIBUTE_INT})
+    [OP_CAUSAL_ATTENTION] = {"perft.causal_attention",
+                             OPERANDS(FLOAT("q", "Q", 2), FLOAT("k", "K", 2), FLOAT("v", "K", 2)),
+                             RESULTS(FLOAT("y", "Q", 2)), ATTENTION_ATTRIBUTES, .verify = verify_causal_attention,
+                             .backward = backward_causal_attention, CPU(cpu_causal_attention)},
+    [OP_CAUSAL_ATTENTION_GRAD] = {"perft.causal_attention_grad",
+                                  OPERANDS(FLOAT("q", "Q", 2), FLOAT("k", "K", 2), FLOAT("v", "K", 2),
+                                           FLOAT("y", "Q", 2), FLOAT("dy", "Q", 2)),
+                                  RESULTS(FLOAT("dq", "Q", 2), FLOAT("dk", "K", 2), FLOAT("dv", "K", 2)),
+                                  ATTENTION_ATTRIBUTES, .verify = verify_causal_attention, GRADIENT_OP,
+                                  CPU(cpu_causal_attention_grad)},
+#undef ATTENTION_ATTRIBUTES
     [OP_EMBEDDING] = {"perft.embedding", OPERANDS(FLOAT("table", "B", 2), I32("ids", "I", 1)),
                       RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,
                       CPU(cpu_embedding)},

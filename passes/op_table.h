@@ -43,7 +43,8 @@
   X(EXP) X(EXP_GRAD) X(LOG) X(LOG_GRAD) X(SQRT) X(SQRT_GRAD) X(ABS) X(ABS_GRAD)                          \
   X(MAXIMUM) X(MAXIMUM_GRAD) X(MINIMUM) X(MINIMUM_GRAD) X(LOG_SOFTMAX) X(LOG_SOFTMAX_GRAD)                \
   X(REDUCE_SUM) X(REDUCE_MEAN) X(REDUCE_MAX) X(REDUCE_SUM_GRAD) X(REDUCE_MAX_GRAD) X(BROADCAST) X(SUM_TO) X(EXPERT_ROWS) X(EXPERT_ROWS_GRAD) X(COMPARE) X(WHERE) X(WHERE_GRAD) X(TRANSPOSE) \
-  X(EC_DISPATCH) X(EC_DISPATCH_GRAD) X(EC_COMBINE) X(EC_COMBINE_GRAD_ROWS) X(EC_COMBINE_GRAD_WEIGHTS) X(GATHER) X(NEST_INDICES)
+  X(EC_DISPATCH) X(EC_DISPATCH_GRAD) X(EC_COMBINE) X(EC_COMBINE_GRAD_ROWS) X(EC_COMBINE_GRAD_WEIGHTS) X(GATHER) X(NEST_INDICES) \
+  X(ROPE) X(ROPE_GRAD) X(CAUSAL_ATTENTION) X(CAUSAL_ATTENTION_GRAD)
 
 #define PERFT_OP_ID(name) OP_##name,
 typedef enum { PERFT_OPS(PERFT_OP_ID) OP_COUNT } OpId;
@@ -90,7 +91,7 @@ typedef int (*ScratchSpec)(MlirOperation op, MlirType *memref_types);
  * for upstream lowering (linalg matmuls it has no loop nest for). */
 typedef int (*KernelEmitter)(Kernel *k, MlirOperation op, const MlirValue *buffers);
 
-enum { OP_MAX_OPERANDS = 7, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 2, OP_MAX_SCRATCH = 1 };
+enum { OP_MAX_OPERANDS = 7, OP_MAX_RESULTS = 3, OP_MAX_ATTRIBUTES = 3, OP_MAX_SCRATCH = 1 };
 
 typedef struct {
   const char *name; /* the tensor form: "perft.softmax", "linalg.matmul" */

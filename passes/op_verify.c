@@ -267,6 +267,30 @@ int verify_load_balance(MlirOperation op) {
 int verify_load_balance_grad(MlirOperation op) { return expect(op, 0, 0, dim(op, 2, 0), "the rows of dp"); }
 
 /* x[T,D], w[D] (, dy[T,D]) -> [T,D] */
+/* x[T, H·hd] {heads = H, seq = S}: the head size hd even, T a multiple of S */
+int verify_rope(MlirOperation op) {
+  int64_t heads = int_attribute(op, "heads"), seq = int_attribute(op, "seq"), rows = dim(op, 0, 0),
+          columns = dim(op, 0, 1);
+  if (heads < 1 || columns % heads != 0 || (columns / heads) % 2 != 0)
+    return verify_fail(op, "x has %lld columns: not heads (%lld) times an even head size", (long long)columns,
+                       (long long)heads);
+  if (seq < 1 || rows % seq != 0)
+    return verify_fail(op, "x has %lld rows: not a multiple of seq (%lld)", (long long)rows, (long long)seq);
+  return 1;
+}
+
+/* q[T, H·hd], k[T, G·hd] (v, dk, dv alike), the q-shaped rest {heads = H, kv_heads = G, seq = S} */
+int verify_causal_attention(MlirOperation op) {
+  int64_t heads = int_attribute(op, "heads"), kv_heads = int_attribute(op, "kv_heads"), seq = int_attribute(op, "seq");
+  int64_t rows = dim(op, 0, 0), columns = dim(op, 0, 1);
+  if (heads < 1 || kv_heads < 1 || heads % kv_heads != 0 || columns % heads != 0)
+    return verify_fail(op, "heads (%lld) must divide the %lld columns of q, and kv_heads (%lld) must divide heads",
+                       (long long)heads, (long long)columns, (long long)kv_heads);
+  if (seq < 1 || rows % seq != 0)
+    return verify_fail(op, "q has %lld rows: not a multiple of seq (%lld)", (long long)rows, (long long)seq);
+  return expect(op, 1, 0, rows, "the rows of q") && expect(op, 1, 1, columns / heads * kv_heads, "kv_heads x the head size");
+}
+
 int verify_rmsnorm(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 1), "the columns of x"); }
 
 /* x[T,D], dy[T,D] -> dw[D] */

@@ -40,6 +40,8 @@ int verify_load_balance(MlirOperation op);
 int verify_load_balance_grad(MlirOperation op);
 int verify_rmsnorm(MlirOperation op);
 int verify_rmsnorm_grad_weight(MlirOperation op);
+int verify_rope(MlirOperation op);
+int verify_causal_attention(MlirOperation op);
 int verify_embedding(MlirOperation op);
 int verify_embedding_grad(MlirOperation op);
 int verify_cross_entropy(MlirOperation op);
