@@ -12,30 +12,10 @@
 # variables FWD_RTOL FWD_ATOL (default 1e-4 1e-5) and GRAD_RTOL GRAD_ATOL (default 2e-3 2e-5).
 set -u
 
-if [ $# -lt 3 ] || [ $# -gt 4 ]; then
-  echo "usage: $0 PERFTC EXAMPLE_PERFT WORKDIR [PERFT_REF]" >&2
-  exit 2
-fi
-PERFTC=$1
+# shellcheck source=check_common.sh
+. "$(dirname "$0")/check_common.sh"
+check_setup check_compiled "PERFTC EXAMPLE_PERFT WORKDIR [PERFT_REF]" "$@"
 EXAMPLE=$2
-WORK=$3
-REF=${4:-${PERFT_REF:-}}
-if [ -z "$REF" ]; then REF=$(command -v perft-ref || true); fi
-
-FWD_RTOL=${FWD_RTOL:-1e-4}
-FWD_ATOL=${FWD_ATOL:-1e-5}
-GRAD_RTOL=${GRAD_RTOL:-2e-3}
-GRAD_ATOL=${GRAD_ATOL:-2e-5}
-
-die() { echo "check_compiled: ERROR: $*" >&2; echo "check_compiled: FAIL"; exit 1; }
-[ -n "$REF" ] || die "perft-ref not found: pass it as 4th argument or set PERFT_REF"
-[ -x "$REF" ] || die "perft-ref '$REF' is not an executable file"
-[ -x "$PERFTC" ] || command -v "$PERFTC" >/dev/null 2>&1 || die "compiler '$PERFTC' is not executable"
-[ -f "$EXAMPLE" ] || die "example '$EXAMPLE' does not exist"
-mkdir -p "$WORK" || die "cannot create $WORK"
-
-TIMEOUT=""
-if command -v timeout >/dev/null 2>&1; then TIMEOUT="timeout 600"; fi
 
 # name  T  D  E  K  F  N  Kt r  seed [perftc flags]
 CASES=(
@@ -53,9 +33,6 @@ CASES=(
 # every GEMM on threads (panels split, packing inside the OpenMP loop). avx2, sse: the kernels in
 # the vector widths perftc picks on CPUs without AVX-512 (8 and 4 lanes).
 
-# show the last lines of a log, indented
-show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
-
 declare -a SUMMARY
 nfail=0
 for c in "${CASES[@]}"; do
@@ -66,87 +43,49 @@ for c in "${CASES[@]}"; do
   echo "=== case $name: T=$T D=$D E=$E K=$K F=$F N=$N Kt=$Kt r=$r seed=$seed  ($dir)"
   status=PASS
   why=""
-  fail() { status=FAIL; why="$1"; echo "  FAIL: $1"; }
 
-  # 1. compile
+  # 1. compile, --list-params; 2. NAME DIMS trainable|frozen, then input NAME DIMS
   # shellcheck disable=SC2086 # flags: zero or more words
-  if ! $TIMEOUT "$PERFTC" "$EXAMPLE" -Dtokens="$T" -DD="$D" -DE="$E" -DK="$K" -DF="$F" -DN="$N" -DKt="$Kt" -Dr="$r" \
-        $flags -o "$dir/prog" >"$dir/compile.log" 2>&1; then
-    fail "perftc failed (see $dir/compile.log)"; show "$dir/compile.log"
-  elif [ ! -x "$dir/prog" ]; then
-    fail "perftc succeeded but $dir/prog is not an executable"; show "$dir/compile.log"
-  fi
-
-  # 2. --list-params: NAME DIMS trainable|frozen, then input NAME DIMS
+  compile_case "$dir" "$EXAMPLE" -Dtokens="$T" -DD="$D" -DE="$E" -DK="$K" -DF="$F" -DN="$N" -DKt="$Kt" -Dr="$r" $flags
   if [ $status = PASS ]; then
-    if ! $TIMEOUT "$dir/prog" --list-params >"$dir/params.txt" 2>"$dir/params.err"; then
-      fail "prog --list-params failed"; show "$dir/params.err"
-    else
-      expected=(
-        "moe.router ${E}x${D} frozen"
-        "moe.experts.w1 ${E}x${F}x${D} frozen"
-        "moe.experts.w3 ${E}x${F}x${D} frozen"
-        "moe.experts.w2 ${E}x${D}x${F} frozen"
-        "moe.perft_r.router ${N}x${D} trainable"
-        "moe.perft_r.ad.A ${N}x${r}x${D} trainable"
-        "moe.perft_r.ad.B ${N}x${D}x${r} trainable"
-        "input h ${T}x${D}"
-        "input target ${T}x${D}"
-      )
-      # normalise whitespace, drop blank lines
-      norm=$(tr -s ' \t' '  ' <"$dir/params.txt" | sed 's/^ //; s/ $//' | grep -v '^$')
-      lp_bad=0
-      for want in "${expected[@]}"; do
-        key=${want% *}; key=${key%% *}
-        if [ "${want%% *}" = input ]; then key="input $(echo "$want" | cut -d' ' -f2)"; fi
-        got=$(printf '%s\n' "$norm" | awk -v k="$key" '{ if ($1 == "input") n = $1 " " $2; else n = $1; if (n == k) print }')
-        if [ -z "$got" ]; then
-          echo "  list-params: missing '$key' (want '$want')"; lp_bad=1
-        elif [ "$(printf '%s\n' "$got" | wc -l)" -ne 1 ]; then
-          echo "  list-params: '$key' listed more than once:"; printf '%s\n' "$got" | sed 's/^/      | /'; lp_bad=1
-        elif [ "$got" != "$want" ]; then
-          echo "  list-params: got '$got', want '$want'"; lp_bad=1
-        fi
-      done
-      nparams=$(printf '%s\n' "$norm" | grep -vc '^input ' || true)
-      if [ "$nparams" -ne 7 ]; then
-        echo "  list-params: $nparams parameter lines, want 7:"; printf '%s\n' "$norm" | sed 's/^/      | /'; lp_bad=1
+    expected=(
+      "moe.router ${E}x${D} frozen"
+      "moe.experts.w1 ${E}x${F}x${D} frozen"
+      "moe.experts.w3 ${E}x${F}x${D} frozen"
+      "moe.experts.w2 ${E}x${D}x${F} frozen"
+      "moe.perft_r.router ${N}x${D} trainable"
+      "moe.perft_r.ad.A ${N}x${r}x${D} trainable"
+      "moe.perft_r.ad.B ${N}x${D}x${r} trainable"
+      "input h ${T}x${D}"
+      "input target ${T}x${D}"
+    )
+    # normalise whitespace, drop blank lines
+    norm=$(tr -s ' \t' '  ' <"$dir/params.txt" | sed 's/^ //; s/ $//' | grep -v '^$')
+    lp_bad=0
+    for want in "${expected[@]}"; do
+      key=${want% *}; key=${key%% *}
+      if [ "${want%% *}" = input ]; then key="input $(echo "$want" | cut -d' ' -f2)"; fi
+      got=$(printf '%s\n' "$norm" | awk -v k="$key" '{ if ($1 == "input") n = $1 " " $2; else n = $1; if (n == k) print }')
+      if [ -z "$got" ]; then
+        echo "  list-params: missing '$key' (want '$want')"; lp_bad=1
+      elif [ "$(printf '%s\n' "$got" | wc -l)" -ne 1 ]; then
+        echo "  list-params: '$key' listed more than once:"; printf '%s\n' "$got" | sed 's/^/      | /'; lp_bad=1
+      elif [ "$got" != "$want" ]; then
+        echo "  list-params: got '$got', want '$want'"; lp_bad=1
       fi
-      if [ $lp_bad -ne 0 ]; then fail "prog --list-params does not list the expected parameters/inputs"
-      else echo "  list-params: OK (7 parameters, 2 inputs)"; fi
+    done
+    nparams=$(printf '%s\n' "$norm" | grep -vc '^input ' || true)
+    if [ "$nparams" -ne 7 ]; then
+      echo "  list-params: $nparams parameter lines, want 7:"; printf '%s\n' "$norm" | sed 's/^/      | /'; lp_bad=1
     fi
+    if [ $lp_bad -ne 0 ]; then fail "prog --list-params does not list the expected parameters/inputs"
+    else echo "  list-params: OK (7 parameters, 2 inputs)"; fi
   fi
 
-  # 3. weights and inputs, 4. compiled dump, 5. reference
-  if [ $status = PASS ]; then
-    if ! "$REF" gen "${sizes[@]}" --seed "$seed" "$dir/W.safetensors" "$dir/X.safetensors" >"$dir/gen.log" 2>&1; then
-      fail "perft-ref gen failed"; show "$dir/gen.log"
-    elif ! $TIMEOUT "$dir/prog" --dump "$dir/got.safetensors" --weights "$dir/W.safetensors" --inputs "$dir/X.safetensors" \
-          >"$dir/dump.log" 2>&1; then
-      fail "prog --dump failed (see $dir/dump.log)"; show "$dir/dump.log"
-    elif [ ! -s "$dir/got.safetensors" ]; then
-      fail "prog --dump did not write $dir/got.safetensors"; show "$dir/dump.log"
-    elif ! "$REF" run "${sizes[@]}" "$dir/W.safetensors" "$dir/X.safetensors" "$dir/ref.safetensors" >"$dir/ref.log" 2>&1; then
-      fail "perft-ref run failed"; show "$dir/ref.log"
-    else
-      grep '^run:' "$dir/ref.log" | sed 's/^/  ref: /'
-    fi
-  fi
-
-  # 6. compare: reference is A (expected), compiled is B
-  if [ $status = PASS ]; then
-    "$REF" compare "$dir/ref.safetensors" "$dir/got.safetensors" --rtol "$FWD_RTOL" --atol "$FWD_ATOL" \
-        --only loss --only out. >"$dir/compare_fwd.log" 2>&1
-    rf=$?
-    "$REF" compare "$dir/ref.safetensors" "$dir/got.safetensors" --rtol "$GRAD_RTOL" --atol "$GRAD_ATOL" \
-        --only grad. >"$dir/compare_grad.log" 2>&1
-    rg=$?
-    echo "  forward (rtol $FWD_RTOL atol $FWD_ATOL):"; sed 's/^/    /' "$dir/compare_fwd.log"
-    echo "  gradients (rtol $GRAD_RTOL atol $GRAD_ATOL):"; sed 's/^/    /' "$dir/compare_grad.log"
-    if [ $rf -ne 0 ] && [ $rg -ne 0 ]; then fail "forward and gradients differ from the reference"
-    elif [ $rf -ne 0 ]; then fail "forward (loss/out.y) differs from the reference"
-    elif [ $rg -ne 0 ]; then fail "gradients differ from the reference"; fi
-  fi
+  # 3. weights and inputs, 4. compiled dump, 5. reference, 6. compare
+  REF_CMD=("$REF"); REF_ARGS=("${sizes[@]}")
+  ref_dump_run "$dir" "$seed"
+  ref_compare "$dir"
 
   [ $status = PASS ] || nfail=$((nfail + 1))
   SUMMARY+=("$(printf '  %-4s %-10s T=%-3s D=%-3s E=%-2s K=%-2s F=%-3s N=%-2s Kt=%-2s r=%-2s %s' \

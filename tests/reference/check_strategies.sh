@@ -16,25 +16,10 @@
 # program cannot slip through unchecked. ONLY=NAME[,NAME] restricts the run to some programs.
 # Exit 0 only if every case passes. Logs stay under WORKDIR/<program>-<case>/.
 set -u
-PERFTC=${1:?usage: check_strategies.sh PERFTC EXAMPLES_DIR WORKDIR [PERFT_REF]}
-EXDIR=${2:?usage: check_strategies.sh PERFTC EXAMPLES_DIR WORKDIR [PERFT_REF]}
-WORK=${3:?usage: check_strategies.sh PERFTC EXAMPLES_DIR WORKDIR [PERFT_REF]}
-REF=${4:-${PERFT_REF:-}}
-if [ -z "$REF" ]; then REF=$(command -v perft-ref || true); fi
-
-FWD_RTOL=${FWD_RTOL:-1e-4}
-FWD_ATOL=${FWD_ATOL:-1e-5}
-GRAD_RTOL=${GRAD_RTOL:-2e-3}
-GRAD_ATOL=${GRAD_ATOL:-2e-5}
-
-die() { echo "check_strategies: ERROR: $*" >&2; echo "check_strategies: FAIL"; exit 1; }
-[ -n "$REF" ] || die "perft-ref not found: pass it as 4th argument or set PERFT_REF"
-[ -x "$REF" ] || die "perft-ref '$REF' is not an executable file"
-[ -x "$PERFTC" ] || command -v "$PERFTC" >/dev/null 2>&1 || die "compiler '$PERFTC' is not executable"
-[ -d "$EXDIR" ] || die "examples directory '$EXDIR' does not exist"
-mkdir -p "$WORK" || die "cannot create $WORK"
-TIMEOUT=""
-if command -v timeout >/dev/null 2>&1; then TIMEOUT="timeout 600"; fi
+# shellcheck source=check_common.sh
+. "$(dirname "$0")/check_common.sh"
+check_setup check_strategies "PERFTC EXAMPLES_DIR WORKDIR [PERFT_REF]" "$@"
+EXDIR=$2
 
 # program (examples/token_NAME.perft)  ->  reference selector, layer restriction (- = every layer),
 # and a fixed N where the strategy needs one (- = take N from the size set)
@@ -70,8 +55,6 @@ CASES=(
   "wide      9  7 70 3 2 67 2 2 1 2 0 24"
   "aliased   9  7 1024 3 2 16 2 2 1 2 0 25"
 )
-
-show() { [ -f "$1" ] && tail -n "${2:-20}" "$1" | sed 's/^/      | /'; }
 
 lookup() { # NAME -> "selector layers N" or empty
   local e
@@ -110,7 +93,6 @@ for file in "${files[@]}"; do
     sizes=(--strategy "$sel" --T "$T" --V "$V" --D "$D" --E "$E" --K "$K" --F "$F" --L "$L" --N "$N" --Kt "$Kt" --r "$r" --renorm "$renorm" "${layers_opt[@]}")
     echo "=== $prog_name ($sel${lay:+, layers $lay}) case $cname: T=$T V=$V D=$D E=$E K=$K F=$F L=$L N=$N Kt=$Kt r=$r renorm=$renorm seed=$seed  ($dir)"
     status=PASS; why=""
-    fail() { status=FAIL; why="$1"; echo "  FAIL: $1"; }
 
     # 1. compile with the dims the file declares
     defs=()
@@ -122,20 +104,11 @@ for file in "${files[@]}"; do
         *) echo "  note: dim $d is not overridden (unknown to the reference)" ;;
       esac
     done
-    if ! $TIMEOUT "$PERFTC" "$file" "${defs[@]}" -o "$dir/prog" >"$dir/compile.log" 2>&1; then
-      fail "perftc failed (see $dir/compile.log)"; show "$dir/compile.log" 8
-    elif [ ! -x "$dir/prog" ]; then
-      fail "perftc succeeded but $dir/prog is not an executable"
-    fi
+    compile_case "$dir" "$file" "${defs[@]}" # and --list-params
 
     # 2. --list-params against the reference's table. The i32 inputs' names come from the program:
     #    the labels are the second argument of cross_entropy (else the 2nd i32 input), the token
     #    ids the other i32 input of more than one element.
-    if [ $status = PASS ]; then
-      if ! $TIMEOUT "$dir/prog" --list-params >"$dir/params.txt" 2>"$dir/params.err"; then
-        fail "prog --list-params failed"; show "$dir/params.err"
-      fi
-    fi
     if [ $status = PASS ]; then
       tr -s ' \t' '  ' <"$dir/params.txt" | sed 's/^ //; s/ $//' | grep -v '^$' >"$dir/params.norm"
       i32s=$(awk '$1 == "input" && $3 != "1" && ($4 == "i32" || $4 == "") { print $2 }' "$dir/params.norm")
@@ -180,33 +153,10 @@ for file in "${files[@]}"; do
       else echo "  list-params: OK ($np parameters, $nt trainable; inputs $tok, $lab)"; fi
     fi
 
-    # 3-5. gen, compiled dump, reference run
-    if [ $status = PASS ]; then
-      if ! "$REF" gen "${sizes[@]}" "${names[@]}" --seed "$seed" "$dir/W.safetensors" "$dir/X.safetensors" >"$dir/gen.log" 2>&1; then
-        fail "perft-ref gen failed"; show "$dir/gen.log"
-      elif ! $TIMEOUT "$dir/prog" --dump "$dir/got.safetensors" --weights "$dir/W.safetensors" --inputs "$dir/X.safetensors" >"$dir/dump.log" 2>&1; then
-        fail "prog --dump failed (see $dir/dump.log)"; show "$dir/dump.log"
-      elif [ ! -s "$dir/got.safetensors" ]; then
-        fail "prog --dump did not write $dir/got.safetensors"
-      elif ! "$REF" run "${sizes[@]}" "${names[@]}" "$dir/W.safetensors" "$dir/X.safetensors" "$dir/ref.safetensors" >"$dir/ref.log" 2>&1; then
-        fail "perft-ref run failed"; show "$dir/ref.log"
-      else
-        grep '^run:' "$dir/ref.log" | sed 's/^/  ref: /'
-      fi
-    fi
-
-    # 6. compare (reference = A, the expected values)
-    if [ $status = PASS ]; then
-      "$REF" compare "$dir/ref.safetensors" "$dir/got.safetensors" --rtol "$FWD_RTOL" --atol "$FWD_ATOL" --only loss --only out. >"$dir/compare_fwd.log" 2>&1
-      rf=$?
-      "$REF" compare "$dir/ref.safetensors" "$dir/got.safetensors" --rtol "$GRAD_RTOL" --atol "$GRAD_ATOL" --only grad. >"$dir/compare_grad.log" 2>&1
-      rg=$?
-      echo "  forward (rtol $FWD_RTOL atol $FWD_ATOL):"; sed 's/^/    /' "$dir/compare_fwd.log"
-      echo "  gradients (rtol $GRAD_RTOL atol $GRAD_ATOL):"; sed 's/^/    /' "$dir/compare_grad.log"
-      if [ $rf -ne 0 ] && [ $rg -ne 0 ]; then fail "forward and gradients differ from the reference"
-      elif [ $rf -ne 0 ]; then fail "forward (loss/logits) differs from the reference"
-      elif [ $rg -ne 0 ]; then fail "gradients differ from the reference"; fi
-    fi
+    # 3-5. gen, compiled dump, reference run; 6. compare
+    REF_CMD=("$REF"); REF_ARGS=("${sizes[@]}" "${names[@]}")
+    ref_dump_run "$dir" "$seed"
+    ref_compare "$dir"
 
     [ $status = PASS ] || nfail=$((nfail + 1))
     SUMMARY+=("$(printf '  %-4s %-18s %-6s %s' "$status" "$prog_name" "$cname" "$why")")

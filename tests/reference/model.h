@@ -65,7 +65,10 @@ enum { WRONG_NONE = 0, WRONG_NORENORM = 1, WRONG_NOLB = 2, WRONG_NOSOFTMAX = 3,
        /* token model (token.c) only: */
        WRONG_RMSNORM = 4,   /* rmsnorm backward without the 1/rms dependence on x */
        WRONG_FROZENLB = 5,  /* the frozen base router's LB term sends no gradient to h */
-       WRONG_SILU = 6       /* parallel adapters' silu backward: sigmoid(z) instead of silu'(z) */ };
+       WRONG_SILU = 6,      /* parallel adapters' silu backward: sigmoid(z) instead of silu'(z) */
+       /* attention model (attention.c) only; WRONG_NOSOFTMAX applies there too: */
+       WRONG_ROPE = 7,      /* rope backward rotates by +angle (R) instead of −angle (Rᵀ) */
+       WRONG_KVHEAD = 8     /* attention backward sends query head h's dk, dv to kv head h mod G, not h / (H/G) */ };
 extern int g_wrong_rule;
 
 void params_alloc(Params *P, const Sizes *s);

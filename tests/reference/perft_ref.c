@@ -6,10 +6,13 @@
  *   perft-ref fdcheck [SIZES] [--seed S] [--eps E] [--expect-fail]
  *   perft-ref edit    IN.safetensors OUT.safetensors (--perturb NAME IDX REL | --drop NAME | --flatten NAME)
  *   perft-ref handcheck     (a tiny case checked against hand-derived values)
+ *   perft-ref attention params|gen|run|fdcheck|handcheck ...   (attention.perft: attention_cli.inc)
  *
  * SIZES: --T --D --E --K --F --N --Kt --r (defaults 29 37 6 3 23 5 2 3).
- * PERFT_REF_WRONG=norenorm|nolb|nosoftmax selects a deliberately wrong backward rule
+ * PERFT_REF_WRONG=norenorm|nolb|nosoftmax (and the token and attention models' own, see model.h)
+ * selects a deliberately wrong backward rule
  * (for demonstrating that fdcheck catches it). */
+#include "attention.h"
 #include "model.h"
 #include "st.h"
 #include "token.h"
@@ -36,8 +39,15 @@ static void die_usage(void) {
             "  perft-ref run     --strategy S [TSIZES] [--layers l,..] W.safetensors X.safetensors OUT.safetensors\n"
             "  perft-ref fdcheck --strategy S [TSIZES] [--layers l,..] [--seed S] [--eps E] [--all] [--expect-fail]\n"
             "TSIZES: --T --V --D --E --K --F --L --N --Kt --r --renorm  (defaults 17 11 13 6 3 9 2 5 2 3 0)\n"
+            "attention model (tests/reference/attention.perft):\n"
+            "  perft-ref attention params    [ASIZES]                           # expected --list-params lines\n"
+            "  perft-ref attention gen       [ASIZES] [--seed S] W.safetensors X.safetensors\n"
+            "  perft-ref attention run       [ASIZES] W.safetensors X.safetensors OUT.safetensors\n"
+            "  perft-ref attention fdcheck   [ASIZES] [--seed S] [--eps E] [--expect-fail]\n"
+            "  perft-ref attention handcheck\n"
+            "ASIZES: --B --S --D --H --G --hd --theta  (defaults 2 7 10 4 2 6 10000; T = B*S)\n"
             "SIZES: --T --D --E --K --F --N --Kt --r   (defaults 29 37 6 3 23 5 2 3)\n"
-            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu: use a deliberately wrong backward rule\n");
+            "env PERFT_REF_WRONG=norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu|rope|kvhead: use a deliberately wrong backward rule\n");
     exit(2);
 }
 
@@ -61,6 +71,8 @@ typedef struct {
     unsigned layers; /* bit l: the strategy sits at layer l (0: all) */
     int fd_all;      /* fdcheck every parameter, frozen ones too */
     const char *tokens_name, *labels_name; /* --tokens-name, --labels-name */
+    /* attention model (perft-ref attention ...) */
+    ASizes as;
 } Args;
 
 static int parse_int(const char *opt, const char *v) {
@@ -82,12 +94,19 @@ static void parse_args(int argc, char **argv, Args *a) {
     a->seed = 1;
     a->rtol = 1e-4; a->atol = 1e-5; a->eps = 1e-6;
     a->ts = (TSizes){ 17, 11, 13, 6, 3, 9, 2, 5, 2, 3, 0 };
+    a->as = (ASizes){ 2, 7, 10, 4, 2, 6, 10000.0 };
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         int has = i + 1 < argc;
 #define OPT(name) (strcmp(o, name) == 0 && (has || (fprintf(stderr, "perft-ref: %s needs a value\n", name), exit(2), 0)))
         if (OPT("--T") || OPT("--tokens")) a->s.T = a->ts.T = parse_int(o, argv[++i]);
-        else if (OPT("--D")) a->s.D = a->ts.D = parse_int(o, argv[++i]);
+        else if (OPT("--D")) a->s.D = a->ts.D = a->as.D = parse_int(o, argv[++i]);
+        else if (OPT("--B")) a->as.B = parse_int(o, argv[++i]);
+        else if (OPT("--S")) a->as.S = parse_int(o, argv[++i]);
+        else if (OPT("--H")) a->as.H = parse_int(o, argv[++i]);
+        else if (OPT("--G")) a->as.G = parse_int(o, argv[++i]);
+        else if (OPT("--hd")) a->as.hd = parse_int(o, argv[++i]);
+        else if (OPT("--theta")) a->as.theta = parse_double(o, argv[++i]);
         else if (OPT("--E")) a->s.E = a->ts.E = parse_int(o, argv[++i]);
         else if (OPT("--K")) a->s.K = a->ts.K = parse_int(o, argv[++i]);
         else if (OPT("--F")) a->s.F = a->ts.F = parse_int(o, argv[++i]);
@@ -542,6 +561,7 @@ static int cmd_handcheck(void) {
 }
 
 #include "token_cli.inc"
+#include "attention_cli.inc"
 
 int main(int argc, char **argv) {
     if (argc < 2) die_usage();
@@ -553,9 +573,12 @@ int main(int argc, char **argv) {
         else if (strcmp(w, "rmsnorm") == 0) g_wrong_rule = WRONG_RMSNORM;
         else if (strcmp(w, "frozenlb") == 0) g_wrong_rule = WRONG_FROZENLB;
         else if (strcmp(w, "silu") == 0) g_wrong_rule = WRONG_SILU;
-        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu)\n", w); return 2; }
+        else if (strcmp(w, "rope") == 0) g_wrong_rule = WRONG_ROPE;
+        else if (strcmp(w, "kvhead") == 0) g_wrong_rule = WRONG_KVHEAD;
+        else { fprintf(stderr, "perft-ref: unknown PERFT_REF_WRONG=%s (norenorm|nolb|nosoftmax|rmsnorm|frozenlb|silu|rope|kvhead)\n", w); return 2; }
         fprintf(stderr, "perft-ref: WARNING: deliberately wrong backward rule '%s' is active\n", w);
     }
+    if (strcmp(argv[1], "attention") == 0) return acmd_main(argc - 1, argv + 1);
     Args a;
     parse_args(argc, argv, &a);
     if (strcmp(argv[1], "strategies") == 0) { tmodel_list_strategies(); return 0; }

@@ -5,14 +5,8 @@
 # check_strategies.sh passes on a fake compiler whose programs are the reference itself and
 # fails when one gradient element is off by 1%.
 set -u
-REF=$1; WORK=$2
-HERE=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
-nfail=0
-ok()  { echo "ok   - $1"; }
-bad() { echo "FAIL - $1"; nfail=$((nfail + 1)); }
-expect() { want=$1; what=$2; shift 2; "$@" >"$WORK/last.log" 2>&1; rc=$?; sed 's/^/    | /' "$WORK/last.log"
-  if [ "$rc" -eq "$want" ]; then ok "$what (exit $rc)"; else bad "$what (exit $rc, want $want)"; fi; }
+# shellcheck source=selftest_common.sh
+. "$(dirname "$0")/selftest_common.sh" "$@"
 S=(--strategy perft_e_plus_r --renorm 1)
 expect 0 "gen" "$REF" gen "${S[@]}" --seed 7 "$WORK/W.st" "$WORK/X.st"
 expect 0 "run" "$REF" run "${S[@]}" "$WORK/W.st" "$WORK/X.st" "$WORK/a.st"
@@ -54,5 +48,4 @@ FAKE_BUG=0 expect 0 "check_strategies.sh passes on a faithful fake compiler" bas
 FAKE_BUG=1 expect 1 "check_strategies.sh fails on a 1% gradient error" bash "$HERE/check_strategies.sh" "$FAKE/perftc" "$FAKE/ex" "$WORK/cs_bad"
 cp "$FAKE/ex/token_perft_r.perft" "$FAKE/ex/token_unheard_of.perft"
 FAKE_BUG=0 expect 1 "check_strategies.sh fails on a program it does not know" bash "$HERE/check_strategies.sh" "$FAKE/perftc" "$FAKE/ex" "$WORK/cs_unknown"
-if [ $nfail -ne 0 ]; then echo "selftest_token: FAIL ($nfail checks failed)"; exit 1; fi
-echo "selftest_token: PASS"
+selftest_end selftest_token

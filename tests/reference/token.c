@@ -22,7 +22,7 @@ static void *xcalloc(size_t n, size_t sz) {
 /* =================================================================== ops */
 
 /* out[T,M] = x[T,D] · W[M,D]ᵀ */
-static void linear_fwd(double *out, const double *x, const double *W, int T, int D, int M) {
+void linear_fwd(double *out, const double *x, const double *W, int T, int D, int M) {
     for (int t = 0; t < T; t++)
         for (int m = 0; m < M; m++) {
             double a = 0;
@@ -31,7 +31,7 @@ static void linear_fwd(double *out, const double *x, const double *W, int T, int
         }
 }
 /* dx[T,D] += dout·W;  dW[M,D] += doutᵀ·x */
-static void linear_bwd(double *dx, double *dW, const double *dout, const double *x, const double *W, int T, int D, int M) {
+void linear_bwd(double *dx, double *dW, const double *dout, const double *x, const double *W, int T, int D, int M) {
     for (int t = 0; t < T; t++)
         for (int m = 0; m < M; m++) {
             double g = dout[(size_t)t * M + m];

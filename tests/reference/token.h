@@ -105,4 +105,9 @@ int tstate_selections(const TState *st, const int **sel);
 /* smallest gap between the last selected and the best unselected probability over every router */
 double tstate_min_margin(const TState *st);
 
+/* Shared with attention.c. out[T,M] = x[T,D]·W[M,D]ᵀ;  dx[T,D] += dout·W and dW[M,D] += doutᵀ·x
+ * (either may be NULL). */
+void linear_fwd(double *out, const double *x, const double *W, int T, int D, int M);
+void linear_bwd(double *dx, double *dW, const double *dout, const double *x, const double *W, int T, int D, int M);
+
 #endif
