@@ -630,28 +630,44 @@ static void log_sum_exp(Kernel *k, MlirValue logits, MlirValue t, MlirValue *max
 }
 
 /* mean_t (max + log Σ exp(l − max) − l[label]) */
+/* A negative label (Hugging Face's −100) marks a position outside the loss: a prompt or padding
+ * token. The loss is the mean over the others, and 0 when there are none. */
+static MlirValue label_in_loss(Kernel *k, MlirValue label) { return compare_index(k, "sge", label, i32_const(k, 0)); }
+
+/* max(1, the number of labels ≥ 0) as a float */
+static MlirValue labels_in_loss(Kernel *k, MlirValue labels) {
+  Loop t = loop_begin(k, C(0), C(dim(labels, 0)), F(0.0));
+  MlirValue count = loop_end(k, &t, ADD(t.acc, select_value(k, label_in_loss(k, LOAD(k, labels, t.iv)), F(1.0), F(0.0))));
+  return arith(k, "arith.maximumf", count, F(1.0));
+}
+
+/* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss */
 static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out) {
   int64_t T = dim(logits, 0);
   Loop t = loop_begin(k, C(0), C(T), F(0.0));
   MlirValue max, log_sum;
   log_sum_exp(k, logits, t.iv, &max, &log_sum);
-  MlirValue picked = LOAD(k, logits, t.iv, to_index(k, LOAD(k, labels, t.iv)));
-  MlirValue total = loop_end(k, &t, ADD(t.acc, SUB(ADD(max, log_sum), picked)));
-  store(k, DIV(total, F((double)T)), out, 0, NULL);
+  MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
+  MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
+  MlirValue term = select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0));
+  MlirValue total = loop_end(k, &t, ADD(t.acc, term));
+  store(k, DIV(total, labels_in_loss(k, labels)), out, 0, NULL);
 }
 
-/* d[t,v] = (softmax(l[t])[v] − [v = label]) · dl / T */
+/* d[t,v] = (softmax(l[t])[v] − [v = label]) · dl / labels_in_loss, and 0 for a label < 0 */
 static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d) {
   int64_t T = dim(logits, 0), V = dim(logits, 1);
-  MlirValue scale = DIV(load(k, dl, 0, NULL), F((double)T));
+  MlirValue scale = DIV(load(k, dl, 0, NULL), labels_in_loss(k, labels));
   ROWS(t, T, V);
   MlirValue max, log_sum;
   log_sum_exp(k, logits, t.iv, &max, &log_sum);
-  MlirValue label = to_index(k, LOAD(k, labels, t.iv));
+  MlirValue label_value = LOAD(k, labels, t.iv);
+  MlirValue row_scale = select_value(k, label_in_loss(k, label_value), scale, F(0.0));
+  MlirValue label = to_index(k, label_value);
   FOR(v, C(0), C(V));
   MlirValue p = exp_value(k, SUB(SUB(LOAD(k, logits, t.iv, v.iv), max), log_sum));
   MlirValue target = select_value(k, compare_index(k, "eq", v.iv, label), F(1.0), F(0.0));
-  STORE(k, MUL(SUB(p, target), scale), d, t.iv, v.iv);
+  STORE(k, MUL(SUB(p, target), row_scale), d, t.iv, v.iv);
   END(v);
   END_ROWS(t);
 }

@@ -35,13 +35,14 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
     int64_t classes = logits_spec->dims[logits_spec->num_dims - 1];
     int64_t rows = logits_spec->num_elements / classes;
     for (int64_t r = 0; r < rows; r++) {
+      if (labels[r] < 0) continue; /* outside the loss (−100): not counted */
       const float *row = logits + r * classes;
       int64_t best = 0;
       for (int64_t c = 1; c < classes; c++)
         if (row[c] > row[best]) best = c;
       correct += best == labels[r];
+      labelled++;
     }
-    labelled += rows;
   }
   EvalResult result;
   result.loss = loss_sum / batches;

@@ -118,8 +118,9 @@ int inputs_read(const Manifest *manifest, Arena *arena, const SafetensorsFile *f
     }
     if (input->element_type != ELEMENT_I32 || !input->range) continue;
     const int32_t *values = arena->inputs[i]; /* (input dims) */
-    for (int64_t e = 0; e < input->num_elements; e++)
-      if (values[e] < 0 || values[e] >= input->range) {
+    for (int64_t e = 0; e < input->num_elements; e++) {
+      int ignored = i == manifest->classify_input && values[e] == -100; /* a label outside the loss */
+      if (!ignored && (values[e] < 0 || values[e] >= input->range)) {
         size_t used = strlen(problems);
         snprintf(problems + used, PROBLEMS_SIZE - used,
                  "%s'%s' holds %ld at element %lld, outside its range [0, %lld)",
@@ -128,6 +129,7 @@ int inputs_read(const Manifest *manifest, Arena *arena, const SafetensorsFile *f
         num_problems++;
         break;
       }
+    }
   }
   if (num_problems)
     snprintf(error, error_size, "inputs %s: %d input%s missing or mismatched: %s", file->path,

@@ -43,7 +43,7 @@ STRATEGIES=(
 # case     T  V  D  E K F L N Kt r renorm seed
 #   odd:     the brief's awkward sizes, OLMoE-style block
 #   mixtral: renormalised top-K and c = 0.02 (-Drenorm=1), 3 layers (L/2 = 1.5: depth split 0 1 | 2)
-#   deep:    K = 1, Kt = 1, 4 layers
+#   deep:    K = 1, Kt = 1, 4 layers, and every third label −100: outside the loss (a prompt position)
 #   wide:    D = 70 and F = 67: the GEMMs' vector register blocks (4 vectors of 16 floats) run,
 #            with leftover rows and columns
 #   aliased: D = 1024, rows a multiple of 4 KiB apart: the axpy strips of the experts' input
@@ -155,6 +155,7 @@ for file in "${files[@]}"; do
 
     # 3-5. gen, compiled dump, reference run; 6. compare
     REF_CMD=("$REF"); REF_ARGS=("${sizes[@]}" "${names[@]}")
+    [ "$cname" = deep ] && REF_ARGS+=(--ignore-every 3)
     ref_dump_run "$dir" "$seed"
     ref_compare "$dir"
 

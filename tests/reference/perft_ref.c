@@ -35,7 +35,8 @@ static void die_usage(void) {
             "token models (examples/token_*.perft): add --strategy NAME (see `perft-ref strategies`):\n"
             "  perft-ref params  --strategy S [TSIZES] [--layers l,..]      # expected --list-params lines\n"
             "  (also --tokens-name NAME --labels-name NAME: the i32 inputs' names, default tokens, labels)\n"
-            "  perft-ref gen     --strategy S [TSIZES] [--layers l,..] [--seed S] W.safetensors X.safetensors\n"
+            "  perft-ref gen     --strategy S [TSIZES] [--layers l,..] [--seed S] [--ignore-every N] W.safetensors X.safetensors\n"
+            "                    (--ignore-every N: label -100, outside the loss, at every N-th position)\n"
             "  perft-ref run     --strategy S [TSIZES] [--layers l,..] W.safetensors X.safetensors OUT.safetensors\n"
             "  perft-ref fdcheck --strategy S [TSIZES] [--layers l,..] [--seed S] [--eps E] [--all] [--expect-fail]\n"
             "TSIZES: --T --V --D --E --K --F --L --N --Kt --r --renorm  (defaults 17 11 13 6 3 9 2 5 2 3 0)\n"
@@ -56,6 +57,7 @@ static void die_usage(void) {
 typedef struct {
     Sizes s;
     unsigned long long seed;
+    int ignore_every;   /* token gen: label −100 (outside the loss) at every N-th position; 0 none */
     double rtol, atol, eps;
     int expect_fail;
     const char *only[32];
@@ -133,6 +135,7 @@ static void parse_args(int argc, char **argv, Args *a) {
         }
         else if (strcmp(o, "--all") == 0) a->fd_all = 1;
         else if (OPT("--seed")) a->seed = strtoull(argv[++i], NULL, 10);
+        else if (OPT("--ignore-every")) a->ignore_every = atoi(argv[++i]);
         else if (OPT("--rtol")) a->rtol = parse_double(o, argv[++i]);
         else if (OPT("--atol")) a->atol = parse_double(o, argv[++i]);
         else if (OPT("--eps")) a->eps = parse_double(o, argv[++i]);

@@ -76,10 +76,19 @@ static void embedding_bwd(double *dtable, const double *dx, const int *ids, int 
         for (int d = 0; d < D; d++) dtable[(size_t)ids[t] * D + d] += dx[(size_t)t * D + d];
 }
 
-/* mean_t (logsumexp(z_t) − z_t[label]);  dz = (softmax(z) − onehot)/T */
+/* The positions in the loss: those whose label is not negative (−100 marks a prompt or padding
+ * position, as Hugging Face's ignore_index); at least 1, so that an all-ignored batch gives 0. */
+static int ce_count(const int *lab, int T) {
+    int n = 0;
+    for (int t = 0; t < T; t++) n += lab[t] >= 0;
+    return n > 0 ? n : 1;
+}
+
+/* Σ_{t: label ≥ 0} (logsumexp(z_t) − z_t[label]) / count;  dz = (softmax(z) − onehot)/count there, 0 elsewhere */
 static double ce_fwd(const double *z, const int *lab, int T, int V) {
     double acc = 0;
     for (int t = 0; t < T; t++) {
+        if (lab[t] < 0) continue;
         const double *a = z + (size_t)t * V;
         double mx = a[0];
         for (int v = 1; v < V; v++) if (a[v] > mx) mx = a[v];
@@ -87,16 +96,21 @@ static double ce_fwd(const double *z, const int *lab, int T, int V) {
         for (int v = 0; v < V; v++) s += exp(a[v] - mx);
         acc += mx + log(s) - a[lab[t]];
     }
-    return acc / T;
+    return acc / ce_count(lab, T);
 }
 static void ce_bwd(double *dz, const double *z, const int *lab, int T, int V) {
+    int count = ce_count(lab, T);
     for (int t = 0; t < T; t++) {
         const double *a = z + (size_t)t * V;
+        if (lab[t] < 0) {
+            for (int v = 0; v < V; v++) dz[(size_t)t * V + v] = 0;
+            continue;
+        }
         double mx = a[0];
         for (int v = 1; v < V; v++) if (a[v] > mx) mx = a[v];
         double s = 0;
         for (int v = 0; v < V; v++) s += exp(a[v] - mx);
-        for (int v = 0; v < V; v++) dz[(size_t)t * V + v] = (exp(a[v] - mx) / s - (v == lab[t])) / T;
+        for (int v = 0; v < V; v++) dz[(size_t)t * V + v] = (exp(a[v] - mx) / s - (v == lab[t])) / count;
     }
 }
 
