@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Writes data/unicode_tables.h: the Unicode tables of the tokenizer, from Python's unicodedata.
+
+    python3 data/gen_unicode_tables.py > data/unicode_tables.h
+
+Every table is sorted, for a binary search (unicode.c):
+  letter ranges       General_Category L (Lu Ll Lt Lm Lo)          -- the regex's \\p{L}
+  number ranges       General_Category N (Nd Nl No)                -- the regex's \\p{N}
+  white space ranges  the White_Space property (PropList.txt)      -- the regex's \\s
+  combining classes   ranges of one nonzero Canonical_Combining_Class
+  decompositions      full canonical decomposition of each code point that has one (Hangul
+                      syllables excepted: they are decomposed by arithmetic), expanded recursively
+  compositions        (first, second) -> primary composite, for canonical composition
+  nfc unstable ranges code points that can make NFC change a string: NFC(c) != c, a nonzero
+                      combining class, or the second half of a composition; a string with none of
+                      them is already NFC (the fast path)
+The Unicode version is unicodedata.unidata_version (written into the header).
+"""
+import sys
+import unicodedata
+
+MAX_CODE_POINT = 0x10FFFF
+# White_Space (PropList.txt; unchanged since Unicode 6.3 removed U+180E). Not in unicodedata.
+WHITE_SPACE = [(0x0009, 0x000D), (0x0020, 0x0020), (0x0085, 0x0085), (0x00A0, 0x00A0),
+               (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F),
+               (0x205F, 0x205F), (0x3000, 0x3000)]
+HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3
+
+
+def ranges_of(predicate):
+    """Sorted [first, last] ranges of the code points for which predicate holds."""
+    ranges = []
+    for code_point in range(MAX_CODE_POINT + 1):
+        if not predicate(code_point):
+            continue
+        if ranges and ranges[-1][1] == code_point - 1:
+            ranges[-1][1] = code_point
+        else:
+            ranges.append([code_point, code_point])
+    return ranges
+
+
+def category_starts_with(letter):
+    return lambda code_point: unicodedata.category(chr(code_point)).startswith(letter)
+
+
+def canonical_decomposition(code_point):
+    """The one-level canonical decomposition as a list of code points, or None."""
+    fields = unicodedata.decomposition(chr(code_point)).split()
+    if not fields or fields[0].startswith("<"):
+        return None
+    return [int(field, 16) for field in fields]
+
+
+def full_decomposition(code_point):
+    parts = canonical_decomposition(code_point)
+    if parts is None:
+        return [code_point]
+    expanded = []
+    for part in parts:
+        expanded.extend(full_decomposition(part))
+    return expanded
+
+
+def main():
+    out = sys.stdout
+    letters = ranges_of(category_starts_with("L"))
+    numbers = ranges_of(category_starts_with("N"))
+    for first, last in WHITE_SPACE:  # White_Space is a subset of what str.isspace() accepts
+        assert all(chr(c).isspace() for c in range(first, last + 1))
+
+    combining = []
+    for code_point in range(MAX_CODE_POINT + 1):
+        ccc = unicodedata.combining(chr(code_point))
+        if ccc == 0:
+            continue
+        if combining and combining[-1][1] == code_point - 1 and combining[-1][2] == ccc:
+            combining[-1][1] = code_point
+        else:
+            combining.append([code_point, code_point, ccc])
+
+    decompositions, pool = [], []
+    compositions = []
+    for code_point in range(MAX_CODE_POINT + 1):
+        if HANGUL_FIRST <= code_point <= HANGUL_LAST or canonical_decomposition(code_point) is None:
+            continue
+        expanded = full_decomposition(code_point)
+        assert "".join(map(chr, expanded)) == unicodedata.normalize("NFD", chr(code_point))
+        decompositions.append((code_point, len(pool), len(expanded)))
+        pool.extend(expanded)
+        pair = canonical_decomposition(code_point)
+        # A primary composite: a pair that NFC puts back together (composition exclusions,
+        # singletons and non-starter decompositions do not come back).
+        if len(pair) == 2 and unicodedata.normalize("NFC", chr(pair[0]) + chr(pair[1])) == chr(code_point):
+            compositions.append((pair[0], pair[1], code_point))
+    compositions.sort()
+    assert max(length for _, _, length in decompositions) <= 4
+
+    seconds = {second for _, second, _ in compositions}
+    hangul_vowels_and_trailing = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+
+    def unstable(code_point):
+        character = chr(code_point)
+        return (unicodedata.normalize("NFC", character) != character
+                or unicodedata.combining(character) != 0
+                or code_point in seconds or code_point in hangul_vowels_and_trailing)
+    nfc_unstable = ranges_of(unstable)
+    assert nfc_unstable[0][0] >= 0x300  # unicode.c: below U+0300 every string is already NFC
+
+    out.write("/* unicode_tables.h: generated by data/gen_unicode_tables.py from Python's unicodedata\n")
+    out.write(" * (Unicode %s). Do not edit: run the script again. Each table is sorted for a binary\n"
+              " * search; see the script for what each one holds. */\n" % unicodedata.unidata_version)
+    out.write("#ifndef PERFT_DATA_UNICODE_TABLES_H\n#define PERFT_DATA_UNICODE_TABLES_H\n\n")
+    out.write('#define UNICODE_TABLES_VERSION "%s"\n\n' % unicodedata.unidata_version)
+
+    def write_ranges(name, ranges):
+        out.write("static const UnicodeRange %s[%d] = {\n" % (name, len(ranges)))
+        items = ["{0x%X, 0x%X}" % (first, last) for first, last in ranges]
+        write_items(items)
+        out.write("};\n\n")
+
+    def write_items(items, per_line=6):
+        for start in range(0, len(items), per_line):
+            out.write("  " + ", ".join(items[start:start + per_line]) + ",\n")
+
+    write_ranges("unicode_letter_ranges", letters)
+    write_ranges("unicode_number_ranges", numbers)
+    write_ranges("unicode_white_space_ranges", [list(r) for r in WHITE_SPACE])
+    write_ranges("unicode_nfc_unstable_ranges", nfc_unstable)
+
+    out.write("static const UnicodeCombiningRange unicode_combining_ranges[%d] = {\n" % len(combining))
+    write_items(["{0x%X, 0x%X, %d}" % tuple(r) for r in combining], per_line=5)
+    out.write("};\n\n")
+
+    out.write("static const UnicodeDecomposition unicode_decompositions[%d] = {\n" % len(decompositions))
+    write_items(["{0x%X, %d, %d}" % d for d in decompositions], per_line=5)
+    out.write("};\n\n")
+    out.write("static const uint32_t unicode_decomposition_pool[%d] = {\n" % len(pool))
+    write_items(["0x%X" % c for c in pool], per_line=10)
+    out.write("};\n\n")
+
+    out.write("static const UnicodeComposition unicode_compositions[%d] = {\n" % len(compositions))
+    write_items(["{0x%X, 0x%X, 0x%X}" % c for c in compositions], per_line=4)
+    out.write("};\n\n#endif\n")
+
+
+if __name__ == "__main__":
+    main()
