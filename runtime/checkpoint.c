@@ -208,6 +208,7 @@ void checkpointer_create(Checkpointer *checkpointer, const RunOptions *options, 
       {"perft.opt.eval_every", text.eval_every}, {"perft.opt.eval_batches", text.eval_batches},
       {"perft.opt.weights", text.weights}, {"perft.opt.init", text.init},
       {"perft.opt.metrics", options->metrics_path ? options->metrics_path : ""},
+      {"perft.opt.data", options->data_path ? options->data_path : ""},
       {"perft.opt.save", options->save_path ? options->save_path : ""},
       {"perft.opt.save_all", options->save_all_path ? options->save_all_path : ""},
       {"perft.opt.save_every", text.save_every}, {"perft.opt.checkpoint_every", text.checkpoint_every},
@@ -360,6 +361,7 @@ void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *opt
   if (options->checkpoint_every < 1 || options->keep < 1 || options->keep > 64)
     perft_fatal("%s: perft.opt.checkpoint_every or perft.opt.keep is out of range", checkpoint->path);
   adopt_path(checkpoint, options, OPTION_METRICS, "perft.opt.metrics", &options->metrics_path);
+  adopt_path(checkpoint, options, OPTION_DATA, "perft.opt.data", &options->data_path);
   adopt_path(checkpoint, options, OPTION_SAVE, "perft.opt.save", &options->save_path);
   adopt_path(checkpoint, options, OPTION_SAVE_ALL, "perft.opt.save_all", &options->save_all_path);
   if (!(options->given & OPTION_WEIGHTS)) { /* the base is checked by its identity after loading */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "data_file.h"
 #include "program.h"
 
 /* Pairs whose exhaustive count is cheap are checked at start-up: a split that holds out none or
@@ -109,7 +110,7 @@ static void check_split(DataPlan *plan, const Manifest *manifest) {
   plan->held_out_split = 1;
 }
 
-void data_plan_create(const Manifest *manifest, const char *task_text, DataPlan *plan) {
+void data_plan_create(const Manifest *manifest, const char *task_text, const char *data_path, DataPlan *plan) {
   memset(plan, 0, sizeof *plan);
   plan->label_input = manifest->has_classify ? manifest->classify_input : -1;
   plan->token_inputs[0] = plan->token_inputs[1] = -1;
@@ -120,6 +121,12 @@ void data_plan_create(const Manifest *manifest, const char *task_text, DataPlan 
       continue;
     if (plan->num_token_inputs < 2) plan->token_inputs[plan->num_token_inputs] = i;
     plan->num_token_inputs++;
+  }
+  if (data_path) {
+    if (task_text) perft_fatal("--task makes data by a rule; --data reads it from a file: give one of them");
+    plan->kind = DATA_FILE;
+    plan->file = data_file_open(data_path, manifest, plan);
+    return;
   }
   if (manifest->has_teacher) {
     if (task_text) perft_fatal("--task needs a program without a teacher (this one has 'teacher')");
@@ -154,8 +161,15 @@ void data_plan_create(const Manifest *manifest, const char *task_text, DataPlan 
              "one token input: evaluation draws fresh tokens from its own stream");
 }
 
+void data_plan_destroy(DataPlan *plan) {
+  if (plan->file) data_file_close(plan->file);
+  plan->file = NULL;
+}
+
 void data_describe(const DataPlan *plan, const Manifest *manifest, char *out, size_t out_size) {
-  if (plan->kind == DATA_TEACHER) {
+  if (plan->kind == DATA_FILE) {
+    data_file_describe(plan->file, out, out_size);
+  } else if (plan->kind == DATA_TEACHER) {
     snprintf(out, out_size, "teacher: %s <- %s of a perturbed teacher; other inputs N(0, 1)",
              manifest->inputs[manifest->teacher_input].name,
              manifest->outputs[manifest->teacher_output].name);
@@ -184,6 +198,11 @@ void data_set_seed(const Manifest *manifest, Arena *arena, int32_t value) {
 
 void data_fill(const DataPlan *plan, const Manifest *manifest, Arena *arena, Rng *rng,
                DataSplit split) {
+  if (plan->kind == DATA_FILE) {
+    data_file_fill(plan->file, plan, manifest, arena, rng, split);
+    data_set_seed(manifest, arena, 0);
+    return;
+  }
   for (int i = 0; i < manifest->num_inputs; i++) {
     const TensorSpec *input = &manifest->inputs[i];
     if (plan->kind == DATA_TEACHER && i == manifest->teacher_input) continue;

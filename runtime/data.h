@@ -3,6 +3,7 @@
  *   teacher   `teacher IN OUT`: other inputs drawn, IN <- OUT of perft_forward on the teacher
  *   task      `classify LOGITS LABELS`, no teacher: token inputs uniform in [0, range), labels by
  *             a rule (--task affine:A:B | add:C), held-out pairs kept for evaluation
+ *   file      --data FILE (data_file.h): rows of a token file perft-data wrote
  *   normal    anything else: f32 inputs N(0, 1), ranged i32 inputs uniform in [0, range)
  * In every case an i32 input without a range is zero and the seed input is 0 (training writes a
  * fresh nonzero seed after the data, just before perft_train_step).
@@ -17,7 +18,7 @@
 #include "manifest.h"
 #include "rng.h"
 
-typedef enum { DATA_NORMAL, DATA_TEACHER, DATA_TASK } DataKind;
+typedef enum { DATA_NORMAL, DATA_TEACHER, DATA_TASK, DATA_FILE } DataKind;
 typedef enum { TASK_AFFINE, TASK_ADD } TaskKind;
 typedef enum { SPLIT_TRAIN, SPLIT_EVAL } DataSplit;
 
@@ -37,6 +38,7 @@ typedef struct {
   int num_token_inputs;   /* how many such inputs the program has (may exceed 2) */
   int held_out_split;     /* 1: (a, b) pairs with token_pair_held_out are evaluation-only */
   char split_note[160];   /* why there is (or is not) a held-out split, for the configuration */
+  struct TokenFile *file; /* DATA_FILE: --data, the token file (data_file.c) */
 } DataPlan;
 
 /* "affine:A:B" or "add:C" (integers, |value| < 2^31). Returns 0 with a reason on error. */
@@ -47,9 +49,11 @@ int token_pair_held_out(int64_t a, int64_t b);
 /* The per-step dropout seed: nonzero, in [1, 2^31), a function of --seed and the step only. */
 int32_t training_step_seed(uint64_t seed, int step);
 
-/* Picks the data source for the program; task_text NULL means the default (affine:1:0 for a
- * classifying program without a teacher). Exits with an error when --task does not fit. */
-void data_plan_create(const Manifest *manifest, const char *task_text, DataPlan *plan);
+/* Picks the data source for the program: the token file data_path (--data, DATA_FILE) when given,
+ * else by the program; task_text NULL means the default (affine:1:0 for a classifying program
+ * without a teacher). Exits with an error when --task or --data does not fit. */
+void data_plan_create(const Manifest *manifest, const char *task_text, const char *data_path, DataPlan *plan);
+void data_plan_destroy(DataPlan *plan);
 /* One line for the configuration table. */
 void data_describe(const DataPlan *plan, const Manifest *manifest, char *out, size_t out_size);
 /* Fills every input for one batch of the given split (seed input <- 0; with a teacher, runs the

@@ -75,6 +75,7 @@ int run_eval_only(const Manifest *manifest, const RunOptions *options) {
   EvalResult result = evaluate(manifest, &plan, &arena, options->seed, options->eval_batches);
   eval_report(&result, 0, &metrics);
   metrics_close(&metrics);
+  data_plan_destroy(&plan);
   if (result.first_non_finite_batch >= 0)
     perft_fatal("evaluation: batch %d's loss is not finite (%g) (hint: check the weights for NaN or Inf)",
                 result.first_non_finite_batch + 1, result.loss);

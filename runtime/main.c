@@ -65,6 +65,8 @@ static void print_help(void) {
          "  --save-every N         also write them every N steps (needs --save or --save-all)\n"
          "  --task T               token task: affine:A:B (label = (A a + B) mod V) or add:C\n"
          "                         (label = (a + b + C) mod V); default affine:1:0\n"
+         "  --data FILE            a token file from perft-data: each step takes rows of it as the\n"
+         "                         tokens and labels (every 20th row held out for evaluation)\n"
          "  --eval-every N         evaluate every N steps, 0 = only at the end (default 0)\n"
          "  --eval-batches M       held-out batches per evaluation (default 8)\n"
          "  --checkpoint-dir DIR   write checkpoints for exact resume into DIR: adapters, AdamW\n"
@@ -141,6 +143,7 @@ static const OptionSpec OPTIONS[] = {
     {"--save-every", VALUE_INT, 1, 1000000000L, OPTION_SAVE_EVERY, TRAINING_ONLY, FIELD(save_every)},
     {"--save-all", VALUE_PATH, 0, 0, OPTION_SAVE_ALL, TRAINING_ONLY, FIELD(save_all_path)},
     {"--task", VALUE_TASK, 0, 0, OPTION_TASK, NOT_WITH_DUMP, FIELD(task)},
+    {"--data", VALUE_PATH, 0, 0, OPTION_DATA, NOT_WITH_DUMP, FIELD(data_path)},
     {"--eval-every", VALUE_INT, 0, 1000000000L, OPTION_EVAL_EVERY, TRAINING_ONLY, FIELD(eval_every)},
     {"--eval-batches", VALUE_INT, 1, 1000000000L, OPTION_EVAL_BATCHES, NOT_WITH_DUMP, FIELD(eval_batches)},
     {"--checkpoint-dir", VALUE_PATH, 0, 0, OPTION_CHECKPOINT_DIR, TRAINING_ONLY, FIELD(checkpoint_dir)},

@@ -184,7 +184,7 @@ void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
 
 void program_start(const Manifest *manifest, const RunOptions *options, ArenaPurpose purpose, DataPlan *plan,
                    Arena *arena) {
-  data_plan_create(manifest, options->task, plan);
+  data_plan_create(manifest, options->task, options->data_path, plan);
   arena_create(arena, manifest, purpose);
   params_initialise(manifest, arena, options->seed, options->weights_paths, options->num_weights,
                     options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_FROZEN_REQUIRED);

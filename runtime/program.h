@@ -24,7 +24,7 @@ enum {
   OPTION_EVAL_BATCHES = 1u << 8, OPTION_WEIGHTS = 1u << 9, OPTION_INIT = 1u << 10,
   OPTION_METRICS = 1u << 11, OPTION_SAVE = 1u << 12, OPTION_SAVE_ALL = 1u << 13,
   OPTION_SAVE_EVERY = 1u << 14, OPTION_CHECKPOINT_EVERY = 1u << 15, OPTION_KEEP = 1u << 16,
-  OPTION_CHECKPOINT_DIR = 1u << 17
+  OPTION_CHECKPOINT_DIR = 1u << 17, OPTION_DATA = 1u << 18
 };
 
 typedef struct {
@@ -43,6 +43,7 @@ typedef struct {
   const char *save_all_path; /* NULL: none; every parameter */
   int save_every;            /* 0: only at the end */
   const char *task;          /* --task affine:A:B | add:C; NULL: the default for the program */
+  const char *data_path;     /* --data FILE: a token file (data_file.h); NULL: data by rule */
   int eval_every;            /* 0: evaluate only at the end */
   int eval_batches;          /* held-out batches per evaluation */
   const char *checkpoint_dir;  /* NULL: no checkpoints */

@@ -402,6 +402,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
          options.save_all_path ? ", saved all " : "", options.save_all_path ? options.save_all_path : "");
   saves_destroy(&saves);
   checkpointer_destroy(&checkpointer);
+  data_plan_destroy(&plan);
   arena_destroy(&arena);
   checkpoint_free_adopted(&options);
   return 0;

@@ -582,6 +582,59 @@ def test_progress(tmp):
         assert part in summary, "summary lacks %r:\n%s" % (part, summary)
 
 
+def write_token_file(path, rows, length, bad_token_at=None):
+    """A token file as perft-data writes it: tokens [rows, length], labels = (token + 1) mod V, the
+    first two positions of each row -100 (a prompt)."""
+    rng = random.Random(rows * 31 + length)
+    tokens = [rng.randrange(V) for _ in range(rows * length)]
+    labels = [-100 if i % length < 2 else (tokens[i] + 1) % V for i in range(rows * length)]
+    if bad_token_at is not None:
+        tokens[bad_token_at] = V
+    write_safetensors(path, {"tokens": ([rows, length], tokens, "I32"), "labels": ([rows, length], labels, "I32")})
+
+
+def test_token_data(tmp):
+    """--data: rows of a token file as the tokens and labels; held-out rows for evaluation; exact resume."""
+    write_token_file(tmp + "/train.safetensors", 40, 8)
+    exe = token_exe("base")
+    out = run("--data", tmp + "/train.safetensors", "--steps", "200", "--lr", "0.05", "--eval-every", "100",
+              exe=exe, env={"PERFT_FAKE_LOG": tmp + "/log"}).stdout
+    assert "40 rows of 8 tokens, 2 a step, drawn at random; every 20th row held out for evaluation" in out, out
+    values = losses(out)
+    assert values[-1] < 0.5 * values[0], "loss %g -> %g" % (values[0], values[-1])
+    _, accuracy = done_fields(out)
+    assert accuracy > 0.9, "accuracy %g" % accuracy  # label = token + 1: learnable, prompt positions left out
+    # every training call saw rows of the file, never a held-out row (19 and 39)
+    rows = {}
+    saved = read_safetensors(tmp + "/train.safetensors")
+    for r in range(40):
+        rows[tuple(saved["tokens"][1][r * 8:(r + 1) * 8])] = r
+    for line in open(tmp + "/log"):
+        kind, _, rest = line.partition(" ")
+        tokens = [int(x) for x in rest.split(";")[1].split()]
+        used = {rows[tuple(tokens[i:i + 8])] for i in (0, 8)}
+        assert all((r % 20 == 19) == (kind == "eval") for r in used), (kind, used)
+    run("--eval-only", "--data", tmp + "/train.safetensors", exe=exe)
+    # errors name the file, the tensor and the value
+    write_token_file(tmp + "/five.safetensors", 40, 5)
+    expect_error(["--data", tmp + "/five.safetensors"], "rows of 5 tokens, but the program takes 16 tokens a step",
+                 exe=exe)
+    write_token_file(tmp + "/bad.safetensors", 40, 8, bad_token_at=3 * 8 + 2)
+    expect_error(["--data", tmp + "/bad.safetensors"], "tokens[3, 2] = 11 is outside [0, 11)", exe=exe)
+    write_safetensors(tmp + "/nolabels.safetensors", {"tokens": ([2, 8], [0] * 16, "I32")})
+    expect_error(["--data", tmp + "/nolabels.safetensors"], "no tensor 'labels'", exe=exe)
+    expect_error(["--data", tmp + "/train.safetensors", "--task", "add:1"], "give one of them", exe=exe)
+    # resume from a checkpoint in the middle: the same adapters as the run that never stopped
+    common = ["--data", tmp + "/train.safetensors", "--steps", "30", "--lr", "0.05"]
+    run(*common, "--checkpoint-dir", tmp + "/ref", "--checkpoint-every", "10", "--keep", "5",
+        "--save", tmp + "/ref.safetensors", exe=exe)
+    os.mkdir(tmp + "/part")
+    with open(tmp + "/ref/step-000000010.safetensors", "rb") as source:
+        open(tmp + "/part/step-000000010.safetensors", "wb").write(source.read())
+    run("--resume", tmp + "/part", "--save", tmp + "/part.safetensors", exe=exe)
+    assert open(tmp + "/part.safetensors", "rb").read() == open(tmp + "/ref.safetensors", "rb").read()
+
+
 def main():
     global EXE
     if len(sys.argv) != 3:

@@ -154,7 +154,7 @@ static void test_manifest_tokens(void) {
   manifest_count_adapter_params(&m, &adapter, &base);
   CHECK(adapter == 8 * 4 + 4 * 11 && base == 11 * 8);
   DataPlan plan;
-  data_plan_create(&m, NULL, &plan);
+  data_plan_create(&m, NULL, NULL, &plan);
   CHECK(plan.kind == DATA_TASK && plan.task.kind == TASK_AFFINE && plan.task.scale == 1 &&
         plan.task.offset == 0);
   CHECK(plan.label_input == 1 && plan.num_token_inputs == 1 && plan.token_inputs[0] == 0);

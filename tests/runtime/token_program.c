@@ -103,7 +103,7 @@ static void check_runtime_promises(void **buffers) {
   const int32_t *tokens = buffers[B_TOKENS], *labels = buffers[B_LABELS];
   for (int t = 0; t < T; t++) {
     if (tokens[t] < 0 || tokens[t] >= V) fail("token id out of range");
-    if (labels[t] < 0 || labels[t] >= V) fail("label out of range");
+    if ((labels[t] < 0 && labels[t] != -100) || labels[t] >= V) fail("label out of range");
     if (HAS_OTHER && (((const int32_t *)buffers[B_OTHER])[t] < 0 ||
                       ((const int32_t *)buffers[B_OTHER])[t] >= V))
       fail("other token id out of range");
@@ -165,6 +165,9 @@ static void forward(void **buffers) {
       for (int r = 0; r < R; r++) ws.w[h * V + v] += a[h * R + r] * b[r * V + v];
 #endif
   double total = 0.0;
+  int in_loss = 0; /* labels of -100 are outside the loss */
+  for (int t = 0; t < T; t++) in_loss += labels[t] >= 0;
+  double count = in_loss ? in_loss : 1;
   for (int t = 0; t < T; t++) {
     float *row = logits + t * V;
     float max = -INFINITY;
@@ -176,12 +179,16 @@ static void forward(void **buffers) {
     }
     double sum = 0.0;
     for (int v = 0; v < V; v++) sum += exp((double)(row[v] - max));
+    if (labels[t] < 0) {
+      for (int v = 0; v < V; v++) ws.dlogits[t * V + v] = 0.0f;
+      continue;
+    }
     total += log(sum) + max - row[labels[t]];
     for (int v = 0; v < V; v++)
       ws.dlogits[t * V + v] =
-          (float)((exp((double)(row[v] - max)) / sum - (v == labels[t])) / T);
+          (float)((exp((double)(row[v] - max)) / sum - (v == labels[t])) / count);
   }
-  *loss = (float)(total / T);
+  *loss = (float)(total / count);
 }
 
 void perft_forward(void **buffers) {
