@@ -134,6 +134,13 @@ for f in "$(dirname "$EXAMPLE")"/token_*.perft; do
   run_one "$name" "$f" "" $TOKEN_DIMS
 done
 
+# the whole decoder (attention with grouped kv heads, q/k norms, rope, MoE + PERFT-R, two layers):
+# the adapters' gradients of layer 0 go back through layer 1's attention
+if selected example_decoder_perft_r; then
+  run_one example_decoder_perft_r "$(dirname "$EXAMPLE")/decoder_perft_r.perft" "" -Dtokens=8 -DSq=4 -DV=5 -DD=6 \
+    -DH=2 -DG=1 -DQD=4 -DKD=2 -DE=4 -DK=2 -DF=5 -DL=2 -DN=3 -DKt=2 -Dr=2
+fi
+
 # the gallery of composition schemes (examples/schemes/), the same way
 for f in "$(dirname "$EXAMPLE")"/schemes/*.perft; do
   [ -f "$f" ] || continue
