@@ -862,14 +862,14 @@ void safetensors_writer_create_with_metadata(SafetensorsWriter *writer, const ch
   Text json = {mallocCheck(256), 8, 256}; /* 8 bytes reserved for the length */
   text_append(&json, "{\"__metadata__\":{\"format\":\"pt\"");
   for (int m = 0; m < num_metadata; m++) {
-    assertCheck(metadata_value_is_plain(metadata[m].value));
     writer->metadata_keys[m] = strdupCheck(metadata[m].key);
     text_append(&json, ",");
     text_append_json_string(&json, metadata[m].key);
-    text_append(&json, ":\"");
-    writer->metadata_value_offsets[m] = json.length;
-    writer->metadata_value_lengths[m] = strlen(metadata[m].value);
-    text_append(&json, "%s\"", metadata[m].value);
+    text_append(&json, ":");
+    /* a plain value stands in the header as it is, so that it can be rewritten in place */
+    writer->metadata_value_offsets[m] = json.length + 1;
+    writer->metadata_value_lengths[m] = metadata_value_is_plain(metadata[m].value) ? strlen(metadata[m].value) : SIZE_MAX;
+    text_append_json_string(&json, metadata[m].value);
   }
   text_append(&json, "}");
   uint64_t offset = 0;

@@ -94,12 +94,13 @@ typedef struct {
 void safetensors_writer_create(SafetensorsWriter *writer, const char *path,
                                const SafetensorsTensor *tensors, int num_tensors);
 /* As safetensors_writer_create, with "__metadata__" entries besides "format": "pt". Values are
- * restricted to printable ASCII without '"' or '\\' (so that they can be rewritten in place). */
+ * any text (escaped as JSON needs); only those of printable ASCII without '"' or '\\' can be
+ * rewritten in place later. */
 void safetensors_writer_create_with_metadata(SafetensorsWriter *writer, const char *path,
                                              const SafetensorsTensor *tensors, int num_tensors,
                                              const SafetensorsMetadata *metadata, int num_metadata);
-/* Rewrites the value of metadata `key` in the prepared header; the new value must have the
- * length of the one given at creation. No allocation. */
+/* Rewrites the value of metadata `key` in the prepared header; both values must be plain (see
+ * above) and of one length. No allocation. */
 void safetensors_writer_set_metadata(SafetensorsWriter *writer, const char *key, const char *value);
 /* Writes temp file + fsync + rename + fsync of the directory. Either the new file is complete at
  * path, or path keeps its old contents and no temp file is left. Returns 0 with a reason in

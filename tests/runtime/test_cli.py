@@ -559,6 +559,22 @@ def test_resume(tmp):
                  "was trained on other base weights")
     # another program cannot resume it
     expect_error(["--resume", tmp + "/part"], "a checkpoint of another program", exe=token_exe("adapter"))
+    # nor does a file that is not a checkpoint pass for one
+    os.mkdir(tmp + "/adapters_only")
+    with open(tmp + "/ref.safetensors", "rb") as source:
+        open(tmp + "/adapters_only/step-000000001.safetensors", "wb").write(source.read())
+    expect_error(["--resume", tmp + "/adapters_only"], "not a perft checkpoint (perft.kind is 'adapters')")
+    # paths of any characters and two --weights files are recorded, escaped, and adopted
+    odd = tmp + '/métriques "q" \\.jsonl'
+    write_safetensors(tmp + "/w1.safetensors", random_weights(random.Random(7)))
+    write_safetensors(tmp + "/w2.safetensors", random_weights(random.Random(8)))
+    run("--steps", "6", "--weights", tmp + "/w1.safetensors", "--weights", tmp + "/w2.safetensors",
+        "--checkpoint-dir", tmp + "/odd", "--checkpoint-every", "3", "--metrics", odd)
+    os.remove(tmp + "/odd/step-000000006.safetensors")
+    out = run("--resume", tmp + "/odd").stdout
+    assert "after step 3 of 6" in out, out
+    assert "weights       %s/w2.safetensors (overrides the files before it)" % tmp in out, out
+    assert len(open(odd, encoding="utf-8").readlines()) == 7, "6 step lines and the evaluation's"
 
 
 def test_adapter_identity(tmp):
