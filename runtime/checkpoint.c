@@ -278,26 +278,23 @@ static const char *required_metadata(const SafetensorsFile *checkpoint, const ch
   return value;
 }
 
-static void adopt_text(const SafetensorsFile *checkpoint, const RunOptions *options, unsigned bit,
-                       const char *option, const char *key, const char *mine, const char **out) {
+/* The checkpoint's value of option `key` (text); when the command line gave the option with another
+ * value (`mine`, as text), an error: a resumed run keeps the options that shape its numbers. */
+static const char *checked_option(const SafetensorsFile *checkpoint, const RunOptions *options, unsigned bit,
+                                  const char *option, const char *key, const char *mine) {
   const char *theirs = required_metadata(checkpoint, key);
   if ((options->given & bit) && strcmp(mine ? mine : "", theirs) != 0)
     perft_fatal("%s %s differs from the run being resumed (%s in %s) (hint: a resumed run keeps its "
                 "options; start a new --checkpoint-dir to change them)",
                 option, mine ? mine : "(default)", theirs[0] ? theirs : "the default", checkpoint->path);
-  if (!(options->given & bit)) *out = theirs[0] ? strdupCheck(theirs) : NULL;
+  return theirs;
 }
 
 static void adopt_int(const SafetensorsFile *checkpoint, const RunOptions *options, unsigned bit,
                       const char *option, const char *key, int *value) {
   char mine[32];
   snprintf(mine, sizeof mine, "%d", *value);
-  const char *adopted = mine;
-  adopt_text(checkpoint, options, bit, option, key, mine, &adopted);
-  if (adopted != mine) {
-    *value = atoi(adopted);
-    free((char *)adopted);
-  }
+  *value = atoi(checked_option(checkpoint, options, bit, option, key, mine));
 }
 
 static void adopt_double(const SafetensorsFile *checkpoint, const RunOptions *options, unsigned bit,
@@ -337,18 +334,9 @@ void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *opt
   adopt_double(checkpoint, options, OPTION_CLIP, "--clip", "perft.opt.clip", &options->clip);
   char seed[24];
   snprintf(seed, sizeof seed, "%" PRIu64, options->seed);
-  const char *adopted_seed = seed;
-  adopt_text(checkpoint, options, OPTION_SEED, "--seed", "perft.opt.seed", seed, &adopted_seed);
-  if (adopted_seed != seed) {
-    options->seed = strtoull(adopted_seed, NULL, 10);
-    free((char *)adopted_seed);
-  }
-  const char *task = options->task;
-  adopt_text(checkpoint, options, OPTION_TASK, "--task", "perft.opt.task", options->task, &task);
-  if (task != options->task) {
-    options->task = task ? keep_string(options, task, strlen(task)) : NULL;
-    free((char *)task);
-  }
+  options->seed = strtoull(checked_option(checkpoint, options, OPTION_SEED, "--seed", "perft.opt.seed", seed), NULL, 10);
+  const char *task = checked_option(checkpoint, options, OPTION_TASK, "--task", "perft.opt.task", options->task);
+  if (!(options->given & OPTION_TASK)) options->task = task[0] ? keep_string(options, task, strlen(task)) : NULL;
   adopt_int(checkpoint, options, OPTION_EVAL_EVERY, "--eval-every", "perft.opt.eval_every", &options->eval_every);
   adopt_int(checkpoint, options, OPTION_EVAL_BATCHES, "--eval-batches", "perft.opt.eval_batches",
             &options->eval_batches);
