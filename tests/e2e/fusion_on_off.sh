@@ -28,6 +28,25 @@ count() {
 #    the GEMM kernels' K chunks (long: D=1030, F=1100; W2's K = F is then past the 1024 up to which
 #    perft-fuse-route combines in the epilogue, so there the combine must stay a separate op)
 #    case  T  D  E  K  F  N  Kt r
+# train_both NAME DIR PROGRAM NOTE [-DNAME=VALUE ...]: the program built with and without every
+# fusion, 5 steps of training each; every parameter and every loss must be byte-identical
+train_both() {
+  local name=$1 dir=$2 program=$3 note=$4 v
+  shift 4
+  for v in fused unfused; do
+    local flags=()
+    [ $v = unfused ] && flags=(--no-fuse=all)
+    "$perftc" "$program" "$@" ${flags[@]+"${flags[@]}"} -o "$dir/$v"
+    "$dir/$v" --init --steps 5 --seed 3 --save-all "$dir/$v.safetensors" --metrics "$dir/$v.jsonl" >/dev/null
+  done
+  if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors" &&
+     cmp -s <(grep -o '"loss":[^,]*' "$dir/fused.jsonl") <(grep -o '"loss":[^,]*' "$dir/unfused.jsonl"); then
+    echo "ok: $name: parameters and losses after 5 steps byte-identical with and without fusion ($note)"
+  else
+    fail "$name: training differs with and without fusion"
+  fi
+}
+
 for case in "odd 29 37 6 3 23 5 2 3" "long 13 1030 4 2 1100 3 2 4"; do
 read -r cname T D E K F N Kt r <<<"$case"
 sizes=(-Dtokens=$T -DD=$D -DE=$E -DK=$K -DF=$F -DN=$N -DKt=$Kt -Dr=$r)
@@ -117,17 +136,7 @@ for case in perft_r perft_e perft_s perft_d lora_router full_ft lora_experts sha
     [ "$chains" -ge 1 ] || fail "$name: no LoRA chain was fused"
     n="$n, $chains lora_chain" ;;
   esac
-  for v in fused unfused; do
-    flags=()
-    [ $v = unfused ] && flags=(--no-fuse=all)
-    "$perftc" "$program" ${sizes[@]+"${sizes[@]}"} ${flags[@]+"${flags[@]}"} -o "$dir/$v"
-    "$dir/$v" --init --steps 5 --seed 3 --save-all "$dir/$v.safetensors" --metrics "$dir/$v.jsonl" >/dev/null
-  done
-  if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors" && cmp -s <(grep -o '"loss":[^,]*' "$dir/fused.jsonl") <(grep -o '"loss":[^,]*' "$dir/unfused.jsonl"); then
-    echo "ok: $case: parameters and losses after 5 steps byte-identical with and without fusion ($n)"
-  else
-    fail "$case: training differs with and without fusion"
-  fi
+  train_both "$case" "$dir" "$program" "$n" ${sizes[@]+"${sizes[@]}"}
 done
 # 3. the gallery of composition schemes (new ops: broadcasts, masks, expert rows, expert choice)
 #    beside the fusion passes: 5 steps, every parameter and loss identical with and without them
@@ -135,17 +144,7 @@ for program in "$examples"/schemes/*.perft; do
   name=scheme_$(basename "$program" .perft)
   dir=$work/$name
   mkdir -p "$dir"
-  for v in fused unfused; do
-    flags=()
-    [ $v = unfused ] && flags=(--no-fuse=all)
-    "$perftc" "$program" ${flags[@]+"${flags[@]}"} -o "$dir/$v"
-    "$dir/$v" --init --steps 5 --seed 3 --save-all "$dir/$v.safetensors" --metrics "$dir/$v.jsonl" >/dev/null
-  done
-  if cmp -s "$dir/fused.safetensors" "$dir/unfused.safetensors" && cmp -s <(grep -o '"loss":[^,]*' "$dir/fused.jsonl") <(grep -o '"loss":[^,]*' "$dir/unfused.jsonl"); then
-    echo "ok: $name: parameters and losses after 5 steps byte-identical with and without fusion"
-  else
-    fail "$name: training differs with and without fusion"
-  fi
+  train_both "$name" "$dir" "$program" "new ops beside the fusions"
 done
 [ $failures -eq 0 ] && echo "fusion on/off: PASS" || echo "fusion on/off: FAIL ($failures)"
 [ $failures -eq 0 ]
