@@ -802,17 +802,17 @@ static Value builtin_reduce(Elaborator *e, Body *body, const AstExpr *call, int 
 
 /* ---- attention: rope(x, heads: H, theta: N, seq: S), causal_attention(q, k, v, heads: H, kv_heads: G, seq: S) ---- */
 
-/* The named compile-time numbers of a builtin (each required, once), after its positional
- * arguments; returns how many positional arguments there are, or -1 after a diagnostic. */
-static int named_numbers(Elaborator *e, Body *body, const AstExpr *call, const char *builtin_name, int count,
-                         const char *const *names, double *values) {
+/* The `positional` arguments of a builtin (`usage` names them), then its named compile-time numbers
+ * (each required, once); 0 after a diagnostic. */
+static int named_numbers(Elaborator *e, Body *body, const AstExpr *call, const char *builtin_name, int expected,
+                         const char *usage, int count, const char *const *names, double *values) {
   int positional = 0, seen[4] = {0};
   for (int i = 0; i < call->args.count; i++) {
     const AstArg *arg = call->args.items[i];
     if (!arg->name) {
       if (i != positional) {
         diag_error(e->diagnostics, arg->loc, "a positional argument cannot follow a named one");
-        return -1;
+        return 0;
       }
       positional++;
       continue;
@@ -821,22 +821,27 @@ static int named_numbers(Elaborator *e, Body *body, const AstExpr *call, const c
     while (n < count && strcmp(arg->name, names[n]) != 0) n++;
     if (n == count) {
       diag_error(e->diagnostics, arg->loc, "%s has no argument '%s'", builtin_name, arg->name);
-      return -1;
+      return 0;
     }
     if (seen[n]++) {
       diag_error(e->diagnostics, arg->loc, "%s: '%s' is given twice", builtin_name, arg->name);
-      return -1;
+      return 0;
     }
     Value value = elaborate_expr(e, body, arg->value);
-    if (!expect_number(e, value, arg->value->loc, arg->name)) return -1;
+    if (!expect_number(e, value, arg->value->loc, arg->name)) return 0;
     values[n] = value.number;
   }
   for (int n = 0; n < count; n++)
     if (!seen[n]) {
       diag_error(e->diagnostics, call->loc, "%s needs %s: N (a number)", builtin_name, names[n]);
-      return -1;
+      return 0;
     }
-  return positional;
+  if (positional != expected) {
+    diag_error(e->diagnostics, call->loc, "'%s' takes %s, but %d %s given", builtin_name, usage, positional,
+               positional == 1 ? "is" : "are");
+    return 0;
+  }
+  return 1;
 }
 
 /* `value` of argument `name` must be a whole number from 1 to what divides `total` */
@@ -852,13 +857,8 @@ static int expect_divisor(Elaborator *e, const AstExpr *call, const char *name, 
 static Value builtin_rope(Elaborator *e, Body *body, const AstExpr *call) {
   static const char *const names[] = {"heads", "theta", "seq"};
   double values[3];
-  int positional = named_numbers(e, body, call, "rope", 3, names, values);
-  if (positional < 0) return value_error();
-  if (positional != 1) {
-    diag_error(e->diagnostics, call->loc, "'rope' takes 1 argument (x) and heads:, theta:, seq:, but %d are given",
-               positional);
+  if (!named_numbers(e, body, call, "rope", 1, "1 argument (x) and heads:, theta:, seq:", 3, names, values))
     return value_error();
-  }
   Value x = elaborate_expr(e, body, arg_expr(call, 0));
   if (!expect_f32(e, x, arg_expr(call, 0)->loc, "the input of rope") ||
       !expect_rank(e, x, arg_expr(call, 0)->loc, 2, "the input of rope"))
@@ -887,13 +887,9 @@ static Value builtin_rope(Elaborator *e, Body *body, const AstExpr *call) {
 static Value builtin_causal_attention(Elaborator *e, Body *body, const AstExpr *call) {
   static const char *const names[] = {"heads", "kv_heads", "seq"};
   double values[3];
-  int positional = named_numbers(e, body, call, "causal_attention", 3, names, values);
-  if (positional < 0) return value_error();
-  if (positional != 3) {
-    diag_error(e->diagnostics, call->loc,
-               "'causal_attention' takes 3 arguments (q, k, v) and heads:, kv_heads:, seq:, but %d are given", positional);
+  if (!named_numbers(e, body, call, "causal_attention", 3, "3 arguments (q, k, v) and heads:, kv_heads:, seq:", 3,
+                     names, values))
     return value_error();
-  }
   Value q = elaborate_expr(e, body, arg_expr(call, 0)), k = elaborate_expr(e, body, arg_expr(call, 1)),
         v = elaborate_expr(e, body, arg_expr(call, 2));
   const char *what[3] = {"the queries of causal_attention", "the keys of causal_attention",
