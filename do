@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD=${PERFT_BUILD:-build}
-PACKAGES=(cmake make gcc g++ flex bison python3 python3-venv libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev libomp-19-dev)
+PACKAGES=(cmake make gcc g++ flex bison python3 python3-venv python3-torch libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev libomp-19-dev)
 
 install_missing() {
   local missing=()

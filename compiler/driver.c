@@ -15,6 +15,7 @@
  * --print-pipeline prints it.
  */
 #include "codegen.h"
+#include "config.h"
 #include "dialect.h"
 #include "dsl.h"
 #include "ir_builder.h"
@@ -43,7 +44,7 @@ static const char *const fusions[] = {"swiglu", "route", "shared-input", "epilog
 enum { NUM_FUSIONS = sizeof fusions / sizeof fusions[0] };
 
 typedef struct {
-  const char *input, *output, *wrong_rule;
+  const char *input, *output, *wrong_rule, *config;
   const Target *target;
   Stage stage;
   int float_bits, print_after_all, print_locations, report, no_workspace_reuse, no_outline, serial, print_pipeline;
@@ -61,6 +62,7 @@ static void usage(FILE *out) {
           "  --no-fuse=NAME[,NAME]  leave out fusion passes (swiglu, route, shared-input, epilogue, join,\n"
           "                         lora-chain, softmax-top-k, or all); the numbers stay the same\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
+          "  --config FILE.json     dims written `dim NAME = ... config KEY` from a Hugging Face config\n"
           "  --target=cpu           the code generation target (only cpu for now)\n"
           "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
@@ -144,6 +146,8 @@ static int parse_options(int argc, char **argv, Options *o) {
       o->vector_bytes = (int)v;
     }
     else if (!strncmp(a, "--debug-wrong-grad=", 19)) o->wrong_rule = a + 19;
+    else if (!strcmp(a, "--config") && i + 1 < argc) o->config = argv[++i];
+    else if (!strncmp(a, "--config=", 9)) o->config = a + 9;
     else if (!strncmp(a, "-D", 2)) {
       const char *eq = strchr(a + 2, '=');
       char *end = NULL;
@@ -225,7 +229,15 @@ static MlirModule front_end(MlirContext context, const Options *o) {
     dsl_free_program(program);
     exit(0);
   }
-  Graph *graph = dsl_elaborate(program, o->overrides, o->num_overrides, stderr);
+  DimOverride overrides[128];
+  int num_overrides = o->num_overrides;
+  memcpy(overrides, o->overrides, sizeof(DimOverride) * (size_t)num_overrides);
+  if (o->config && !config_read_dims(program, o->config, overrides, &num_overrides, 128)) {
+    dsl_free_program(program);
+    return (MlirModule){NULL};
+  }
+  Graph *graph = dsl_elaborate(program, overrides, num_overrides, stderr);
+  for (int i = o->num_overrides; i < num_overrides; i++) free((char *)overrides[i].name);
   MlirModule module = {NULL};
   if (graph) module = mlirgen_module(context, graph, o->float_bits);
   if (graph) dsl_free_graph(graph);

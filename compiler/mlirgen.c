@@ -106,6 +106,7 @@ static int gen_node(Gen *g, const Node *node, int index) {
   case NODE_GROUPED_MATMUL: id = OP_GROUPED_MATMUL; attrs[0].i = node->transpose_w; break;
   case NODE_COMBINE: id = OP_COMBINE; break;
   case NODE_LOAD_BALANCE: id = OP_LOAD_BALANCE; attrs[0].i = node->num_experts; break;
+  case NODE_EXPERT_FRACTION: id = OP_EXPERT_FRACTION; attrs[0].i = node->num_experts; break;
   case NODE_MSE: id = OP_MSE; break;
   case NODE_RMSNORM: id = OP_RMSNORM; attrs[0].f = node->value; break;
   case NODE_EMBEDDING: id = OP_EMBEDDING; break;
@@ -290,6 +291,9 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
     MlirNamedAttribute tokens = named_attribute(
         context, "perft.tokens", mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), graph->tokens));
     mlirOperationSetAttributeByName(module_op, str("perft.tokens"), tokens.attribute);
+    if (graph->checkpoint_names)
+      mlirOperationSetAttributeByName(module_op, str("perft.checkpoint_names"),
+                                      mlirStringAttrGet(context, str(graph->checkpoint_names)));
     if (graph->target_input_node >= 0 && graph->target_output_index >= 0) {
       MlirAttribute pair[2] = {
           string_attr(&g, graph->nodes[graph->target_input_node].name),

@@ -101,7 +101,7 @@ AstDecl *ast_decl(AstProgram *program, DeclKind kind, SourceLocation loc) {
 
 void ast_add_decl(AstProgram *program, AstDecl *decl) {
   ast_list_push(&program->arena, &program->decls, decl);
-  if (decl->kind == DECL_MODEL || decl->kind == DECL_USE) return;
+  if (decl->kind == DECL_MODEL || decl->kind == DECL_USE || decl->kind == DECL_NAMES) return;
   if (name_table_find(&program->decl_index, decl->name) < 0)
     name_table_put(&program->decl_index, &program->arena, decl->name, program->decls.count - 1);
 }

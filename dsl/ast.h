@@ -89,6 +89,7 @@ typedef enum {
   STMT_FN,          /* fn (NAME) = expr */
   STMT_UNFREEZE,    /* unfreeze NAME | unfreeze all */
   STMT_STACK,       /* NAME VAR in COUNT { statements } — L layers, params NAME.<i>.<param> */
+  STMT_POOL,        /* pool load_balance (model only): aux load-balance terms pooled over layers */
 } StmtKind;
 
 typedef struct {
@@ -126,7 +127,16 @@ typedef struct {
 } AstStmt;
 
 /* ---- top-level declarations ---- */
-typedef enum { DECL_DIM, DECL_EXPERT, DECL_BLOCK, DECL_STRATEGY, DECL_MODEL, DECL_USE } DeclKind;
+typedef enum { DECL_DIM, DECL_EXPERT, DECL_BLOCK, DECL_STRATEGY, DECL_MODEL, DECL_USE, DECL_NAMES } DeclKind;
+
+/* One rule of `names MAP { "checkpoint pattern" = "program pattern" ... }`: {x} matches a nonempty
+ * run of characters in the program pattern and stands for it in the checkpoint pattern. */
+typedef struct {
+  SourceLocation loc;           /* of the checkpoint pattern */
+  const char *checkpoint;       /* e.g. "model.layers.{l}.mlp.gate.weight" */
+  const char *param;            /* e.g. "layers.{l}.moe.router" */
+  SourceLocation param_loc;
+} AstNameRule;
 
 typedef struct {
   SourceLocation loc;
@@ -138,7 +148,11 @@ typedef struct {
   SourceLocation loc;
   const char *name;       /* all but MODEL; USE: the library name (`use peft` -> "peft") */
   SourceLocation name_loc;
-  long long dim_value;    /* DIM */
+  long long dim_value;    /* DIM written as an integer literal (dim_expr is that literal) */
+  AstExpr *dim_expr;      /* DIM: `dim NAME = EXPR`, over numbers and earlier dims */
+  const char *config_key; /* DIM: `... config KEY`: perftc --config FILE.json sets it from KEY */
+  SourceLocation config_loc;
+  AstList name_rules;     /* NAMES: AstNameRule*, in order (the first that matches a name wins) */
   AstList size_params;    /* EXPERT, BLOCK, STRATEGY: AstIdent* */
   AstIdent input, output; /* BLOCK, STRATEGY: (input) -> output */
   AstIdent at_block;      /* STRATEGY: at BLOCK(...) */

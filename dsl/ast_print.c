@@ -197,6 +197,10 @@ static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
     fprintf(out, "unfreeze %s", stmt->name);
     end(out, stmt->loc);
     return;
+  case STMT_POOL:
+    fprintf(out, "pool %s", stmt->name);
+    end(out, stmt->loc);
+    return;
   case STMT_STACK:
     fprintf(out, "stack %s %s in", stmt->name, stmt->second_name);
     end(out, stmt->loc);
@@ -223,8 +227,25 @@ void dsl_print_ast(const AstProgram *program, FILE *out) {
     indent(out, 1);
     switch (decl->kind) {
     case DECL_DIM:
-      fprintf(out, "dim %s = %lld", decl->name, decl->dim_value);
-      break;
+      if (decl->dim_expr->kind == EXPR_NUMBER && !decl->config_key) {
+        fprintf(out, "dim %s = %lld", decl->name, decl->dim_value);
+        break;
+      }
+      fprintf(out, "dim %s", decl->name);
+      if (decl->config_key) fprintf(out, " config %s", decl->config_key);
+      end(out, decl->loc);
+      print_expr(decl->dim_expr, 2, out);
+      continue;
+    case DECL_NAMES:
+      fprintf(out, "names %s", decl->name);
+      end(out, decl->loc);
+      for (int j = 0; j < decl->name_rules.count; j++) {
+        const AstNameRule *rule = decl->name_rules.items[j];
+        indent(out, 2);
+        fprintf(out, "\"%s\" = \"%s\"", rule->checkpoint, rule->param);
+        end(out, rule->loc);
+      }
+      continue;
     case DECL_EXPERT:
       fprintf(out, "expert %s", decl->name);
       print_size_params(&decl->size_params, out);

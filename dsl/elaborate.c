@@ -453,6 +453,7 @@ static void elaborate_bank(Elaborator *e, Body *body, const AstStmt *stmt) {
       ok = 0;
       continue;
     }
+    graph_node(e->graph, node)->bank_name_length = (int)strlen(bank_owner);
     bank->params[i] = (ValueRef){node, 0};
     bank->param_types[i] = tensor_type(DTYPE_F32, type.rank - 1, type.dims + 1);
   }
@@ -593,6 +594,24 @@ static void elaborate_stack(Elaborator *e, Body *body, const AstStmt *stmt) {
   }
 }
 
+/* One more term of the total loss (the model's loss + every aux term). */
+void add_aux_term(Elaborator *e, ValueRef term, SourceLocation loc) {
+  if (e->num_aux == e->aux_capacity) {
+    int capacity = e->aux_capacity ? e->aux_capacity * 2 : 8;
+    ValueRef *terms = arena_alloc(&e->scratch, sizeof(ValueRef) * (size_t)capacity);
+    SourceLocation *locs = arena_alloc(&e->scratch, sizeof(SourceLocation) * (size_t)capacity);
+    if (e->num_aux) {
+      memcpy(terms, e->aux_terms, sizeof(ValueRef) * (size_t)e->num_aux);
+      memcpy(locs, e->aux_locs, sizeof(SourceLocation) * (size_t)e->num_aux);
+    }
+    e->aux_terms = terms;
+    e->aux_locs = locs;
+    e->aux_capacity = capacity;
+  }
+  e->aux_terms[e->num_aux] = term;
+  e->aux_locs[e->num_aux++] = loc;
+}
+
 static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) {
   switch (stmt->kind) {
   case STMT_PARAM: {
@@ -646,26 +665,20 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
     return;
   }
   case STMT_AUX: {
+    if (e->pool_load_balance && pooled_aux_shape(stmt->value)) { /* c * load_balance(p, S): into its pool */
+      e->pooling = stmt;
+      Value coefficient = elaborate_expr(e, body, stmt->value);
+      e->pooling = NULL;
+      pool_set_coefficient(e, stmt, coefficient);
+      return;
+    }
     Value value = elaborate_expr(e, body, stmt->value);
     if (value.kind == VALUE_ERROR) return;
     if (value.kind != VALUE_TENSOR || value.transposed || value.type.rank != 0 || value.type.dtype != DTYPE_F32) {
       diag_error(e->diagnostics, stmt->value->loc, "aux adds a scalar loss term, such as 0.01 * load_balance(p, indices)");
       return;
     }
-    if (e->num_aux == e->aux_capacity) {
-      int capacity = e->aux_capacity ? e->aux_capacity * 2 : 8;
-      ValueRef *terms = arena_alloc(&e->scratch, sizeof(ValueRef) * (size_t)capacity);
-      SourceLocation *locs = arena_alloc(&e->scratch, sizeof(SourceLocation) * (size_t)capacity);
-      if (e->num_aux) {
-        memcpy(terms, e->aux_terms, sizeof(ValueRef) * (size_t)e->num_aux);
-        memcpy(locs, e->aux_locs, sizeof(SourceLocation) * (size_t)e->num_aux);
-      }
-      e->aux_terms = terms;
-      e->aux_locs = locs;
-      e->aux_capacity = capacity;
-    }
-    e->aux_terms[e->num_aux] = value.ref;
-    e->aux_locs[e->num_aux++] = stmt->loc;
+    add_aux_term(e, value.ref, stmt->loc);
     return;
   }
   case STMT_INPUT: {
@@ -700,6 +713,8 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
   }
   case STMT_UNFREEZE: elaborate_unfreeze(e, body, stmt); return;
   case STMT_STACK: elaborate_stack(e, body, stmt); return;
+  case STMT_POOL: /* read by elaborate_model */
+    return;
   case STMT_LOSS: /* handled by elaborate_model */
   case STMT_FN:   /* only in experts, see elaborate_expert_fn */
     return;
@@ -871,7 +886,16 @@ static void find_teacher_target(Elaborator *e, Body *body, const AstExpr *loss) 
 
 static void elaborate_model(Elaborator *e, const AstDecl *model) {
   Body body = {.scope = scope_create(e, &e->globals), .owner = NULL, .output_name = NULL};
+  for (int i = 0; i < model->body.count; i++) {
+    const AstStmt *stmt = model->body.items[i];
+    if (stmt->kind != STMT_POOL) continue;
+    if (strcmp(stmt->name, "load_balance") != 0)
+      diag_error(e->diagnostics, stmt->name_loc, "pool takes load_balance (the only aux term pooled over layers), not '%s'",
+                 stmt->name);
+    e->pool_load_balance = 1;
+  }
   elaborate_statements(e, &body, &model->body);
+  pools_finish(e);
   if (body.unfreeze_all) unfreeze_nodes(e, 0, e->graph->graph.num_nodes);
   const AstStmt *loss_stmt = NULL;
   Value loss = value_error();
@@ -911,6 +935,8 @@ static void elaborate_model(Elaborator *e, const AstDecl *model) {
 }
 
 /* ---- entry ---- */
+/* The top-level dims in order: `dim NAME = EXPR` over numbers and the dims before it, unless
+ * -DNAME=VALUE (or --config, which the driver passes the same way) gives the value. */
 static void bind_dims(Elaborator *e, const DimOverride *overrides, int num_overrides) {
   const AstProgram *program = e->program;
   for (int i = 0; i < num_overrides; i++) {
@@ -922,17 +948,31 @@ static void bind_dims(Elaborator *e, const DimOverride *overrides, int num_overr
       diag_error(e->diagnostics, (SourceLocation){0}, "-D%s=%lld: a dim must be an integer from 0 to 2^31-1",
                  overrides[i].name, overrides[i].value);
   }
+  Body globals = {.scope = &e->globals};
   for (int i = 0; i < program->decls.count; i++) {
     const AstDecl *decl = program->decls.items[i];
     if (decl->kind != DECL_DIM) continue;
-    long long value = decl->dim_value;
+    int given = -1;
     for (int j = 0; j < num_overrides; j++)
-      if (strcmp(overrides[j].name, decl->name) == 0) value = overrides[j].value;
-    if (value >= 2147483648LL) {
-      diag_error(e->diagnostics, decl->loc, "dim '%s' must be below 2^31", decl->name);
-      value = 1;
+      if (strcmp(overrides[j].name, decl->name) == 0) given = j;
+    double value = 1;
+    if (given >= 0) {
+      value = (double)overrides[given].value;
+    } else {
+      int errors = e->diagnostics->error_count;
+      Value v = elaborate_expr(e, &globals, decl->dim_expr);
+      if (e->diagnostics->error_count > errors) {
+        value = 1;
+      } else if (v.kind != VALUE_NUMBER) {
+        diag_error(e->diagnostics, decl->dim_expr->loc, "dim '%s' must be a compile-time integer", decl->name);
+      } else if (!(v.number >= 0 && v.number < 2147483648.0) || floor(v.number) != v.number) {
+        diag_error(e->diagnostics, decl->dim_expr->loc, "dim '%s' must be an integer from 0 to 2^31-1, but this is %g",
+                   decl->name, v.number);
+      } else {
+        value = v.number;
+      }
     }
-    scope_bind(e, &e->globals, decl->name, value_number((double)value), decl->name_loc);
+    scope_bind(e, &e->globals, decl->name, value_number(value), decl->name_loc);
   }
 }
 
@@ -958,6 +998,7 @@ Graph *dsl_elaborate(const AstProgram *program, const DimOverride *overrides, in
     if (decl->kind == DECL_MODEL) model = decl;
   }
   if (diagnostics.error_count == 0) elaborate_model(&e, model);
+  if (diagnostics.error_count == 0) elaborate_names(&e);
   check_after_statement(&e, model ? model->loc : (SourceLocation){0}); /* a limit passed and not yet reported */
   if (diagnostics.error_count == 0) {
     int trainable = 0;

@@ -87,6 +87,12 @@ typedef struct {
   ValueRef *aux_terms;
   SourceLocation *aux_locs;
   int num_aux, aux_capacity;
+  /* `pool load_balance` in the model: each aux statement `c * load_balance(p, S)` is one pool over
+   * every layer and instance that runs it (elaborate_pools.c) */
+  int pool_load_balance;
+  const AstStmt *pooling;   /* the aux statement being evaluated into a pool, or NULL */
+  struct AuxPool *pools;
+  int num_pools, pool_capacity;
   InstanceCounter *instances;
   int num_instances, instance_capacity;
   NameTable instance_index; /* a block instance's name -> its counter in `instances` */
@@ -169,5 +175,13 @@ Value elaborate_block_application(Elaborator *elaborator, Body *body, const AstE
                                   const AstList *strategies);
 /* `expert` fn applied to `input` rows for one bank, under the current route */
 Value elaborate_expert_fn(Elaborator *elaborator, Bank *bank, Value input, SourceLocation loc);
+void add_aux_term(Elaborator *elaborator, ValueRef term, SourceLocation loc);
+/* elaborate_pools.c: `pool load_balance` (see there) */
+int pooled_aux_shape(const AstExpr *expr);
+Value pool_load_balance(Elaborator *elaborator, Value p, Value indices, SourceLocation loc);
+int pool_set_coefficient(Elaborator *elaborator, const AstStmt *site, Value coefficient);
+void pools_finish(Elaborator *elaborator);
+/* elaborate_names.c: the `names` declarations applied to the program's params (Graph.checkpoint_names). */
+void elaborate_names(Elaborator *elaborator);
 
 #endif

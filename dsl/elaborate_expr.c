@@ -94,10 +94,11 @@ int explain_shadowed_dim(Elaborator *e, const AstExpr *expr, Value value) {
   if (!decl || decl->kind != DECL_DIM) return 0;
   char type[96];
   format_type(&value.type, type, sizeof type);
+  const Binding *dim = scope_lookup(&e->globals, expr->name);
   diag_error(e->diagnostics, expr->loc,
              "'%s' here is a tensor (%s), not the dim %s = %lld: a name declared in this body (an input or a param) "
              "hides the top-level dim; rename one of them, or write the number",
-             expr->name, type, expr->name, decl->dim_value);
+             expr->name, type, expr->name, dim ? (long long)dim->value.number : decl->dim_value);
   return 1;
 }
 
@@ -503,6 +504,7 @@ static Value builtin_load_balance(Elaborator *e, Body *body, const AstExpr *call
                (long long)p.type.dims[1]);
     return value_error();
   }
+  if (e->pooling) return pool_load_balance(e, p, indices, call->loc);
   int node;
   Value loss = scalar_node(e, NODE_LOAD_BALANCE, call->loc, p, indices, &node);
   graph_node(e->graph, node)->num_experts = indices.num_experts;

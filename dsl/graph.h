@@ -62,6 +62,7 @@ typedef enum {
   NODE_COMBINE, /* rows[T*k,D], perm[T*k], weights[T,k] -> [T,D] */
   /* losses (scalar results) */
   NODE_LOAD_BALANCE, /* p[T,E], indices[T,k] -> E * sum_j f_j P_j; num_experts */
+  NODE_EXPERT_FRACTION, /* indices i32[T,k] -> f[E] = picks of expert e / T; num_experts (no gradient) */
   NODE_MSE,          /* y, target (same shape) -> mean((y - target)^2) */
   /* models: token stacks */
   NODE_RMSNORM,       /* x[T,D], weight[D] -> x / sqrt(mean_d(x^2) + eps) * weight; eps in `value` */
@@ -121,6 +122,8 @@ typedef struct {
   int function;               /* UNARY: UnaryFunction; REDUCE: ReduceFunction */
   int axis;                   /* REDUCE */
   int heads, kv_heads, seq;   /* ROPE (heads, seq), CAUSAL_ATTENTION */
+  int bank_name_length;       /* PARAM of a bank ([E, ...]): the length of the bank's part of the name
+                                 ("layers.0.moe.experts" in "layers.0.moe.experts.w1"); 0 otherwise */
 } Node;
 
 typedef struct {
@@ -144,6 +147,8 @@ typedef struct {
   /* For accuracy: when the loss is cross_entropy(OUTPUT, INPUT) of a named output (logits) and
    * an i32 input (labels): that output index and input node; -1 otherwise. */
   int classify_output_index, classify_label_node;
+  /* `names` declarations resolved (elaborate_names.c): "MAP PARAM SLICE NAME\n" lines, or NULL */
+  const char *checkpoint_names;
 } Graph;
 
 #endif

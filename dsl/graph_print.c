@@ -28,6 +28,7 @@ static const char *kind_name(NodeKind kind) {
   case NODE_GROUPED_MATMUL: return "grouped_matmul";
   case NODE_COMBINE: return "combine";
   case NODE_LOAD_BALANCE: return "load_balance";
+  case NODE_EXPERT_FRACTION: return "expert_fraction";
   case NODE_MSE: return "mse";
   case NODE_RMSNORM: return "rmsnorm";
   case NODE_EMBEDDING: return "embedding";
@@ -91,7 +92,8 @@ static void print_attributes(const Node *node, FILE *out) {
   case NODE_GROUPED_MATMUL: fprintf(out, " transpose_w=%d", node->transpose_w); break;
   case NODE_TOP_K: fprintf(out, " k=%d renormalize=%d", node->k, node->renormalize); break;
   case NODE_DISPATCH:
-  case NODE_LOAD_BALANCE: fprintf(out, " num_experts=%d", node->num_experts); break;
+  case NODE_LOAD_BALANCE:
+  case NODE_EXPERT_FRACTION: fprintf(out, " num_experts=%d", node->num_experts); break;
   default: break;
   }
 }

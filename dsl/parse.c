@@ -125,8 +125,8 @@ static void load_imports(AstProgram *program, int file_index, int first, int las
   for (int i = first; i < last; i++) {
     const AstDecl *decl = program->decls.items[i];
     if (file_index > 0 && decl->kind != DECL_USE && decl->kind != DECL_EXPERT && decl->kind != DECL_BLOCK &&
-        decl->kind != DECL_STRATEGY) {
-      diag_error(diagnostics, decl->loc, "a library holds only use, expert, block and strategy declarations");
+        decl->kind != DECL_STRATEGY && decl->kind != DECL_NAMES) {
+      diag_error(diagnostics, decl->loc, "a library holds only use, expert, block, strategy and names declarations");
       continue;
     }
     if (decl->kind != DECL_USE) continue;

@@ -84,6 +84,7 @@ static AstExpr *binary(AstProgram *program, Diagnostics *diagnostics, PERFT_YYLT
   AstDecl *decl;
   AstList list;
   AstStrategyUse *strategy;
+  AstNameRule *name_rule;
   int flag;
 }
 
@@ -92,19 +93,22 @@ static AstExpr *binary(AstProgram *program, Diagnostics *diagnostics, PERFT_YYLT
 %token AT "'at'" PARAM "'param'" BANK "'bank'" FN "'fn'" TRAIN "'train'" FROZEN "'frozen'"
 %token INIT "'init'" INPUT "'input'" OUTPUT "'output'" LOSS "'loss'" AUX "'aux'"
 %token ROUTE "'route'" WITH "'with'" USE "'use'" UNFREEZE "'unfreeze'" IN "'in'" WHEN "'when'"
+%token CONFIG "'config'" NAMES "'names'" POOL "'pool'"
 %token LE "'<='" GE "'>='" EQ "'=='" NE "'!='"
 %token ARROW "'->'" TRANSPOSE "'^T'"
 %token <text> IDENTIFIER "name"
 %token <number> INTEGER "integer" REAL "number"
+%token <text> STRING "string"
 
 %type <expr> expr postfix primary
 %type <arg> arg
-%type <list> args args_opt dims strategies size_params size_params_opt body statements lets ranges
+%type <list> args args_opt dims strategies size_params size_params_opt body statements lets ranges name_rules
 %type <expr> range
 %type <stmt> statement
 %type <decl> declaration
 %type <strategy> strategy_use
 %type <flag> trainability
+%type <name_rule> name_rule
 
 %nonassoc '<' '>' LE GE EQ NE
 %left '+' '-'
@@ -135,9 +139,15 @@ optional_declaration
  * strategy NAME(sizes) at BLOCK(input) -> output { ... }
  * model { ... } */
 declaration
-  : DIM IDENTIFIER '=' INTEGER
-      { $$ = ast_decl(program, DECL_DIM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
-        $$->dim_value = $4 <= 1e15 ? (long long)$4 : 0; /* the lexer reported a larger one */ }
+  : DIM IDENTIFIER '=' expr
+      { $$ = ast_decl(program, DECL_DIM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); $$->dim_expr = $4;
+        $$->dim_value = $4->kind == EXPR_NUMBER && $4->number <= 1e15 ? (long long)$4->number : 0; }
+  | DIM IDENTIFIER '=' expr CONFIG IDENTIFIER
+      { $$ = ast_decl(program, DECL_DIM, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); $$->dim_expr = $4;
+        $$->dim_value = $4->kind == EXPR_NUMBER && $4->number <= 1e15 ? (long long)$4->number : 0;
+        $$->config_key = $6; $$->config_loc = LOC(@6); }
+  | NAMES IDENTIFIER '{' name_rules '}'
+      { $$ = ast_decl(program, DECL_NAMES, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); $$->name_rules = $4; }
   | EXPERT IDENTIFIER '(' size_params_opt ')' body
       { $$ = ast_decl(program, DECL_EXPERT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);
         $$->size_params = $4; $$->body = $6; }
@@ -170,6 +180,20 @@ size_params
 
 body
   : '{' statements '}'  { $$ = $2; }
+  ;
+
+/* "checkpoint pattern" = "program pattern", one per line */
+name_rules
+  : %empty                          { $$ = (AstList){0}; }
+  | name_rule                       { $$ = (AstList){0}; ast_list_push(ARENA, &$$, $1); }
+  | name_rules TERMINATOR           { $$ = $1; }
+  | name_rules TERMINATOR name_rule { $$ = $1; ast_list_push(ARENA, &$$, $3); }
+  ;
+
+name_rule
+  : STRING '=' STRING
+      { $$ = arena_alloc(ARENA, sizeof *$$); $$->loc = LOC(@1); $$->checkpoint = $1; $$->param = $3;
+        $$->param_loc = LOC(@3); }
   ;
 
 statements
@@ -214,6 +238,10 @@ statement
         $$->second_name = $4; $$->second_loc = LOC(@4); $$->value = $7; }
   | AUX expr
       { $$ = ast_stmt(program, STMT_AUX, LOC(@1)); $$->value = $2; }
+  /* pool load_balance (model): aux terms `c * load_balance(p, S)` pooled over the layers */
+  | POOL IDENTIFIER
+      { $$ = ast_stmt(program, STMT_POOL, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); }
+
   /* input NAME : f32[dims] */
   | INPUT IDENTIFIER ':' IDENTIFIER '[' dims ']'
       { $$ = ast_stmt(program, STMT_INPUT, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2);

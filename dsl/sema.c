@@ -85,6 +85,7 @@ static const char *decl_kind_name(DeclKind kind) {
   case DECL_STRATEGY: return "strategy";
   case DECL_MODEL: return "model";
   case DECL_USE: return "use";
+  case DECL_NAMES: return "names";
   }
   return "?";
 }
@@ -122,6 +123,7 @@ static const char *stmt_keyword(StmtKind kind) {
   case STMT_FN: return "fn";
   case STMT_UNFREEZE: return "unfreeze";
   case STMT_STACK: return "a layer stack";
+  case STMT_POOL: return "pool";
   }
   return "?";
 }
@@ -131,7 +133,7 @@ static void check_stack_body(const AstStmt *stack, Diagnostics *diagnostics) {
   for (int i = 0; i < stack->body.count; i++) {
     const AstStmt *stmt = stack->body.items[i];
     if (stmt->kind == STMT_INPUT || stmt->kind == STMT_OUTPUT || stmt->kind == STMT_LOSS || stmt->kind == STMT_FN ||
-        stmt->kind == STMT_STACK)
+        stmt->kind == STMT_STACK || stmt->kind == STMT_POOL)
       diag_error(diagnostics, stmt->loc, "%s is not allowed in a layer stack", stmt_keyword(stmt->kind));
   }
 }
@@ -153,7 +155,7 @@ static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnost
     case DECL_BLOCK:
     case DECL_STRATEGY:
       allowed = stmt->kind != STMT_INPUT && stmt->kind != STMT_OUTPUT && stmt->kind != STMT_LOSS &&
-                stmt->kind != STMT_FN && stmt->kind != STMT_STACK &&
+                stmt->kind != STMT_FN && stmt->kind != STMT_STACK && stmt->kind != STMT_POOL &&
                 (stmt->kind != STMT_UNFREEZE || decl->kind == DECL_STRATEGY);
       break;
     case DECL_MODEL:
@@ -161,6 +163,7 @@ static void check_statement_placement(const AstDecl *decl, Diagnostics *diagnost
       break;
     case DECL_DIM:
     case DECL_USE:
+    case DECL_NAMES:
       break;
     }
     if (!allowed)
@@ -216,6 +219,15 @@ int sema_check_declarations(const AstProgram *program, Diagnostics *diagnostics)
   for (int i = 0; i < program->decls.count && !diag_stopped(diagnostics); i++) {
     const AstDecl *decl = program->decls.items[i];
     if (decl->kind == DECL_USE) continue; /* resolved by the parser (parse.c) */
+    if (decl->kind == DECL_NAMES) { /* checked when the names are resolved (elaborate_names.c) */
+      for (int j = 0; j < i; j++) {
+        const AstDecl *other = program->decls.items[j];
+        if (other->kind == DECL_NAMES && strcmp(other->name, decl->name) == 0)
+          diag_error(diagnostics, decl->name_loc, "names '%s' is already defined (at %s:%d)", decl->name,
+                     other->loc.file, other->loc.line);
+      }
+      continue;
+    }
     if (decl->kind == DECL_MODEL) {
       if (model) diag_error(diagnostics, decl->loc, "the program has more than one model");
       model = decl;

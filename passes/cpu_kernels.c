@@ -421,6 +421,15 @@ static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue 
   END(t);
 }
 
+/* f[e] = counts_e / T */
+static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f) {
+  expert_counts(k, idx, f);
+  MlirValue scale = F(1.0 / (double)dim(idx, 0));
+  FOR(e, C(0), C(dim(f, 0)));
+  STORE(k, MUL(LOAD(k, f, e.iv), scale), f, e.iv);
+  END(e);
+}
+
 /* mean((y - t)²) */
 static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out) {
   int64_t n = numel(y);
@@ -1193,6 +1202,7 @@ KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 
 KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(expert_fraction) { expert_fraction(k, b[0], b[1]); return 1; }
 KERNEL(mse) { mse(k, b[0], b[1], b[2]); return 1; }
 KERNEL(mse_grad) {
   double two_over_n = 2.0 / (double)numel(b[0]);

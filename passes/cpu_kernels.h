@@ -67,6 +67,7 @@ int cpu_combine_grad_rows(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_combine_grad_weights(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_load_balance(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_load_balance_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_expert_fraction(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_mse(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_mse_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_rmsnorm(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -98,6 +98,17 @@ static char *manifest_text(MlirOperation module_op) {
     MlirStringRef second = mlirStringAttrGetValue(mlirArrayAttrGetElement(pair, 1));
     fprintf(t, "%s %.*s %.*s\n", pairs[i][1], (int)first.length, first.data, (int)second.length, second.data);
   }
+  /* `names` maps (dsl/elaborate_names.c): "MAP PARAM SLICE NAME" lines, each as a checkpoint record */
+  MlirAttribute names = mlirOperationGetAttributeByName(module_op, str("perft.checkpoint_names"));
+  if (!mlirAttributeIsNull(names) && mlirAttributeIsAString(names)) {
+    MlirStringRef lines = mlirStringAttrGetValue(names);
+    for (size_t start = 0; start < lines.length;) {
+      const char *end = memchr(lines.data + start, '\n', lines.length - start);
+      size_t length = end ? (size_t)(end - lines.data) - start : lines.length - start;
+      if (length) fprintf(t, "checkpoint %.*s\n", (int)length, lines.data + start);
+      start += length + 1;
+    }
+  }
   int64_t workspace = 0;
   MlirOperation funcs[2] = {step, forward};
   for (int f = 0; f < 2; f++) {

@@ -282,6 +282,12 @@ const OpInfo op_table[OP_COUNT] = {
                               RESULTS(FLOAT("dp", "P", 2)), .verify = verify_load_balance_grad, GRADIENT_OP,
                               .scratch = load_balance_grad_scratch, CPU(cpu_load_balance_grad)},
 
+    /* f[e] = #{(t, s) : idx[t, s] = e} / T: the routed fraction per expert (sums to k), for the load
+     * balance pooled over layers (`pool load_balance`, transformers' load_balancing_loss_func) */
+    [OP_EXPERT_FRACTION] = {"perft.expert_fraction", OPERANDS(I32("idx", "I", 2)), RESULTS(FLOAT("f", "F", 1)),
+                            ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_expert_fraction,
+                            .no_backward = "integer indices: no gradient", CPU(cpu_expert_fraction)},
+
     /* losses */
     [OP_MSE] = {"perft.mse", OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK)),
                 RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, CPU(cpu_mse)},

@@ -263,6 +263,11 @@ int verify_load_balance(MlirOperation op) {
          expect(op, 0, 1, int_attribute(op, "num_experts"), "num_experts");
 }
 
+/* idx[T,k] -> f[E] */
+int verify_expert_fraction(MlirOperation op) {
+  return expect(op, 1, 0, int_attribute(op, "num_experts"), "num_experts");
+}
+
 /* idx[T,k], dl -> dp[T,E] */
 int verify_load_balance_grad(MlirOperation op) { return expect(op, 0, 0, dim(op, 2, 0), "the rows of dp"); }
 

@@ -38,6 +38,7 @@ int verify_combine_grad_rows(MlirOperation op);
 int verify_combine_grad_weights(MlirOperation op);
 int verify_load_balance(MlirOperation op);
 int verify_load_balance_grad(MlirOperation op);
+int verify_expert_fraction(MlirOperation op);
 int verify_rmsnorm(MlirOperation op);
 int verify_rmsnorm_grad_weight(MlirOperation op);
 int verify_rope(MlirOperation op);

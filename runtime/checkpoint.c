@@ -209,6 +209,7 @@ void checkpointer_create(Checkpointer *checkpointer, const RunOptions *options, 
       {"perft.opt.weights", text.weights}, {"perft.opt.init", text.init},
       {"perft.opt.metrics", options->metrics_path ? options->metrics_path : ""},
       {"perft.opt.data", options->data_path ? options->data_path : ""},
+      {"perft.opt.base", options->base_dir ? options->base_dir : ""},
       {"perft.opt.save", options->save_path ? options->save_path : ""},
       {"perft.opt.save_all", options->save_all_path ? options->save_all_path : ""},
       {"perft.opt.save_every", text.save_every}, {"perft.opt.checkpoint_every", text.checkpoint_every},
@@ -350,6 +351,7 @@ void checkpoint_adopt_options(const SafetensorsFile *checkpoint, RunOptions *opt
     perft_fatal("%s: perft.opt.checkpoint_every or perft.opt.keep is out of range", checkpoint->path);
   adopt_path(checkpoint, options, OPTION_METRICS, "perft.opt.metrics", &options->metrics_path);
   adopt_path(checkpoint, options, OPTION_DATA, "perft.opt.data", &options->data_path);
+  adopt_path(checkpoint, options, OPTION_BASE, "perft.opt.base", &options->base_dir);
   adopt_path(checkpoint, options, OPTION_SAVE, "perft.opt.save", &options->save_path);
   adopt_path(checkpoint, options, OPTION_SAVE_ALL, "perft.opt.save_all", &options->save_all_path);
   if (!(options->given & OPTION_WEIGHTS)) { /* the base is checked by its identity after loading */

@@ -40,7 +40,7 @@ int run_dump(const Manifest *manifest, const RunOptions *options) {
   char *dump_path = output_file_prepare("--dump", options->dump_path); /* before any work */
   Arena arena;
   arena_create(&arena, manifest, ARENA_FORWARD_BACKWARD);
-  params_initialise(manifest, &arena, options->seed, options->weights_paths, options->num_weights,
+  params_initialise(manifest, &arena, options->seed, options->base_dir, options->weights_paths, options->num_weights,
                     options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_ALL_REQUIRED);
   ProgramIdentity identity;
   identity_compute(perft_manifest, manifest, &arena, &identity);

@@ -57,6 +57,10 @@ static void print_help(void) {
          "  --seed N               seed for init, teacher and data (default 1)\n"
          "  --weights W            load parameters from a safetensors file (frozen ones required;\n"
          "                         repeatable, a later file overrides an earlier one)\n"
+         "  --base DIR             load the frozen weights (and any trainable ones it holds) from a\n"
+         "                         Hugging Face checkpoint folder: model.safetensors.index.json and\n"
+         "                         its shards, or model.safetensors; F32, BF16 or F16, under the\n"
+         "                         program's `names hf` names; --weights files override it\n"
          "  --init                 initialise parameters from the manifest rules (default); with\n"
          "                         --weights, those the files lack (named on stdout)\n"
          "  --metrics FILE         append one JSON line per step\n"
@@ -138,6 +142,7 @@ static const OptionSpec OPTIONS[] = {
     {"--seed", VALUE_SEED, 0, 0, OPTION_SEED, ANY_MODE, FIELD(seed)},
     {"--weights", VALUE_WEIGHTS, 0, 0, OPTION_WEIGHTS, ANY_MODE, FIELD(weights_paths)},
     {"--init", VALUE_FLAG, 0, 0, OPTION_INIT, ANY_MODE, FIELD(init_missing)},
+    {"--base", VALUE_PATH, 0, 0, OPTION_BASE, ANY_MODE, FIELD(base_dir)},
     {"--metrics", VALUE_PATH, 0, 0, OPTION_METRICS, NOT_WITH_DUMP, FIELD(metrics_path)},
     {"--save", VALUE_PATH, 0, 0, OPTION_SAVE, TRAINING_ONLY, FIELD(save_path)},
     {"--save-every", VALUE_INT, 1, 1000000000L, OPTION_SAVE_EVERY, TRAINING_ONLY, FIELD(save_every)},

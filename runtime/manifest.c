@@ -368,6 +368,23 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
         late->first = strdupCheck(fields[1]);
         late->second = count == 3 ? strdupCheck(fields[2]) : NULL;
       }
+    } else if (strcmp(kind, "checkpoint") == 0) {
+      int64_t slice = 0;
+      int p = -1;
+      for (int i = 0; count == 5 && i < manifest->num_params; i++)
+        if (strcmp(manifest->params[i].tensor.name, fields[2]) == 0) p = i;
+      int whole = count == 5 && strcmp(fields[3], "-1") == 0;
+      if (whole) slice = -1;
+      if (count != 5 || (!whole && !parse_int64(fields[3], &slice)))
+        ok = fail(&state, "expected 'checkpoint MAP PARAM SLICE NAME'");
+      else if (p >= 0 && (slice < -1 || (slice >= 0 && slice >= manifest->params[p].tensor.dims[0])))
+        ok = fail(&state, "checkpoint slice %lld is outside param '%s' (%s)", (long long)slice, fields[2],
+                  manifest->params[p].tensor.dims_text);
+      else if (p >= 0) { /* a param the compiler pruned has no record to keep */
+        if (!manifest->checkpoint_names) manifest->checkpoint_names = callocCheck((size_t)num_lines, sizeof(CheckpointName));
+        manifest->checkpoint_names[manifest->num_checkpoint_names++] =
+            (CheckpointName){.map = strdupCheck(fields[1]), .param = p, .slice = slice, .name = strdupCheck(fields[4])};
+      }
     }
     /* any other record kind: ignored */
     line = newline ? newline + 1 : NULL;
@@ -470,6 +487,11 @@ void manifest_destroy(Manifest *manifest) {
     for (int i = 0; i < manifest->num_outputs; i++) tensor_destroy(&manifest->outputs[i]);
   if (manifest->grads)
     for (int i = 0; i < manifest->num_grads; i++) tensor_destroy(&manifest->grads[i]);
+  for (int i = 0; i < manifest->num_checkpoint_names; i++) {
+    free(manifest->checkpoint_names[i].map);
+    free(manifest->checkpoint_names[i].name);
+  }
+  free(manifest->checkpoint_names);
   free(manifest->params);
   free(manifest->inputs);
   free(manifest->outputs);

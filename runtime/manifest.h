@@ -42,6 +42,15 @@ typedef struct {
   int copy_ranges;
 } ParamSpec;
 
+/* `checkpoint MAP PARAM SLICE NAME`: under map MAP (a `names` declaration), params[param] (its
+ * expert `slice` of a bank param, or the whole tensor when slice is -1) is called NAME. */
+typedef struct {
+  char *map;
+  int param;
+  int64_t slice;
+  char *name;
+} CheckpointName;
+
 typedef struct {
   int version;              /* "perft-manifest 1" */
   int64_t tokens;           /* tokens per step, for tok/s */
@@ -58,6 +67,7 @@ typedef struct {
   int has_classify;      /* `classify OUTPUT INPUT`: cross-entropy of logits against labels */
   int classify_output;   /* index into outputs: logits (..., V) */
   int classify_input;    /* index into inputs: i32 labels, one per row of the logits, range V */
+  CheckpointName *checkpoint_names; int num_checkpoint_names; /* in manifest order */
 } Manifest;
 
 /* Parses and checks `text`. On failure returns 0 and writes a one-line reason (with the manifest

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "check.h"
 #include "program.h"
 #include "rng.h"
@@ -14,7 +15,7 @@
 static void load_weights(const Manifest *manifest, Arena *arena, const char *const *weights_paths, int num_weights,
                          WeightsPolicy policy, char *loaded);
 
-void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
+void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, const char *base_dir,
                        const char *const *weights_paths, int num_weights, WeightsPolicy policy) {
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_INIT);
@@ -39,6 +40,7 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
     }
   }
   char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
+  if (base_dir) base_load(manifest, arena, base_dir, loaded);
   if (num_weights > 0) load_weights(manifest, arena, weights_paths, num_weights, policy, loaded);
   for (int p = 0; p < manifest->num_params; p++) { /* copy rows of a source, unless the weights gave it */
     const ParamSpec *param = &manifest->params[p];
@@ -70,12 +72,13 @@ static void load_weights(const Manifest *manifest, Arena *arena, const char *con
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
     if (param->constant) continue; /* the program's own: its rule, whatever the files hold */
-    int required = policy == WEIGHTS_ALL_REQUIRED || (policy == WEIGHTS_FROZEN_REQUIRED && !param->trainable);
+    int required = !loaded[p] && /* not from --base */
+                   (policy == WEIGHTS_ALL_REQUIRED || (policy == WEIGHTS_FROZEN_REQUIRED && !param->trainable));
     int last = -1; /* the last file that has it wins */
     for (int f = 0; f < num_weights; f++)
       if (safetensors_find(&files[f], param->tensor.name)) last = f;
-    if (last < 0 && !required) { /* keeps its init */
-      if (policy == WEIGHTS_NONE_REQUIRED)
+    if (last < 0 && !required) { /* keeps its init, or what --base gave it */
+      if (policy == WEIGHTS_NONE_REQUIRED && !loaded[p])
         printf("%s%s", num_initialised++ ? ", " : "--init: not in the weights, initialised by their rule: ",
                param->tensor.name);
       continue;
@@ -186,7 +189,7 @@ void program_start(const Manifest *manifest, const RunOptions *options, ArenaPur
                    Arena *arena) {
   data_plan_create(manifest, options->task, options->data_path, plan);
   arena_create(arena, manifest, purpose);
-  params_initialise(manifest, arena, options->seed, options->weights_paths, options->num_weights,
+  params_initialise(manifest, arena, options->seed, options->base_dir, options->weights_paths, options->num_weights,
                     options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_FROZEN_REQUIRED);
   if (manifest->has_teacher) teacher_initialise(manifest, arena, options->seed);
 }

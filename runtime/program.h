@@ -24,7 +24,7 @@ enum {
   OPTION_EVAL_BATCHES = 1u << 8, OPTION_WEIGHTS = 1u << 9, OPTION_INIT = 1u << 10,
   OPTION_METRICS = 1u << 11, OPTION_SAVE = 1u << 12, OPTION_SAVE_ALL = 1u << 13,
   OPTION_SAVE_EVERY = 1u << 14, OPTION_CHECKPOINT_EVERY = 1u << 15, OPTION_KEEP = 1u << 16,
-  OPTION_CHECKPOINT_DIR = 1u << 17, OPTION_DATA = 1u << 18
+  OPTION_CHECKPOINT_DIR = 1u << 17, OPTION_DATA = 1u << 18, OPTION_BASE = 1u << 19
 };
 
 typedef struct {
@@ -38,6 +38,7 @@ typedef struct {
   const char *weights_paths[MAX_WEIGHTS_FILES]; /* --weights, repeatable; later files win */
   int num_weights;           /* 0: --init */
   int init_missing;          /* --init with --weights: params the files lack keep their init */
+  const char *base_dir;      /* --base DIR: a Hugging Face checkpoint folder (base.h), loaded before --weights */
   const char *metrics_path;  /* NULL: none */
   const char *save_path;     /* NULL: none; the trainable tensors */
   const char *save_all_path; /* NULL: none; every parameter */
@@ -67,7 +68,7 @@ typedef enum { WEIGHTS_ALL_REQUIRED, WEIGHTS_FROZEN_REQUIRED, WEIGHTS_NONE_REQUI
 /* Fills every param from its manifest init rule (seeded), then overwrites them from the weights
  * files in order (a later file wins); a required param must be in at least one file. Reports
  * every missing or mismatched tensor in one error. Tensors the program does not know are ignored. */
-void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed,
+void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, const char *base_dir,
                        const char *const *weights_paths, int num_weights, WeightsPolicy policy);
 /* Reads every input from path (all required except the seed input, which is set to 0); i32
  * inputs must be I32 tensors with values inside their range. */

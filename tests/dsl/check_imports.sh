@@ -15,7 +15,7 @@ grep -q 'param "twice.scaled.s" train adapter' <<<"$out" || fail "main.perft: st
 out=$("$tool" bad_main.perft 2>&1) && fail "bad_main.perft elaborated"
 grep -qxF "lib_bad.perft:3:10: error: syntax error, unexpected '*'" <<<"$out" || fail "library syntax error: $out"
 grep -qxF "    y = h +* h" <<<"$out" || fail "library error does not quote the library's line: $out"
-grep -qxF "lib_bad.perft:5:1: error: a library holds only use, expert, block and strategy declarations" <<<"$out" ||
+grep -qxF "lib_bad.perft:5:1: error: a library holds only use, expert, block, strategy and names declarations" <<<"$out" ||
   fail "dim in a library: $out"
 
 out=$("$tool" cycle_main.perft 2>&1) && fail "cycle_main.perft elaborated"

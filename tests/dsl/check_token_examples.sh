@@ -1,5 +1,5 @@
 #!/bin/bash
-# check_token_examples.sh TOOL ROOT — every examples/token_*.perft and mixtral_*.perft
+# check_token_examples.sh TOOL ROOT — every examples/token_*.perft
 # elaborates (defaults, OLMoE- and Mixtral-shaped overrides); the token model's inputs, output,
 # classify and dropout seed are there; trainable parameters per MoE layer of the PERFT strategies
 # at the OLMoE shape match PERFT.md (R: N·2·D·r + N·D, E: E·2·D·r, D: N·2·D·r, S: 2·D·r);
@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*"; failed=1; }
 olmoe="-DD=2048 -DE=64 -DK=8 -DF=1024 -DL=16 -DN=4 -Dr=16"
 mixtral="-DD=4096 -DE=8 -DK=2 -DF=14336 -DL=32 -Drenorm=1"
 
-for file in token_*.perft mixtral_*.perft; do
+for file in token_*.perft; do
   for args in "" "$olmoe" "$mixtral"; do
     # shellcheck disable=SC2086
     "$tool" --graph $args "$file" > /dev/null 2> /tmp/perft_token_err.$$ || fail "$file $args: $(head -3 /tmp/perft_token_err.$$)"
@@ -76,7 +76,7 @@ grep -q 'param "layers.1.moe.experts.w2" train ' <<<"$graph" || fail "token_full
 grep -q 'param "embed" frozen' <<<"$graph" || fail "token_full_ft: embedding trained"
 grep -q ' adapter ' <<<"$graph" && fail "token_full_ft: adapter params"
 # Mixtral-shaped: renormalised top-k, aux 0.02
-graph=$("$tool" --graph mixtral_perft_r.perft)
+graph=$("$tool" --graph token_mixtral_perft_r.perft)
 grep -q 'top_k .* k=2 renormalize=1' <<<"$graph" || fail "mixtral: base top_k not renormalised"
 grep -q 'factor=0.02 ' <<<"$graph" || fail "mixtral: aux 0.02 missing"
 

@@ -134,12 +134,15 @@ for f in "$(dirname "$EXAMPLE")"/token_*.perft; do
   run_one "$name" "$f" "" $TOKEN_DIMS
 done
 
-# the whole decoder (attention with grouped kv heads, q/k norms, rope, MoE + PERFT-R, two layers):
-# the adapters' gradients of layer 0 go back through layer 1's attention
-if selected example_decoder_perft_r; then
-  run_one example_decoder_perft_r "$(dirname "$EXAMPLE")/decoder_perft_r.perft" "" -Dtokens=8 -DSq=4 -DV=5 -DD=6 \
-    -DH=2 -DG=1 -DQD=4 -DKD=2 -DE=4 -DK=2 -DF=5 -DL=2 -DN=3 -DKt=2 -Dr=2
-fi
+# the whole OLMoE and Mixtral models (attention with grouped kv heads, OLMoE's q/k norms, rope, MoE +
+# PERFT-R, two layers, both routers' load balance pooled over the layers): the adapters' gradients of
+# layer 0 go back through layer 1's attention
+for family in olmoe mixtral; do
+  if selected example_${family}_perft_r; then
+    run_one example_${family}_perft_r "$(dirname "$EXAMPLE")/${family}_perft_r.perft" "" -DSq=4 -DB=2 -DV=5 -DD=4 \
+      -DH=2 -DG=1 -DE=4 -DK=2 -DF=5 -DL=2 -DN=3 -DKt=2 -Dr=2
+  fi
+done
 
 # the gallery of composition schemes (examples/schemes/), the same way
 for f in "$(dirname "$EXAMPLE")"/schemes/*.perft; do

@@ -39,6 +39,7 @@ STRATEGIES=(
   "shared_routed        shared_routed         -  -"
   "soft_mixture         soft_mixture          -  -"
   "perft_r_adapter      perft_r_adapter       -  -"
+  "mixtral_perft_r      perft_r               -  -"
 )
 # case     T  V  D  E K F L N Kt r renorm seed
 #   odd:     the brief's awkward sizes, OLMoE-style block

@@ -280,7 +280,7 @@ static void test_param_inits(void) {
   CHECK(m.params[0].init == INIT_EYE && m.params[1].init == INIT_CONST && m.params[1].init_mean == 0.25);
   Arena arena;
   arena_create(&arena, &m, ARENA_FORWARD_BACKWARD);
-  params_initialise(&m, &arena, 1, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
+  params_initialise(&m, &arena, 1, NULL, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
   static const float eye[12] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0};
   for (int i = 0; i < 12; i++) CHECK(arena.params[0][i] == eye[i]);
   for (int i = 0; i < 3; i++) CHECK(arena.params[1][i] == 0.25f);
@@ -299,7 +299,7 @@ static void test_param_inits(void) {
   CHECK(m.params[1].init == INIT_COPY && m.params[1].copy_source == 0 && m.params[1].copy_starts[0] == 1 &&
         m.params[1].copy_stops[1] == 3);
   arena_create(&arena, &m, ARENA_FORWARD_BACKWARD);
-  params_initialise(&m, &arena, 1, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
+  params_initialise(&m, &arena, 1, NULL, NULL, 0, WEIGHTS_FROZEN_REQUIRED);
   static const int from[4] = {4, 5, 7, 8}; /* r[1:3, 1:3] of a 4x3 r */
   for (int i = 0; i < 4; i++) CHECK(arena.params[1][i] == arena.params[0][from[i]] && arena.params[1][i] != 0.0f);
   arena_destroy(&arena);
