@@ -47,7 +47,7 @@ typedef struct {
   const char *input, *output, *wrong_rule, *config;
   const Target *target;
   Stage stage;
-  int float_bits, print_after_all, print_locations, report, no_workspace_reuse, no_outline, serial, print_pipeline;
+  int float_bits, frozen_bf16, print_after_all, print_locations, report, no_workspace_reuse, no_outline, serial, print_pipeline;
   int no_fuse[NUM_FUSIONS]; /* 1: --no-fuse named it */
   long long parallel_min_work;
   int vector_bytes; /* of the GEMM microkernels (0: scalar loops); -1 until given or set from the target */
@@ -66,6 +66,8 @@ static void usage(FILE *out) {
           "  --target=cpu           the code generation target (only cpu for now)\n"
           "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
+          "  --frozen-dtype=bf16    frozen GEMM weights and embedding tables kept in bf16 (half the\n"
+          "                         memory; widened to f32 as the kernels load them)\n"
           "  --print-ir-after-all   print the IR after every MLIR pass to stderr\n"
           "  --print-locations      print source locations (loc(...)) in emitted MLIR\n"
           "  --report               print trainable parameters, FLOPs per token and kernels; no output file\n"
@@ -113,6 +115,10 @@ static int parse_options(int argc, char **argv, Options *o) {
       if (!strcmp(a + 8, "f32")) o->float_bits = 32;
       else if (!strcmp(a + 8, "f64")) o->float_bits = 64;
       else { fprintf(stderr, "perftc: error: --dtype must be f32 or f64\n"); return 0; }
+    } else if (!strncmp(a, "--frozen-dtype=", 15)) {
+      if (!strcmp(a + 15, "f32")) o->frozen_bf16 = 0;
+      else if (!strcmp(a + 15, "bf16")) o->frozen_bf16 = 1;
+      else { fprintf(stderr, "perftc: error: --frozen-dtype must be f32 or bf16\n"); return 0; }
     } else if (!strcmp(a, "--print-ir-after-all")) o->print_after_all = 1;
     else if (!strcmp(a, "--print-locations")) o->print_locations = 1;
     else if (!strcmp(a, "--print-pipeline")) o->print_pipeline = 1;
@@ -171,6 +177,10 @@ static int parse_options(int argc, char **argv, Options *o) {
     o->vector_bytes = o->target->vector_bytes ? o->target->vector_bytes
                                               : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
   if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
+  if (o->float_bits == 64 && o->frozen_bf16) {
+    fprintf(stderr, "perftc: error: --frozen-dtype=bf16 goes with --dtype=f32 (the kernels widen bf16 to f32)\n");
+    return 0;
+  }
   if (o->float_bits == 64 && o->stage == STAGE_EXE && !o->report && !o->print_pipeline) {
     fprintf(stderr, "perftc: error: --dtype=f64 makes objects for gradient checks (--emit=obj, or an earlier "
                     "stage); the training executable runs f32 programs only: drop --dtype=f64 to build one\n");
@@ -239,7 +249,7 @@ static MlirModule front_end(MlirContext context, const Options *o) {
   Graph *graph = dsl_elaborate(program, overrides, num_overrides, stderr);
   for (int i = o->num_overrides; i < num_overrides; i++) free((char *)overrides[i].name);
   MlirModule module = {NULL};
-  if (graph) module = mlirgen_module(context, graph, o->float_bits);
+  if (graph) module = mlirgen_module(context, graph, o->float_bits, o->frozen_bf16);
   if (graph) dsl_free_graph(graph);
   dsl_free_program(program);
   return module;

@@ -193,7 +193,29 @@ static MlirAttribute dictionary(Gen *g, int n, const MlirNamedAttribute *entries
   return mlirDictionaryAttrGet(g->context, n, entries);
 }
 
-MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bits) {
+/* The params that are bf16 under --frozen-dtype=bf16 (1 in the result, per node): frozen, not
+ * constant, rank >= 2, and every use the weight of a GEMM or an embedding table, whose kernels
+ * widen bf16 to f32 as they load it. */
+static char *bf16_weights(const Graph *graph) {
+  char *bf16 = calloc((size_t)graph->num_nodes + 1, 1);
+  IR_CHECK(bf16 != NULL, "out of memory");
+  for (int i = 0; i < graph->num_nodes; i++) {
+    const Node *n = &graph->nodes[i];
+    bf16[i] = n->kind == NODE_PARAM && !n->trainable && !n->constant && n->results[0].rank >= 2;
+  }
+  for (int i = 0; i < graph->num_nodes; i++) {
+    const Node *n = &graph->nodes[i];
+    for (int j = 0; j < n->num_operands; j++) {
+      int weight = (n->kind == NODE_MATMUL && j == 1 && !n->transpose_a) || (n->kind == NODE_GROUPED_MATMUL && j == 1) ||
+                   (n->kind == NODE_EMBEDDING && j == 0);
+      if (!weight) bf16[n->operands[j].node] = 0;
+    }
+  }
+  for (int o = 0; o < graph->num_outputs; o++) bf16[graph->outputs[o].value.node] = 0;
+  return bf16;
+}
+
+MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bits, int frozen_bf16) {
   Gen g = {.context = context};
   g.float_type = float_bits == 64 ? mlirF64TypeGet(context) : mlirF32TypeGet(context);
   g.index_type_i32 = mlirIntegerTypeGet(context, 32);
@@ -210,11 +232,14 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
   MlirAttribute *arg_attrs = calloc((size_t)graph->num_nodes + 1, sizeof(MlirAttribute));
   int *arg_node = calloc((size_t)graph->num_nodes + 1, sizeof(int));
   int64_t *ranges = input_ranges(graph);
+  char *bf16 = frozen_bf16 ? bf16_weights(graph) : NULL;
   for (int pass = 0; pass < 2; pass++) {
     for (int i = 0; i < graph->num_nodes; i++) {
       const Node *node = &graph->nodes[i];
       if (node->kind != (pass == 0 ? NODE_PARAM : NODE_INPUT)) continue;
       arg_types[num_args] = tensor_of(&g, &node->results[0]);
+      if (bf16 && bf16[i])
+        arg_types[num_args] = ranked_tensor(node->results[0].rank, node->results[0].dims, mlirBF16TypeGet(context));
       arg_locs[num_args] = location_of(context, &node->loc);
       MlirNamedAttribute entries[5];
       char init[256];
@@ -307,7 +332,7 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
       mlirOperationSetAttributeByName(module_op, str("perft.classify"), mlirArrayAttrGet(context, 2, pair));
     }
   }
-  free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node); free(ranges);
+  free(g.values); free(arg_types); free(arg_locs); free(arg_attrs); free(arg_node); free(ranges); free(bf16);
   free(result_types); free(result_attrs); free(results);
   if (!ok) {
     mlirModuleDestroy(module);

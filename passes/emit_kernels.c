@@ -43,7 +43,9 @@
 static MlirType function_float_type(MlirContext context, MlirBlock body) {
   for (intptr_t i = 0; i < mlirBlockGetNumArguments(body); i++) {
     MlirType t = mlirValueGetType(mlirBlockGetArgument(body, i));
-    if (mlirTypeIsAMemRef(t) && mlirTypeIsAFloat(mlirShapedTypeGetElementType(t))) return mlirShapedTypeGetElementType(t);
+    if (mlirTypeIsAMemRef(t) && mlirTypeIsAFloat(mlirShapedTypeGetElementType(t)) &&
+        !mlirTypeIsABF16(mlirShapedTypeGetElementType(t))) /* bf16: frozen weights, widened as loaded */
+      return mlirShapedTypeGetElementType(t);
   }
   return mlirF32TypeGet(context);
 }

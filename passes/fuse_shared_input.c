@@ -124,6 +124,14 @@ static void fuse_group(MlirOperation *group, int n, const SharedForm *form, Mlir
   }
 }
 
+/* Whether the operand to stack has the GEMM's float type: a bf16 frozen weight (--frozen-dtype=bf16)
+ * is read in place, widened by the GEMM kernel, never copied into a stacked f32 weight. */
+static int stackable(MlirOperation gemm, const SharedForm *form) {
+  MlirType stacked = mlirValueGetType(mlirOperationGetOperand(gemm, 1 - form->shared));
+  MlirType result = mlirValueGetType(mlirOperationGetResult(gemm, 0));
+  return mlirTypeEqual(mlirShapedTypeGetElementType(stacked), mlirShapedTypeGetElementType(result));
+}
+
 /* Groups the GEMMs of one form by their shared operand and joins each group that can be. */
 static void fuse_form(MlirOperation module, const SharedForm *form) {
   size_t n;
@@ -132,11 +140,11 @@ static void fuse_form(MlirOperation module, const SharedForm *form) {
   MlirOperation *group = malloc((n ? n : 1) * sizeof *group);
   IR_CHECK(taken != NULL && group != NULL, "out of memory");
   for (size_t i = 0; i < n; i++) {
-    if (taken[i] || mlirAttributeIsNull(init_constant(gemms[i]))) continue;
+    if (taken[i] || mlirAttributeIsNull(init_constant(gemms[i])) || !stackable(gemms[i], form)) continue;
     int size = 0;
     group[size++] = gemms[i];
     for (size_t j = i + 1; j < n; j++)
-      if (!taken[j] && joins(gemms[i], gemms[j], form)) {
+      if (!taken[j] && stackable(gemms[j], form) && joins(gemms[i], gemms[j], form)) {
         group[size++] = gemms[j];
         taken[j] = 1;
       }

@@ -106,11 +106,14 @@ MlirValue index_to_float(Kernel *k, MlirValue v) {
   return build_value(&k->b, "arith.sitofp", 1, &i, k->f, 0, NULL);
 }
 
+/* A bf16 element (a frozen weight, perftc --frozen-dtype=bf16) is widened to the kernel's float type
+ * as it is loaded: exactly, every bf16 is an f32. */
 MlirValue load(Kernel *k, MlirValue memref, int n, const MlirValue *indices) {
   MlirValue operands[8] = {memref};
   for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
   MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(memref));
-  return build_value(&k->b, "memref.load", 1 + n, operands, element, 0, NULL);
+  MlirValue value = build_value(&k->b, "memref.load", 1 + n, operands, element, 0, NULL);
+  return mlirTypeIsABF16(element) ? build_value(&k->b, "arith.extf", 1, &value, k->f, 0, NULL) : value;
 }
 
 void store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {

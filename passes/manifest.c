@@ -67,7 +67,8 @@ static char *manifest_text(MlirOperation module_op) {
           name = (MlirStringRef){result.data + w + 1, result.length - w - 1};
       }
       if (!name.data) continue;
-      if (mlirShapedTypeGetRank(type) >= 0 && mlirTypeIsAFloat(mlirShapedTypeGetElementType(type)))
+      if (mlirShapedTypeGetRank(type) >= 0 && mlirTypeIsAFloat(mlirShapedTypeGetElementType(type)) &&
+          !mlirTypeIsABF16(mlirShapedTypeGetElementType(type)))
         element = mlirShapedTypeGetElementType(type);
       fprintf(t, "%s %.*s ", roles[role], (int)name.length, name.data);
       append_dims(t, type);
@@ -78,6 +79,7 @@ static char *manifest_text(MlirOperation module_op) {
                     (int)init.length, init.data ? init.data : "zeros");
         if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.constant")))) fprintf(t, " constant");
         if (!mlirAttributeIsNull(mlirDictionaryAttrGetElementByName(d, str("perft.adapter")))) fprintf(t, " adapter");
+        if (mlirTypeIsABF16(mlirShapedTypeGetElementType(type))) fprintf(t, " bf16");
       }
       if (role == 1 && mlirTypeIsAInteger(mlirShapedTypeGetElementType(type))) fprintf(t, " i32");
       fprintf(t, "\n");

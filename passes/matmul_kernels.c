@@ -28,10 +28,16 @@ static void store_weight(Kernel *k, MlirValue v, Weights w, MlirValue i, MlirVal
   else STORE(k, v, w.memref, w.expert, i, j);
 }
 
+/* A vector of `vector`'s type from memref; a bf16 memref (a frozen weight) is loaded as bf16 lanes
+ * and widened (widening as it is read: no f32 copy of the weight is kept). */
 static MlirValue vector_load(Kernel *k, MlirType vector, MlirValue memref, int n, const MlirValue *indices) {
   MlirValue operands[8] = {memref};
   for (int i = 0; i < n; i++) operands[1 + i] = indices[i];
-  return build_value(&k->b, "vector.load", 1 + n, operands, vector, 0, NULL);
+  MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(memref));
+  if (!mlirTypeIsABF16(element)) return build_value(&k->b, "vector.load", 1 + n, operands, vector, 0, NULL);
+  int64_t lanes = mlirShapedTypeGetDimSize(vector, 0);
+  MlirValue narrow = build_value(&k->b, "vector.load", 1 + n, operands, mlirVectorTypeGet(1, &lanes, element), 0, NULL);
+  return build_value(&k->b, "arith.extf", 1, &narrow, vector, 0, NULL);
 }
 
 static void vector_store(Kernel *k, MlirValue value, MlirValue memref, int n, const MlirValue *indices) {

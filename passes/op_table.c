@@ -16,6 +16,7 @@ const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu"};
 
 #define FLOAT(name, var, rank) {name, var, ELEMENT_FLOAT, rank}
 #define I32(name, var, rank) {name, var, ELEMENT_I32, rank}
+#define WEIGHT(name, var, rank) {name, var, ELEMENT_WEIGHT, rank}
 #define ATTRIBUTES(...) .num_attributes = sizeof((AttributeSpec[]){__VA_ARGS__}) / sizeof(AttributeSpec), \
                         .attributes = {__VA_ARGS__}
 #define OPERANDS(...) .num_operands = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .operands = {__VA_ARGS__}
@@ -169,7 +170,7 @@ const OpInfo op_table[OP_COUNT] = {
                           RESULTS(FLOAT("dx", "X", 2)), .verify = verify_dispatch_grad, GRADIENT_OP,
                           CPU(cpu_dispatch_grad)},
     [OP_GROUPED_MATMUL] = {"perft.grouped_matmul",
-                           OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1)),
+                           OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                            RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                            .verify = verify_grouped_matmul, .backward = backward_grouped_matmul,
                            .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul)},
@@ -184,7 +185,7 @@ const OpInfo op_table[OP_COUNT] = {
                   ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_route, FUSED_OP("perft-fuse-route"),
                   .scratch = dispatch_scratch, CPU(cpu_route)},
     [OP_GATHERED_MATMUL] = {"perft.gathered_matmul",
-                            OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), FLOAT("bank", "B", 3), I32("offsets", "O", 1)),
+                            OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                             RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                             .verify = verify_gathered_matmul, FUSED_OP("perft-fuse-route"),
                             .flops = gathered_matmul_flops, .scratch = gathered_matmul_scratch,
@@ -197,7 +198,7 @@ const OpInfo op_table[OP_COUNT] = {
                                         .flops = gathered_matmul_grad_weight_flops,
                                         CPU(cpu_gathered_matmul_grad_weight)},
     [OP_GROUPED_MATMUL_COMBINE] = {"perft.grouped_matmul_combine",
-                                   OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1),
+                                   OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1),
                                             I32("perm", "M", 1), FLOAT("w", "W", 2)),
                                    RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                    .verify = verify_grouped_matmul_combine,
@@ -219,12 +220,12 @@ const OpInfo op_table[OP_COUNT] = {
     /* made by perft-fuse-epilogue (after autodiff): y = addend + scale · (x·wᵀ), the scale and the
      * add in the GEMM's epilogue */
     [OP_MATMUL_SCALE_ADD] = {"perft.matmul_scale_add",
-                             OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 2), FLOAT("addend", "Y", 2)),
+                             OPERANDS(FLOAT("x", "X", 2), WEIGHT("w", "W", 2), FLOAT("addend", "Y", 2)),
                              RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                              .verify = verify_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
                              .flops = matmul_scale_add_flops, CPU(cpu_matmul_scale_add)},
     [OP_GROUPED_MATMUL_SCALE_ADD] = {"perft.grouped_matmul_scale_add",
-                                     OPERANDS(FLOAT("rows", "R", 2), FLOAT("bank", "B", 3), I32("offsets", "O", 1),
+                                     OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1),
                                               FLOAT("addend", "Y", 2)),
                                      RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                      .verify = verify_grouped_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
@@ -251,14 +252,14 @@ const OpInfo op_table[OP_COUNT] = {
                              CPU(cpu_gathered_dropout)},
     /* made by perft-fuse-join (after autodiff): PERFT-E's up-projection in its expert's W2 GEMM */
     [OP_GROUPED_MATMUL_JOIN] = {"perft.grouped_matmul_join",
-                                OPERANDS(FLOAT("a", "R", 2), FLOAT("bank", "B", 3), FLOAT("z", "Z", 2),
-                                         FLOAT("bank2", "B2", 3), I32("offsets", "O", 1)),
+                                OPERANDS(FLOAT("a", "R", 2), WEIGHT("bank", "B", 3), FLOAT("z", "Z", 2),
+                                         WEIGHT("bank2", "B2", 3), I32("offsets", "O", 1)),
                                 RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                 .verify = verify_grouped_matmul_join, FUSED_OP("perft-fuse-join"),
                                 .flops = grouped_matmul_join_flops, CPU(cpu_grouped_matmul_join)},
     [OP_GROUPED_MATMUL_JOIN_COMBINE] = {"perft.grouped_matmul_join_combine",
-                                        OPERANDS(FLOAT("a", "R", 2), FLOAT("bank", "B", 3), FLOAT("z", "Z", 2),
-                                                 FLOAT("bank2", "B2", 3), I32("offsets", "O", 1), I32("perm", "M", 1),
+                                        OPERANDS(FLOAT("a", "R", 2), WEIGHT("bank", "B", 3), FLOAT("z", "Z", 2),
+                                                 WEIGHT("bank2", "B2", 3), I32("offsets", "O", 1), I32("perm", "M", 1),
                                                  FLOAT("w", "W", 2)),
                                         RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                         .verify = verify_grouped_matmul_join_combine, FUSED_OP("perft-fuse-join"),
@@ -326,7 +327,7 @@ const OpInfo op_table[OP_COUNT] = {
                                   ATTENTION_ATTRIBUTES, .verify = verify_causal_attention, GRADIENT_OP,
                                   CPU(cpu_causal_attention_grad)},
 #undef ATTENTION_ATTRIBUTES
-    [OP_EMBEDDING] = {"perft.embedding", OPERANDS(FLOAT("table", "B", 2), I32("ids", "I", 1)),
+    [OP_EMBEDDING] = {"perft.embedding", OPERANDS(WEIGHT("table", "B", 2), I32("ids", "I", 1)),
                       RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,
                       CPU(cpu_embedding)},
     [OP_EMBEDDING_GRAD] = {"perft.embedding_grad", OPERANDS(I32("ids", "I", 1), FLOAT("dy", "Y", 2)),

@@ -54,7 +54,9 @@ typedef enum { PERFT_OPS(PERFT_OP_ID) OP_COUNT } OpId;
 typedef enum { TARGET_CPU, TARGET_COUNT } TargetKind;
 extern const char *const target_names[TARGET_COUNT];
 
-typedef enum { ELEMENT_FLOAT, ELEMENT_I32 } ElementKind;
+/* ELEMENT_WEIGHT: a weight operand of a GEMM or a table: the op's float type, or bf16 (a frozen
+ * weight kept in bf16, perftc --frozen-dtype=bf16; the kernels widen it to f32 as they load it). */
+typedef enum { ELEMENT_FLOAT, ELEMENT_I32, ELEMENT_WEIGHT } ElementKind;
 enum { ANY_RANK = -1 };
 
 typedef struct {

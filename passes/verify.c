@@ -47,7 +47,9 @@ static int check_value(MlirOperation op, const ValueSpec *spec, const char *role
     return verify_fail(op, "%s %d (%s) must hold i32 indices, found %s", role, index, spec->name, found);
   if (spec->element == ELEMENT_I32 && mlirIntegerTypeGetWidth(element) != 32)
     return verify_fail(op, "%s %d (%s) must hold i32 indices, found %s", role, index, spec->name, found);
-  if (spec->element == ELEMENT_FLOAT) {
+  if (spec->element == ELEMENT_WEIGHT && mlirTypeIsABF16(element)) {
+    /* a bf16 frozen weight: widened by the kernel */
+  } else if (spec->element == ELEMENT_FLOAT || spec->element == ELEMENT_WEIGHT) {
     if (!mlirTypeIsAF32(element) && !mlirTypeIsAF64(element))
       return verify_fail(op, "%s %d (%s) must hold f32 or f64, found %s", role, index, spec->name, found);
     if (!mlirTypeIsNull(*float_type) && !mlirTypeEqual(*float_type, element))

@@ -51,7 +51,8 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
 
   int assign = carver->base != NULL;
   for (int p = 0; p < P; p++) {
-    float *block = carve_floats(carver, manifest->params[p].tensor.num_elements);
+    const TensorSpec *t = &manifest->params[p].tensor; /* bf16: 2-byte elements */
+    float *block = carve_floats(carver, t->element_type == ELEMENT_BF16 ? (t->num_elements + 1) / 2 : t->num_elements);
     if (assign) arena->params[p] = block;
   }
   for (int i = 0; i < I; i++) {

@@ -8,7 +8,8 @@
  * bank param — and converted from F32, BF16 or F16 into the param's f32 buffer. Every problem is
  * collected and reported at once: the tensor, the param, the file, expected and found values.
  *
- * The params are f32 in memory: a bf16 checkpoint takes twice its size once loaded.
+ * A param compiled bf16 (perftc --frozen-dtype=bf16) takes a BF16 tensor as it is, others rounded;
+ * an f32 param takes BF16 and F16 widened.
  */
 #include "base.h"
 
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bf16.h"
 #include "check.h"
 #include "json.h"
 #include "safetensors.h"
@@ -97,13 +99,6 @@ static int list_shards(const char *dir, char **paths, char **source) {
   return count;
 }
 
-static float bf16_to_float(uint16_t bits) {
-  uint32_t wide = (uint32_t)bits << 16;
-  float value;
-  memcpy(&value, &wide, sizeof value);
-  return value;
-}
-
 static float f16_to_float(uint16_t bits) {
   uint32_t sign = (uint32_t)(bits >> 15) << 31, exponent = (bits >> 10) & 31, mantissa = bits & 1023, wide;
   if (exponent == 31) wide = sign | 0x7f800000u | (mantissa << 13);        /* inf, nan */
@@ -119,19 +114,31 @@ static float f16_to_float(uint16_t bits) {
   return value;
 }
 
-/* Copies the entry (F32, BF16 or F16) into out (count floats). */
-static void convert(const SafetensorsFile *file, const SafetensorsEntry *entry, float *out) {
+/* Copies the entry (F32, BF16 or F16) into out: count floats, or count bf16 values when `type` is
+ * ELEMENT_BF16 (a bf16 entry copied as it is, others rounded). */
+static void convert(const SafetensorsFile *file, const SafetensorsEntry *entry, void *out, ElementType type) {
   const unsigned char *bytes = file->data + entry->data_begin;
   int64_t count = entry->num_elements;
-  if (strcmp(entry->dtype, "F32") == 0) {
+  int from_f32 = strcmp(entry->dtype, "F32") == 0, from_bf16 = strcmp(entry->dtype, "BF16") == 0;
+  if (type == ELEMENT_BF16 && from_bf16) {
+    memcpy(out, bytes, (size_t)count * 2);
+    return;
+  }
+  if (type != ELEMENT_BF16 && from_f32) {
     memcpy(out, bytes, (size_t)count * sizeof(float));
-  } else {
-    int bf16 = strcmp(entry->dtype, "BF16") == 0;
-    for (int64_t i = 0; i < count; i++) {
+    return;
+  }
+  for (int64_t i = 0; i < count; i++) {
+    float value;
+    if (from_f32) {
+      memcpy(&value, bytes + 4 * i, 4);
+    } else {
       uint16_t bits;
       memcpy(&bits, bytes + 2 * i, 2);
-      out[i] = bf16 ? bf16_to_float(bits) : f16_to_float(bits);
+      value = from_bf16 ? bf16_to_float(bits) : f16_to_float(bits);
     }
+    if (type == ELEMENT_BF16) ((uint16_t *)out)[i] = float_to_bf16(value);
+    else ((float *)out)[i] = value;
   }
 }
 
@@ -145,7 +152,7 @@ static void format_shape(const int64_t *dims, int rank, char *out, size_t size) 
 /* Reads checkpoint tensor `name` into out, expecting dims (rank): 1 when read, 0 when missing,
  * -1 after a problem. */
 static int read_one(SafetensorsFile *shards, int num_shards, const char *source, const char *name, const char *param,
-                    const int64_t *dims, int rank, float *out, Problems *problems) {
+                    const int64_t *dims, int rank, void *out, ElementType type, Problems *problems) {
   for (int s = 0; s < num_shards; s++) {
     const SafetensorsEntry *entry = safetensors_find(&shards[s], name);
     if (!entry) continue;
@@ -164,7 +171,7 @@ static int read_one(SafetensorsFile *shards, int num_shards, const char *source,
               entry->dtype);
       return -1;
     }
-    convert(&shards[s], entry, out);
+    convert(&shards[s], entry, out, type);
     return 1;
   }
   (void)source;
@@ -192,14 +199,15 @@ void base_load(const Manifest *manifest, Arena *arena, const char *dir, char *lo
       mapped = 1;
       int whole = n->slice < 0;
       int64_t slice_elements = whole ? t->num_elements : t->num_elements / t->dims[0];
+      char *at = (char *)arena->params[p] + (whole ? 0 : n->slice * slice_elements) * (int64_t)element_bytes(t->element_type);
       int r = read_one(shards, num_shards, source, n->name, t->name, whole ? t->dims : t->dims + 1,
-                       whole ? t->num_dims : t->num_dims - 1, arena->params[p] + (whole ? 0 : n->slice * slice_elements),
-                       &problems);
+                       whole ? t->num_dims : t->num_dims - 1, at, t->element_type, &problems);
       if (r == 1) found++;
       if (r == 0 && !missing++) snprintf(missing_name, sizeof missing_name, "%s", n->name);
     }
     if (!mapped) {
-      int r = read_one(shards, num_shards, source, t->name, t->name, t->dims, t->num_dims, arena->params[p], &problems);
+      int r = read_one(shards, num_shards, source, t->name, t->name, t->dims, t->num_dims, arena->params[p],
+                       t->element_type, &problems);
       if (r == 1) found++;
       if (r == 0) missing++, snprintf(missing_name, sizeof missing_name, "%s", t->name);
     }

@@ -115,7 +115,7 @@ static void base_hash(const Manifest *manifest, const Arena *arena, char out[17]
     if (param->trainable || param->constant) continue;
     hash_bytes(&hash, param->tensor.name, strlen(param->tensor.name) + 1);
     hash_bytes(&hash, param->tensor.dims_text, strlen(param->tensor.dims_text) + 1);
-    hash_bytes(&hash, arena->params[p], (size_t)param->tensor.num_elements * sizeof(float));
+    hash_bytes(&hash, arena->params[p], (size_t)param->tensor.num_elements * element_bytes(param->tensor.element_type));
   }
   hash_finish(&hash, out);
 }

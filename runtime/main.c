@@ -259,8 +259,9 @@ int main(int argc, char **argv) {
   int status;
   if (options.list_params) {
     for (int p = 0; p < manifest.num_params; p++)
-      printf("%s %s %s\n", manifest.params[p].tensor.name, manifest.params[p].tensor.dims_text,
-             manifest.params[p].trainable ? "trainable" : manifest.params[p].constant ? "constant" : "frozen");
+      printf("%s %s %s%s\n", manifest.params[p].tensor.name, manifest.params[p].tensor.dims_text,
+             manifest.params[p].trainable ? "trainable" : manifest.params[p].constant ? "constant" : "frozen",
+             manifest.params[p].tensor.element_type == ELEMENT_BF16 ? " bf16" : "");
     for (int i = 0; i < manifest.num_inputs; i++)
       printf("input %s %s\n", manifest.inputs[i].name, manifest.inputs[i].dims_text);
     status = 0;

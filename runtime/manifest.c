@@ -277,6 +277,8 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       ParamSpec *param = &manifest->params[manifest->num_params];
       memset(param, 0, sizeof *param);
       param->grad_index = -1;
+      int bf16 = count > 5 && strcmp(fields[count - 1], "bf16") == 0;
+      if (bf16) count--;
       if (count > 5 && strcmp(fields[count - 1], "adapter") == 0) {
         param->adapter = 1;
         count--;
@@ -290,6 +292,7 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       } else if (!parse_tensor(&state, fields, &param->tensor)) {
         ok = 0;
       } else {
+        if (bf16) param->tensor.element_type = ELEMENT_BF16;
         manifest->num_params++;
         for (int p = 0; p + 1 < manifest->num_params; p++)
           if (strcmp(manifest->params[p].tensor.name, fields[1]) == 0)

@@ -11,8 +11,10 @@
 
 #define PERFT_MAX_DIMS 8
 
-/* Element type of a tensor: params, outputs and grads are always f32; an input may be i32. */
-typedef enum { ELEMENT_F32 = 0, ELEMENT_I32 = 1 } ElementType;
+/* Element type of a tensor: outputs and grads are f32; an input may be i32; a frozen param may be
+ * bf16 (perftc --frozen-dtype=bf16: the manifest's param record ends in `bf16`). */
+typedef enum { ELEMENT_F32 = 0, ELEMENT_I32 = 1, ELEMENT_BF16 = 2 } ElementType;
+static inline size_t element_bytes(ElementType type) { return type == ELEMENT_BF16 ? 2 : 4; }
 
 typedef struct {
   char *name;                    /* e.g. "perft_r.ad.A" */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "bf16.h"
 #include "check.h"
 #include "program.h"
 #include "rng.h"
@@ -21,8 +22,9 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
   rng_seed(&rng, seed, RNG_STREAM_INIT);
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
-    float *data = arena->params[p]; /* (param dims) */
+    int bf16 = param->tensor.element_type == ELEMENT_BF16; /* initialised in f32, then rounded */
     int64_t count = param->tensor.num_elements;
+    float *data = bf16 ? callocCheck((size_t)count, sizeof(float)) : arena->params[p]; /* (param dims) */
     switch (param->init) {
       case INIT_NORMAL: rng_fill_normal(&rng, data, count, param->init_mean, param->init_std); break;
       case INIT_ZEROS: memset(data, 0, (size_t)count * sizeof(float)); break;
@@ -37,6 +39,11 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
           if ((i / cols) % rows == i % cols) data[i] = 1.0f;
         break;
       }
+    }
+    if (bf16) {
+      uint16_t *out = (uint16_t *)arena->params[p];
+      for (int64_t i = 0; i < count; i++) out[i] = float_to_bf16(data[i]);
+      free(data);
     }
   }
   char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
@@ -54,7 +61,11 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
         rest /= param->tensor.dims[d];
         stride *= source->tensor.dims[d];
       }
-      arena->params[p][i] = arena->params[param->copy_source][from];
+      float value = source->tensor.element_type == ELEMENT_BF16
+                        ? bf16_to_float(((const uint16_t *)arena->params[param->copy_source])[from])
+                        : arena->params[param->copy_source][from];
+      if (param->tensor.element_type == ELEMENT_BF16) ((uint16_t *)arena->params[p])[i] = float_to_bf16(value);
+      else arena->params[p][i] = value;
     }
   }
   free(loaded);
@@ -159,6 +170,9 @@ void inputs_load(const Manifest *manifest, Arena *arena, const char *path) {
 #define TEACHER_BANK_NOISE 0.05
 
 void teacher_initialise(const Manifest *manifest, Arena *arena, uint64_t seed) {
+  for (int p = 0; p < manifest->num_params; p++)
+    if (manifest->params[p].tensor.element_type == ELEMENT_BF16)
+      perft_fatal("a program with a teacher keeps its frozen weights in f32 (compile it without --frozen-dtype=bf16)");
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_TEACHER);
   for (int p = 0; p < manifest->num_params; p++) {

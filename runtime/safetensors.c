@@ -1,5 +1,6 @@
 /* safetensors.c: strict safetensors reader (mmap + a JSON header parser) and atomic writer. */
 #include "safetensors.h"
+#include "bf16.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -782,7 +783,16 @@ int safetensors_read_tensor(const SafetensorsFile *file, const char *name,
                    problems[0] ? "; " : "", name, wanted, entry->num_dims ? found : "");
     return 0;
   }
-  const char *wanted_dtype = expected->element_type == ELEMENT_I32 ? "I32" : "F32";
+  if (expected->element_type == ELEMENT_BF16 && strcmp(entry->dtype, "F32") == 0) { /* rounded */
+    const unsigned char *from = file->data + entry->data_begin;
+    for (int64_t i = 0; i < entry->num_elements; i++) {
+      float value;
+      memcpy(&value, from + 4 * i, 4);
+      ((uint16_t *)out)[i] = float_to_bf16(value);
+    }
+    return 1;
+  }
+  const char *wanted_dtype = expected->element_type == ELEMENT_I32 ? "I32" : expected->element_type == ELEMENT_BF16 ? "BF16" : "F32";
   if (strcmp(entry->dtype, wanted_dtype) != 0) {
     append_problem(problems, problems_size,
                    "%s'%s' has dtype %s, expected %s (convert the file to %s)",
@@ -790,8 +800,8 @@ int safetensors_read_tensor(const SafetensorsFile *file, const char *name,
                    expected->element_type == ELEMENT_I32 ? "int32" : "float32");
     return 0;
   }
-  /* safetensors_open checked that the entry holds num_elements 4-byte elements */
-  memcpy(out, file->data + entry->data_begin, (size_t)entry->num_elements * 4);
+  /* safetensors_open checked that the entry holds num_elements elements of the dtype's size */
+  memcpy(out, file->data + entry->data_begin, (size_t)entry->num_elements * element_bytes(expected->element_type));
   return 1;
 }
 
@@ -880,12 +890,12 @@ void safetensors_writer_create_with_metadata(SafetensorsWriter *writer, const ch
     text_append(&json, ",");
     text_append_json_string(&json, tensor->name);
     text_append(&json, ":{\"dtype\":\"%s\",\"shape\":[",
-                tensor->element_type == ELEMENT_I32 ? "I32" : "F32");
+                tensor->element_type == ELEMENT_I32 ? "I32" : tensor->element_type == ELEMENT_BF16 ? "BF16" : "F32");
     for (int d = 0; d < tensor->num_dims; d++)
       text_append(&json, d ? ",%lld" : "%lld", (long long)tensor->shape[d]);
     text_append(&json, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
-                (unsigned long long)(offset + elements * sizeof(float)));
-    offset += elements * sizeof(float);
+                (unsigned long long)(offset + elements * element_bytes(tensor->element_type)));
+    offset += elements * element_bytes(tensor->element_type);
   }
   text_append(&json, "}");
   while (json.length % 8) text_append(&json, " "); /* data starts 8-byte aligned */
@@ -947,7 +957,7 @@ int safetensors_writer_write_as(SafetensorsWriter *writer, const char *path, con
     const SafetensorsTensor *tensor = &writer->tensors[t];
     size_t elements = 1;
     for (int d = 0; d < tensor->num_dims; d++) elements *= (size_t)tensor->shape[d];
-    ok = write_all(fd, tensor->data, elements * 4); /* F32 and I32 are both 4 bytes */
+    ok = write_all(fd, tensor->data, elements * element_bytes(tensor->element_type));
   }
   if (ok) ok = fsync(fd) == 0;
   int saved_errno = errno;

@@ -207,11 +207,13 @@ static void saves_create(Saves *saves, const Manifest *manifest, const Arena *ar
                                             metadata, num_metadata);
   }
   if (saves->save_all_path) {
-    int n = 0;
-    for (int p = 0; p < manifest->num_params; p++)
-      if (!manifest->params[p].constant)
-        tensors[n++] = (SafetensorsTensor){manifest->params[p].tensor.name, manifest->params[p].tensor.num_dims,
-                                           manifest->params[p].tensor.dims, arena->params[p], ELEMENT_F32};
+    int n = 0; /* the 4-byte tensors first, then the bf16 ones: every tensor's data stays aligned */
+    for (int pass = 0; pass < 2; pass++)
+      for (int p = 0; p < manifest->num_params; p++) {
+        const TensorSpec *t = &manifest->params[p].tensor;
+        if (!manifest->params[p].constant && (t->element_type == ELEMENT_BF16) == pass)
+          tensors[n++] = (SafetensorsTensor){t->name, t->num_dims, t->dims, arena->params[p], t->element_type};
+      }
     metadata[0].value = "all";
     safetensors_writer_create_with_metadata(&saves->save_all, saves->save_all_path, tensors, n, metadata,
                                             num_metadata);

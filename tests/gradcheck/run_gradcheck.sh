@@ -137,10 +137,13 @@ done
 # the whole OLMoE and Mixtral models (attention with grouped kv heads, OLMoE's q/k norms, rope, MoE +
 # PERFT-R, two layers, both routers' load balance pooled over the layers): the adapters' gradients of
 # layer 0 go back through layer 1's attention
-for family in olmoe mixtral; do
-  if selected example_${family}_perft_r; then
-    run_one example_${family}_perft_r "$(dirname "$EXAMPLE")/${family}_perft_r.perft" "" -DSq=4 -DB=2 -DV=5 -DD=4 \
-      -DH=2 -DG=1 -DE=4 -DK=2 -DF=5 -DL=2 -DN=3 -DKt=2 -Dr=2
+MODEL_DIMS="-DSq=4 -DB=2 -DV=5 -DD=4 -DH=2 -DG=1 -DE=4 -DK=2 -DF=5 -DL=2 -Dr=2"
+for program in olmoe_perft_r mixtral_perft_r olmoe_lora_qv; do
+  if selected example_$program; then
+    extra="-DN=3 -DKt=2"
+    [ "$program" = olmoe_lora_qv ] && extra=""  # LoRA on attention q/v: no PEFT experts
+    # shellcheck disable=SC2086
+    run_one example_$program "$(dirname "$EXAMPLE")/$program.perft" "" $MODEL_DIMS $extra
   fi
 done
 

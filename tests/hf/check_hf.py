@@ -15,6 +15,7 @@ folder with its adapters' B = 0 and checks that its logits equal transformers' t
 Makes (or reuses) a virtual environment WORK_DIR/venv over the system site-packages (Debian's
 python3-torch) with transformers==4.46.3 from PyPI.
 """
+import copy
 import json
 import os
 import subprocess
@@ -115,11 +116,16 @@ def check_family(family, perftc, work):
                 p.copy_(1 + 0.2 * torch.randn_like(p))       # norms
             else:
                 p.copy_(torch.randn_like(p) * (0.5 / p.shape[-1] ** 0.5 if "gate.weight" not in name else 0.3))
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))  # bf16 values, as a published checkpoint holds
     model.eval()  # no dropout; attention dropout is 0 anyway
     folder = os.path.join(work, family)
-    model.save_pretrained(folder, max_shard_size="40KB", safe_serialization=True)
+    # saved in bf16 from a copy (converting the model itself would round its rotary inv_freq too);
+    # transformers computes in f32 on the same, bf16-exact, values
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(folder, max_shard_size="20KB", safe_serialization=True)
     index = os.path.join(folder, "model.safetensors.index.json")
     shards = sorted(set(json.load(open(index))["weight_map"].values()))
+    with open(os.path.join(folder, shards[0]), "rb") as f:  # a published checkpoint's dtype
+        assert b'"BF16"' in f.read(4096), "expected BF16 tensors in the checkpoint"
     assert len(shards) > 1, "expected a sharded checkpoint"
 
     tokens = torch.randint(0, 64, (BATCH, SEQ))
@@ -171,11 +177,14 @@ def check_family(family, perftc, work):
           % (family, len(shards), float(ours["loss"].reshape(())), float(out.loss), float(out.loss - coefficient * aux),
              coefficient, float(aux), e_logits, e_loss, count, worst, worst_name))
 
-    # PERFT-R from the example, on the same checkpoint: with B = 0 its logits are the base model's
+    # PERFT-R from the example, on the same checkpoint, its frozen weights in f32 and in bf16 (exact:
+    # the checkpoint's values are bf16): with B = 0 its logits are the base model's
     example = os.path.join(ROOT, "examples", family + "_perft_r.perft")
     exe_r = os.path.join(work, family + "_perft_r")
     run([perftc, example, "--config", os.path.join(folder, "config.json"), "-DSq=%d" % SEQ, "-DB=%d" % BATCH,
          "-o", exe_r])
+    run([perftc, example, "--config", os.path.join(folder, "config.json"), "-DSq=%d" % SEQ, "-DB=%d" % BATCH,
+         "--frozen-dtype=bf16", "-o", exe_r + "_bf16"])
     adapters = {}
     for line in run([exe_r, "--list-params"]).splitlines():
         words = line.split()
@@ -187,7 +196,10 @@ def check_family(family, perftc, work):
     dump_r = os.path.join(work, family + "_perft_r_dump.safetensors")
     run([exe_r, "--dump", dump_r, "--inputs", inputs, "--base", folder, "--weights", weights])
     e_r = compare("PERFT-R logits", load_file(dump_r)["out.logits"], hf_logits)
-    print("%s: PERFT-R example (B = 0) logits relative error %.1e" % (family, e_r))
+    run([exe_r + "_bf16", "--dump", dump_r, "--inputs", inputs, "--base", folder, "--weights", weights])
+    e_bf16 = compare("PERFT-R logits (bf16 frozen weights)", load_file(dump_r)["out.logits"], hf_logits)
+    print("%s: PERFT-R example (B = 0) logits relative error %.1e; with --frozen-dtype=bf16 %.1e"
+          % (family, e_r, e_bf16))
 
     # a checkpoint with a tensor missing and one of the wrong shape: one error naming both
     broken = os.path.join(work, family + "_broken")
