@@ -11,13 +11,16 @@
  * A param compiled bf16 (perftc --frozen-dtype=bf16) takes a BF16 tensor as it is, others rounded;
  * an f32 param takes BF16 and F16 widened.
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bf16.h"
 #include "check.h"
@@ -142,6 +145,17 @@ static void convert(const SafetensorsFile *file, const SafetensorsEntry *entry, 
   }
 }
 
+/* The entry's pages leave the process (they stay in the page cache): the copy is what is kept, so
+ * the resident memory is the params', not the params' plus the checkpoint's. */
+static void release_pages(const SafetensorsFile *file, const SafetensorsEntry *entry) {
+  if (!file->mapping) return;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t begin = (uintptr_t)(file->data + entry->data_begin), end = (uintptr_t)(file->data + entry->data_end);
+  begin = (begin + page - 1) / page * page; /* whole pages inside the entry only */
+  end = end / page * page;
+  if (end > begin) madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+
 static void format_shape(const int64_t *dims, int rank, char *out, size_t size) {
   size_t used = (size_t)snprintf(out, size, "[");
   for (int d = 0; d < rank && used < size; d++)
@@ -172,6 +186,7 @@ static int read_one(SafetensorsFile *shards, int num_shards, const char *source,
       return -1;
     }
     convert(&shards[s], entry, out, type);
+    release_pages(&shards[s], entry);
     return 1;
   }
   (void)source;

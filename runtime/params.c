@@ -20,8 +20,11 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
                        const char *const *weights_paths, int num_weights, WeightsPolicy policy) {
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_INIT);
+  char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
+  if (base_dir) base_load(manifest, arena, base_dir, loaded); /* first: what it gives needs no init */
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
+    if (loaded[p]) continue;
     int bf16 = param->tensor.element_type == ELEMENT_BF16; /* initialised in f32, then rounded */
     int64_t count = param->tensor.num_elements;
     float *data = bf16 ? callocCheck((size_t)count, sizeof(float)) : arena->params[p]; /* (param dims) */
@@ -46,8 +49,6 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
       free(data);
     }
   }
-  char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
-  if (base_dir) base_load(manifest, arena, base_dir, loaded);
   if (num_weights > 0) load_weights(manifest, arena, weights_paths, num_weights, policy, loaded);
   for (int p = 0; p < manifest->num_params; p++) { /* copy rows of a source, unless the weights gave it */
     const ParamSpec *param = &manifest->params[p];
