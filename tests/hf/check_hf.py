@@ -231,14 +231,20 @@ def inner(perftc, work):
 
 
 def main():
+    """check_hf.py PERFTC WORK_DIR: the comparison; check_hf.py PERFTC WORK_DIR --finetune PERFT_DATA:
+    the short fine-tune of finetune_tiny.py (same virtual environment)."""
     if len(sys.argv) == 4 and sys.argv[3] == "--inner":
         inner(sys.argv[1], sys.argv[2])
         return
     perftc, work = (os.path.abspath(a) for a in sys.argv[1:3])
     os.makedirs(work, exist_ok=True)
     python = venv_python(work)
-    result = subprocess.run([python, os.path.abspath(__file__), perftc, work, "--inner"])
-    sys.exit(result.returncode)
+    if len(sys.argv) == 5 and sys.argv[3] == "--finetune":
+        command = [python, os.path.join(HERE, "finetune_tiny.py"), perftc, os.path.abspath(sys.argv[4]),
+                   os.path.join(work, "finetune")]
+    else:
+        command = [python, os.path.abspath(__file__), perftc, work, "--inner"]
+    sys.exit(subprocess.run(command).returncode)
 
 
 if __name__ == "__main__":
