@@ -316,6 +316,12 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
     MlirNamedAttribute tokens = named_attribute(
         context, "perft.tokens", mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), graph->tokens));
     mlirOperationSetAttributeByName(module_op, str("perft.tokens"), tokens.attribute);
+    for (int i = 0; i < graph->num_nodes; i++) /* the sequence length of causal attention, for generation */
+      if (graph->nodes[i].kind == NODE_CAUSAL_ATTENTION) {
+        mlirOperationSetAttributeByName(module_op, str("perft.sequence"),
+                                        mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), graph->nodes[i].seq));
+        break;
+      }
     if (graph->checkpoint_names)
       mlirOperationSetAttributeByName(module_op, str("perft.checkpoint_names"),
                                       mlirStringAttrGet(context, str(graph->checkpoint_names)));

@@ -52,6 +52,8 @@ static char *manifest_text(MlirOperation module_op) {
   MlirType element = mlirF32TypeGet(mlirOperationGetContext(module_op));
   MlirAttribute tokens = mlirOperationGetAttributeByName(module_op, str("perft.tokens"));
   if (!mlirAttributeIsNull(tokens)) fprintf(t, "tokens %lld\n", (long long)mlirIntegerAttrGetValueInt(tokens));
+  MlirAttribute sequence = mlirOperationGetAttributeByName(module_op, str("perft.sequence"));
+  if (!mlirAttributeIsNull(sequence)) fprintf(t, "sequence %lld\n", (long long)mlirIntegerAttrGetValueInt(sequence));
   /* Records grouped by role, in argument order: params, inputs, outputs, grads. */
   const char *roles[] = {"param", "input", "output", "grad"};
   for (int role = 0; role < 4; role++) {

@@ -25,6 +25,7 @@
 #include "check.h"
 #include "data.h"
 #include "program.h"
+#include "tasks.h"
 
 static const char *program_name = "prog";
 
@@ -44,6 +45,10 @@ static void print_help(void) {
          "       %s --list-params                list parameters and inputs\n"
          "       %s --eval-only [--weights W ...] [--init] [--seed N] [--task T] [--eval-batches M]\n"
          "                                        evaluate on held-out batches only\n"
+         "       %s --evaluate-tasks DIR --tokenizer TOKENIZER.json [--base DIR] [--weights W ...]\n"
+         "          [--max-new-tokens 32] [--task-limit N] [--results FILE.json]\n"
+         "                                        accuracy on the commonsense tasks in DIR/<task>/test.json\n"
+         "                                        (greedy generation, answers matched as the PERFT code does)\n"
          "       %s --dump OUT.safetensors --inputs X.safetensors [--weights W.safetensors | "
          "--init] [--seed N]\n"
          "                                        one forward+backward, write loss, out.*, grad.*\n"
@@ -81,7 +86,7 @@ static void print_help(void) {
          "                         is the one the run would have had without stopping; options not\n"
          "                         given are the run's own\n"
          "  --help                 this text\n",
-         program_name, program_name, program_name, program_name);
+         program_name, program_name, program_name, program_name, program_name);
 }
 
 static int parse_int(const char *option, const char *text, long minimum, long maximum) {
@@ -160,6 +165,11 @@ static const OptionSpec OPTIONS[] = {
     {"--list-params", VALUE_FLAG, 0, 0, 0, ANY_MODE, FIELD(list_params)},
     {"--dump", VALUE_PATH, 0, 0, 0, ANY_MODE, FIELD(dump_path)},
     {"--inputs", VALUE_PATH, 0, 0, 0, ANY_MODE, FIELD(inputs_path)},
+    {"--evaluate-tasks", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(evaluate_dir)},
+    {"--tokenizer", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(tokenizer_path)},
+    {"--results", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(results_path)},
+    {"--max-new-tokens", VALUE_INT, 1, 4096, 0, NOT_WITH_DUMP, FIELD(max_new_tokens)},
+    {"--task-limit", VALUE_INT, 0, 1000000000L, 0, NOT_WITH_DUMP, FIELD(task_limit)},
 };
 #undef FIELD
 
@@ -206,6 +216,7 @@ int main(int argc, char **argv) {
   options.eval_batches = 8;
   options.checkpoint_every = 100;
   options.keep = 3;
+  options.max_new_tokens = 32;
   const char *not_with_dump = NULL; /* the first option --dump does not use, for its error */
   const char *training_only = NULL; /* the first option that only training uses */
 
@@ -244,6 +255,10 @@ int main(int argc, char **argv) {
   } else if (options.inputs_path) {
     usage_error("--inputs is only used with --dump");
   }
+  if (options.evaluate_dir && training_only)
+    usage_error("%s is a training option, not used with --evaluate-tasks", training_only);
+  if (!options.evaluate_dir && (options.tokenizer_path || options.results_path))
+    usage_error("%s is used with --evaluate-tasks DIR", options.tokenizer_path ? "--tokenizer" : "--results");
   if (options.eval_only && training_only)
     usage_error("%s is a training option, not used with --eval-only", training_only);
   if (options.save_every && !options.save_path && !options.save_all_path && !options.resume_dir)
@@ -267,6 +282,8 @@ int main(int argc, char **argv) {
     status = 0;
   } else if (options.dump_path) {
     status = run_dump(&manifest, &options);
+  } else if (options.evaluate_dir) {
+    status = run_evaluate_tasks(&manifest, &options);
   } else if (options.eval_only) {
     status = run_eval_only(&manifest, &options);
   } else {

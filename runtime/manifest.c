@@ -267,6 +267,9 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       if (count != 2) ok = fail(&state, "expected 'dtype f32'");
       else if (strcmp(fields[1], "f32") != 0)
         ok = fail(&state, "dtype '%s' is not supported by this runtime (only f32)", fields[1]);
+    } else if (strcmp(kind, "sequence") == 0) {
+      if (count != 2 || !parse_int64(fields[1], &manifest->sequence) || manifest->sequence < 1)
+        ok = fail(&state, "expected 'sequence S' with S >= 1");
     } else if (strcmp(kind, "tokens") == 0) {
       if (count != 2 || !parse_int64(fields[1], &manifest->tokens) || manifest->tokens < 1)
         ok = fail(&state, "expected 'tokens N' with N >= 1");

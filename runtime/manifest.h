@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
   int version;              /* "perft-manifest 1" */
   int64_t tokens;           /* tokens per step, for tok/s */
+  int64_t sequence;         /* `sequence S`: causal attention runs within rows of S tokens; 0 without */
   int64_t workspace_bytes;  /* scratch the generated code needs */
   ParamSpec *params;     int num_params;
   TensorSpec *inputs;    int num_inputs;

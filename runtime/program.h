@@ -59,6 +59,11 @@ typedef struct {
   const char *dump_path;
   const char *inputs_path;
   int eval_only;
+  const char *evaluate_dir;   /* --evaluate-tasks DIR: the eight commonsense tasks (tasks.h) */
+  const char *tokenizer_path; /* --tokenizer TOKENIZER.json */
+  const char *results_path;   /* --results FILE.json */
+  int max_new_tokens;         /* --max-new-tokens N (32) */
+  int task_limit;             /* --task-limit N: the first N examples of each task (0: all) */
 } RunOptions;
 
 /* Parameters, in params.c. */

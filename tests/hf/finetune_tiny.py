@@ -90,6 +90,10 @@ def finetune(perftc, perft_data, work):
                                       num_experts_per_tok=2, max_position_embeddings=192, tie_word_embeddings=False,
                                       initializer_range=0.1)
     model = transformers.OlmoeForCausalLM(config)
+    with torch.no_grad():  # bf16 values, so that the bf16 checkpoint holds exactly the f32 model's weights
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    model.eval()
     folder = os.path.join(work, "tiny-olmoe")
     copy.deepcopy(model).to(torch.bfloat16).save_pretrained(folder, max_shard_size="100KB", safe_serialization=True)
 
@@ -112,6 +116,81 @@ def finetune(perftc, perft_data, work):
         sys.exit("FAIL: the validation loss did not fall (below half the first training loss, and below its "
                  "first value): %s" % losses)
     print("tiny OLMoE fine-tune: PASS")
+    evaluate(exe, folder, tokenizer_path, model, work)
+
+
+def official_prompt(instruction):
+    """The fine-tuning template with the output "the correct answer is" (data/prompt.h), written
+    again here from the official code's generate_prompt."""
+    indent = " " * 16
+    return ("Below is an instruction that describes a task. Write a response that appropriately completes the "
+            "request.  \n\n" + indent + "### Instruction:\n" + indent + instruction + "\n" + indent + "\n" + indent +
+            "### Response:\n" + indent + "the correct answer is")
+
+
+def extract(sentence):
+    """commonsense_evaluate.py's extract_answer for the answer1..5 tasks."""
+    import re
+    found = re.findall(r'answer1|answer2|answer3|answer4|answer5', sentence.strip())
+    return found[0] if found else ""
+
+
+def greedy(model, ids, max_new, eos):
+    """What generate(do_sample=False, num_beams=1) gives (its own import of torch.distributed.fsdp
+    fails with Debian's torch 1.13 on Python 3.11): the argmax of the last position's logits, appended,
+    max_new times or until eos."""
+    out = list(ids)
+    with torch.no_grad():
+        for _ in range(max_new):
+            token = int(model(input_ids=torch.tensor([out])).logits[0, -1].argmax())
+            if token == eos:
+                break
+            out.append(token)
+    return out[len(ids):]
+
+
+def evaluate(exe, folder, tokenizer_path, model, work):
+    """--evaluate-tasks on generated ARC-Easy- and OBQA-style test sets: with the adapters' B = 0 each
+    example's prediction equals the one of transformers' greedy generate on the base model; with the
+    trained adapters the accuracy is reported."""
+    tasks = os.path.join(work, "tasks")
+    rng = random.Random(9)
+    for task in ("ARC-Easy", "openbookqa"):
+        os.makedirs(os.path.join(tasks, task), exist_ok=True)
+        json.dump(examples(24, rng), open(os.path.join(tasks, task, "test.json"), "w"))
+    zero = os.path.join(work, "zero_adapters.safetensors")
+    from safetensors.torch import load_file, save_file
+    trained = load_file(os.path.join(work, "adapters.safetensors"))
+    save_file({k: (torch.zeros_like(v) if k.endswith(".B") else v) for k, v in trained.items()}, zero)
+    results = os.path.join(work, "base_results.json")
+    run([exe, "--evaluate-tasks", tasks, "--tokenizer", tokenizer_path, "--base", folder, "--weights", zero,
+         "--results", results])
+    ours = json.load(open(results))
+    tokenizer = Tokenizer.from_file(tokenizer_path)
+    mismatches = 0
+    for e in ours["examples"]:
+        data = json.load(open(os.path.join(tasks, e["task"], "test.json")))[e["index"]]
+        ids = tokenizer.encode(official_prompt(data["instruction"])).ids
+        text = tokenizer.decode(greedy(model, ids, 32, tokenizer.token_to_id("<|endoftext|>")), skip_special_tokens=True)
+        if extract(text) != e["prediction"] or not text.startswith(e["output"]):
+            mismatches += 1
+            print("mismatch: %s %d: transformers %r -> %r, perft %r -> %r"
+                  % (e["task"], e["index"], text, extract(text), e["output"], e["prediction"]))
+    print("--evaluate-tasks with B = 0: %d examples, each prediction and output as transformers' greedy "
+          "generate gives them (%d mismatches); accuracy %s" % (len(ours["examples"]), mismatches,
+                                                                 ", ".join("%s %.3f" % (t, v["accuracy"])
+                                                                           for t, v in ours["tasks"].items())))
+    if mismatches:
+        sys.exit("FAIL: --evaluate-tasks differs from transformers' greedy generation")
+    trained_results = os.path.join(work, "trained_results.json")
+    out = run([exe, "--evaluate-tasks", tasks, "--tokenizer", tokenizer_path, "--base", folder, "--weights",
+               os.path.join(work, "adapters.safetensors"), "--results", trained_results])
+    print("after the fine-tune:\n" + out.strip())
+    answered = sum(1 for e in json.load(open(trained_results))["examples"] if e["prediction"])
+    print("after the fine-tune %d of %d outputs hold an answer (answer1..5); before it, %d"
+          % (answered, len(ours["examples"]), sum(1 for e in ours["examples"] if e["prediction"])))
+    if answered < 0.9 * len(ours["examples"]):
+        sys.exit("FAIL: after the fine-tune the outputs should hold answers in the trained format")
 
 
 if __name__ == "__main__":

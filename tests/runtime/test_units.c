@@ -11,6 +11,8 @@
 #include "optimizer.h"
 #include "program.h"
 #include "rng.h"
+#include "tasks.h"
+#include "bf16.h"
 
 /* data.c calls the teacher's forward through launch_cpu.c, which also names the train step;
  * no test here has a teacher or trains. */
@@ -311,7 +313,39 @@ static void test_param_inits(void) {
                   "names no param");
 }
 
+/* The answer the official evaluation's regexes (re.findall(...)[0]) take from a generated text. */
+static void test_task_answers(void) {
+  const char *cases[][3] = {
+      {"boolq", "the correct answer is false, not true", "false"}, {"boolq", "True", ""},
+      {"piqa", "solution3 or solution2", "solution2"},   {"social_i_qa", "answer6 then answer10", "answer1"},
+      {"hellaswag", "ending5 ending4", "ending4"},      {"winogrande", "option2option1", "option2"},
+      {"ARC-Challenge", "answer 3", ""},                {"openbookqa", "xanswer5", "answer5"},
+      {"ARC-Easy", "", ""},                              {"unknown", "answer1", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char answer[32];
+    task_extract_answer(cases[i][0], cases[i][1], answer, sizeof answer);
+    CHECK(strcmp(answer, cases[i][2]) == 0);
+  }
+}
+
+/* bf16: rounded to nearest even, NaN kept, every bf16 an exact float. */
+static void test_bf16(void) {
+  CHECK(float_to_bf16(1.0f) == 0x3F80);
+  CHECK(float_to_bf16(1.00390625f) == 0x3F80);   /* halfway: to even */
+  CHECK(float_to_bf16(1.01171875f) == 0x3F82);   /* halfway: to even (up) */
+  CHECK(float_to_bf16(-2.0f) == 0xC000);
+  CHECK(isnan(bf16_to_float(float_to_bf16(NAN))));
+  CHECK(float_to_bf16(INFINITY) == 0x7F80);
+  for (uint32_t bits = 0; bits < 0x10000; bits += 7) {
+    float value = bf16_to_float((uint16_t)bits);
+    if (!isnan(value)) CHECK(float_to_bf16(value) == bits);
+  }
+}
+
 int main(void) {
+  test_task_answers();
+  test_bf16();
   test_param_inits();
   test_manifest_good();
   test_manifest_rejections();
