@@ -193,6 +193,32 @@ static MlirAttribute dictionary(Gen *g, int n, const MlirNamedAttribute *entries
   return mlirDictionaryAttrGet(g->context, n, entries);
 }
 
+/* "PARAM K\n" for each router param R whose scores pick K experts: top_k(softmax(x @ Rᵀ), K). The
+ * executable's --export writes K where a format wants it (the official PERFT config's
+ * num_experts_per_tok). NULL when there is none. */
+static char *routing_facts(const Graph *graph) {
+  char *text = NULL;
+  size_t length = 0;
+  FILE *out = open_memstream(&text, &length);
+  IR_CHECK(out != NULL, "out of memory");
+  for (int i = 0; i < graph->num_nodes; i++) {
+    const Node *top_k = &graph->nodes[i];
+    if (top_k->kind != NODE_TOP_K) continue;
+    const Node *softmax = &graph->nodes[top_k->operands[0].node];
+    if (softmax->kind != NODE_SOFTMAX) continue;
+    const Node *scores = &graph->nodes[softmax->operands[0].node];
+    if (scores->kind != NODE_MATMUL || !scores->transpose_b) continue;
+    const Node *router = &graph->nodes[scores->operands[1].node];
+    if (router->kind == NODE_PARAM) fprintf(out, "%s %d\n", router->name, top_k->k);
+  }
+  fclose(out);
+  if (length == 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
 /* The params that are bf16 under --frozen-dtype=bf16 (1 in the result, per node): frozen, not
  * constant, rank >= 2, and every use the weight of a GEMM or an embedding table, whose kernels
  * widen bf16 to f32 as they load it. */
@@ -322,6 +348,11 @@ MlirModule mlirgen_module(MlirContext context, const Graph *graph, int float_bit
                                         mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), graph->nodes[i].seq));
         break;
       }
+    char *routing = routing_facts(graph);
+    if (routing) {
+      mlirOperationSetAttributeByName(module_op, str("perft.routing"), mlirStringAttrGet(context, str(routing)));
+      free(routing);
+    }
     if (graph->checkpoint_names)
       mlirOperationSetAttributeByName(module_op, str("perft.checkpoint_names"),
                                       mlirStringAttrGet(context, str(graph->checkpoint_names)));

@@ -10,8 +10,9 @@
  * A parameter of a bank (stacked [E, ...], e.g. layers.0.moe.experts.w1) is matched one expert at
  * a time, under the name with the expert's number after the bank's (layers.0.moe.experts.3.w1):
  * checkpoints store experts one by one. {x} matches a nonempty run of characters; the first rule
- * that matches wins; a name no rule matches stays as it is. A rule that matches no parameter, a
- * checkpoint name given to two parameters, or a {x} the program pattern lacks is an error.
+ * that matches wins; a name no rule matches stays as it is. A rule of the program's own file that
+ * matches no parameter (a library's map serves many programs), a checkpoint name given to two
+ * parameters, or a {x} the program pattern lacks is an error.
  *
  * The result is Graph.checkpoint_names, one line per parameter (or expert of a bank parameter):
  *   MAP PARAM SLICE CHECKPOINT_NAME          (SLICE: the expert's index, -1 for the whole tensor)
@@ -189,7 +190,9 @@ static void resolve_map(Elaborator *e, const AstDecl *decl, FILE *out) {
       }
     }
   }
-  for (int r = 0; r < decl->name_rules.count && ok; r++)
+  /* a library's map serves many programs; a rule of the program's own map that matches nothing is a typo */
+  int own = decl->loc.file && strcmp(decl->loc.file, e->program->path) == 0;
+  for (int r = 0; r < decl->name_rules.count && ok && own; r++)
     if (!used[r]) {
       const AstNameRule *rule = decl->name_rules.items[r];
       diag_error(e->diagnostics, rule->param_loc, "names %s: \"%s\" matches no parameter of the program", decl->name,

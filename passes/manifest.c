@@ -35,6 +35,19 @@ static MlirStringRef string_entry(MlirAttribute dictionary, const char *key) {
   return mlirStringAttrGetValue(a);
 }
 
+/* Each line of the module's string attribute `attribute` as a record "KIND LINE". */
+static void append_records(FILE *t, MlirOperation module_op, const char *attribute, const char *kind) {
+  MlirAttribute lines = mlirOperationGetAttributeByName(module_op, str(attribute));
+  if (mlirAttributeIsNull(lines) || !mlirAttributeIsAString(lines)) return;
+  MlirStringRef text = mlirStringAttrGetValue(lines);
+  for (size_t start = 0; start < text.length;) {
+    const char *end = memchr(text.data + start, '\n', text.length - start);
+    size_t length = end ? (size_t)(end - text.data) - start : text.length - start;
+    if (length) fprintf(t, "%s %.*s\n", kind, (int)length, text.data + start);
+    start += length + 1;
+  }
+}
+
 static char *manifest_text(MlirOperation module_op) {
   MlirOperation step = perft_find_function(module_op, "train_step");
   MlirOperation forward = perft_find_function(module_op, "forward");
@@ -102,17 +115,10 @@ static char *manifest_text(MlirOperation module_op) {
     MlirStringRef second = mlirStringAttrGetValue(mlirArrayAttrGetElement(pair, 1));
     fprintf(t, "%s %.*s %.*s\n", pairs[i][1], (int)first.length, first.data, (int)second.length, second.data);
   }
-  /* `names` maps (dsl/elaborate_names.c): "MAP PARAM SLICE NAME" lines, each as a checkpoint record */
-  MlirAttribute names = mlirOperationGetAttributeByName(module_op, str("perft.checkpoint_names"));
-  if (!mlirAttributeIsNull(names) && mlirAttributeIsAString(names)) {
-    MlirStringRef lines = mlirStringAttrGetValue(names);
-    for (size_t start = 0; start < lines.length;) {
-      const char *end = memchr(lines.data + start, '\n', lines.length - start);
-      size_t length = end ? (size_t)(end - lines.data) - start : lines.length - start;
-      if (length) fprintf(t, "checkpoint %.*s\n", (int)length, lines.data + start);
-      start += length + 1;
-    }
-  }
+  /* routers and how many experts they pick (compiler/mlirgen.c), and the `names` maps
+   * (dsl/elaborate_names.c): lines of module attributes, each as a record */
+  append_records(t, module_op, "perft.routing", "routing");           /* routing PARAM K */
+  append_records(t, module_op, "perft.checkpoint_names", "checkpoint"); /* checkpoint MAP PARAM SLICE NAME */
   int64_t workspace = 0;
   MlirOperation funcs[2] = {step, forward};
   for (int f = 0; f < 2; f++) {

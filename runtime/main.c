@@ -25,6 +25,7 @@
 #include "check.h"
 #include "data.h"
 #include "program.h"
+#include "export.h"
 #include "tasks.h"
 
 static const char *program_name = "prog";
@@ -49,6 +50,9 @@ static void print_help(void) {
          "          [--max-new-tokens 32] [--task-limit N] [--results FILE.json]\n"
          "                                        accuracy on the commonsense tasks in DIR/<task>/test.json\n"
          "                                        (greedy generation, answers matched as the PERFT code does)\n"
+         "       %s --export-perft DIR | --export-peft DIR --weights ADAPTERS.safetensors [--base DIR]\n"
+         "                                        the adapters under the official PERFT code's module names\n"
+         "                                        (+ its config.json) or in Hugging Face PEFT's LoRA layout\n"
          "       %s --dump OUT.safetensors --inputs X.safetensors [--weights W.safetensors | "
          "--init] [--seed N]\n"
          "                                        one forward+backward, write loss, out.*, grad.*\n"
@@ -86,7 +90,7 @@ static void print_help(void) {
          "                         is the one the run would have had without stopping; options not\n"
          "                         given are the run's own\n"
          "  --help                 this text\n",
-         program_name, program_name, program_name, program_name, program_name);
+         program_name, program_name, program_name, program_name, program_name, program_name);
 }
 
 static int parse_int(const char *option, const char *text, long minimum, long maximum) {
@@ -170,6 +174,8 @@ static const OptionSpec OPTIONS[] = {
     {"--results", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(results_path)},
     {"--max-new-tokens", VALUE_INT, 1, 4096, 0, NOT_WITH_DUMP, FIELD(max_new_tokens)},
     {"--task-limit", VALUE_INT, 0, 1000000000L, 0, NOT_WITH_DUMP, FIELD(task_limit)},
+    {"--export-perft", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(export_perft_dir)},
+    {"--export-peft", VALUE_PATH, 0, 0, 0, NOT_WITH_DUMP, FIELD(export_peft_dir)},
 };
 #undef FIELD
 
@@ -255,6 +261,9 @@ int main(int argc, char **argv) {
   } else if (options.inputs_path) {
     usage_error("--inputs is only used with --dump");
   }
+  if ((options.export_perft_dir || options.export_peft_dir) &&
+      (training_only || options.evaluate_dir || options.eval_only || (options.export_perft_dir && options.export_peft_dir)))
+    usage_error("--export-perft and --export-peft write a --save file's adapters (with --weights): one of them, alone");
   if (options.evaluate_dir && training_only)
     usage_error("%s is a training option, not used with --evaluate-tasks", training_only);
   if (!options.evaluate_dir && (options.tokenizer_path || options.results_path))
@@ -282,6 +291,8 @@ int main(int argc, char **argv) {
     status = 0;
   } else if (options.dump_path) {
     status = run_dump(&manifest, &options);
+  } else if (options.export_perft_dir || options.export_peft_dir) {
+    status = run_export(&manifest, &options);
   } else if (options.evaluate_dir) {
     status = run_evaluate_tasks(&manifest, &options);
   } else if (options.eval_only) {

@@ -374,6 +374,20 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
         late->first = strdupCheck(fields[1]);
         late->second = count == 3 ? strdupCheck(fields[2]) : NULL;
       }
+    } else if (strcmp(kind, "routing") == 0) {
+      int64_t k = 0;
+      int p = -1;
+      for (int i = 0; count == 3 && i < manifest->num_params; i++)
+        if (strcmp(manifest->params[i].tensor.name, fields[1]) == 0) p = i;
+      if (count != 3 || !parse_int64(fields[2], &k) || k < 1) ok = fail(&state, "expected 'routing PARAM K' with K >= 1");
+      else if (p >= 0) {
+        if (!manifest->routing_param) {
+          manifest->routing_param = callocCheck((size_t)num_lines, sizeof(int));
+          manifest->routing_k = callocCheck((size_t)num_lines, sizeof(int));
+        }
+        manifest->routing_param[manifest->num_routing] = p;
+        manifest->routing_k[manifest->num_routing++] = (int)k;
+      }
     } else if (strcmp(kind, "checkpoint") == 0) {
       int64_t slice = 0;
       int p = -1;
@@ -498,6 +512,8 @@ void manifest_destroy(Manifest *manifest) {
     free(manifest->checkpoint_names[i].name);
   }
   free(manifest->checkpoint_names);
+  free(manifest->routing_param);
+  free(manifest->routing_k);
   free(manifest->params);
   free(manifest->inputs);
   free(manifest->outputs);

@@ -71,6 +71,8 @@ typedef struct {
   int classify_output;   /* index into outputs: logits (..., V) */
   int classify_input;    /* index into inputs: i32 labels, one per row of the logits, range V */
   CheckpointName *checkpoint_names; int num_checkpoint_names; /* in manifest order */
+  /* `routing PARAM K`: router params[routing_param[i]] picks routing_k[i] experts a token */
+  int *routing_param, *routing_k; int num_routing;
 } Manifest;
 
 /* Parses and checks `text`. On failure returns 0 and writes a one-line reason (with the manifest

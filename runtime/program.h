@@ -64,6 +64,8 @@ typedef struct {
   const char *results_path;   /* --results FILE.json */
   int max_new_tokens;         /* --max-new-tokens N (32) */
   int task_limit;             /* --task-limit N: the first N examples of each task (0: all) */
+  const char *export_perft_dir; /* --export-perft DIR (export.h) */
+  const char *export_peft_dir;  /* --export-peft DIR */
 } RunOptions;
 
 /* Parameters, in params.c. */

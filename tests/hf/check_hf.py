@@ -32,8 +32,8 @@ SEQ, BATCH = 16, 2
 def venv_python(work):
     venv = os.path.join(work, "venv")
     python = os.path.join(venv, "bin", "python")
-    probe = [python, "-c", "import torch, transformers, sys; sys.exit(transformers.__version__ != %r)"
-             % TRANSFORMERS_VERSION]
+    probe = [python, "-c", "import torch, transformers, sys; sys.exit(transformers.__version__ != %r or "
+             "not torch.__file__.startswith('/usr/lib/python3/'))" % TRANSFORMERS_VERSION]  # Debian's torch
     if os.path.exists(python) and subprocess.run(probe, capture_output=True).returncode == 0:
         return python
     system_python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable

@@ -117,6 +117,110 @@ def finetune(perftc, perft_data, work):
                  "first value): %s" % losses)
     print("tiny OLMoE fine-tune: PASS")
     evaluate(exe, folder, tokenizer_path, model, work)
+    check_exports(exe, folder, model, vocab, work)
+
+
+def dump_logits(exe, folder, weights, tokens, work):
+    """Our logits for tokens [B, S] (labels: the next tokens), from --dump."""
+    from safetensors.torch import load_file, save_file
+    inputs = os.path.join(work, "export_inputs.safetensors")
+    labels = torch.full_like(tokens, -100)
+    labels[:, :-1] = tokens[:, 1:]
+    save_file({"tokens": tokens.reshape(-1).to(torch.int32).contiguous(),
+               "labels": labels.reshape(-1).to(torch.int32).contiguous()}, inputs)
+    out = os.path.join(work, "export_dump.safetensors")
+    run([exe, "--dump", out, "--inputs", inputs, "--base", folder, "--weights", weights])
+    return load_file(out)["out.logits"]
+
+
+def perft_r_hooks(model, adapters, config):
+    """PERFT-R (PERFT.md) on transformers' OLMoE, written here from the equations with the tensors and
+    config fields of the official code's names: each layer's sparse block gets, on its input h,
+    Σ_{j in top-k(q)} w_j (α/r) B_j A_j h with q = softmax(h · gateᵀ), w renormalised only when the
+    model's norm_topk_prob says so."""
+    n = config["shared_routing_adapter_num_experts"]
+    k = config["shared_routing_adapter_num_experts_per_tok"]
+    scale = config["shared_routing_adapter_args"]["lora_alpha"] / config["shared_routing_adapter_args"]["r"]
+    handles = []
+    for l, layer in enumerate(model.model.layers):
+        prefix = "model.layers.%d.mlp.shared_routing_adapter" % l
+        gate = adapters[prefix + "_gate.weight"]
+        A = [adapters["%s.%d.unit.lora_A.weight" % (prefix, j)] for j in range(n)]
+        B = [adapters["%s.%d.unit.lora_B.weight" % (prefix, j)] for j in range(n)]
+
+        def hook(module, inputs, output, gate=gate, A=A, B=B):
+            h = inputs[0].reshape(-1, inputs[0].shape[-1])
+            q = torch.softmax(h @ gate.t(), dim=-1)
+            w, j = torch.topk(q, k, dim=-1)
+            if config.get("norm_topk_prob"):
+                w = w / w.sum(-1, keepdim=True)
+            extra = torch.zeros_like(h)
+            for slot in range(k):
+                for e in range(n):
+                    rows = j[:, slot] == e
+                    extra[rows] += w[rows, slot, None] * scale * ((h[rows] @ A[e].t()) @ B[e].t())
+            return (output[0] + extra.reshape(output[0].shape),) + tuple(output[1:])
+
+        handles.append(layer.mlp.register_forward_hook(hook))
+    return handles
+
+
+def check_exports(exe, folder, model, vocab, work):
+    """--export-perft: the trained PERFT-R adapters under the official names, applied by an independent
+    PERFT-R on transformers' OLMoE, give our logits. --export-peft: a LoRA on q/v with random weights
+    loaded by PEFT (if it installs) gives our logits."""
+    from safetensors.torch import load_file, save_file
+    torch.manual_seed(4)
+    tokens = torch.randint(0, vocab, (4, 192))
+    export = os.path.join(work, "export_perft")
+    run([exe, "--export-perft", export, "--weights", os.path.join(work, "adapters.safetensors"), "--base", folder])
+    config = json.load(open(os.path.join(export, "config.json")))
+    ours = dump_logits(exe, folder, os.path.join(work, "adapters.safetensors"), tokens, work)
+    handles = perft_r_hooks(model, load_file(os.path.join(export, "model.safetensors")), config)
+    with torch.no_grad():
+        theirs = model(input_ids=tokens).logits.reshape(ours.shape)
+    for handle in handles:
+        handle.remove()
+    error = float((ours - theirs).abs().max() / theirs.abs().max())
+    print("--export-perft: %d tensors, config %s; logits of an independent PERFT-R on transformers' OLMoE "
+          "with them: relative error %.1e" % (len(load_file(os.path.join(export, "model.safetensors"))),
+                                               {k: v for k, v in config.items() if "shared_routing" in k}, error))
+    if not error <= 1e-4:
+        sys.exit("FAIL: the exported PERFT-R adapters do not give our logits")
+
+    qv = os.path.join(work, "olmoe_lora_qv")
+    run([PERFTC[0], os.path.join(ROOT, "examples", "olmoe_lora_qv.perft"), "--config",
+         os.path.join(folder, "config.json"), "--frozen-dtype=bf16", "-DSq=192", "-DB=4", "-Dr=8", "-o", qv])
+    weights = {}
+    for line in run([qv, "--list-params"]).splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[2] == "trainable":
+            weights[words[0]] = torch.randn([int(d) for d in words[1].split("x")]) * 0.05
+    lora = os.path.join(work, "lora_qv.safetensors")
+    save_file(weights, lora)
+    ours = dump_logits(qv, folder, lora, tokens, work)
+    export = os.path.join(work, "export_peft")
+    run([qv, "--export-peft", export, "--weights", lora, "--base", folder])
+    # PEFT 0.10.0 and accelerate 0.34.2 work with Debian's torch 1.13; installed without their
+    # dependencies, which would otherwise pull a new torch (gigabytes) from PyPI over Debian's
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
+                                "--timeout", "30", "--no-deps", "peft==0.10.0", "accelerate==0.34.2"],
+                               capture_output=True, text=True)
+    try:
+        import peft
+    except Exception as problem:  # the issue: "if PEFT installs"
+        print("--export-peft: written; PEFT did not install or import (%s), its load was not checked: %s"
+              % (problem, installed.stderr[-500:]))
+        return
+    peft_model = peft.PeftModel.from_pretrained(copy.deepcopy(model), export)
+    peft_model.eval()
+    with torch.no_grad():
+        theirs = peft_model(input_ids=tokens).logits.reshape(ours.shape)
+    error = float((ours - theirs).abs().max() / theirs.abs().max())
+    print("--export-peft: PEFT %s loads it (%s); logits relative error %.1e"
+          % (peft.__version__, json.load(open(os.path.join(export, "adapter_config.json")))["target_modules"], error))
+    if not error <= 1e-4:
+        sys.exit("FAIL: the PEFT export does not give our logits")
 
 
 def official_prompt(instruction):
@@ -193,5 +297,8 @@ def evaluate(exe, folder, tokenizer_path, model, work):
         sys.exit("FAIL: after the fine-tune the outputs should hold answers in the trained format")
 
 
+PERFTC = []
+
 if __name__ == "__main__":
+    PERFTC.append(sys.argv[1])
     finetune(*sys.argv[1:4])
