@@ -74,6 +74,7 @@ typedef struct {
   size_t count;          /* elements */
   int is_i32;            /* inputs only */
   int trainable;         /* params only */
+  int is_bf16;           /* params only: kept in bf16 (perftc --frozen-dtype=bf16), 2-byte elements */
   char init[16];         /* params only: normal | zeros | ones */
   double init_a, init_b; /* normal: mean, std */
   int64_t range;         /* i32 inputs: values in [0, range); 0 = none */
@@ -157,6 +158,7 @@ static void parse_manifest(Manifest *m, const char *text) {
     if (kind == KIND_PARAM) {
       if (n < 5) die("param record without init", r->name);
       r->trainable = !strcmp(field[3], "trainable");
+      r->is_bf16 = !strcmp(field[n - 1], "bf16");
       snprintf(r->init, sizeof r->init, "%s", field[4]);
       if (!strcmp(r->init, "normal")) {
         if (n < 7) die("normal init without mean and std", r->name);
@@ -354,12 +356,24 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m.count; i++) {
       Record *rec = &m.records[i];
       if (rec->kind != kind) continue;
-      rec->data = aligned_buffer(rec->count * 4);
-      total_bytes += rec->count * 4;
+      size_t bytes = rec->count * (rec->is_bf16 ? 2 : 4);
+      rec->data = aligned_buffer(bytes);
+      total_bytes += bytes;
       if (kind == KIND_PARAM) {
-        float *x = rec->data;
+        float *x = rec->is_bf16 ? malloc(rec->count * 4) : rec->data; /* bf16: made in f32, then rounded */
+        if (!x) die("out of memory", NULL);
         if (!strcmp(rec->init, "normal")) fill_normal(x, rec->count, rec->init_a, rec->init_b);
         else if (!strcmp(rec->init, "ones")) for (size_t j = 0; j < rec->count; j++) x[j] = 1.0f;
+        else if (rec->is_bf16) memset(x, 0, rec->count * 4);
+        if (rec->is_bf16) {
+          uint16_t *out = rec->data;
+          for (size_t j = 0; j < rec->count; j++) {
+            uint32_t bits;
+            memcpy(&bits, &x[j], 4);
+            out[j] = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16); /* nearest, ties to even */
+          }
+          free(x);
+        }
         if (rec->trainable) trainable += rec->count; else frozen += rec->count;
       }
       buffers[slot++] = rec->data;

@@ -4,10 +4,11 @@
  *
  *   perft  DIR/model.safetensors + DIR/config.json: the module names of the official PERFT code's
  *          Olmoe/MixtralAdapterForCausalLM, whose evaluation loads such a folder (--peft_model);
- *          config.json is BASE/config.json with the PERFT-R fields added: shared_routing_adapter,
- *          _num_experts (the PEFT router's rows), _num_experts_per_tok (its `routing` K),
- *          _router_aux_loss_coef (the base's), adapter type LoRA, r (lora_A's rows), lora_alpha 2r
- *          and lora_dropout 0.05 (dsl/lib/peft.perft's lora);
+ *          config.json is BASE/config.json with the fields of the adapters present added —
+ *          PERFT-R: shared_routing_adapter, _num_experts (the PEFT router's rows),
+ *          _num_experts_per_tok (its `routing` K), _router_aux_loss_coef (the base's); PERFT-S:
+ *          shared_adapter; PERFT-E: embedded_routing_adapter — with adapter type LoRA, r (lora_A's
+ *          rows), lora_alpha 2r and lora_dropout 0.05 (dsl/lib/peft.perft's lora);
  *   peft   DIR/adapter_model.safetensors + DIR/adapter_config.json: Hugging Face PEFT's LoRA layout
  *          (target_modules from the names, r from lora_A, lora_alpha 2r as the library's lora_qv).
  *
@@ -127,15 +128,6 @@ static void json_write_value(FILE *out, const JsonValue *v, int depth) {
   }
 }
 
-static const SafetensorsTensor *tensor_ending(const Export *e, const char *suffix) {
-  size_t n = strlen(suffix);
-  for (int i = 0; i < e->count; i++) {
-    size_t length = strlen(e->tensors[i].name);
-    if (length >= n && strcmp(e->tensors[i].name + length - n, suffix) == 0) return &e->tensors[i];
-  }
-  return NULL;
-}
-
 static FILE *open_in(const char *dir, const char *name, char *path, size_t size) {
   snprintf(path, size, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
@@ -143,21 +135,42 @@ static FILE *open_in(const char *dir, const char *name, char *path, size_t size)
   return f;
 }
 
-/* config.json: the base's, with the PERFT-R fields of the official OlmoeAdapterConfig/MixtralAdapterConfig. */
-static void write_perft_config(const Manifest *manifest, const Export *e, const char *base_dir, const char *dir) {
-  if (!base_dir) perft_fatal("--export perft needs --base DIR: its config.json becomes the adapter model's");
-  const SafetensorsTensor *gate = tensor_ending(e, "shared_routing_adapter_gate.weight");
-  const SafetensorsTensor *lora_a = tensor_ending(e, "unit.lora_A.weight");
-  if (!gate || !lora_a)
-    perft_fatal("--export perft: no PERFT-R adapters among the names (shared_routing_adapter_gate, "
-                "shared_routing_adapter.J.unit.lora_A): this program's strategy has no official config to write");
-  int k = 0;
-  for (int i = 0; i < manifest->num_routing; i++) /* the PEFT router: a param the map names ...gate */
+/* The first tensor whose name holds `part` and ends in `suffix`, or NULL. */
+static const SafetensorsTensor *tensor_with(const Export *e, const char *part, const char *suffix) {
+  size_t n = strlen(suffix);
+  for (int i = 0; i < e->count; i++) {
+    size_t length = strlen(e->tensors[i].name);
+    if (strstr(e->tensors[i].name, part) && length >= n && strcmp(e->tensors[i].name + length - n, suffix) == 0)
+      return &e->tensors[i];
+  }
+  return NULL;
+}
+
+/* The `routing` K of the param that the map names `name`, or 0. */
+static int routing_k_of(const Manifest *manifest, const char *name) {
+  for (int i = 0; i < manifest->num_routing; i++)
     for (int c = 0; c < manifest->num_checkpoint_names; c++)
       if (manifest->checkpoint_names[c].param == manifest->routing_param[i] &&
-          strcmp(manifest->checkpoint_names[c].name, gate->name) == 0)
-        k = manifest->routing_k[i];
-  if (!k) perft_fatal("--export perft: the program does not say how many experts its PEFT router picks");
+          strcmp(manifest->checkpoint_names[c].name, name) == 0)
+        return manifest->routing_k[i];
+  return 0;
+}
+
+/* config.json: the base's, with the fields of the official OlmoeAdapterConfig/MixtralAdapterConfig
+ * for the adapters present: PERFT-R (shared_routing_adapter), PERFT-S (shared_adapter), PERFT-E
+ * (embedded_routing_adapter); LoRA with r from lora_A and α = 2r. */
+static void write_perft_config(const Manifest *manifest, const Export *e, const char *base_dir, const char *dir) {
+  if (!base_dir) perft_fatal("--export-perft needs --base DIR: its config.json becomes the adapter model's");
+  const SafetensorsTensor *gate = tensor_with(e, "", "shared_routing_adapter_gate.weight");
+  const SafetensorsTensor *routed = tensor_with(e, ".shared_routing_adapter.", ".unit.lora_A.weight");
+  const SafetensorsTensor *shared = tensor_with(e, ".shared_adapter.", ".unit.lora_A.weight");
+  const SafetensorsTensor *embedded = tensor_with(e, ".embedded_routing_adapter.", ".lora_A.weight");
+  const SafetensorsTensor *lora_a = routed ? routed : shared ? shared : embedded;
+  if (!lora_a || (routed && !gate) || (routed && shared))
+    perft_fatal("--export-perft: the names hold no adapter the official code's config describes (PERFT-R's "
+                "shared_routing_adapter with its gate, PERFT-S's shared_adapter, PERFT-E's embedded_routing_adapter)");
+  int k = gate ? routing_k_of(manifest, gate->name) : 0;
+  if (gate && !k) perft_fatal("--export-perft: the program does not say how many experts its PEFT router picks");
   char path[4096], error[1024];
   snprintf(path, sizeof path, "%s/config.json", base_dir);
   JsonDocument *document = NULL;
@@ -178,24 +191,33 @@ static void write_perft_config(const Manifest *manifest, const Export *e, const 
     json_write_value(out, root->members[i].value, 1);
     fputc(',', out);
   }
-  int64_t r = lora_a->shape[0];
-  fprintf(out,
-          "\n  \"model_type\": \"%s\",\n  \"architectures\": [\"%s\"],\n  \"shared_routing_adapter\": true,"
-          "\n  \"shared_routing_adapter_num_experts\": %lld,\n  \"shared_routing_adapter_num_experts_per_tok\": %d,"
-          "\n  \"shared_routing_adapter_router_aux_loss_coef\": %s,"
-          "\n  \"adapter_type\": \"LoRA\",\n  \"shared_routing_adapter_type\": \"LoRA\","
-          "\n  \"adapter_args\": {\"r\": %lld, \"lora_alpha\": %lld, \"lora_dropout\": 0.05},"
-          "\n  \"shared_routing_adapter_args\": {\"r\": %lld, \"lora_alpha\": %lld, \"lora_dropout\": 0.05}\n}\n",
+  long long r = (long long)lora_a->shape[0];
+  char args[128];
+  snprintf(args, sizeof args, "{\"r\": %lld, \"lora_alpha\": %lld, \"lora_dropout\": 0.05}", r, 2 * r);
+  fprintf(out, "\n  \"model_type\": \"%s\",\n  \"architectures\": [\"%s\"],\n  \"adapter_type\": \"LoRA\",\n"
+               "  \"adapter_args\": %s",
           mixtral ? "mixtral-adapter" : "olmoe-adapter", mixtral ? "MixtralAdapterForCausalLM" : "OlmoeAdapterForCausalLM",
-          (long long)gate->shape[0], k, coefficient && coefficient->kind == JSON_NUMBER ? coefficient->string : "0.01",
-          (long long)r, (long long)(2 * r), (long long)r, (long long)(2 * r));
+          args);
+  if (routed)
+    fprintf(out, ",\n  \"shared_routing_adapter\": true,\n  \"shared_routing_adapter_num_experts\": %lld,"
+                 "\n  \"shared_routing_adapter_num_experts_per_tok\": %d,\n  \"shared_routing_adapter_router_aux_loss_coef\": %s,"
+                 "\n  \"shared_routing_adapter_type\": \"LoRA\",\n  \"shared_routing_adapter_args\": %s",
+            (long long)gate->shape[0], k, coefficient && coefficient->kind == JSON_NUMBER ? coefficient->string : "0.01",
+            args);
+  if (shared)
+    fprintf(out, ",\n  \"shared_adapter\": true,\n  \"shared_adapter_num\": 1,\n  \"shared_adapter_type\": \"LoRA\","
+                 "\n  \"shared_adapter_args\": %s", args);
+  if (embedded)
+    fprintf(out, ",\n  \"embedded_routing_adapter\": true,\n  \"embedded_routing_adapter_type\": \"LoRA\","
+                 "\n  \"embedded_routing_adapter_args\": %s", args);
+  fputs("\n}\n", out);
   if (fclose(out) != 0) perft_fatal("cannot write '%s'", path);
   json_document_destroy(document);
 }
 
 /* adapter_config.json of a PEFT LoRA: r from lora_A, the target modules from the names. */
 static void write_peft_config(const Export *e, const char *base_dir, const char *dir) {
-  const SafetensorsTensor *lora_a = tensor_ending(e, ".lora_A.weight");
+  const SafetensorsTensor *lora_a = tensor_with(e, "", ".lora_A.weight");
   if (!lora_a) perft_fatal("--export peft: no LoRA among the names (...lora_A.weight)");
   char modules[64][64];
   int num_modules = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""random_checkpoint.py FAMILY OUT_DIR [--layers N]: a Hugging Face checkpoint folder at the full size
+"""random_checkpoint.py FAMILY OUT_DIR [--layers N | --config-only]: a Hugging Face checkpoint folder at the full size
 of OLMoE-1B-7B-0924 (FAMILY olmoe) or Mixtral-8x7B-v0.1 (mixtral) with random bf16 weights:
 config.json (the published sizes), model.safetensors.index.json and one shard per layer, under the
 published tensor names. For measuring perft's step time and memory at full size when no real
@@ -10,8 +10,6 @@ import json
 import os
 import struct
 import sys
-
-import numpy as np
 
 CONFIGS = {
     "olmoe": {"architectures": ["OlmoeForCausalLM"], "model_type": "olmoe", "vocab_size": 50304,
@@ -52,6 +50,7 @@ def tensors_of_layer(family, c, l):
 
 
 def bf16(rng, shape, fan_in):
+    import numpy as np
     if fan_in == "ones":
         return np.full(shape, 0x3F80, dtype=np.uint16)
     values = rng.standard_normal(size=shape, dtype=np.float32) * np.float32(fan_in ** -0.5)
@@ -59,6 +58,7 @@ def bf16(rng, shape, fan_in):
 
 
 def write_shard(path, tensors, rng):
+    import numpy as np
     header, offset = {}, 0
     for name, shape, _ in tensors:
         size = 2 * int(np.prod(shape))
@@ -74,12 +74,17 @@ def write_shard(path, tensors, rng):
 
 
 def main():
-    if len(sys.argv) not in (3, 5) or sys.argv[1] not in CONFIGS:
+    if len(sys.argv) not in (3, 4, 5) or sys.argv[1] not in CONFIGS:
         sys.exit(__doc__)
     family, out = sys.argv[1], sys.argv[2]
     c = dict(CONFIGS[family])
+    if sys.argv[3:] == ["--config-only"]:  # the published sizes alone, for perftc --config
+        os.makedirs(out, exist_ok=True)
+        json.dump(c, open(os.path.join(out, "config.json"), "w"), indent=1)
+        return
     if len(sys.argv) == 5:
         c["num_hidden_layers"] = int(sys.argv[4])
+    import numpy as np  # only for the weights
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(1)
     L, D, V = c["num_hidden_layers"], c["hidden_size"], c["vocab_size"]

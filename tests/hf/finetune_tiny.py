@@ -165,6 +165,51 @@ def perft_r_hooks(model, adapters, config):
     return handles
 
 
+def safetensors_header(path):
+    import struct
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    header.pop("__metadata__", None)
+    return {name: entry["shape"] for name, entry in header.items()}
+
+
+def check_perft_es_export(folder, work):
+    """PERFT-E and PERFT-S adapters exported under the official code's module names: every expected
+    name (written here from its module layout), its shape, and the config fields."""
+    from safetensors.torch import save_file
+    exe = os.path.join(work, "olmoe_perft_es")
+    run([PERFTC[0], os.path.join(HERE, "olmoe_perft_es.perft"), "--config", os.path.join(folder, "config.json"),
+         "-Dr=8", "-o", exe])
+    weights = {}
+    for line in run([exe, "--list-params"]).splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[2] == "trainable":
+            weights[words[0]] = torch.randn([int(d) for d in words[1].split("x")])
+    adapters = os.path.join(work, "perft_es.safetensors")
+    save_file(weights, adapters)
+    export = os.path.join(work, "export_perft_es")
+    run([exe, "--export-perft", export, "--weights", adapters, "--base", folder])
+    config = json.load(open(os.path.join(folder, "config.json")))
+    L, E, D = config["num_hidden_layers"], config["num_experts"], config["hidden_size"]
+    expected = {}
+    for l in range(L):
+        for e in range(E):
+            expected["model.layers.%d.mlp.experts.%d.embedded_routing_adapter.unit.lora_A.weight" % (l, e)] = [8, D]
+            expected["model.layers.%d.mlp.experts.%d.embedded_routing_adapter.unit.lora_B.weight" % (l, e)] = [D, 8]
+        expected["model.layers.%d.mlp.shared_adapter.0.unit.lora_A.weight" % l] = [8, D]
+        expected["model.layers.%d.mlp.shared_adapter.0.unit.lora_B.weight" % l] = [D, 8]
+    found = safetensors_header(os.path.join(export, "model.safetensors"))
+    exported = json.load(open(os.path.join(export, "config.json")))
+    fields = {k: exported.get(k) for k in ("model_type", "embedded_routing_adapter", "shared_adapter",
+                                            "shared_adapter_num", "adapter_args")}
+    print("--export-perft of PERFT-E + PERFT-S: %d tensors, config %s" % (len(found), fields))
+    if found != expected or fields != {"model_type": "olmoe-adapter", "embedded_routing_adapter": True,
+                                       "shared_adapter": True, "shared_adapter_num": 1,
+                                       "adapter_args": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05}}:
+        sys.exit("FAIL: PERFT-E/S export: names %s, config %s"
+                 % (sorted(set(found) ^ set(expected))[:6], fields))
+
+
 def check_exports(exe, folder, model, vocab, work):
     """--export-perft: the trained PERFT-R adapters under the official names, applied by an independent
     PERFT-R on transformers' OLMoE, give our logits. --export-peft: a LoRA on q/v with random weights
@@ -187,6 +232,8 @@ def check_exports(exe, folder, model, vocab, work):
                                                {k: v for k, v in config.items() if "shared_routing" in k}, error))
     if not error <= 1e-4:
         sys.exit("FAIL: the exported PERFT-R adapters do not give our logits")
+
+    check_perft_es_export(folder, work)
 
     qv = os.path.join(work, "olmoe_lora_qv")
     run([PERFTC[0], os.path.join(ROOT, "examples", "olmoe_lora_qv.perft"), "--config",
