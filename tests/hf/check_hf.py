@@ -200,6 +200,18 @@ def check_family(family, perftc, work):
     e_bf16 = compare("PERFT-R logits (bf16 frozen weights)", load_file(dump_r)["out.logits"], hf_logits)
     print("%s: PERFT-R example (B = 0) logits relative error %.1e; with --frozen-dtype=bf16 %.1e"
           % (family, e_r, e_bf16))
+    # bf16 frozen weights holding the checkpoint's (bf16) values compute what f32 ones do, bit for bit:
+    # loss, logits and every adapter gradient (adapters from their init rules, B not zero)
+    dumps = []
+    for suffix in ("", "_bf16"):
+        dumps.append(os.path.join(work, family + "_perft_r%s_init.safetensors" % suffix))
+        run([exe_r + suffix, "--dump", dumps[-1], "--inputs", inputs, "--base", folder, "--init", "--seed", "3"])
+    f32, bf16 = load_file(dumps[0]), load_file(dumps[1])
+    differ = [name for name in f32 if not torch.equal(f32[name], bf16[name])]
+    print("%s: --frozen-dtype=bf16 against f32 frozen weights: %d tensors (loss, logits, %d gradients), %s"
+          % (family, len(f32), len(f32) - 2, "all bit-identical" if not differ else "DIFFER: " + ", ".join(differ)))
+    if differ:
+        failures.append("bf16 frozen weights against f32: " + ", ".join(differ))
 
     # a checkpoint with a tensor missing and one of the wrong shape: one error naming both
     broken = os.path.join(work, family + "_broken")
