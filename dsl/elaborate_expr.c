@@ -582,24 +582,27 @@ static Value builtin_rmsnorm(Elaborator *e, Body *body, const AstExpr *call) {
 }
 
 /* i32[T] ids or labels (an i32 input, not top_k's indices). */
-static int expect_ids(Elaborator *e, Value ids, SourceLocation loc, const char *what) {
+/* ids or labels: i32[T], or i32[B, S] (B sequences of S tokens, one row each); *count gets T = B·S. */
+static int expect_ids(Elaborator *e, Value ids, SourceLocation loc, const char *what, int64_t *count) {
   if (!expect_tensor(e, ids, loc, what)) return 0;
-  if (ids.type.dtype != DTYPE_I32 || ids.type.rank != 1) {
+  if (ids.type.dtype != DTYPE_I32 || ids.type.rank < 1 || ids.type.rank > 2) {
     char text[96];
     format_type(&ids.type, text, sizeof text);
-    diag_error(e->diagnostics, loc, "%s must be i32[T] (an i32 input), but is %s", what, text);
+    diag_error(e->diagnostics, loc, "%s must be i32[T] or i32[B, S] (an i32 input), but is %s", what, text);
     return 0;
   }
+  *count = ids.type.dims[0] * (ids.type.rank == 2 ? ids.type.dims[1] : 1);
   return 1;
 }
 
-/* embedding(table, ids): table f32[V, D], ids i32[T] -> f32[T, D] */
+/* embedding(table, ids): table f32[V, D], ids i32[T] or i32[B, S] -> f32[T, D] (T = B·S) */
 static Value builtin_embedding(Elaborator *e, Body *body, const AstExpr *call) {
   Value table = elaborate_expr(e, body, arg_expr(call, 0));
   Value ids = elaborate_expr(e, body, arg_expr(call, 1));
   int ok_table = expect_f32(e, table, arg_expr(call, 0)->loc, "the table of embedding") &&
                  expect_rank(e, table, arg_expr(call, 0)->loc, 2, "the table of embedding");
-  int ok_ids = expect_ids(e, ids, arg_expr(call, 1)->loc, "the ids of embedding");
+  int64_t count = 0;
+  int ok_ids = expect_ids(e, ids, arg_expr(call, 1)->loc, "the ids of embedding", &count);
   if (!ok_table || !ok_ids) return value_error();
   if (table.dispatched || ids.dispatched) {
     diag_error(e->diagnostics, call->loc, "embedding cannot be used on the dispatched rows of a route (" ROUTE_BODY_ALLOWS ")");
@@ -608,22 +611,23 @@ static Value builtin_embedding(Elaborator *e, Body *body, const AstExpr *call) {
   int node = add_node(e, NODE_EMBEDDING, call->loc);
   graph_add_operand(e->graph, node, table.ref);
   graph_add_operand(e->graph, node, ids.ref);
-  int64_t dims[2] = {ids.type.dims[0], table.type.dims[1]};
+  int64_t dims[2] = {count, table.type.dims[1]};
   graph_add_result(e->graph, node, tensor_type(DTYPE_F32, 2, dims));
   return value_tensor((ValueRef){node, 0}, tensor_type(DTYPE_F32, 2, dims));
 }
 
-/* cross_entropy(logits, labels): logits f32[T, V], labels i32[T] -> scalar */
+/* cross_entropy(logits, labels): logits f32[T, V], labels i32[T] or i32[B, S] (T = B·S) -> scalar */
 static Value builtin_cross_entropy(Elaborator *e, Body *body, const AstExpr *call) {
   Value logits = elaborate_expr(e, body, arg_expr(call, 0));
   Value labels = elaborate_expr(e, body, arg_expr(call, 1));
   int ok_logits = expect_f32(e, logits, arg_expr(call, 0)->loc, "the logits of cross_entropy") &&
                   expect_rank(e, logits, arg_expr(call, 0)->loc, 2, "the logits of cross_entropy");
-  int ok_labels = expect_ids(e, labels, arg_expr(call, 1)->loc, "the labels of cross_entropy");
+  int64_t count = 0;
+  int ok_labels = expect_ids(e, labels, arg_expr(call, 1)->loc, "the labels of cross_entropy", &count);
   if (!ok_logits || !ok_labels) return value_error();
-  if (labels.type.dims[0] != logits.type.dims[0] || logits.dispatched) {
+  if (count != logits.type.dims[0] || logits.dispatched) {
     diag_error(e->diagnostics, call->loc, "cross_entropy needs one label per row of the logits (%lld), but has %lld",
-               (long long)logits.type.dims[0], (long long)labels.type.dims[0]);
+               (long long)logits.type.dims[0], (long long)count);
     return value_error();
   }
   int node;

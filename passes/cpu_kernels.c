@@ -1215,7 +1215,7 @@ KERNEL(rmsnorm_grad_input) {
   return 1;
 }
 KERNEL(rmsnorm_grad_weight) { rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
-KERNEL(embedding) { embedding(k, b[0], b[1], b[2]); return 1; }
+KERNEL(embedding) { embedding(k, b[0], flat(k, b[1]), b[2]); return 1; } /* ids [T] or [B, S] */
 KERNEL(rope) {
   rope(k, b[0], b[1], op_int_attribute(op, "heads", 1), op_int_attribute(op, "seq", 1),
        op_float_attribute(op, "theta", 10000.0), 1.0);
@@ -1236,9 +1236,9 @@ KERNEL(causal_attention_grad) {
                         op_int_attribute(op, "seq", 1));
   return 1;
 }
-KERNEL(embedding_grad) { embedding_grad(k, b[0], b[1], b[2]); return 1; }
-KERNEL(cross_entropy) { cross_entropy(k, b[0], b[1], b[2]); return 1; }
-KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(embedding_grad) { embedding_grad(k, flat(k, b[0]), b[1], b[2]); return 1; }
+KERNEL(cross_entropy) { cross_entropy(k, b[0], flat(k, b[1]), b[2]); return 1; } /* labels [T] or [B, S] */
+KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], flat(k, b[1]), b[2], b[3]); return 1; }
 /* dropout and dropout_grad draw the same mask: (x or dy, seed) -> out */
 KERNEL(dropout) { dropout(k, b[0], b[1], b[2], op_float_attribute(op, "p", 0.0)); return 1; }
 /* the language's functions: (x) -> y; (x, dy) -> dx; maximum/minimum (a, b) -> y, (a, b, dy) -> da */

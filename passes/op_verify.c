@@ -302,17 +302,29 @@ int verify_rmsnorm(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 1), "t
 int verify_rmsnorm_grad_weight(MlirOperation op) { return expect(op, 2, 0, dim(op, 0, 1), "the columns of x"); }
 
 /* table[V,D], ids[T] -> y[T,D] */
+/* The elements of value i (ids and labels may be [T] or [B, S]: one row each). */
+static int64_t elements(MlirOperation op, int i) {
+  MlirType type = verify_value_type(op, i);
+  int64_t n = 1;
+  for (intptr_t d = 0; d < mlirShapedTypeGetRank(type); d++) n *= mlirShapedTypeGetDimSize(type, d);
+  return n;
+}
+
 int verify_embedding(MlirOperation op) {
-  return expect(op, 2, 0, dim(op, 1, 0), "the ids") && expect(op, 2, 1, dim(op, 0, 1), "the columns of table");
+  return expect(op, 2, 0, elements(op, 1), "the ids") && expect(op, 2, 1, dim(op, 0, 1), "the columns of table");
 }
 
 /* ids[T], dy[T,D] -> dtable[V,D] */
 int verify_embedding_grad(MlirOperation op) {
-  return expect(op, 1, 0, dim(op, 0, 0), "the ids") && expect(op, 2, 1, dim(op, 1, 1), "the columns of dy");
+  return expect(op, 1, 0, elements(op, 0), "the ids") && expect(op, 2, 1, dim(op, 1, 1), "the columns of dy");
 }
 
 /* logits[T,V], labels[T] (, dl) -> ... */
-int verify_cross_entropy(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 0), "the rows of logits"); }
+int verify_cross_entropy(MlirOperation op) {
+  return elements(op, 1) == dim(op, 0, 0) ? 1
+                                          : verify_fail(op, "labels have %lld elements, but logits %lld rows (one label a row)",
+                                                        (long long)elements(op, 1), (long long)dim(op, 0, 0));
+}
 
 /* x, seed[1] -> y {0 <= p < 1} */
 int verify_dropout(MlirOperation op) {

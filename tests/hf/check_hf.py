@@ -135,8 +135,8 @@ def check_family(family, perftc, work):
     ours_labels = torch.full_like(hf_labels, -100)           # ours: the next token's label at each position
     ours_labels[:, :-1] = hf_labels[:, 1:]
     inputs = os.path.join(work, family + "_inputs.safetensors")
-    save_file({"tokens": tokens.reshape(-1).to(torch.int32).contiguous(),
-               "labels": ours_labels.reshape(-1).to(torch.int32).contiguous()}, inputs)
+    save_file({"tokens": tokens.to(torch.int32).contiguous(),            # [batch, sequence]
+               "labels": ours_labels.to(torch.int32).contiguous()}, inputs)
 
     out = model(input_ids=tokens, labels=hf_labels)
     out.loss.backward()

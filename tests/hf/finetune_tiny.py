@@ -126,8 +126,7 @@ def dump_logits(exe, folder, weights, tokens, work):
     inputs = os.path.join(work, "export_inputs.safetensors")
     labels = torch.full_like(tokens, -100)
     labels[:, :-1] = tokens[:, 1:]
-    save_file({"tokens": tokens.reshape(-1).to(torch.int32).contiguous(),
-               "labels": labels.reshape(-1).to(torch.int32).contiguous()}, inputs)
+    save_file({"tokens": tokens.to(torch.int32).contiguous(), "labels": labels.to(torch.int32).contiguous()}, inputs)
     out = os.path.join(work, "export_dump.safetensors")
     run([exe, "--dump", out, "--inputs", inputs, "--base", folder, "--weights", weights])
     return load_file(out)["out.logits"]
