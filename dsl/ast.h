@@ -90,6 +90,7 @@ typedef enum {
   STMT_UNFREEZE,    /* unfreeze NAME | unfreeze all */
   STMT_STACK,       /* NAME VAR in COUNT { statements } — L layers, params NAME.<i>.<param> */
   STMT_POOL,        /* pool load_balance (model only): aux load-balance terms pooled over layers */
+  STMT_BLOCKS,      /* blocks NAME[COUNT] [along AXIS]: param NAME is COUNT equal blocks (checkpoint names) */
 } StmtKind;
 
 typedef struct {

@@ -197,6 +197,11 @@ static void print_stmt(const AstStmt *stmt, int depth, FILE *out) {
     fprintf(out, "unfreeze %s", stmt->name);
     end(out, stmt->loc);
     return;
+  case STMT_BLOCKS:
+    fprintf(out, "blocks %s along %d", stmt->name, stmt->trainable);
+    end(out, stmt->loc);
+    print_expr(stmt->value, depth + 1, out);
+    return;
   case STMT_POOL:
     fprintf(out, "pool %s", stmt->name);
     end(out, stmt->loc);

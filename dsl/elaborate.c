@@ -526,6 +526,29 @@ static void unfreeze_nodes(Elaborator *e, int first, int last) {
 
 /* unfreeze NAME: a param or bank of the strategy's site (in a strategy) or of the model or layer;
  * unfreeze all: every param of the site (strategy), of the layer (stack) or of the program (model). */
+/* blocks NAME[COUNT] along AXIS: a param of this body made of COUNT equal blocks along AXIS, which
+ * checkpoints store one by one (names maps see NAME.0 ... NAME.{COUNT-1}). */
+static void elaborate_blocks(Elaborator *e, Body *body, const AstStmt *stmt) {
+  const Binding *binding = scope_lookup_local(body->scope, stmt->name);
+  int64_t count = 0;
+  if (!value_to_dim(e, elaborate_expr(e, body, stmt->value), stmt->value->loc, &count)) return;
+  if (!binding || binding->value.kind != VALUE_TENSOR || graph_node(e->graph, binding->value.ref.node)->kind != NODE_PARAM) {
+    diag_error(e->diagnostics, stmt->name_loc, "blocks names a param of this body; '%s' is not one", stmt->name);
+    return;
+  }
+  Node *param = graph_node(e->graph, binding->value.ref.node);
+  int axis = stmt->trainable;
+  if (axis >= param->results[0].rank || param->results[0].dims[axis] % count != 0) {
+    char type[96];
+    format_type(&param->results[0], type, sizeof type);
+    diag_error(e->diagnostics, stmt->loc, "'%s' (%s) has no axis %d of a multiple of %lld to split into blocks",
+               stmt->name, type, axis, (long long)count);
+    return;
+  }
+  param->blocks = (int)count;
+  param->block_axis = axis;
+}
+
 static void elaborate_unfreeze(Elaborator *e, Body *body, const AstStmt *stmt) {
   if (strcmp(stmt->name, "all") == 0) {
     if (body->site) unfreeze_nodes(e, body->site_first_node, body->site_last_node);
@@ -715,6 +738,7 @@ static void elaborate_statement(Elaborator *e, Body *body, const AstStmt *stmt) 
   case STMT_STACK: elaborate_stack(e, body, stmt); return;
   case STMT_POOL: /* read by elaborate_model */
     return;
+  case STMT_BLOCKS: elaborate_blocks(e, body, stmt); return;
   case STMT_LOSS: /* handled by elaborate_model */
   case STMT_FN:   /* only in experts, see elaborate_expert_fn */
     return;

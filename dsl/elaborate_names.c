@@ -14,8 +14,11 @@
  * matches no parameter (a library's map serves many programs), a checkpoint name given to two
  * parameters, or a {x} the program pattern lacks is an error.
  *
+ * A parameter split by `blocks NAME[COUNT] along AXIS` is matched block by block, as NAME.j.
+ *
  * The result is Graph.checkpoint_names, one line per parameter (or expert of a bank parameter):
  *   MAP PARAM SLICE CHECKPOINT_NAME          (SLICE: the expert's index, -1 for the whole tensor)
+ *   MAP PARAM BLOCK CHECKPOINT_NAME COUNT AXIS   (a block of a `blocks` parameter)
  * which the manifest carries to the runtime (`--base DIR` reads with the map named hf).
  */
 #include <stdio.h>
@@ -151,13 +154,15 @@ static void resolve_map(Elaborator *e, const AstDecl *decl, FILE *out) {
   for (int n = 0; n < graph->num_nodes && ok; n++) {
     const Node *node = &graph->nodes[n];
     if (node->kind != NODE_PARAM || node->constant) continue;
-    int bank = node->bank_name_length > 0;
-    int64_t slices = bank ? node->results[0].dims[0] : 1;
+    int bank = node->bank_name_length > 0, blocked = node->blocks > 0;
+    int64_t slices = bank ? node->results[0].dims[0] : blocked ? node->blocks : 1;
     for (int64_t s = 0; s < slices && ok; s++) {
       char program_name[MAX_NAME], checkpoint[MAX_NAME];
       if (bank)
         snprintf(program_name, sizeof program_name, "%.*s.%lld%s", node->bank_name_length, node->name, (long long)s,
                  node->name + node->bank_name_length);
+      else if (blocked)
+        snprintf(program_name, sizeof program_name, "%s.%lld", node->name, (long long)s);
       else
         snprintf(program_name, sizeof program_name, "%s", node->name);
       for (int r = 0; r < decl->name_rules.count; r++) {
@@ -185,7 +190,11 @@ static void resolve_map(Elaborator *e, const AstDecl *decl, FILE *out) {
         owners[num_given] = arena_strdup(&e->scratch, program_name);
         name_table_put(&given, &e->scratch, arena_strdup(&e->scratch, checkpoint), num_given);
         num_given++;
-        fprintf(out, "%s %s %lld %s\n", decl->name, node->name, bank ? (long long)s : -1LL, checkpoint);
+        if (blocked)
+          fprintf(out, "%s %s %lld %s %d %d\n", decl->name, node->name, (long long)s, checkpoint, node->blocks,
+                  node->block_axis);
+        else
+          fprintf(out, "%s %s %lld %s\n", decl->name, node->name, bank ? (long long)s : -1LL, checkpoint);
         break;
       }
     }

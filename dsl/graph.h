@@ -124,6 +124,7 @@ typedef struct {
   int heads, kv_heads, seq;   /* ROPE (heads, seq), CAUSAL_ATTENTION */
   int bank_name_length;       /* PARAM of a bank ([E, ...]): the length of the bank's part of the name
                                  ("layers.0.moe.experts" in "layers.0.moe.experts.w1"); 0 otherwise */
+  int blocks, block_axis;     /* PARAM after `blocks NAME[COUNT] along AXIS`: COUNT equal blocks; 0 otherwise */
 } Node;
 
 typedef struct {

@@ -93,7 +93,7 @@ static AstExpr *binary(AstProgram *program, Diagnostics *diagnostics, PERFT_YYLT
 %token AT "'at'" PARAM "'param'" BANK "'bank'" FN "'fn'" TRAIN "'train'" FROZEN "'frozen'"
 %token INIT "'init'" INPUT "'input'" OUTPUT "'output'" LOSS "'loss'" AUX "'aux'"
 %token ROUTE "'route'" WITH "'with'" USE "'use'" UNFREEZE "'unfreeze'" IN "'in'" WHEN "'when'"
-%token CONFIG "'config'" NAMES "'names'" POOL "'pool'"
+%token CONFIG "'config'" NAMES "'names'" POOL "'pool'" BLOCKS "'blocks'" ALONG "'along'"
 %token LE "'<='" GE "'>='" EQ "'=='" NE "'!='"
 %token ARROW "'->'" TRANSPOSE "'^T'"
 %token <text> IDENTIFIER "name"
@@ -238,6 +238,12 @@ statement
         $$->second_name = $4; $$->second_loc = LOC(@4); $$->value = $7; }
   | AUX expr
       { $$ = ast_stmt(program, STMT_AUX, LOC(@1)); $$->value = $2; }
+  /* blocks NAME[COUNT] [along AXIS]: for checkpoint names, param NAME is COUNT equal blocks */
+  | BLOCKS IDENTIFIER '[' expr ']'
+      { $$ = ast_stmt(program, STMT_BLOCKS, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); $$->value = $4; }
+  | BLOCKS IDENTIFIER '[' expr ']' ALONG INTEGER
+      { $$ = ast_stmt(program, STMT_BLOCKS, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); $$->value = $4;
+        $$->trainable = (int)$7; /* the axis */ }
   /* pool load_balance (model): aux terms `c * load_balance(p, S)` pooled over the layers */
   | POOL IDENTIFIER
       { $$ = ast_stmt(program, STMT_POOL, LOC(@1)); $$->name = $2; $$->name_loc = LOC(@2); }

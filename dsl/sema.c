@@ -124,6 +124,7 @@ static const char *stmt_keyword(StmtKind kind) {
   case STMT_UNFREEZE: return "unfreeze";
   case STMT_STACK: return "a layer stack";
   case STMT_POOL: return "pool";
+  case STMT_BLOCKS: return "blocks";
   }
   return "?";
 }

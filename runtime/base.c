@@ -212,11 +212,18 @@ void base_load(const Manifest *manifest, Arena *arena, const char *dir, char *lo
       const CheckpointName *n = &manifest->checkpoint_names[c];
       if (n->param != p || strcmp(n->map, "hf") != 0) continue;
       mapped = 1;
-      int whole = n->slice < 0;
-      int64_t slice_elements = whole ? t->num_elements : t->num_elements / t->dims[0];
-      char *at = (char *)arena->params[p] + (whole ? 0 : n->slice * slice_elements) * (int64_t)element_bytes(t->element_type);
-      int r = read_one(shards, num_shards, source, n->name, t->name, whole ? t->dims : t->dims + 1,
-                       whole ? t->num_dims : t->num_dims - 1, at, t->element_type, &problems);
+      TensorPart part = checkpoint_part(t, n); /* whole, an expert of a bank, or a block */
+      size_t size = element_bytes(t->element_type);
+      char *param_bytes = (char *)arena->params[p];
+      char *at = part.count == 1 ? param_bytes + part.first * (int64_t)size : callocCheck((size_t)(part.count * part.run), size);
+      int r = read_one(shards, num_shards, source, n->name, t->name, part.dims, part.num_dims, at, t->element_type,
+                       &problems);
+      if (part.count > 1) { /* a block across rows: scattered into place */
+        for (int64_t i = 0; r == 1 && i < part.count; i++)
+          memcpy(param_bytes + (part.first + i * part.stride) * (int64_t)size, at + i * part.run * (int64_t)size,
+                 (size_t)part.run * size);
+        free(at);
+      }
       if (r == 1) found++;
       if (r == 0 && !missing++) snprintf(missing_name, sizeof missing_name, "%s", n->name);
     }

@@ -30,6 +30,7 @@ typedef struct {
   SafetensorsTensor *tensors;
   int count;
   int64_t (*shapes)[PERFT_MAX_DIMS];
+  float **gathered; /* (count) a block's elements copied out of its param, or NULL */
 } Export;
 
 /* The trainable params from the --weights files, each in its own buffer. */
@@ -66,8 +67,9 @@ static float **read_trainable(const Manifest *manifest, const RunOptions *option
 
 /* The tensors to write: every trainable param under the map's names, a bank's experts one by one. */
 static Export named_tensors(const Manifest *manifest, float **values, const char *map) {
-  Export e = {callocCheck((size_t)manifest->num_checkpoint_names + 1, sizeof(SafetensorsTensor)), 0, NULL};
+  Export e = {callocCheck((size_t)manifest->num_checkpoint_names + 1, sizeof(SafetensorsTensor)), 0, NULL, NULL};
   e.shapes = callocCheck((size_t)manifest->num_checkpoint_names + 1, sizeof *e.shapes);
+  e.gathered = callocCheck((size_t)manifest->num_checkpoint_names + 1, sizeof *e.gathered);
   for (int p = 0; p < manifest->num_params; p++) {
     const TensorSpec *t = &manifest->params[p].tensor;
     if (!manifest->params[p].trainable) continue;
@@ -76,11 +78,17 @@ static Export named_tensors(const Manifest *manifest, float **values, const char
       const CheckpointName *n = &manifest->checkpoint_names[c];
       if (n->param != p || strcmp(n->map, map) != 0) continue;
       named++;
-      int whole = n->slice < 0;
-      int64_t slice_elements = whole ? t->num_elements : t->num_elements / t->dims[0];
-      memcpy(e.shapes[e.count], whole ? t->dims : t->dims + 1, sizeof(int64_t) * (size_t)(t->num_dims - !whole));
-      e.tensors[e.count] = (SafetensorsTensor){n->name, t->num_dims - !whole, e.shapes[e.count],
-                                               values[p] + (whole ? 0 : n->slice * slice_elements), ELEMENT_F32};
+      TensorPart part = checkpoint_part(t, n); /* whole, an expert of a bank, or a block */
+      memcpy(e.shapes[e.count], part.dims, sizeof(int64_t) * (size_t)part.num_dims);
+      const float *data = values[p] + part.first;
+      if (part.count > 1) { /* a block across rows: gathered */
+        float *block = callocCheck((size_t)(part.count * part.run), sizeof(float));
+        for (int64_t i = 0; i < part.count; i++)
+          memcpy(block + i * part.run, values[p] + part.first + i * part.stride, sizeof(float) * (size_t)part.run);
+        e.gathered[e.count] = block;
+        data = block;
+      }
+      e.tensors[e.count] = (SafetensorsTensor){n->name, part.num_dims, e.shapes[e.count], data, ELEMENT_F32};
       e.count++;
     }
     if (!named)
@@ -204,9 +212,18 @@ static void write_perft_config(const Manifest *manifest, const Export *e, const 
                  "\n  \"shared_routing_adapter_type\": \"LoRA\",\n  \"shared_routing_adapter_args\": %s",
             (long long)gate->shape[0], k, coefficient && coefficient->kind == JSON_NUMBER ? coefficient->string : "0.01",
             args);
-  if (shared)
-    fprintf(out, ",\n  \"shared_adapter\": true,\n  \"shared_adapter_num\": 1,\n  \"shared_adapter_type\": \"LoRA\","
-                 "\n  \"shared_adapter_args\": %s", args);
+  if (shared) { /* PERFT-S: one; PERFT-D: N a layer */
+    char first_layer[256];
+    snprintf(first_layer, sizeof first_layer, "%.*s", (int)(strstr(shared->name, ".shared_adapter.") - shared->name),
+             shared->name);
+    int num = 0;
+    for (int i = 0; i < e->count; i++)
+      num += strncmp(e->tensors[i].name, first_layer, strlen(first_layer)) == 0 &&
+             e->tensors[i].name[strlen(first_layer)] == '.' && strstr(e->tensors[i].name, ".shared_adapter.") &&
+             strstr(e->tensors[i].name, ".lora_A.weight");
+    fprintf(out, ",\n  \"shared_adapter\": true,\n  \"shared_adapter_num\": %d,\n  \"shared_adapter_type\": \"LoRA\","
+                 "\n  \"shared_adapter_args\": %s", num, args);
+  }
   if (embedded)
     fprintf(out, ",\n  \"embedded_routing_adapter\": true,\n  \"embedded_routing_adapter_type\": \"LoRA\","
                  "\n  \"embedded_routing_adapter_args\": %s", args);
@@ -265,6 +282,8 @@ int run_export(const Manifest *manifest, const RunOptions *options) {
   printf("exported %d tensors (%s names) to %s\n", e.count, format, dir);
   for (int p = 0; p < manifest->num_params; p++) free(values[p]);
   free(values);
+  for (int i = 0; i < e.count; i++) free(e.gathered[i]);
+  free(e.gathered);
   free(e.tensors);
   free(e.shapes);
   return 0;

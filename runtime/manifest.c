@@ -391,19 +391,27 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
     } else if (strcmp(kind, "checkpoint") == 0) {
       int64_t slice = 0;
       int p = -1;
-      for (int i = 0; count == 5 && i < manifest->num_params; i++)
+      for (int i = 0; (count == 5 || count == 7) && i < manifest->num_params; i++)
         if (strcmp(manifest->params[i].tensor.name, fields[2]) == 0) p = i;
       int whole = count == 5 && strcmp(fields[3], "-1") == 0;
       if (whole) slice = -1;
-      if (count != 5 || (!whole && !parse_int64(fields[3], &slice)))
-        ok = fail(&state, "expected 'checkpoint MAP PARAM SLICE NAME'");
-      else if (p >= 0 && (slice < -1 || (slice >= 0 && slice >= manifest->params[p].tensor.dims[0])))
+      int64_t blocks = 0, axis = 0;
+      if ((count != 5 && count != 7) || (!whole && !parse_int64(fields[3], &slice)) ||
+          (count == 7 && (!parse_int64(fields[5], &blocks) || !parse_int64(fields[6], &axis) || blocks < 1)))
+        ok = fail(&state, "expected 'checkpoint MAP PARAM SLICE NAME [COUNT AXIS]'");
+      else if (p >= 0 && count == 7 &&
+               (axis >= manifest->params[p].tensor.num_dims || manifest->params[p].tensor.dims[axis] % blocks ||
+                slice >= blocks))
+        ok = fail(&state, "checkpoint block %lld of %lld along axis %lld does not fit param '%s' (%s)", (long long)slice,
+                  (long long)blocks, (long long)axis, fields[2], manifest->params[p].tensor.dims_text);
+      else if (p >= 0 && count == 5 && (slice < -1 || (slice >= 0 && slice >= manifest->params[p].tensor.dims[0])))
         ok = fail(&state, "checkpoint slice %lld is outside param '%s' (%s)", (long long)slice, fields[2],
                   manifest->params[p].tensor.dims_text);
       else if (p >= 0) { /* a param the compiler pruned has no record to keep */
         if (!manifest->checkpoint_names) manifest->checkpoint_names = callocCheck((size_t)num_lines, sizeof(CheckpointName));
         manifest->checkpoint_names[manifest->num_checkpoint_names++] =
-            (CheckpointName){.map = strdupCheck(fields[1]), .param = p, .slice = slice, .name = strdupCheck(fields[4])};
+            (CheckpointName){.map = strdupCheck(fields[1]), .param = p, .slice = slice, .name = strdupCheck(fields[4]),
+                             .blocks = (int)blocks, .axis = (int)axis};
       }
     }
     /* any other record kind: ignored */

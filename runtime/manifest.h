@@ -44,14 +44,46 @@ typedef struct {
   int copy_ranges;
 } ParamSpec;
 
-/* `checkpoint MAP PARAM SLICE NAME`: under map MAP (a `names` declaration), params[param] (its
- * expert `slice` of a bank param, or the whole tensor when slice is -1) is called NAME. */
+/* `checkpoint MAP PARAM SLICE NAME [COUNT AXIS]`: under map MAP (a `names` declaration), params[param]
+ * (its expert `slice` of a bank param, the whole tensor when slice is -1, or with COUNT its block
+ * `slice` of COUNT equal blocks along AXIS) is called NAME. */
 typedef struct {
   char *map;
   int param;
   int64_t slice;
   char *name;
+  int blocks, axis; /* 0, 0 unless a block */
 } CheckpointName;
+
+/* The elements of a param that a checkpoint name covers: `count` runs of `run` contiguous elements,
+ * run i starting at element first + i * stride; its shape in dims (num_dims). */
+typedef struct {
+  int64_t count, run, stride, first;
+  int num_dims;
+  int64_t dims[PERFT_MAX_DIMS];
+} TensorPart;
+
+static inline TensorPart checkpoint_part(const TensorSpec *t, const CheckpointName *n) {
+  TensorPart part = {1, t->num_elements, 0, 0, t->num_dims, {0}};
+  for (int d = 0; d < t->num_dims; d++) part.dims[d] = t->dims[d];
+  if (n->slice < 0) return part;
+  if (!n->blocks) { /* an expert of a bank: [E, ...] -> [...] */
+    part.run = t->num_elements / t->dims[0];
+    part.first = n->slice * part.run;
+    part.num_dims = t->num_dims - 1;
+    for (int d = 0; d < part.num_dims; d++) part.dims[d] = t->dims[d + 1];
+    return part;
+  }
+  int64_t inner = 1, outer = 1, width = t->dims[n->axis] / n->blocks;
+  for (int d = n->axis + 1; d < t->num_dims; d++) inner *= t->dims[d];
+  for (int d = 0; d < n->axis; d++) outer *= t->dims[d];
+  part.count = outer;
+  part.run = width * inner;
+  part.stride = t->dims[n->axis] * inner;
+  part.first = n->slice * width * inner;
+  part.dims[n->axis] = width;
+  return part;
+}
 
 typedef struct {
   int version;              /* "perft-manifest 1" */

@@ -164,6 +164,27 @@ def perft_r_hooks(model, adapters, config):
     return handles
 
 
+def hooked_logits(model, handles, tokens, ours):
+    """transformers' logits with the hooks on, then the hooks removed; the relative error against ours."""
+    with torch.no_grad():
+        theirs = model(input_ids=tokens).logits.reshape(ours.shape)
+    for handle in handles:
+        handle.remove()
+    return float((ours - theirs).abs().max() / theirs.abs().max())
+
+
+def random_trainable(exe, scale, path):
+    """Random values (normal, times scale) for every trainable parameter of exe, saved to path."""
+    from safetensors.torch import save_file
+    weights = {}
+    for line in run([exe, "--list-params"]).splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[2] == "trainable":
+            weights[words[0]] = torch.randn([int(d) for d in words[1].split("x")]) * scale
+    save_file(weights, path)
+    return path
+
+
 def safetensors_header(path):
     import struct
     with open(path, "rb") as f:
@@ -179,13 +200,7 @@ def check_perft_es_export(folder, work):
     exe = os.path.join(work, "olmoe_perft_es")
     run([PERFTC[0], os.path.join(HERE, "olmoe_perft_es.perft"), "--config", os.path.join(folder, "config.json"),
          "-Dr=8", "-o", exe])
-    weights = {}
-    for line in run([exe, "--list-params"]).splitlines():
-        words = line.split()
-        if len(words) >= 3 and words[2] == "trainable":
-            weights[words[0]] = torch.randn([int(d) for d in words[1].split("x")])
-    adapters = os.path.join(work, "perft_es.safetensors")
-    save_file(weights, adapters)
+    adapters = random_trainable(exe, 1.0, os.path.join(work, "perft_es.safetensors"))
     export = os.path.join(work, "export_perft_es")
     run([exe, "--export-perft", export, "--weights", adapters, "--base", folder])
     config = json.load(open(os.path.join(folder, "config.json")))
@@ -209,6 +224,40 @@ def check_perft_es_export(folder, work):
                  % (sorted(set(found) ^ set(expected))[:6], fields))
 
 
+def check_perft_d_export(folder, model, vocab, work):
+    """PERFT-D (stored stacked: A [N·r, D], B [D, N·r]) exported as the official code's N shared
+    adapters: applied by PyTorch (Σ_j (α/r) B_j A_j h beside each sparse block, written here from
+    PERFT.md) on transformers' OLMoE, they give our logits."""
+    from safetensors.torch import load_file, save_file
+    exe = os.path.join(work, "olmoe_perft_d")
+    run([PERFTC[0], os.path.join(HERE, "olmoe_perft_d.perft"), "--config", os.path.join(folder, "config.json"),
+         "-DSq=192", "-DB=4", "-Dr=8", "-o", exe])
+    adapters = random_trainable(exe, 0.1, os.path.join(work, "perft_d.safetensors"))
+    torch.manual_seed(6)
+    tokens = torch.randint(0, vocab, (4, 192))
+    ours = dump_logits(exe, folder, adapters, tokens, work)
+    export = os.path.join(work, "export_perft_d")
+    run([exe, "--export-perft", export, "--weights", adapters, "--base", folder])
+    config = json.load(open(os.path.join(export, "config.json")))
+    tensors = load_file(os.path.join(export, "model.safetensors"))
+    n, scale = config["shared_adapter_num"], config["shared_adapter_args"]["lora_alpha"] / config["shared_adapter_args"]["r"]
+    handles = []
+    for l, layer in enumerate(model.model.layers):
+        A = [tensors["model.layers.%d.mlp.shared_adapter.%d.unit.lora_A.weight" % (l, j)] for j in range(n)]
+        B = [tensors["model.layers.%d.mlp.shared_adapter.%d.unit.lora_B.weight" % (l, j)] for j in range(n)]
+
+        def hook(module, inputs, output, A=A, B=B):
+            h = inputs[0]
+            return (output[0] + sum(scale * ((h @ a.t()) @ b.t()) for a, b in zip(A, B)),) + tuple(output[1:])
+
+        handles.append(layer.mlp.register_forward_hook(hook))
+    error = hooked_logits(model, handles, tokens, ours)
+    print("--export-perft of PERFT-D: %d tensors, shared_adapter_num %d; logits of PERFT-D applied in PyTorch with "
+          "them: relative error %.1e" % (len(tensors), n, error))
+    if not error <= 1e-4 or n != 3:
+        sys.exit("FAIL: the exported PERFT-D adapters do not give our logits")
+
+
 def check_exports(exe, folder, model, vocab, work):
     """--export-perft: the trained PERFT-R adapters under the official names, applied by an independent
     PERFT-R on transformers' OLMoE, give our logits. --export-peft: a LoRA on q/v with random weights
@@ -221,11 +270,7 @@ def check_exports(exe, folder, model, vocab, work):
     config = json.load(open(os.path.join(export, "config.json")))
     ours = dump_logits(exe, folder, os.path.join(work, "adapters.safetensors"), tokens, work)
     handles = perft_r_hooks(model, load_file(os.path.join(export, "model.safetensors")), config)
-    with torch.no_grad():
-        theirs = model(input_ids=tokens).logits.reshape(ours.shape)
-    for handle in handles:
-        handle.remove()
-    error = float((ours - theirs).abs().max() / theirs.abs().max())
+    error = hooked_logits(model, handles, tokens, ours)
     print("--export-perft: %d tensors, config %s; logits of an independent PERFT-R on transformers' OLMoE "
           "with them: relative error %.1e" % (len(load_file(os.path.join(export, "model.safetensors"))),
                                                {k: v for k, v in config.items() if "shared_routing" in k}, error))
@@ -233,17 +278,12 @@ def check_exports(exe, folder, model, vocab, work):
         sys.exit("FAIL: the exported PERFT-R adapters do not give our logits")
 
     check_perft_es_export(folder, work)
+    check_perft_d_export(folder, model, vocab, work)
 
     qv = os.path.join(work, "olmoe_lora_qv")
     run([PERFTC[0], os.path.join(ROOT, "examples", "olmoe_lora_qv.perft"), "--config",
          os.path.join(folder, "config.json"), "--frozen-dtype=bf16", "-DSq=192", "-DB=4", "-Dr=8", "-o", qv])
-    weights = {}
-    for line in run([qv, "--list-params"]).splitlines():
-        words = line.split()
-        if len(words) >= 3 and words[2] == "trainable":
-            weights[words[0]] = torch.randn([int(d) for d in words[1].split("x")]) * 0.05
-    lora = os.path.join(work, "lora_qv.safetensors")
-    save_file(weights, lora)
+    lora = random_trainable(qv, 0.05, os.path.join(work, "lora_qv.safetensors"))
     ours = dump_logits(qv, folder, lora, tokens, work)
     export = os.path.join(work, "export_peft")
     run([qv, "--export-peft", export, "--weights", lora, "--base", folder])
