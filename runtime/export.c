@@ -8,7 +8,8 @@
  *          PERFT-R: shared_routing_adapter, _num_experts (the PEFT router's rows),
  *          _num_experts_per_tok (its `routing` K), _router_aux_loss_coef (the base's); PERFT-S:
  *          shared_adapter; PERFT-E: embedded_routing_adapter — with adapter type LoRA, r (lora_A's
- *          rows), lora_alpha 2r and lora_dropout 0.05 (dsl/lib/peft.perft's lora);
+ *          rows), lora_alpha 2r and lora_dropout 0.05 (dsl/lib/peft.perft's lora), or for PERFT-R's
+ *          parallel adapters Parallel_Adapter with hidden_dim (adapter_w1's rows), silu, dropout 0.05;
  *   peft   DIR/adapter_model.safetensors + DIR/adapter_config.json: Hugging Face PEFT's LoRA layout
  *          (target_modules from the names, r from lora_A, lora_alpha 2r as the library's lora_qv).
  *
@@ -171,6 +172,8 @@ static void write_perft_config(const Manifest *manifest, const Export *e, const 
   if (!base_dir) perft_fatal("--export-perft needs --base DIR: its config.json becomes the adapter model's");
   const SafetensorsTensor *gate = tensor_with(e, "", "shared_routing_adapter_gate.weight");
   const SafetensorsTensor *routed = tensor_with(e, ".shared_routing_adapter.", ".unit.lora_A.weight");
+  const SafetensorsTensor *parallel = tensor_with(e, ".shared_routing_adapter.", ".unit.adapter_w1.weight");
+  if (!routed) routed = parallel; /* PERFT-R with parallel adapters: W1 [hidden, D] */
   const SafetensorsTensor *shared = tensor_with(e, ".shared_adapter.", ".unit.lora_A.weight");
   const SafetensorsTensor *embedded = tensor_with(e, ".embedded_routing_adapter.", ".lora_A.weight");
   const SafetensorsTensor *lora_a = routed ? routed : shared ? shared : embedded;
@@ -201,17 +204,21 @@ static void write_perft_config(const Manifest *manifest, const Export *e, const 
   }
   long long r = (long long)lora_a->shape[0];
   char args[128];
-  snprintf(args, sizeof args, "{\"r\": %lld, \"lora_alpha\": %lld, \"lora_dropout\": 0.05}", r, 2 * r);
-  fprintf(out, "\n  \"model_type\": \"%s\",\n  \"architectures\": [\"%s\"],\n  \"adapter_type\": \"LoRA\",\n"
+  const char *type = parallel ? "Parallel_Adapter" : "LoRA"; /* the official get_adapter_args */
+  if (parallel)
+    snprintf(args, sizeof args, "{\"hidden_dim\": %lld, \"hidden_act\": \"silu\", \"dropout\": 0.05}", r);
+  else
+    snprintf(args, sizeof args, "{\"r\": %lld, \"lora_alpha\": %lld, \"lora_dropout\": 0.05}", r, 2 * r);
+  fprintf(out, "\n  \"model_type\": \"%s\",\n  \"architectures\": [\"%s\"],\n  \"adapter_type\": \"%s\",\n"
                "  \"adapter_args\": %s",
           mixtral ? "mixtral-adapter" : "olmoe-adapter", mixtral ? "MixtralAdapterForCausalLM" : "OlmoeAdapterForCausalLM",
-          args);
+          type, args);
   if (routed)
     fprintf(out, ",\n  \"shared_routing_adapter\": true,\n  \"shared_routing_adapter_num_experts\": %lld,"
                  "\n  \"shared_routing_adapter_num_experts_per_tok\": %d,\n  \"shared_routing_adapter_router_aux_loss_coef\": %s,"
-                 "\n  \"shared_routing_adapter_type\": \"LoRA\",\n  \"shared_routing_adapter_args\": %s",
+                 "\n  \"shared_routing_adapter_type\": \"%s\",\n  \"shared_routing_adapter_args\": %s",
             (long long)gate->shape[0], k, coefficient && coefficient->kind == JSON_NUMBER ? coefficient->string : "0.01",
-            args);
+            type, args);
   if (shared) { /* PERFT-S: one; PERFT-D: N a layer */
     char first_layer[256];
     snprintf(first_layer, sizeof first_layer, "%.*s", (int)(strstr(shared->name, ".shared_adapter.") - shared->name),

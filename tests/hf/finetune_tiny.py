@@ -193,16 +193,22 @@ def safetensors_header(path):
     return {name: entry["shape"] for name, entry in header.items()}
 
 
+def exported(program, folder, work):
+    """Compiles tests/hf/PROGRAM.perft for folder's config, gives its adapters random values and
+    exports them (--export-perft): the exported names with their shapes, and the exported config."""
+    exe = os.path.join(work, program)
+    run([PERFTC[0], os.path.join(HERE, program + ".perft"), "--config", os.path.join(folder, "config.json"),
+         "-Dr=8", "-o", exe])
+    adapters = random_trainable(exe, 1.0, os.path.join(work, program + ".safetensors"))
+    export = os.path.join(work, "export_" + program)
+    run([exe, "--export-perft", export, "--weights", adapters, "--base", folder])
+    return safetensors_header(os.path.join(export, "model.safetensors")), json.load(open(os.path.join(export, "config.json")))
+
+
 def check_perft_es_export(folder, work):
     """PERFT-E and PERFT-S adapters exported under the official code's module names: every expected
     name (written here from its module layout), its shape, and the config fields."""
-    from safetensors.torch import save_file
-    exe = os.path.join(work, "olmoe_perft_es")
-    run([PERFTC[0], os.path.join(HERE, "olmoe_perft_es.perft"), "--config", os.path.join(folder, "config.json"),
-         "-Dr=8", "-o", exe])
-    adapters = random_trainable(exe, 1.0, os.path.join(work, "perft_es.safetensors"))
-    export = os.path.join(work, "export_perft_es")
-    run([exe, "--export-perft", export, "--weights", adapters, "--base", folder])
+    found, exported_config = exported("olmoe_perft_es", folder, work)
     config = json.load(open(os.path.join(folder, "config.json")))
     L, E, D = config["num_hidden_layers"], config["num_experts"], config["hidden_size"]
     expected = {}
@@ -212,16 +218,31 @@ def check_perft_es_export(folder, work):
             expected["model.layers.%d.mlp.experts.%d.embedded_routing_adapter.unit.lora_B.weight" % (l, e)] = [D, 8]
         expected["model.layers.%d.mlp.shared_adapter.0.unit.lora_A.weight" % l] = [8, D]
         expected["model.layers.%d.mlp.shared_adapter.0.unit.lora_B.weight" % l] = [D, 8]
-    found = safetensors_header(os.path.join(export, "model.safetensors"))
-    exported = json.load(open(os.path.join(export, "config.json")))
-    fields = {k: exported.get(k) for k in ("model_type", "embedded_routing_adapter", "shared_adapter",
-                                            "shared_adapter_num", "adapter_args")}
+    fields = {k: exported_config.get(k) for k in ("model_type", "embedded_routing_adapter", "shared_adapter",
+                                                   "shared_adapter_num", "adapter_args")}
     print("--export-perft of PERFT-E + PERFT-S: %d tensors, config %s" % (len(found), fields))
     if found != expected or fields != {"model_type": "olmoe-adapter", "embedded_routing_adapter": True,
                                        "shared_adapter": True, "shared_adapter_num": 1,
                                        "adapter_args": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05}}:
         sys.exit("FAIL: PERFT-E/S export: names %s, config %s"
                  % (sorted(set(found) ^ set(expected))[:6], fields))
+
+    # PERFT-R with parallel adapters: the official Parallel_Adapter unit's names and config
+    found, exported_config = exported("olmoe_perft_pa", folder, work)
+    expected = {}
+    for l in range(L):
+        expected["model.layers.%d.mlp.shared_routing_adapter_gate.weight" % l] = [3, D]
+        for j in range(3):
+            expected["model.layers.%d.mlp.shared_routing_adapter.%d.unit.adapter_w1.weight" % (l, j)] = [8, D]
+            expected["model.layers.%d.mlp.shared_routing_adapter.%d.unit.adapter_w2.weight" % (l, j)] = [D, 8]
+    fields = {k: exported_config.get(k) for k in ("shared_routing_adapter_num_experts", "shared_routing_adapter_num_experts_per_tok",
+                                            "shared_routing_adapter_type", "shared_routing_adapter_args")}
+    print("--export-perft of PERFT-R with parallel adapters: %d tensors, config %s" % (len(found), fields))
+    if found != expected or fields != {"shared_routing_adapter_num_experts": 3, "shared_routing_adapter_num_experts_per_tok": 2,
+                                       "shared_routing_adapter_type": "Parallel_Adapter",
+                                       "shared_routing_adapter_args": {"hidden_dim": 8, "hidden_act": "silu",
+                                                                       "dropout": 0.05}}:
+        sys.exit("FAIL: parallel-adapter export: names %s, config %s" % (sorted(set(found) ^ set(expected))[:6], fields))
 
 
 def check_perft_d_export(folder, model, vocab, work):
