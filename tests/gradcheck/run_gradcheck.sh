@@ -146,6 +146,11 @@ for program in olmoe_perft_r mixtral_perft_r olmoe_lora_qv; do
     run_one example_$program "$(dirname "$EXAMPLE")/$program.perft" "" $MODEL_DIMS $extra
   fi
 done
+# the OLMoE model with PERFT-R of parallel adapters (perft_r_adapter_native, tests/hf/)
+if selected olmoe_perft_pa; then
+  # shellcheck disable=SC2086
+  run_one olmoe_perft_pa "$HERE/../hf/olmoe_perft_pa.perft" "" $MODEL_DIMS -DN=3 -DKt=2
+fi
 
 # the gallery of composition schemes (examples/schemes/), the same way
 for f in "$(dirname "$EXAMPLE")"/schemes/*.perft; do
