@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "check.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -66,7 +67,13 @@ static void program_hash(const char *manifest_text, char out[17]) {
   for (const char *line = manifest_text; *line;) {
     const char *end = strchr(line, '\n');
     size_t length = end ? (size_t)(end - line) : strlen(line);
-    if (strncmp(line, "workspace ", 10) != 0) hash_bytes(&hash, line, length + (end != NULL));
+    size_t hashed = length;
+    /* how a frozen param is stored (" bf16", perftc --frozen-dtype) does not change the program */
+    if (strncmp(line, "param ", 6) == 0 && length > 5 && strncmp(line + length - 5, " bf16", 5) == 0) hashed -= 5;
+    if (strncmp(line, "workspace ", 10) != 0) {
+      hash_bytes(&hash, line, hashed);
+      if (end) hash_bytes(&hash, "\n", 1);
+    }
     line += length + (end != NULL);
   }
   hash_finish(&hash, out);
@@ -115,7 +122,19 @@ static void base_hash(const Manifest *manifest, const Arena *arena, char out[17]
     if (param->trainable || param->constant) continue;
     hash_bytes(&hash, param->tensor.name, strlen(param->tensor.name) + 1);
     hash_bytes(&hash, param->tensor.dims_text, strlen(param->tensor.dims_text) + 1);
-    hash_bytes(&hash, arena->params[p], (size_t)param->tensor.num_elements * element_bytes(param->tensor.element_type));
+    if (param->tensor.element_type != ELEMENT_BF16) {
+      hash_bytes(&hash, arena->params[p], (size_t)param->tensor.num_elements * sizeof(float));
+      continue;
+    }
+    /* bf16 values hashed as the f32 values they are, so that an f32 program holding the same
+     * weights (a bf16 checkpoint read by either) has the same base */
+    const uint16_t *values = (const uint16_t *)arena->params[p];
+    float chunk[1024];
+    for (int64_t i = 0; i < param->tensor.num_elements; i += 1024) {
+      int64_t n = param->tensor.num_elements - i < 1024 ? param->tensor.num_elements - i : 1024;
+      for (int64_t j = 0; j < n; j++) chunk[j] = bf16_to_float(values[i + j]);
+      hash_bytes(&hash, chunk, (size_t)n * sizeof(float));
+    }
   }
   hash_finish(&hash, out);
 }

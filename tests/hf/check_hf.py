@@ -212,6 +212,11 @@ def check_family(family, perftc, work):
           % (family, len(f32), len(f32) - 2, "all bit-identical" if not differ else "DIFFER: " + ", ".join(differ)))
     if differ:
         failures.append("bf16 frozen weights against f32: " + ", ".join(differ))
+    # and they are one program on one base: adapters trained with bf16 frozen weights load into the
+    # f32 program on the same checkpoint (identities hash bf16 weights as the f32 values they are)
+    saved = os.path.join(work, family + "_bf16_adapters.safetensors")
+    run([exe_r + "_bf16", "--base", folder, "--steps", "2", "--save", saved])
+    run([exe_r, "--dump", dumps[0], "--inputs", inputs, "--base", folder, "--weights", saved])
 
     # a checkpoint with a tensor missing and one of the wrong shape: one error naming both
     broken = os.path.join(work, family + "_broken")
