@@ -165,7 +165,7 @@ static void format_shape(const int64_t *dims, int rank, char *out, size_t size) 
 
 /* Reads checkpoint tensor `name` into out, expecting dims (rank): 1 when read, 0 when missing,
  * -1 after a problem. */
-static int read_one(SafetensorsFile *shards, int num_shards, const char *source, const char *name, const char *param,
+static int read_one(SafetensorsFile *shards, int num_shards, const char *name, const char *param,
                     const int64_t *dims, int rank, void *out, ElementType type, Problems *problems) {
   for (int s = 0; s < num_shards; s++) {
     const SafetensorsEntry *entry = safetensors_find(&shards[s], name);
@@ -189,7 +189,6 @@ static int read_one(SafetensorsFile *shards, int num_shards, const char *source,
     release_pages(&shards[s], entry);
     return 1;
   }
-  (void)source;
   return 0;
 }
 
@@ -216,7 +215,7 @@ void base_load(const Manifest *manifest, Arena *arena, const char *dir, char *lo
       size_t size = element_bytes(t->element_type);
       char *param_bytes = (char *)arena->params[p];
       char *at = part.count == 1 ? param_bytes + part.first * (int64_t)size : callocCheck((size_t)(part.count * part.run), size);
-      int r = read_one(shards, num_shards, source, n->name, t->name, part.dims, part.num_dims, at, t->element_type,
+      int r = read_one(shards, num_shards, n->name, t->name, part.dims, part.num_dims, at, t->element_type,
                        &problems);
       if (part.count > 1) { /* a block across rows: scattered into place */
         for (int64_t i = 0; r == 1 && i < part.count; i++)
@@ -228,7 +227,7 @@ void base_load(const Manifest *manifest, Arena *arena, const char *dir, char *lo
       if (r == 0 && !missing++) snprintf(missing_name, sizeof missing_name, "%s", n->name);
     }
     if (!mapped) {
-      int r = read_one(shards, num_shards, source, t->name, t->name, t->dims, t->num_dims, arena->params[p],
+      int r = read_one(shards, num_shards, t->name, t->name, t->dims, t->num_dims, arena->params[p],
                        t->element_type, &problems);
       if (r == 1) found++;
       if (r == 0) missing++, snprintf(missing_name, sizeof missing_name, "%s", t->name);

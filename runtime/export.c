@@ -34,33 +34,36 @@ typedef struct {
   float **gathered; /* (count) a block's elements copied out of its param, or NULL */
 } Export;
 
-/* The trainable params from the --weights files, each in its own buffer. */
+/* The trainable params from the --weights files, each in its own buffer. (Not params_initialise:
+ * that would also initialise every frozen weight, 7 billion of them for OLMoE, to export adapters.) */
 static float **read_trainable(const Manifest *manifest, const RunOptions *options) {
   if (options->num_weights == 0) perft_fatal("--export needs --weights ADAPTERS.safetensors (a --save file)");
   float **values = callocCheck((size_t)manifest->num_params + 1, sizeof *values);
   char error[1024], problems[16384] = "";
   int missing = 0;
+  SafetensorsFile *files = callocCheck((size_t)options->num_weights, sizeof *files); /* each opened once */
+  for (int f = 0; f < options->num_weights; f++)
+    if (!safetensors_open(options->weights_paths[f], &files[f], error, sizeof error)) perft_fatal("%s", error);
   for (int p = 0; p < manifest->num_params; p++) {
     const ParamSpec *param = &manifest->params[p];
     if (!param->trainable) continue;
     values[p] = callocCheck((size_t)param->tensor.num_elements, sizeof(float));
     int found = 0;
-    for (int f = options->num_weights - 1; f >= 0 && !found; f--) { /* a later file wins */
-      SafetensorsFile file;
-      if (!safetensors_open(options->weights_paths[f], &file, error, sizeof error)) perft_fatal("%s", error);
-      if (safetensors_find(&file, param->tensor.name)) {
+    for (int f = options->num_weights - 1; f >= 0 && !found; f--) /* a later file wins */
+      if (safetensors_find(&files[f], param->tensor.name)) {
         found = 1;
-        if (!safetensors_read_tensor(&file, param->tensor.name, &param->tensor, values[p], problems, sizeof problems))
+        if (!safetensors_read_tensor(&files[f], param->tensor.name, &param->tensor, values[p], problems,
+                                     sizeof problems))
           missing++;
       }
-      safetensors_close(&file);
-    }
     if (!found) {
       size_t used = strlen(problems);
       snprintf(problems + used, sizeof problems - used, "%s'%s' missing", used ? "; " : "", param->tensor.name);
       missing++;
     }
   }
+  for (int f = 0; f < options->num_weights; f++) safetensors_close(&files[f]);
+  free(files);
   if (missing) perft_fatal("--export: %d trainable parameter%s not in the --weights files: %s", missing,
                            missing == 1 ? "" : "s", problems);
   return values;

@@ -29,6 +29,11 @@ int generator_init(Generator *g, const Manifest *manifest, Arena *arena, char *e
   g->sequence = manifest->sequence;
   g->rows = tokens->num_elements / manifest->sequence;
   g->vocabulary = logits->dims[logits->num_dims - 1];
+  if (g->rows > GENERATE_MAX_ROWS) {
+    snprintf(error, error_size, "generation: %lld rows of %lld tokens; at most %d prompts a forward (compile with a "
+             "smaller B)", (long long)g->rows, (long long)manifest->sequence, GENERATE_MAX_ROWS);
+    return 0;
+  }
   if (tokens->num_elements % manifest->sequence || logits->num_elements != tokens->num_elements * g->vocabulary) {
     snprintf(error, error_size, "generation: 'tokens' (%s) is not rows of %lld tokens with one logits row each",
              tokens->dims_text, (long long)manifest->sequence);
@@ -51,9 +56,8 @@ int generate_greedy(Generator *g, const int32_t *const *prompts, const size_t *p
   assertCheck(num_prompts <= g->rows);
   int32_t *tokens = g->arena->inputs[g->tokens_input]; /* (rows, sequence) */
   int64_t S = g->sequence;
-  int64_t length[4096];
-  char live[4096];
-  assertCheck(g->rows <= 4096);
+  int64_t length[GENERATE_MAX_ROWS];
+  char live[GENERATE_MAX_ROWS];
   for (int64_t r = 0; r < g->rows; r++) {
     int64_t n = 0;
     if (r < num_prompts) {

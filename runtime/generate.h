@@ -8,6 +8,8 @@
 #include "arena.h"
 #include "manifest.h"
 
+enum { GENERATE_MAX_ROWS = 4096 }; /* prompts in one forward (rows of the program's tokens) */
+
 /* What generation needs of a program: the i32 input `tokens`, rows of `sequence` tokens (the
  * manifest's `sequence S`), the logits output of `classify` and its labels, the dropout seed. */
 typedef struct {
