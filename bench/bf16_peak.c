@@ -25,6 +25,11 @@ static double now_seconds(void) {
  * each step loads 4 x vectors and 4 w vectors and does 16 vector multiply-adds. */
 enum { ROWS_BLOCK = 4, COLS_BLOCK = 4 };
 
+static void clear(__m512 acc[ROWS_BLOCK][COLS_BLOCK]) {
+  for (int r = 0; r < ROWS_BLOCK; r++)
+    for (int c = 0; c < COLS_BLOCK; c++) acc[r][c] = _mm512_setzero_ps();
+}
+
 static float total(__m512 acc[ROWS_BLOCK][COLS_BLOCK]) {
   float s = 0;
   for (int r = 0; r < ROWS_BLOCK; r++)
@@ -32,24 +37,32 @@ static float total(__m512 acc[ROWS_BLOCK][COLS_BLOCK]) {
   return s;
 }
 
+/* The 4x4 block's 16 multiply-adds: acc[r][c] += x row r · w vector c */
+static inline void block_fma(__m512 acc[ROWS_BLOCK][COLS_BLOCK], const float *x, int64_t K, int64_t k,
+                             const __m512 wv[COLS_BLOCK]) {
+  for (int r = 0; r < ROWS_BLOCK; r++) {
+    __m512 xv = _mm512_loadu_ps(x + r * K + k);
+    for (int c = 0; c < COLS_BLOCK; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+  }
+}
+
 /* y[r][n] = Σ_k x[r][k] w[n][k]: weights f32 */
 static float run_f32(const float *w, const float *x, int64_t N, int64_t K) {
-  __m512 acc[ROWS_BLOCK][COLS_BLOCK] = {{0}};
+  __m512 acc[ROWS_BLOCK][COLS_BLOCK];
+  clear(acc);
   for (int64_t n = 0; n < N; n += COLS_BLOCK)
     for (int64_t k = 0; k < K; k += 16) {
       __m512 wv[COLS_BLOCK];
       for (int c = 0; c < COLS_BLOCK; c++) wv[c] = _mm512_loadu_ps(w + (n + c) * K + k);
-      for (int r = 0; r < ROWS_BLOCK; r++) {
-        __m512 xv = _mm512_loadu_ps(x + r * K + k);
-        for (int c = 0; c < COLS_BLOCK; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
-      }
+      block_fma(acc, x, K, k, wv);
     }
   return total(acc);
 }
 
 /* the same, weights bf16 widened to f32 as they are loaded */
 static float run_widen(const uint16_t *w, const float *x, int64_t N, int64_t K) {
-  __m512 acc[ROWS_BLOCK][COLS_BLOCK] = {{0}};
+  __m512 acc[ROWS_BLOCK][COLS_BLOCK];
+  clear(acc);
   for (int64_t n = 0; n < N; n += COLS_BLOCK)
     for (int64_t k = 0; k < K; k += 16) {
       __m512 wv[COLS_BLOCK];
@@ -57,17 +70,15 @@ static float run_widen(const uint16_t *w, const float *x, int64_t N, int64_t K) 
         __m256i half = _mm256_loadu_si256((const __m256i *)(w + (n + c) * K + k));
         wv[c] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
       }
-      for (int r = 0; r < ROWS_BLOCK; r++) {
-        __m512 xv = _mm512_loadu_ps(x + r * K + k);
-        for (int c = 0; c < COLS_BLOCK; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
-      }
+      block_fma(acc, x, K, k, wv);
     }
   return total(acc);
 }
 
 /* the same with vdpbf16ps: x rounded to bf16 beforehand (xb), 32 products per instruction */
 static float run_dpbf16(const uint16_t *w, const uint16_t *xb, int64_t N, int64_t K) {
-  __m512 acc[ROWS_BLOCK][COLS_BLOCK] = {{0}};
+  __m512 acc[ROWS_BLOCK][COLS_BLOCK];
+  clear(acc);
   for (int64_t n = 0; n < N; n += COLS_BLOCK)
     for (int64_t k = 0; k < K; k += 32) {
       __m512bh wv[COLS_BLOCK];
