@@ -161,6 +161,12 @@ def check_family(family, perftc, work):
         return error
 
     e_logits = compare("logits", ours["out.logits"], hf_logits)
+    # the same weights saved in F16, in one file (model.safetensors, no index): read and widened too
+    folder16 = os.path.join(work, family + "_f16")
+    copy.deepcopy(model).to(torch.float16).save_pretrained(folder16, safe_serialization=True)
+    dump16 = os.path.join(work, family + "_all_f16_dump.safetensors")
+    run([exe, "--dump", dump16, "--inputs", inputs, "--base", folder16])
+    e_f16 = compare("logits from an F16 checkpoint", load_file(dump16)["out.logits"], hf_logits)
     e_loss = compare("loss", ours["loss"].reshape(()), out.loss.detach())
     worst, worst_name, count = 0.0, "", 0
     for name, p in model.named_parameters():
@@ -176,6 +182,7 @@ def check_family(family, perftc, work):
           "relative errors: logits %.1e, loss %.1e, %d gradients at most %.1e (%s)"
           % (family, len(shards), float(ours["loss"].reshape(())), float(out.loss), float(out.loss - coefficient * aux),
              coefficient, float(aux), e_logits, e_loss, count, worst, worst_name))
+    print("%s: the same weights as one F16 model.safetensors: logits relative error %.1e" % (family, e_f16))
 
     # PERFT-R from the example, on the same checkpoint, its frozen weights in f32 and in bf16 (exact:
     # the checkpoint's values are bf16): with B = 0 its logits are the base model's
