@@ -541,3 +541,14 @@ const char *json_kind_name(JsonKind kind) {
   static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
   return names[kind];
 }
+
+void json_write_string(FILE *out, const char *text) {
+  fputc('"', out);
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
+    else if (*c == '\n') fputs("\\n", out);
+    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
+    else fputc(*c, out);
+  }
+  fputc('"', out);
+}

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum { JSON_MAX_DEPTH = 256 };
 
@@ -59,6 +60,10 @@ const JsonValue *json_object_find(const JsonValue *object, const char *key);
  * every message about a JSON file, from this reader or from what interprets its values. */
 void json_format_error(char *error, size_t error_size, const char *path, int line, int column,
                        const char *format, va_list arguments);
+
+/* Writes text (NUL-terminated UTF-8) to out as a JSON string: quotes, \" \\ \n escaped, other
+ * control characters as \u00XX. */
+void json_write_string(FILE *out, const char *text);
 
 /* "null", "a boolean", "a number", "a string", "an array", "an object": for messages. */
 const char *json_kind_name(JsonKind kind);

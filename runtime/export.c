@@ -102,16 +102,6 @@ static Export named_tensors(const Manifest *manifest, float **values, const char
   return e;
 }
 
-static void json_write_string(FILE *out, const char *text) {
-  fputc('"', out);
-  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
-    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
-    else fputc(*c, out);
-  }
-  fputc('"', out);
-}
-
 /* A JSON value as read (numbers with their own text). */
 static void json_write_value(FILE *out, const JsonValue *v, int depth) {
   switch (v->kind) {

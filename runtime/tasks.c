@@ -128,17 +128,6 @@ static int read_examples(const char *path, TestExample **examples, int limit) {
   return count;
 }
 
-static void json_string(FILE *out, const char *text) {
-  fputc('"', out);
-  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
-    else if (*c == '\n') fputs("\\n", out);
-    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
-    else fputc(*c, out);
-  }
-  fputc('"', out);
-}
-
 int task_count(void) { return NUM_TASKS; }
 const char *task_name(int task) { return TASKS[task].name; }
 const char *task_label(int task) { return TASKS[task].label; }
@@ -191,13 +180,13 @@ TaskScore task_evaluate(Generator *g, Tokenizer *tokenizer, int task, const char
       if (results) {
         fprintf(results, "%s\n    {\"task\": ", *first_example ? "" : ",");
         *first_example = 0;
-        json_string(results, spec->name);
+        json_write_string(results, spec->name);
         fprintf(results, ", \"index\": %d, \"answer\": ", start + b);
-        json_string(results, e->answer);
+        json_write_string(results, e->answer);
         fputs(", \"prediction\": ", results);
-        json_string(results, prediction);
+        json_write_string(results, prediction);
         fputs(", \"output\": ", results);
-        json_string(results, stop.outputs[b]);
+        json_write_string(results, stop.outputs[b]);
         fprintf(results, ", \"correct\": %s}", right ? "true" : "false");
       }
     }
