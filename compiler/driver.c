@@ -63,7 +63,7 @@ static void usage(FILE *out) {
           "                         lora-chain, softmax-top-k, or all); the numbers stay the same\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
           "  --config FILE.json     dims written `dim NAME = ... config KEY` from a Hugging Face config\n"
-          "  --target=cpu           the code generation target (only cpu for now)\n"
+          "  --target=cpu|cuda|cuda-host  the code generation target (cuda-host: the CUDA kernels on the CPU, for tests)\n"
           "  --print-pipeline       print the pass pipeline for the stage and options, then stop\n"
           "  --dtype=f32|f64        element type of every float tensor (f64 for gradient checks)\n"
           "  --frozen-dtype=bf16    frozen GEMM weights and embedding tables kept in bf16 (half the\n"
@@ -174,8 +174,9 @@ static int parse_options(int argc, char **argv, Options *o) {
   }
   if (o->parallel_min_work < 0) o->parallel_min_work = o->target->parallel_min_work;
   if (o->vector_bytes < 0)
-    o->vector_bytes = o->target->vector_bytes ? o->target->vector_bytes
-                                              : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
+    o->vector_bytes = o->target->vector_bytes < 0 ? 0
+                      : o->target->vector_bytes ? o->target->vector_bytes
+                                                : (o->target->host_cpu ? codegen_host_vector_bytes() : 16);
   if (!o->input && !o->print_pipeline) { usage(stderr); return 0; }
   if (o->float_bits == 64 && o->frozen_bf16) {
     fprintf(stderr, "perftc: error: --frozen-dtype=bf16 goes with --dtype=f32 (the kernels widen bf16 to f32)\n");
@@ -211,7 +212,7 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
     ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
         "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d}",
-        comma, !o->no_workspace_reuse, o->target->name, !o->serial, o->parallel_min_work, o->vector_bytes,
+        comma, !o->no_workspace_reuse, target_names[o->target->kind], !o->serial, o->parallel_min_work, o->vector_bytes,
         !o->no_outline);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
 #undef ADD
@@ -279,7 +280,9 @@ static int compile_module(MlirModule module, const Options *o) {
     return 0;
   }
   close(fd);
-  const char *runtime = getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY;
+  const char *runtime = o->target->gpu_runtime
+                            ? (getenv("PERFT_CUDA_RUNTIME") ? getenv("PERFT_CUDA_RUNTIME") : PERFT_CUDA_RUNTIME_LIBRARY)
+                            : (getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY);
   int ok = codegen_emit(module, o->target, EMIT_OBJECT, object) && codegen_link(o->target, object, runtime, output);
   unlink(object);
   return ok;

@@ -171,6 +171,31 @@ MlirValue build_float_constant(Builder *b, MlirType float_type, double value) {
   return build_value(b, "arith.constant", 0, NULL, float_type, 1, &attr);
 }
 
+MlirValue build_index_constant(Builder *b, int64_t value) {
+  MlirType index = mlirIndexTypeGet(b->context);
+  MlirNamedAttribute attr = named_attribute(b->context, "value", mlirIntegerAttrGet(index, value));
+  return build_value(b, "arith.constant", 0, NULL, index, 1, &attr);
+}
+
+MlirOperation build_region_op(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                              int num_attributes, const MlirNamedAttribute *attributes, int num_arguments,
+                              const MlirType *argument_types, MlirBlock *body) {
+  MlirLocation locations[16];
+  IR_CHECK(num_arguments <= 16, "build_region_op: more than 16 block arguments");
+  for (int i = 0; i < num_arguments; i++) locations[i] = b->location;
+  *body = mlirBlockCreate(num_arguments, argument_types, locations);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, *body);
+  MlirOperationState state = mlirOperationStateGet(str(name), b->location);
+  mlirOperationStateAddOperands(&state, num_operands, operands);
+  mlirOperationStateAddAttributes(&state, num_attributes, attributes);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation op = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(op), name);
+  builder_insert(b, op);
+  return op;
+}
+
 MlirValue build_zeros(Builder *b, MlirType tensor_type) {
   MlirValue zero = build_float_constant(b, mlirShapedTypeGetElementType(tensor_type), 0.0);
   return build_linalg(b, "linalg.fill", 1, &zero, build_empty(b, tensor_type));

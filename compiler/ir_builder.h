@@ -48,6 +48,12 @@ MlirValue build_linalg(Builder *b, const char *name, int num_inputs, const MlirV
 MlirValue build_empty(Builder *b, MlirType tensor_type);    /* tensor.empty */
 MlirValue build_zeros(Builder *b, MlirType tensor_type);    /* linalg.fill 0 into tensor.empty */
 MlirValue build_float_constant(Builder *b, MlirType float_type, double value); /* arith.constant */
+MlirValue build_index_constant(Builder *b, int64_t value);                    /* arith.constant */
+/* `name` with one region of one block whose arguments have `argument_types` (up to 16);
+ * *body gets the block (empty: the caller adds the terminator). */
+MlirOperation build_region_op(Builder *b, const char *name, int num_operands, const MlirValue *operands,
+                              int num_attributes, const MlirNamedAttribute *attributes, int num_arguments,
+                              const MlirType *argument_types, MlirBlock *body);
 
 /* A builder that inserts before `anchor`, in its block, at `location`. */
 Builder builder_before(MlirOperation anchor, MlirLocation location);

@@ -1,6 +1,7 @@
 /* target.h — what differs between code generation targets, in one description.
  *
- * The driver picks one with --target=NAME (only `cpu` exists today). Everything
+ * The driver picks one with --target=NAME: cpu (target_cpu.c), cuda and cuda-host
+ * (target_cuda.c: the CUDA kernels, and the same kernels run on the CPU for tests). Everything
  * target-specific that the compiler does goes through it:
  *   kernels          the op table's column (passes/op_table.h: TargetKind), used by
  *                    perft-emit-kernels{target=NAME}
@@ -26,15 +27,30 @@ typedef struct {
   /* The machine: NULL triple = the host's; host_cpu = tune for the host CPU and its features. */
   const char *triple;
   int host_cpu;
-  /* The runtime library (NULL: the one this perftc was built with) and what follows it on
-   * the link line; NULL-terminated. */
+  /* The runtime library (NULL: the one this perftc was built with; gpu_runtime: the GPU one,
+   * runtime/launch_cuda.c) and what follows it on the link line; NULL-terminated. */
   const char *runtime_library;
+  int gpu_runtime;
   const char *const *link_libraries;
   /* Kernel options: GEMM blocks on threads, from this many multiply-adds on; the width of the
-   * vectors of GEMM microkernels (bytes; 0: the host CPU's widest). */
+   * vectors of GEMM microkernels (bytes; 0: the host CPU's widest; -1: none). */
   int64_t parallel_min_work;
   int vector_bytes;
 } Target;
+
+/* The CPU's lowering from loops to the LLVM dialect (target_cpu.c), which cuda-host shares.
+ * convert-func-to-llvm must run before convert-openmp-to-llvm: the latter also converts
+ * function signatures, with full memref descriptors instead of the bare pointers the ABI
+ * wrappers pass. */
+#define CPU_LOOPS_TO_LLVM                                                                                 \
+  "func.func(convert-linalg-to-loops),convert-scf-to-openmp,expand-strided-metadata,"                   \
+  "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm," \
+  "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"                                     \
+  "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-openmp-to-llvm,"                       \
+  "reconcile-unrealized-casts"
+
+/* The CPU target's link line after the runtime (OpenMP, libm), which cuda-host shares. */
+extern const char *const cpu_link_libraries[];
 
 /* The target called `name`, or NULL. */
 const Target *target_find(const char *name);

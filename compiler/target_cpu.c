@@ -11,21 +11,13 @@
 #define PERFT_OPENMP_DIR "/usr/lib/llvm-19/lib"
 #endif
 
-static const char *const cpu_link_libraries[] = {"-L" PERFT_OPENMP_DIR, "-lomp", "-Wl,-rpath," PERFT_OPENMP_DIR,
-                                                 "-lm", NULL};
+const char *const cpu_link_libraries[] = {"-L" PERFT_OPENMP_DIR, "-lomp", "-Wl,-rpath," PERFT_OPENMP_DIR,
+                                          "-lm", NULL};
 
-/* convert-func-to-llvm must run before convert-openmp-to-llvm: the latter also converts
- * function signatures, with full memref descriptors instead of the bare pointers the ABI
- * wrappers pass. */
 const Target cpu_target = {
     .name = "cpu",
     .kind = TARGET_CPU,
-    .lowering_pipeline =
-        "func.func(convert-linalg-to-loops),convert-scf-to-openmp,expand-strided-metadata,"
-        "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-scf-to-cf,convert-math-to-llvm,"
-        "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-openmp-to-llvm,"
-        "reconcile-unrealized-casts",
+    .lowering_pipeline = CPU_LOOPS_TO_LLVM,
     .triple = NULL,
     .host_cpu = 1,
     .runtime_library = NULL,

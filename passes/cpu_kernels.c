@@ -36,7 +36,9 @@ static int rank(MlirValue memref) { return (int)mlirShapedTypeGetRank(mlirValueG
  * one thread, so the numbers do not depend on the thread count. */
 enum { THREAD_MIN_ELEMENTS = 1 << 15, ELEMENT_BLOCK = 4096 };
 
-static int use_threads(Kernel *k, int64_t elements) { return k->parallel && elements >= THREAD_MIN_ELEMENTS; }
+static int use_threads(Kernel *k, int64_t elements) {
+  return k->gpu || (k->parallel && elements >= THREAD_MIN_ELEMENTS);
+}
 
 /* for (row = 0; row < rows; row++) over rows of `per_row` elements each */
 #define ROWS(var, rows, per_row) \
@@ -44,15 +46,17 @@ static int use_threads(Kernel *k, int64_t elements) { return k->parallel && elem
 #define END_ROWS(var) parallel_or_serial_end(k, &var)
 
 /* for (c0 = 0; c0 < columns; c0 += COLUMN_BLOCK): for the scatter-adds (several rows into one
- * token's row), whose rows cannot go to threads, each thread owns blocks of columns instead */
+ * token's row), whose rows cannot go to threads, each thread owns blocks of columns instead
+ * (on a GPU, one column each) */
 enum { COLUMN_BLOCK = 256 };
+static int64_t column_block(Kernel *k) { return k->gpu ? 1 : COLUMN_BLOCK; }
 static Loop column_blocks_begin(Kernel *k, int64_t rows, int64_t columns) {
-  return parallel_or_serial_begin(k, C(0), C(columns), COLUMN_BLOCK,
-                                  use_threads(k, rows * columns) && columns > COLUMN_BLOCK);
+  return parallel_or_serial_begin(k, C(0), C(columns), column_block(k),
+                                  k->gpu || (use_threads(k, rows * columns) && columns > COLUMN_BLOCK));
 }
 /* the end of the column block that starts at c0 */
 static MlirValue column_block_end(Kernel *k, MlirValue c0, int64_t columns) {
-  return arith(k, "arith.minsi", IADD(c0, C(COLUMN_BLOCK)), C(columns));
+  return arith(k, "arith.minsi", IADD(c0, C(column_block(k))), C(columns));
 }
 
 /* for (i = 0; i < n; i++), in blocks of ELEMENT_BLOCK across threads when worth it */
@@ -66,8 +70,9 @@ static Elements elements_begin(Kernel *k, int64_t n) {
     e.i = loop_begin(k, C(0), C(n), no_value);
     return e;
   }
-  e.block = parallel_begin(k, C(0), C(n), ELEMENT_BLOCK);
-  e.i = loop_begin(k, e.block.iv, arith(k, "arith.minsi", IADD(e.block.iv, C(ELEMENT_BLOCK)), C(n)), no_value);
+  int64_t block = k->gpu ? 1 : ELEMENT_BLOCK; /* on a GPU, one element a thread */
+  e.block = parallel_begin(k, C(0), C(n), block);
+  e.i = loop_begin(k, e.block.iv, arith(k, "arith.minsi", IADD(e.block.iv, C(block)), C(n)), no_value);
   return e;
 }
 static void elements_end(Kernel *k, Elements *e) {

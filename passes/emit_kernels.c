@@ -219,7 +219,7 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options, 
               .index = mlirIndexTypeGet(context), .f = function_float_type(context, body),
               .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
               .parallel = options->parallel, .parallel_min_work = options->parallel_min_work,
-              .vector_bytes = options->vector_bytes};
+              .vector_bytes = options->vector_bytes, .gpu = options->target == TARGET_CUDA};
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
     next = mlirOperationGetNextInBlock(op);
     const OpInfo *info = op_info_of(op);

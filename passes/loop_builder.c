@@ -272,7 +272,8 @@ void fill(Kernel *k, MlirValue memref, double value) {
     return;
   }
   MlirValue flat = flatten(k, memref);
-  Loop i = loop_begin(k, index_const(k, 0), index_const(k, shaped_num_elements(type)), no_value);
+  /* on a GPU an element a thread */
+  Loop i = parallel_or_serial_begin(k, index_const(k, 0), index_const(k, shaped_num_elements(type)), 1, k->gpu);
   STORE(k, scalar, flat, i.iv);
-  loop_end(k, &i, no_value);
+  parallel_or_serial_end(k, &i);
 }

@@ -20,6 +20,9 @@ typedef struct {
   int64_t parallel_min_work;  /* ... of GEMMs with at least this many multiply-adds */
   int strict;                 /* float ops without fast-math flags: each rounds as written */
   int vector_bytes;           /* the width of the target's vectors (0: no explicit vectors) */
+  int gpu;                    /* a GPU target: every independent loop is an scf.parallel of the
+                               * finest grain the kernel allows (perft-gpu-launch makes its
+                               * iterations GPU threads); thresholds and blocks for CPU threads off */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };

@@ -125,7 +125,7 @@ static void put_row(Kernel *k, const MlirValue *sums, int columns, Output out, M
 /* A GEMM goes parallel only when it can hold at least k->parallel_min_work multiply-adds (all
  * rows of x times N times K): below it, starting and joining threads costs more than it saves. */
 static int worth_parallel(Kernel *k, int64_t rows, int64_t N, int64_t K) {
-  return k->parallel && rows * N * K >= k->parallel_min_work;
+  return k->gpu || (k->parallel && rows * N * K >= k->parallel_min_work);
 }
 
 
@@ -333,8 +333,8 @@ void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirVal
    * combined: a token's column n is written by the thread that owns n). */
   if (N_blocked > 0) {
     int parallel = worth_parallel(k, source_rows(x), N, K);
-    int64_t panel = DOT_PANEL;
-    if (parallel && N_blocked < 2 * DOT_PANEL) /* at least two panels for two threads */
+    int64_t panel = k->gpu ? BLOCK_COLS : DOT_PANEL; /* a GPU thread: one register block's columns */
+    if (!k->gpu && parallel && N_blocked < 2 * DOT_PANEL) /* at least two panels for two threads */
       panel = (N_blocked / 2 + BLOCK_COLS - 1) / BLOCK_COLS * BLOCK_COLS;
     if (panel < BLOCK_COLS) panel = BLOCK_COLS;
     Loop p = parallel_or_serial_begin(k, C(0), C(N_blocked), panel, parallel);
@@ -453,7 +453,7 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
   int64_t lanes = k->vector_bytes / (mlirTypeIsAF64(k->f) ? 8 : 4);
   int vectors = lanes > 0 ? (int)(N / lanes < AXPY_VECTORS ? N / lanes : AXPY_VECTORS) : 0;
   int64_t strip = lanes * vectors, N_strips = vectors > 0 ? N / strip * strip : 0;
-  int parallel = k->parallel && work >= k->parallel_min_work; /* strips of columns are independent */
+  int parallel = k->gpu || (k->parallel && work >= k->parallel_min_work); /* strips of columns are independent */
   MlirValue count = arith(k, "arith.subi", last, first);
   MlirValue blocked_end =
       arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(AXPY_ROWS)), C(AXPY_ROWS)));

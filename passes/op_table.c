@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu"};
+const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu", [TARGET_CUDA] = "cuda"};
 
 #define FLOAT(name, var, rank) {name, var, ELEMENT_FLOAT, rank}
 #define I32(name, var, rank) {name, var, ELEMENT_I32, rank}
@@ -21,7 +21,9 @@ const char *const target_names[TARGET_COUNT] = {[TARGET_CPU] = "cpu"};
                         .attributes = {__VA_ARGS__}
 #define OPERANDS(...) .num_operands = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .operands = {__VA_ARGS__}
 #define RESULTS(...) .num_results = sizeof((ValueSpec[]){__VA_ARGS__}) / sizeof(ValueSpec), .results = {__VA_ARGS__}
-#define CPU(fn) .kernel = {[TARGET_CPU] = fn}
+/* One loop-nest builder serves both columns: on cuda it runs with Kernel.gpu set, which
+ * makes every independent loop a GPU-grained scf.parallel (passes/loop_builder.h). */
+#define KERNELS(fn) .kernel = {[TARGET_CPU] = fn, [TARGET_CUDA] = fn}
 #define GRADIENT_OP .no_backward = "a gradient op (perft differentiates once)"
 #define FUSED_OP(pass) .no_backward = "made by " pass ", after autodiff"
 
@@ -108,312 +110,312 @@ static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
  * cpu_unary_grad pick the formula by op). */
 #define UNARY_OP(ID, name)                                                                                      \
   [OP_##ID] = {"perft." name, OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),            \
-               .backward = backward_unary, CPU(cpu_unary)},                                                      \
+               .backward = backward_unary, KERNELS(cpu_unary)},                                                      \
   [OP_##ID##_GRAD] = {"perft." name "_grad", OPERANDS(FLOAT("x", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),     \
-                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_unary_grad)}
+                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, KERNELS(cpu_unary_grad)}
 /* maximum/minimum(a, b) and a's gradient (a, b, dy) -> da (b's: the same op with a and b swapped);
  * where a = b each takes half, as PyTorch does */
 #define EXTREMUM_OP(ID, name)                                                                                   \
   [OP_##ID] = {"perft." name, OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),                    \
-               RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_extremum, CPU(cpu_extremum)},            \
+               RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_extremum, KERNELS(cpu_extremum)},            \
   [OP_##ID##_GRAD] = {"perft." name "_grad",                                                                    \
                       OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)), \
-                      RESULTS(FLOAT("da", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_extremum_grad)}
+                      RESULTS(FLOAT("da", "T", ANY_RANK)), GRADIENT_OP, KERNELS(cpu_extremum_grad)}
 /* sum, mean or max of x along `axis`: y has x's dims without that one */
 #define REDUCE_OP(ID, name, rule)                                                                               \
   [OP_##ID] = {"perft." name, OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),            \
-               ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_reduce, .backward = rule, CPU(cpu_reduce)}
+               ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_reduce, .backward = rule, KERNELS(cpu_reduce)}
 
 const OpInfo op_table[OP_COUNT] = {
     /* upstream: linalg in destination-passing style, ins(a, b) outs(c) -> c */
     [OP_MATMUL] = {"linalg.matmul", .upstream = 1, .backward = backward_matmul, .flops = matmul_flops,
-                   CPU(cpu_matmul)},
+                   KERNELS(cpu_matmul)},
     [OP_MATMUL_TRANSPOSE_A] = {"linalg.matmul_transpose_a", .upstream = 1, .backward = backward_matmul_transpose_a,
-                               .flops = matmul_flops, CPU(cpu_matmul)},
+                               .flops = matmul_flops, KERNELS(cpu_matmul)},
     [OP_MATMUL_TRANSPOSE_B] = {"linalg.matmul_transpose_b", .upstream = 1, .backward = backward_matmul_transpose_b,
-                               .flops = matmul_flops, CPU(cpu_matmul)},
-    [OP_ADD] = {"linalg.add", .upstream = 1, .backward = backward_add, CPU(cpu_linalg_elementwise)},
-    [OP_SUB] = {"linalg.sub", .upstream = 1, .backward = backward_sub, CPU(cpu_linalg_elementwise)},
-    [OP_MUL] = {"linalg.mul", .upstream = 1, .backward = backward_mul, CPU(cpu_linalg_elementwise)},
-    [OP_DIV] = {"linalg.div", .upstream = 1, .backward = backward_div, CPU(cpu_linalg_elementwise)},
+                               .flops = matmul_flops, KERNELS(cpu_matmul)},
+    [OP_ADD] = {"linalg.add", .upstream = 1, .backward = backward_add, KERNELS(cpu_linalg_elementwise)},
+    [OP_SUB] = {"linalg.sub", .upstream = 1, .backward = backward_sub, KERNELS(cpu_linalg_elementwise)},
+    [OP_MUL] = {"linalg.mul", .upstream = 1, .backward = backward_mul, KERNELS(cpu_linalg_elementwise)},
+    [OP_DIV] = {"linalg.div", .upstream = 1, .backward = backward_div, KERNELS(cpu_linalg_elementwise)},
 
     /* elementwise and row-wise */
     [OP_SCALE] = {"perft.scale", OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),
-                  ATTRIBUTES({"factor", ATTRIBUTE_FLOAT}), .backward = backward_scale, CPU(cpu_scale)},
+                  ATTRIBUTES({"factor", ATTRIBUTE_FLOAT}), .backward = backward_scale, KERNELS(cpu_scale)},
     [OP_SILU] = {"perft.silu", OPERANDS(FLOAT("x", "T", ANY_RANK)), RESULTS(FLOAT("y", "T", ANY_RANK)),
-                 .backward = backward_silu, CPU(cpu_silu)},
+                 .backward = backward_silu, KERNELS(cpu_silu)},
     [OP_SILU_GRAD] = {"perft.silu_grad", OPERANDS(FLOAT("x", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),
-                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_silu_grad)},
+                      RESULTS(FLOAT("dx", "T", ANY_RANK)), GRADIENT_OP, KERNELS(cpu_silu_grad)},
     [OP_SWIGLU] = {"perft.swiglu", OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
                    RESULTS(FLOAT("y", "T", ANY_RANK)), FUSED_OP("perft-fuse-swiglu"),
-                   CPU(cpu_swiglu)},
+                   KERNELS(cpu_swiglu)},
     [OP_SWIGLU_GRAD] = {"perft.swiglu_grad", OPERANDS(FLOAT("a", "T", 2), FLOAT("b", "T", 2), FLOAT("dy", "T", 2)),
-                        RESULTS(FLOAT("da", "T", 2), FLOAT("db", "T", 2)), GRADIENT_OP, CPU(cpu_swiglu_grad)},
+                        RESULTS(FLOAT("da", "T", 2), FLOAT("db", "T", 2)), GRADIENT_OP, KERNELS(cpu_swiglu_grad)},
     [OP_SOFTMAX] = {"perft.softmax", OPERANDS(FLOAT("x", "T", 2)), RESULTS(FLOAT("y", "T", 2)),
-                    .backward = backward_softmax, CPU(cpu_softmax)},
+                    .backward = backward_softmax, KERNELS(cpu_softmax)},
     [OP_SOFTMAX_GRAD] = {"perft.softmax_grad", OPERANDS(FLOAT("y", "T", 2), FLOAT("dy", "T", 2)),
-                         RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, CPU(cpu_softmax_grad)},
+                         RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, KERNELS(cpu_softmax_grad)},
 
     /* routing */
     [OP_TOP_K] = {"perft.top_k", OPERANDS(FLOAT("p", "P", 2)), RESULTS(FLOAT("w", "W", 2), I32("idx", "I", 2)),
                   ATTRIBUTES({"k", ATTRIBUTE_INT}, {"renormalize", ATTRIBUTE_BOOL}), .verify = verify_top_k,
-                  .backward = backward_top_k, CPU(cpu_top_k)},
+                  .backward = backward_top_k, KERNELS(cpu_top_k)},
     [OP_TOP_K_GRAD] = {"perft.top_k_grad",
                        OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2), FLOAT("w", "W", 2), FLOAT("dw", "W", 2)),
                        RESULTS(FLOAT("dp", "P", 2)), ATTRIBUTES({"renormalize", ATTRIBUTE_BOOL}),
-                       .verify = verify_top_k_grad, GRADIENT_OP, CPU(cpu_top_k_grad)},
+                       .verify = verify_top_k_grad, GRADIENT_OP, KERNELS(cpu_top_k_grad)},
     [OP_DISPATCH] = {"perft.dispatch", OPERANDS(FLOAT("x", "X", 2), I32("idx", "I", 2)),
                      RESULTS(FLOAT("rows", "R", 2), I32("perm", "M", 1), I32("offsets", "O", 1)),
                      ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_dispatch,
-                     .backward = backward_dispatch, .scratch = dispatch_scratch, CPU(cpu_dispatch)},
+                     .backward = backward_dispatch, .scratch = dispatch_scratch, KERNELS(cpu_dispatch)},
     [OP_DISPATCH_GRAD] = {"perft.dispatch_grad", OPERANDS(FLOAT("drows", "R", 2), I32("perm", "M", 1)),
                           RESULTS(FLOAT("dx", "X", 2)), .verify = verify_dispatch_grad, GRADIENT_OP,
-                          CPU(cpu_dispatch_grad)},
+                          KERNELS(cpu_dispatch_grad)},
     [OP_GROUPED_MATMUL] = {"perft.grouped_matmul",
                            OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                            RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                            .verify = verify_grouped_matmul, .backward = backward_grouped_matmul,
-                           .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul)},
+                           .flops = grouped_matmul_flops, KERNELS(cpu_grouped_matmul)},
     [OP_GROUPED_MATMUL_GRAD_WEIGHT] = {"perft.grouped_matmul_grad_weight",
                                        OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("offsets", "O", 1)),
                                        RESULTS(FLOAT("dbank", "B", 3)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                                        .verify = verify_grouped_matmul_grad_weight, GRADIENT_OP,
                                        .flops = grouped_matmul_grad_weight_flops,
-                                       CPU(cpu_grouped_matmul_grad_weight)},
+                                       KERNELS(cpu_grouped_matmul_grad_weight)},
     /* made by perft-fuse-route (after autodiff): no R×D copy of the routed rows, no R×N expert output */
     [OP_ROUTE] = {"perft.route", OPERANDS(I32("idx", "I", 2)), RESULTS(I32("perm", "M", 1), I32("offsets", "O", 1)),
                   ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_route, FUSED_OP("perft-fuse-route"),
-                  .scratch = dispatch_scratch, CPU(cpu_route)},
+                  .scratch = dispatch_scratch, KERNELS(cpu_route)},
     [OP_GATHERED_MATMUL] = {"perft.gathered_matmul",
                             OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                             RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                             .verify = verify_gathered_matmul, FUSED_OP("perft-fuse-route"),
                             .flops = gathered_matmul_flops, .scratch = gathered_matmul_scratch,
-                            CPU(cpu_gathered_matmul)},
+                            KERNELS(cpu_gathered_matmul)},
     [OP_GATHERED_MATMUL_GRAD_WEIGHT] = {"perft.gathered_matmul_grad_weight",
                                         OPERANDS(FLOAT("dy", "Y", 2), FLOAT("x", "X", 2), I32("perm", "M", 1),
                                                  I32("offsets", "O", 1)),
                                         RESULTS(FLOAT("dbank", "B", 3)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                                         .verify = verify_gathered_matmul_grad_weight, FUSED_OP("perft-fuse-route"),
                                         .flops = gathered_matmul_grad_weight_flops,
-                                        CPU(cpu_gathered_matmul_grad_weight)},
+                                        KERNELS(cpu_gathered_matmul_grad_weight)},
     [OP_GROUPED_MATMUL_COMBINE] = {"perft.grouped_matmul_combine",
                                    OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1),
                                             I32("perm", "M", 1), FLOAT("w", "W", 2)),
                                    RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                    .verify = verify_grouped_matmul_combine,
                                    FUSED_OP("perft-fuse-route"), .flops = grouped_matmul_flops,
-                                   CPU(cpu_grouped_matmul_combine)},
+                                   KERNELS(cpu_grouped_matmul_combine)},
     /* made by perft-fuse-softmax-top-k (after autodiff): a router's softmax and top-k as one kernel */
     [OP_SOFTMAX_TOP_K] = {"perft.softmax_top_k", OPERANDS(FLOAT("x", "P", 2)),
                           RESULTS(FLOAT("p", "P", 2), FLOAT("w", "W", 2), I32("idx", "I", 2)),
                           ATTRIBUTES({"k", ATTRIBUTE_INT}, {"renormalize", ATTRIBUTE_BOOL}),
                           .verify = verify_softmax_top_k, FUSED_OP("perft-fuse-softmax-top-k"),
-                          CPU(cpu_softmax_top_k)},
+                          KERNELS(cpu_softmax_top_k)},
     /* made by perft-fuse-shared-input (after autodiff): GEMMs that read one input as one GEMM */
     [OP_CONCAT] = {"perft.concat", OPERANDS(FLOAT("a", "A", 2), FLOAT("b", "B", 2)), RESULTS(FLOAT("y", "Y", 2)),
                    ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_concat,
-                   FUSED_OP("perft-fuse-shared-input"), CPU(cpu_concat)},
+                   FUSED_OP("perft-fuse-shared-input"), KERNELS(cpu_concat)},
     [OP_SLICE] = {"perft.slice", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "Y", 2)),
                   ATTRIBUTES({"axis", ATTRIBUTE_INT}, {"start", ATTRIBUTE_INT}), .verify = verify_slice,
-                  FUSED_OP("perft-fuse-shared-input"), CPU(cpu_slice)},
+                  FUSED_OP("perft-fuse-shared-input"), KERNELS(cpu_slice)},
     /* made by perft-fuse-epilogue (after autodiff): y = addend + scale · (x·wᵀ), the scale and the
      * add in the GEMM's epilogue */
     [OP_MATMUL_SCALE_ADD] = {"perft.matmul_scale_add",
                              OPERANDS(FLOAT("x", "X", 2), WEIGHT("w", "W", 2), FLOAT("addend", "Y", 2)),
                              RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                              .verify = verify_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
-                             .flops = matmul_scale_add_flops, CPU(cpu_matmul_scale_add)},
+                             .flops = matmul_scale_add_flops, KERNELS(cpu_matmul_scale_add)},
     [OP_GROUPED_MATMUL_SCALE_ADD] = {"perft.grouped_matmul_scale_add",
                                      OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1),
                                               FLOAT("addend", "Y", 2)),
                                      RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                      .verify = verify_grouped_matmul_scale_add, FUSED_OP("perft-fuse-epilogue"),
-                                     .flops = grouped_matmul_flops, CPU(cpu_grouped_matmul_scale_add)},
+                                     .flops = grouped_matmul_flops, KERNELS(cpu_grouped_matmul_scale_add)},
     /* made by perft-fuse-lora-chain (after autodiff): dropout, down- and up-projection as one kernel */
     [OP_LORA_CHAIN] = {"perft.lora_chain",
                        OPERANDS(FLOAT("x", "X", 2), I32("seed", "SEED", 1), FLOAT("A", "A", 2), FLOAT("B", "B", 2),
                                 FLOAT("addend", "Y", 2)),
                        RESULTS(FLOAT("xd", "X", 2), FLOAT("z", "Z", 2), FLOAT("y", "Y", 2)),
                        ATTRIBUTES({"p", ATTRIBUTE_FLOAT}, {"scale", ATTRIBUTE_FLOAT}), .verify = verify_lora_chain,
-                       FUSED_OP("perft-fuse-lora-chain"), .flops = lora_chain_flops, CPU(cpu_lora_chain)},
+                       FUSED_OP("perft-fuse-lora-chain"), .flops = lora_chain_flops, KERNELS(cpu_lora_chain)},
     [OP_GROUPED_LORA_CHAIN] = {"perft.grouped_lora_chain",
                                OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), I32("seed", "SEED", 1),
                                         FLOAT("A", "A", 3), FLOAT("B", "B", 3), I32("offsets", "O", 1)),
                                RESULTS(FLOAT("xd", "XD", 2), FLOAT("z", "Z", 2), FLOAT("y", "Y", 2)),
                                ATTRIBUTES({"p", ATTRIBUTE_FLOAT}), .verify = verify_grouped_lora_chain,
                                FUSED_OP("perft-fuse-lora-chain"), .flops = lora_chain_flops,
-                               CPU(cpu_grouped_lora_chain)},
+                               KERNELS(cpu_grouped_lora_chain)},
     /* made by perft-fuse-route: the dropout of routed rows, read from their tokens' rows */
     [OP_GATHERED_DROPOUT] = {"perft.gathered_dropout",
                              OPERANDS(FLOAT("x", "X", 2), I32("perm", "M", 1), I32("seed", "SEED", 1)),
                              RESULTS(FLOAT("xd", "XD", 2)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
                              .verify = verify_gathered_dropout, FUSED_OP("perft-fuse-route"),
-                             CPU(cpu_gathered_dropout)},
+                             KERNELS(cpu_gathered_dropout)},
     /* made by perft-fuse-join (after autodiff): PERFT-E's up-projection in its expert's W2 GEMM */
     [OP_GROUPED_MATMUL_JOIN] = {"perft.grouped_matmul_join",
                                 OPERANDS(FLOAT("a", "R", 2), WEIGHT("bank", "B", 3), FLOAT("z", "Z", 2),
                                          WEIGHT("bank2", "B2", 3), I32("offsets", "O", 1)),
                                 RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                 .verify = verify_grouped_matmul_join, FUSED_OP("perft-fuse-join"),
-                                .flops = grouped_matmul_join_flops, CPU(cpu_grouped_matmul_join)},
+                                .flops = grouped_matmul_join_flops, KERNELS(cpu_grouped_matmul_join)},
     [OP_GROUPED_MATMUL_JOIN_COMBINE] = {"perft.grouped_matmul_join_combine",
                                         OPERANDS(FLOAT("a", "R", 2), WEIGHT("bank", "B", 3), FLOAT("z", "Z", 2),
                                                  WEIGHT("bank2", "B2", 3), I32("offsets", "O", 1), I32("perm", "M", 1),
                                                  FLOAT("w", "W", 2)),
                                         RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
                                         .verify = verify_grouped_matmul_join_combine, FUSED_OP("perft-fuse-join"),
-                                        .flops = grouped_matmul_join_flops, CPU(cpu_grouped_matmul_join_combine)},
+                                        .flops = grouped_matmul_join_flops, KERNELS(cpu_grouped_matmul_join_combine)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
-                    CPU(cpu_combine)},
+                    KERNELS(cpu_combine)},
     [OP_COMBINE_GRAD_ROWS] = {"perft.combine_grad_rows",
                               OPERANDS(FLOAT("dy", "Y", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                               RESULTS(FLOAT("drows", "R", 2)), .verify = verify_combine_grad_rows, GRADIENT_OP,
-                              CPU(cpu_combine_grad_rows)},
+                              KERNELS(cpu_combine_grad_rows)},
     [OP_COMBINE_GRAD_WEIGHTS] = {"perft.combine_grad_weights",
                                  OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("perm", "M", 1)),
                                  RESULTS(FLOAT("dw", "W", 2)), .verify = verify_combine_grad_weights, GRADIENT_OP,
-                                 CPU(cpu_combine_grad_weights)},
+                                 KERNELS(cpu_combine_grad_weights)},
     [OP_LOAD_BALANCE] = {"perft.load_balance", OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2)),
                          RESULTS(FLOAT("loss", "S", 0)), ATTRIBUTES({"num_experts", ATTRIBUTE_INT}),
                          .verify = verify_load_balance, .backward = backward_load_balance,
-                         .scratch = load_balance_scratch, CPU(cpu_load_balance)},
+                         .scratch = load_balance_scratch, KERNELS(cpu_load_balance)},
     [OP_LOAD_BALANCE_GRAD] = {"perft.load_balance_grad", OPERANDS(I32("idx", "I", 2), FLOAT("dl", "S", 0)),
                               RESULTS(FLOAT("dp", "P", 2)), .verify = verify_load_balance_grad, GRADIENT_OP,
-                              .scratch = load_balance_grad_scratch, CPU(cpu_load_balance_grad)},
+                              .scratch = load_balance_grad_scratch, KERNELS(cpu_load_balance_grad)},
 
     /* f[e] = #{(t, s) : idx[t, s] = e} / T: the routed fraction per expert (sums to k), for the load
      * balance pooled over layers (`pool load_balance`, transformers' load_balancing_loss_func) */
     [OP_EXPERT_FRACTION] = {"perft.expert_fraction", OPERANDS(I32("idx", "I", 2)), RESULTS(FLOAT("f", "F", 1)),
                             ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_expert_fraction,
-                            .no_backward = "integer indices: no gradient", CPU(cpu_expert_fraction)},
+                            .no_backward = "integer indices: no gradient", KERNELS(cpu_expert_fraction)},
 
     /* losses */
     [OP_MSE] = {"perft.mse", OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK)),
-                RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, CPU(cpu_mse)},
+                RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, KERNELS(cpu_mse)},
     [OP_MSE_GRAD] = {"perft.mse_grad",
                      OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK), FLOAT("dl", "S", 0)),
-                     RESULTS(FLOAT("dy", "T", ANY_RANK)), GRADIENT_OP, CPU(cpu_mse_grad)},
+                     RESULTS(FLOAT("dy", "T", ANY_RANK)), GRADIENT_OP, KERNELS(cpu_mse_grad)},
 
     /* token models */
     [OP_RMSNORM] = {"perft.rmsnorm", OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1)), RESULTS(FLOAT("y", "X", 2)),
                     ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}), .verify = verify_rmsnorm, .backward = backward_rmsnorm,
-                    CPU(cpu_rmsnorm)},
+                    KERNELS(cpu_rmsnorm)},
     [OP_RMSNORM_GRAD_INPUT] = {"perft.rmsnorm_grad_input",
                                OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1), FLOAT("dy", "X", 2)),
                                RESULTS(FLOAT("dx", "X", 2)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
-                               .verify = verify_rmsnorm, GRADIENT_OP, CPU(cpu_rmsnorm_grad_input)},
+                               .verify = verify_rmsnorm, GRADIENT_OP, KERNELS(cpu_rmsnorm_grad_input)},
     [OP_RMSNORM_GRAD_WEIGHT] = {"perft.rmsnorm_grad_weight", OPERANDS(FLOAT("x", "X", 2), FLOAT("dy", "X", 2)),
                                 RESULTS(FLOAT("dw", "W", 1)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
                                 .verify = verify_rmsnorm_grad_weight, GRADIENT_OP,
-                                CPU(cpu_rmsnorm_grad_weight)},
+                                KERNELS(cpu_rmsnorm_grad_weight)},
 #define ROPE_ATTRIBUTES ATTRIBUTES({"heads", ATTRIBUTE_INT}, {"seq", ATTRIBUTE_INT}, {"theta", ATTRIBUTE_FLOAT})
     [OP_ROPE] = {"perft.rope", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "X", 2)), ROPE_ATTRIBUTES,
-                 .verify = verify_rope, .backward = backward_rope, CPU(cpu_rope)},
+                 .verify = verify_rope, .backward = backward_rope, KERNELS(cpu_rope)},
     [OP_ROPE_GRAD] = {"perft.rope_grad", OPERANDS(FLOAT("dy", "X", 2)), RESULTS(FLOAT("dx", "X", 2)), ROPE_ATTRIBUTES,
-                      .verify = verify_rope, GRADIENT_OP, CPU(cpu_rope_grad)},
+                      .verify = verify_rope, GRADIENT_OP, KERNELS(cpu_rope_grad)},
 #undef ROPE_ATTRIBUTES
 #define ATTENTION_ATTRIBUTES \
   ATTRIBUTES({"heads", ATTRIBUTE_INT}, {"kv_heads", ATTRIBUTE_INT}, {"seq", ATTRIBUTE_INT})
     [OP_CAUSAL_ATTENTION] = {"perft.causal_attention",
                              OPERANDS(FLOAT("q", "Q", 2), FLOAT("k", "K", 2), FLOAT("v", "K", 2)),
                              RESULTS(FLOAT("y", "Q", 2)), ATTENTION_ATTRIBUTES, .verify = verify_causal_attention,
-                             .backward = backward_causal_attention, CPU(cpu_causal_attention)},
+                             .backward = backward_causal_attention, KERNELS(cpu_causal_attention)},
     [OP_CAUSAL_ATTENTION_GRAD] = {"perft.causal_attention_grad",
                                   OPERANDS(FLOAT("q", "Q", 2), FLOAT("k", "K", 2), FLOAT("v", "K", 2),
                                            FLOAT("y", "Q", 2), FLOAT("dy", "Q", 2)),
                                   RESULTS(FLOAT("dq", "Q", 2), FLOAT("dk", "K", 2), FLOAT("dv", "K", 2)),
                                   ATTENTION_ATTRIBUTES, .verify = verify_causal_attention, GRADIENT_OP,
-                                  CPU(cpu_causal_attention_grad)},
+                                  KERNELS(cpu_causal_attention_grad)},
 #undef ATTENTION_ATTRIBUTES
     [OP_EMBEDDING] = {"perft.embedding", OPERANDS(WEIGHT("table", "B", 2), I32("ids", "I", ANY_RANK)),
                       RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,
-                      CPU(cpu_embedding)},
+                      KERNELS(cpu_embedding)},
     [OP_EMBEDDING_GRAD] = {"perft.embedding_grad", OPERANDS(I32("ids", "I", ANY_RANK), FLOAT("dy", "Y", 2)),
                            RESULTS(FLOAT("dtable", "B", 2)), .verify = verify_embedding_grad, GRADIENT_OP,
-                           CPU(cpu_embedding_grad)},
+                           KERNELS(cpu_embedding_grad)},
     [OP_CROSS_ENTROPY] = {"perft.cross_entropy", OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", ANY_RANK)),
                           RESULTS(FLOAT("loss", "S", 0)), .verify = verify_cross_entropy,
-                          .backward = backward_cross_entropy, CPU(cpu_cross_entropy)},
+                          .backward = backward_cross_entropy, KERNELS(cpu_cross_entropy)},
     [OP_CROSS_ENTROPY_GRAD] = {"perft.cross_entropy_grad",
                                OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", ANY_RANK), FLOAT("dl", "S", 0)),
                                RESULTS(FLOAT("dlogits", "L", 2)), .verify = verify_cross_entropy, GRADIENT_OP,
-                               CPU(cpu_cross_entropy_grad)},
+                               KERNELS(cpu_cross_entropy_grad)},
     [OP_DROPOUT] = {"perft.dropout", OPERANDS(FLOAT("x", "T", ANY_RANK), I32("seed", "SEED", 1)),
                     RESULTS(FLOAT("y", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
-                    .verify = verify_dropout, .backward = backward_dropout, CPU(cpu_dropout)},
+                    .verify = verify_dropout, .backward = backward_dropout, KERNELS(cpu_dropout)},
     [OP_DROPOUT_GRAD] = {"perft.dropout_grad", OPERANDS(FLOAT("dy", "T", ANY_RANK), I32("seed", "SEED", 1)),
                          RESULTS(FLOAT("dx", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
-                         .verify = verify_dropout, GRADIENT_OP, CPU(cpu_dropout)},
+                         .verify = verify_dropout, GRADIENT_OP, KERNELS(cpu_dropout)},
     /* the language's elementwise functions (docs/LANGUAGE.md) */
     UNARY_OP(SIGMOID, "sigmoid"), UNARY_OP(TANH, "tanh"), UNARY_OP(RELU, "relu"), UNARY_OP(GELU, "gelu"),
     UNARY_OP(EXP, "exp"), UNARY_OP(LOG, "log"), UNARY_OP(SQRT, "sqrt"), UNARY_OP(ABS, "abs"),
     EXTREMUM_OP(MAXIMUM, "maximum"), EXTREMUM_OP(MINIMUM, "minimum"),
     [OP_LOG_SOFTMAX] = {"perft.log_softmax", OPERANDS(FLOAT("x", "T", 2)), RESULTS(FLOAT("y", "T", 2)),
-                        .backward = backward_log_softmax, CPU(cpu_log_softmax)},
+                        .backward = backward_log_softmax, KERNELS(cpu_log_softmax)},
     [OP_LOG_SOFTMAX_GRAD] = {"perft.log_softmax_grad", OPERANDS(FLOAT("y", "T", 2), FLOAT("dy", "T", 2)),
-                             RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, CPU(cpu_log_softmax_grad)},
+                             RESULTS(FLOAT("dx", "T", 2)), GRADIENT_OP, KERNELS(cpu_log_softmax_grad)},
     /* reductions along one axis; mean's gradient is sum's, scaled */
     REDUCE_OP(REDUCE_SUM, "reduce_sum", backward_reduce_sum), REDUCE_OP(REDUCE_MEAN, "reduce_mean", backward_reduce_mean),
     REDUCE_OP(REDUCE_MAX, "reduce_max", backward_reduce_max),
     [OP_REDUCE_SUM_GRAD] = {"perft.reduce_sum_grad", OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
                             RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),
-                            .verify = verify_reduce, GRADIENT_OP, CPU(cpu_reduce_sum_grad)},
+                            .verify = verify_reduce, GRADIENT_OP, KERNELS(cpu_reduce_sum_grad)},
     /* numpy broadcasting (docs/LANGUAGE.md): x stretched to y's shape, and its gradient summed back */
     [OP_BROADCAST] = {"perft.broadcast", OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),
-                      .verify = verify_broadcast, .backward = backward_broadcast, CPU(cpu_broadcast)},
+                      .verify = verify_broadcast, .backward = backward_broadcast, KERNELS(cpu_broadcast)},
     [OP_SUM_TO] = {"perft.sum_to", OPERANDS(FLOAT("dy", "Y", ANY_RANK)), RESULTS(FLOAT("dx", "X", ANY_RANK)),
-                   .verify = verify_broadcast, GRADIENT_OP, CPU(cpu_sum_to)},
+                   .verify = verify_broadcast, GRADIENT_OP, KERNELS(cpu_sum_to)},
     /* an expert's parameter in an elementwise position of a route body: each dispatched row gets its
      * expert's slice (a scalar slice as [R, 1]); the gradient sums each expert's rows */
     [OP_EXPERT_ROWS] = {"perft.expert_rows", OPERANDS(FLOAT("bank", "B", ANY_RANK), I32("offsets", "O", 1)),
                         RESULTS(FLOAT("rows", "R", ANY_RANK)), .verify = verify_expert_rows,
-                        .backward = backward_expert_rows, CPU(cpu_expert_rows)},
+                        .backward = backward_expert_rows, KERNELS(cpu_expert_rows)},
     [OP_EXPERT_ROWS_GRAD] = {"perft.expert_rows_grad", OPERANDS(FLOAT("drows", "R", ANY_RANK), I32("offsets", "O", 1)),
                              RESULTS(FLOAT("dbank", "B", ANY_RANK)), .verify = verify_expert_rows, GRADIENT_OP,
-                             CPU(cpu_expert_rows_grad)},
+                             KERNELS(cpu_expert_rows_grad)},
     /* comparisons give f32 masks (1 or 0; no gradient flows through them), where(c, a, b) selects */
     [OP_COMPARE] = {"perft.compare", OPERANDS(FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
                     RESULTS(FLOAT("mask", "T", ANY_RANK)), ATTRIBUTES({"predicate", ATTRIBUTE_INT}),
-                    .verify = verify_compare, .backward = backward_compare, CPU(cpu_compare)},
+                    .verify = verify_compare, .backward = backward_compare, KERNELS(cpu_compare)},
     [OP_WHERE] = {"perft.where", OPERANDS(FLOAT("c", "T", ANY_RANK), FLOAT("a", "T", ANY_RANK), FLOAT("b", "T", ANY_RANK)),
-                  RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_where, CPU(cpu_where)},
+                  RESULTS(FLOAT("y", "T", ANY_RANK)), .backward = backward_where, KERNELS(cpu_where)},
     [OP_WHERE_GRAD] = {"perft.where_grad", OPERANDS(FLOAT("c", "T", ANY_RANK), FLOAT("dy", "T", ANY_RANK)),
                        RESULTS(FLOAT("d", "T", ANY_RANK)), ATTRIBUTES({"branch", ATTRIBUTE_BOOL}), GRADIENT_OP,
-                       CPU(cpu_where_grad)},
+                       KERNELS(cpu_where_grad)},
     /* the chosen entries of each row: y[t, s] = p[t, idx[t, s]] (a selection-only bias: choose by
      * p + b, weight by p); its gradient is top_k_grad's without renormalisation */
     [OP_GATHER] = {"perft.gather", OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2)), RESULTS(FLOAT("y", "W", 2)),
-                   .verify = verify_gather, .backward = backward_gather, CPU(cpu_gather)},
+                   .verify = verify_gather, .backward = backward_gather, KERNELS(cpu_gather)},
     /* a route in a route body: sub-expert j of the row's expert e is e·width + j */
     [OP_NEST_INDICES] = {"perft.nest_indices", OPERANDS(I32("idx", "I", 2), I32("offsets", "O", 1)),
                          RESULTS(I32("nested", "I", 2)), ATTRIBUTES({"width", ATTRIBUTE_INT}),
-                         .no_backward = "integer indices: no gradient", CPU(cpu_nest_indices)},
+                         .no_backward = "integer indices: no gradient", KERNELS(cpu_nest_indices)},
     [OP_TRANSPOSE] = {"perft.transpose", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "Y", 2)),
-                      .verify = verify_transpose, .backward = backward_transpose, CPU(cpu_transpose)},
+                      .verify = verify_transpose, .backward = backward_transpose, KERNELS(cpu_transpose)},
     /* expert-choice routing: expert e takes the tokens tok[e, :] (a top-C over the tokens' column of
      * scores); row e·C + c is token tok[e, c], and its output goes back weighted by w[e, c] */
     [OP_EC_DISPATCH] = {"perft.ec_dispatch", OPERANDS(FLOAT("x", "X", 2), I32("tok", "I", 2)),
                         RESULTS(FLOAT("rows", "R", 2), I32("offsets", "O", 1)), .verify = verify_ec,
-                        .backward = backward_ec_dispatch, CPU(cpu_ec_dispatch)},
+                        .backward = backward_ec_dispatch, KERNELS(cpu_ec_dispatch)},
     [OP_EC_DISPATCH_GRAD] = {"perft.ec_dispatch_grad", OPERANDS(FLOAT("drows", "R", 2), I32("tok", "I", 2)),
-                             RESULTS(FLOAT("dx", "X", 2)), .verify = verify_ec, GRADIENT_OP, CPU(cpu_ec_dispatch_grad)},
+                             RESULTS(FLOAT("dx", "X", 2)), .verify = verify_ec, GRADIENT_OP, KERNELS(cpu_ec_dispatch_grad)},
     [OP_EC_COMBINE] = {"perft.ec_combine", OPERANDS(FLOAT("rows", "R", 2), I32("tok", "I", 2), FLOAT("w", "W", 2)),
                        RESULTS(FLOAT("y", "Y", 2)), .verify = verify_ec, .backward = backward_ec_combine,
-                       CPU(cpu_ec_combine)},
+                       KERNELS(cpu_ec_combine)},
     [OP_EC_COMBINE_GRAD_ROWS] = {"perft.ec_combine_grad_rows",
                                  OPERANDS(FLOAT("dy", "Y", 2), I32("tok", "I", 2), FLOAT("w", "W", 2)),
                                  RESULTS(FLOAT("drows", "R", 2)), .verify = verify_ec, GRADIENT_OP,
-                                 CPU(cpu_ec_combine_grad_rows)},
+                                 KERNELS(cpu_ec_combine_grad_rows)},
     [OP_EC_COMBINE_GRAD_WEIGHTS] = {"perft.ec_combine_grad_weights",
                                     OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("tok", "I", 2)),
                                     RESULTS(FLOAT("dw", "W", 2)), .verify = verify_ec, GRADIENT_OP,
-                                    CPU(cpu_ec_combine_grad_weights)},
+                                    KERNELS(cpu_ec_combine_grad_weights)},
     [OP_REDUCE_MAX_GRAD] = {"perft.reduce_max_grad",
                             OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("y", "Y", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
                             RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),
-                            .verify = verify_reduce, GRADIENT_OP, CPU(cpu_reduce_max_grad)},
+                            .verify = verify_reduce, GRADIENT_OP, KERNELS(cpu_reduce_max_grad)},
 };
 
 /* ---- lookup ---- */

@@ -50,8 +50,10 @@
 typedef enum { PERFT_OPS(PERFT_OP_ID) OP_COUNT } OpId;
 #undef PERFT_OP_ID
 
-/* The code generation targets: one kernel column of the table each (compiler/target.h). */
-typedef enum { TARGET_CPU, TARGET_COUNT } TargetKind;
+/* The code generation targets: one kernel column of the table each (compiler/target.h).
+ * cuda: the same loop nests as the CPU's, built with Kernel.gpu set (every independent loop
+ * an scf.parallel, at GPU granularity); perft-gpu-launch turns them into gpu.launch ops. */
+typedef enum { TARGET_CPU, TARGET_CUDA, TARGET_COUNT } TargetKind;
 extern const char *const target_names[TARGET_COUNT];
 
 /* ELEMENT_WEIGHT: a weight operand of a GEMM or a table: the op's float type, or bf16 (a frozen

@@ -100,6 +100,8 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
 }
 static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
 static MlirPass create_verify(const PassOptions *o, FILE *err) { return perft_create_verify_pass(); }
+static MlirPass create_gpu_launch(const PassOptions *o, FILE *err) { return perft_create_gpu_launch_pass(); }
+static MlirPass create_gpu_host(const PassOptions *o, FILE *err) { return perft_create_gpu_host_pass(); }
 
 static const PassInfo passes[] = {
     {"perft-verify", "check every perft op against the op table", {NULL}, "", create_verify},
@@ -121,10 +123,13 @@ static const PassInfo passes[] = {
      "reuse=0|1 (default 1)", create_plan_workspace},
     {"perft-emit-kernels", "perft_buffer ops and GEMMs to the target's kernels",
      {"target", "parallel", "parallel-min-work", "vector-bytes", "outline"},
-     "target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0) outline=0|1 (default 0)",
+     "target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0) outline=0|1 (default 0)",
      create_emit_kernels},
     {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
      create_manifest},
+    {"perft-gpu-launch", "each function's loops become gpu.launch ops (target cuda)", {NULL}, "", create_gpu_launch},
+    {"perft-gpu-host", "gpu.launch bodies as CPU loops over blocks and threads (target cuda-host, tests)", {NULL}, "",
+     create_gpu_host},
 };
 
 void perft_list_passes(FILE *out) {

@@ -1,0 +1,63 @@
+/* target_cuda.c — the CUDA target (NVIDIA sm_90: H100, H200), and cuda-host, its kernels on the CPU.
+ *
+ * Kernels: the op table's cuda column (passes/op_table.h): the loop nests of the CPU kernels,
+ * built with Kernel.gpu (every independent loop an scf.parallel at the finest grain).
+ * perft-gpu-launch makes each kernel function's work gpu.launch ops (a thread an iteration of a
+ * parallel loop; other work on one thread). Then:
+ *   cuda       gpu-kernel-outlining moves the launch bodies into a gpu.module, which goes through
+ *              NVVM to a fatbin for sm_90 (gpu-module-to-binary: the toolkit's ptxas and
+ *              fatbinary), embedded in the object; the host side calls the seven mgpu* functions
+ *              of runtime/launch_cuda.c (the CUDA driver API, loaded with dlopen at start-up).
+ *   cuda-host  for tests: perft-gpu-host turns each gpu.launch back into CPU loops over its blocks
+ *              (OpenMP threads) and threads, so the same kernel bodies — their arithmetic and
+ *              indexing — run in CI without a GPU, under every test of the CPU target.
+ */
+#include "target.h"
+
+#ifndef PERFT_CUDA_DIR
+#define PERFT_CUDA_DIR "/usr/local/cuda"
+#endif
+
+/* perft-gpu-launch's input: every linalg op left (fills, elementwise ops the kernels declined)
+ * as scf.parallel loops too */
+#define GPU_KERNELS "func.func(convert-linalg-to-parallel-loops),perft-gpu-launch,"
+
+/* the host side, after the kernels have left: as the CPU target's, without OpenMP */
+#define HOST_LOWERING                                                                                    \
+  "arith-expand,expand-strided-metadata,lower-affine,convert-scf-to-cf,convert-math-to-llvm,"          \
+  "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"                               \
+  "gpu-to-llvm{use-bare-pointers-for-host=1 use-bare-pointers-for-kernels=1},convert-cf-to-llvm,"      \
+  "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},reconcile-unrealized-casts"
+
+static const char *const cuda_link_libraries[] = {"-ldl", "-lm", NULL};
+
+const Target cuda_target = {
+    .name = "cuda",
+    .kind = TARGET_CUDA,
+    .lowering_pipeline =
+        GPU_KERNELS
+        "gpu-kernel-outlining,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},"
+        "gpu.module(arith-expand,expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+        "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-index-to-llvm,reconcile-unrealized-casts),"
+        "gpu-module-to-binary{format=fatbin toolkit=" PERFT_CUDA_DIR "}," HOST_LOWERING,
+    .triple = NULL,
+    .host_cpu = 1,
+    .gpu_runtime = 1,
+    .link_libraries = cuda_link_libraries,
+    .parallel_min_work = 0,
+    .vector_bytes = -1, /* no explicit vectors: a GPU thread works on scalars */
+};
+
+const Target cuda_host_target = {
+    .name = "cuda-host",
+    .kind = TARGET_CUDA,
+    .lowering_pipeline =
+        GPU_KERNELS
+        "perft-gpu-host," CPU_LOOPS_TO_LLVM,
+    .triple = NULL,
+    .host_cpu = 1,
+    .gpu_runtime = 0,
+    .link_libraries = cpu_link_libraries,
+    .parallel_min_work = 0,
+    .vector_bytes = -1,
+};

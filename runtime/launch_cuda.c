@@ -1,0 +1,89 @@
+/* launch_cuda.c — launch.h's launch calls for the CUDA target, and the seven mgpu* functions
+ * the generated host code calls (MLIR's gpu-to-llvm lowering of gpu.launch_func; Debian ships
+ * no libmlir_cuda_runtime, and we want one stream and no per-launch set-up anyway).
+ *
+ * For each launch MLIR 19's host code does: mgpuModuleLoad(fatbin), mgpuModuleGetFunction,
+ * mgpuStreamCreate, mgpuLaunchKernel, mgpuStreamSynchronize, mgpuStreamDestroy,
+ * mgpuModuleUnload. Here a module is loaded once (by the fatbin's address) and kept, a
+ * function is looked up once, every launch goes on the program's one stream, and the
+ * per-launch synchronisation is dropped: kernels on one stream run in order, and the host code
+ * of a step only launches. launch_train_step and launch_forward synchronise once, at the end,
+ * before the runtime's C code reads the arena.
+ */
+#include "launch.h"
+
+#include "check.h"
+#include "cuda_driver.h"
+#include "program.h"
+
+#include <stdint.h>
+
+enum { MAX_MODULES = 16, MAX_FUNCTIONS = 4096 };
+
+static struct {
+  const void *image;
+  CUmodule module;
+} modules[MAX_MODULES];
+static int num_modules;
+
+static struct {
+  CUmodule module;
+  const char *name; /* the generated object's constant: compared by address */
+  CUfunction function;
+} functions[MAX_FUNCTIONS];
+static int num_functions;
+
+CUmodule mgpuModuleLoad(void *image, size_t bytes);
+CUfunction mgpuModuleGetFunction(CUmodule module, const char *name);
+CUstream mgpuStreamCreate(void);
+void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y, intptr_t grid_z, intptr_t block_x,
+                      intptr_t block_y, intptr_t block_z, int32_t shared_bytes, CUstream stream, void **parameters,
+                      void **extra, size_t num_parameters);
+void mgpuStreamSynchronize(CUstream stream);
+void mgpuStreamDestroy(CUstream stream);
+void mgpuModuleUnload(CUmodule module);
+
+CUmodule mgpuModuleLoad(void *image, size_t bytes) {
+  (void)bytes;
+  for (int i = 0; i < num_modules; i++)
+    if (modules[i].image == image) return modules[i].module;
+  if (num_modules == MAX_MODULES) perft_fatal_at(__FILE__, __LINE__, "more than %d GPU modules", MAX_MODULES);
+  cuda_driver_start();
+  CU_CHECK(cuda.cuModuleLoadData(&modules[num_modules].module, image));
+  modules[num_modules].image = image;
+  return modules[num_modules++].module;
+}
+
+CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
+  for (int i = num_functions; i-- > 0;)
+    if (functions[i].name == name && functions[i].module == module) return functions[i].function;
+  if (num_functions == MAX_FUNCTIONS) perft_fatal_at(__FILE__, __LINE__, "more than %d GPU kernels", MAX_FUNCTIONS);
+  CU_CHECK(cuda.cuModuleGetFunction(&functions[num_functions].function, module, name));
+  functions[num_functions].module = module;
+  functions[num_functions].name = name;
+  return functions[num_functions++].function;
+}
+
+CUstream mgpuStreamCreate(void) { return cuda_stream(); }
+
+void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y, intptr_t grid_z, intptr_t block_x,
+                      intptr_t block_y, intptr_t block_z, int32_t shared_bytes, CUstream stream, void **parameters,
+                      void **extra, size_t num_parameters) {
+  (void)num_parameters;
+  CU_CHECK(cuda.cuLaunchKernel(function, (unsigned)grid_x, (unsigned)grid_y, (unsigned)grid_z, (unsigned)block_x,
+                               (unsigned)block_y, (unsigned)block_z, (unsigned)shared_bytes, stream, parameters, extra));
+}
+
+void mgpuStreamSynchronize(CUstream stream) { (void)stream; } /* in order on one stream: see above */
+void mgpuStreamDestroy(CUstream stream) { (void)stream; }     /* the program's one stream stays */
+void mgpuModuleUnload(CUmodule module) { (void)module; }      /* loaded once, kept to the end */
+
+void launch_train_step(void **buffers) {
+  perft_train_step(buffers);
+  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
+}
+
+void launch_forward(void **buffers) {
+  perft_forward(buffers);
+  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
+}
