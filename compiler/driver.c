@@ -8,6 +8,7 @@
  *   autodiff   after reverse-mode autodiff: @forward and @train_step
  *   fused      after the fusion passes (perft-fuse-*)
  *   lowered    after bufferize, plan-workspace and emit-kernels: loops over one workspace
+ *   ptx        (cuda) the GPU kernels as PTX for sm_90
  *   llvm       LLVM IR with the ABI entry points, optimised
  *   obj        an object file
  *   exe        the training executable (the default)
@@ -22,6 +23,7 @@
 #include "mlirgen.h"
 #include "module_io.h"
 #include "passes.h"
+#include "ptx.h"
 #include "report.h"
 #include "target.h"
 
@@ -36,8 +38,10 @@
 #define PERFT_RUNTIME_LIBRARY "libperftrt.a"
 #endif
 
-typedef enum { STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_FUSED, STAGE_LOWERED, STAGE_LLVM, STAGE_OBJ, STAGE_EXE } Stage;
-static const char *stage_names[] = {"ast", "mlir", "autodiff", "fused", "lowered", "llvm", "obj", "exe"};
+typedef enum {
+  STAGE_AST, STAGE_MLIR, STAGE_AUTODIFF, STAGE_FUSED, STAGE_LOWERED, STAGE_PTX, STAGE_LLVM, STAGE_OBJ, STAGE_EXE
+} Stage;
+static const char *stage_names[] = {"ast", "mlir", "autodiff", "fused", "lowered", "ptx", "llvm", "obj", "exe"};
 
 /* The fusion passes, in pipeline order: NAME is perft-fuse-NAME; --no-fuse=NAME drops it. */
 static const char *const fusions[] = {"swiglu", "route", "shared-input", "epilogue", "join", "lora-chain", "softmax-top-k"};
@@ -58,7 +62,7 @@ typedef struct {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: perftc FILE.perft|FILE.mlir [-o OUT] [--emit=STAGE] [-DNAME=VALUE]...\n"
-          "  --emit=ast|mlir|autodiff|fused|lowered|llvm|obj|exe   stop after STAGE (default exe)\n"
+          "  --emit=ast|mlir|autodiff|fused|lowered|ptx|llvm|obj|exe   stop after STAGE (default exe; ptx: cuda only)\n"
           "  --no-fuse=NAME[,NAME]  leave out fusion passes (swiglu, route, shared-input, epilogue, join,\n"
           "                         lora-chain, softmax-top-k, or all); the numbers stay the same\n"
           "  -DNAME=VALUE           override a top-level `dim NAME = ...`\n"
@@ -182,6 +186,11 @@ static int parse_options(int argc, char **argv, Options *o) {
     fprintf(stderr, "perftc: error: --frozen-dtype=bf16 goes with --dtype=f32 (the kernels widen bf16 to f32)\n");
     return 0;
   }
+  if (o->stage == STAGE_PTX && !o->target->ptx_pipeline) {
+    fprintf(stderr, "perftc: error: --emit=ptx needs a GPU target (--target=cuda); '%s' makes no PTX\n",
+            o->target->name);
+    return 0;
+  }
   if (o->float_bits == 64 && o->stage == STAGE_EXE && !o->report && !o->print_pipeline) {
     fprintf(stderr, "perftc: error: --dtype=f64 makes objects for gradient checks (--emit=obj, or an earlier "
                     "stage); the training executable runs f32 programs only: drop --dtype=f64 to build one\n");
@@ -215,6 +224,7 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
         comma, !o->no_workspace_reuse, target_names[o->target->kind], !o->serial, o->parallel_min_work, o->vector_bytes,
         !o->no_outline);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
+  if (from < STAGE_PTX && to == STAGE_PTX) ADD("%sperft-manifest,%s", comma, o->target->ptx_pipeline);
 #undef ADD
   snprintf(text + n, sizeof text - n, ")");
   return text;
@@ -265,10 +275,14 @@ static int compile_module(MlirModule module, const Options *o) {
     KernelCounts before;
     if (!run_pipeline(module, o, STAGE_MLIR, STAGE_AUTODIFF)) return 0;
     report_count_kernels(module, &before);
-    return run_pipeline(module, o, STAGE_AUTODIFF, STAGE_FUSED) && report_print(module, o->input, &before, stdout);
+    if (!run_pipeline(module, o, STAGE_AUTODIFF, STAGE_FUSED) || !report_print(module, o->input, &before, stdout))
+      return 0;
+    /* a GPU target: what ptxas makes of every kernel */
+    return !o->target->ptx_pipeline || (run_pipeline(module, o, STAGE_FUSED, STAGE_PTX) && ptx_report(module, stdout));
   }
   if (!run_pipeline(module, o, STAGE_MLIR, o->stage)) return 0;
   if (o->stage <= STAGE_LOWERED) return module_write(module, o->output, o->print_locations);
+  if (o->stage == STAGE_PTX) return ptx_write(module, o->output ? o->output : "-");
   if (o->stage == STAGE_LLVM) return codegen_emit(module, o->target, EMIT_LLVM_IR, o->output ? o->output : "-" /* LLVM: stdout */);
   const char *output = o->output ? o->output : (o->stage == STAGE_OBJ ? "a.o" : "a.out");
   if (o->stage == STAGE_OBJ) return codegen_emit(module, o->target, EMIT_OBJECT, output);

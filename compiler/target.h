@@ -24,6 +24,9 @@ typedef struct {
   TargetKind kind;
   /* Upstream passes from perft-emit-kernels' output to the LLVM dialect. */
   const char *lowering_pipeline;
+  /* A GPU target: the passes from there to a gpu.binary of PTX text (--emit=ptx, --report);
+   * NULL for the others. */
+  const char *ptx_pipeline;
   /* The machine: NULL triple = the host's; host_cpu = tune for the host CPU and its features. */
   const char *triple;
   int host_cpu;

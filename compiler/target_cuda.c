@@ -29,17 +29,20 @@
   "gpu-to-llvm{use-bare-pointers-for-host=1 use-bare-pointers-for-kernels=1},convert-cf-to-llvm,"      \
   "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},reconcile-unrealized-casts"
 
+/* the kernels: outlined into a gpu.module, lowered through NVVM, compiled for sm_90 */
+#define GPU_MODULE_TO_NVVM                                                                                \
+  "gpu-kernel-outlining,perft-gpu-one-module,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},"                             \
+  "gpu.module(arith-expand,expand-strided-metadata,lower-affine,convert-scf-to-cf,"                       \
+  "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-index-to-llvm,reconcile-unrealized-casts),"
+
 static const char *const cuda_link_libraries[] = {"-ldl", "-lm", NULL};
 
 const Target cuda_target = {
     .name = "cuda",
     .kind = TARGET_CUDA,
-    .lowering_pipeline =
-        GPU_KERNELS
-        "gpu-kernel-outlining,nvvm-attach-target{chip=sm_90 features=+ptx80 O=3},"
-        "gpu.module(arith-expand,expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-        "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-index-to-llvm,reconcile-unrealized-casts),"
-        "gpu-module-to-binary{format=fatbin toolkit=" PERFT_CUDA_DIR "}," HOST_LOWERING,
+    .lowering_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=fatbin toolkit=" PERFT_CUDA_DIR
+                         "}," HOST_LOWERING,
+    .ptx_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=isa}",
     .triple = NULL,
     .host_cpu = 1,
     .gpu_runtime = 1,

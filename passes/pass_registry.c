@@ -102,6 +102,7 @@ static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_
 static MlirPass create_verify(const PassOptions *o, FILE *err) { return perft_create_verify_pass(); }
 static MlirPass create_gpu_launch(const PassOptions *o, FILE *err) { return perft_create_gpu_launch_pass(); }
 static MlirPass create_gpu_host(const PassOptions *o, FILE *err) { return perft_create_gpu_host_pass(); }
+static MlirPass create_gpu_one_module(const PassOptions *o, FILE *err) { return perft_create_gpu_one_module_pass(); }
 
 static const PassInfo passes[] = {
     {"perft-verify", "check every perft op against the op table", {NULL}, "", create_verify},
@@ -130,6 +131,8 @@ static const PassInfo passes[] = {
     {"perft-gpu-launch", "each function's loops become gpu.launch ops (target cuda)", {NULL}, "", create_gpu_launch},
     {"perft-gpu-host", "gpu.launch bodies as CPU loops over blocks and threads (target cuda-host, tests)", {NULL}, "",
      create_gpu_host},
+    {"perft-gpu-one-module", "every outlined GPU kernel in one gpu.module (target cuda)", {NULL}, "",
+     create_gpu_one_module},
 };
 
 void perft_list_passes(FILE *out) {

@@ -10,6 +10,7 @@
  *   perft-manifest         the ABI of the program as a module attribute      manifest.c
  *   perft-gpu-launch       (cuda) each function's loops -> gpu.launch ops    gpu_launch.c
  *   perft-gpu-host         (cuda-host, tests) gpu.launch -> CPU loops        gpu_host.c
+ *   perft-gpu-one-module   (cuda) every outlined kernel in one gpu.module    gpu_one_module.c
  * and perft-verify (verify.c), which checks every perft op against the op table; the
  * tools run it right after parsing. Every pass is registered by name (pass_registry.c):
  * a textual pipeline may mix them with upstream passes, and perft-opt runs any of them
@@ -48,6 +49,8 @@ MlirPass perft_create_manifest_pass(void);
 /* gpu_launch.c: loops -> gpu.launch; gpu_host.c: gpu.launch -> CPU loops (the tests' target cuda-host). */
 MlirPass perft_create_gpu_launch_pass(void);
 MlirPass perft_create_gpu_host_pass(void);
+/* gpu_one_module.c: the kernels gpu-kernel-outlining spreads over modules, in one gpu.module. */
+MlirPass perft_create_gpu_one_module_pass(void);
 MlirPass perft_create_verify_pass(void);
 
 /* The verifier of verify.c, for the tools: 0 when an op fails (diagnosed). */

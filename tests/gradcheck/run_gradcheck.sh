@@ -12,7 +12,8 @@
 # Exits 0 only if everything passes. With NAME arguments, only those programs run (the planted
 # checks still run when their program is selected).
 #
-# Environment: CC (default cc), GRADCHECK_CFLAGS, GRADCHECK_LDFLAGS (extra link inputs for the
+# Environment: CC (default cc), GRADCHECK_PERFTC_FLAGS (extra perftc flags for every program,
+# e.g. "--target=cuda-host": the CUDA kernels run on the CPU), GRADCHECK_CFLAGS, GRADCHECK_LDFLAGS (extra link inputs for the
 # generated object), GRADCHECK_ARGS (extra harness flags for every run, e.g. "--seed 3"),
 # GRADCHECK_PLANTED (space-separated OP:PROGRAM pairs; default "silu:silu gelu:gelu reduce_max:reduce").
 set -u
@@ -29,6 +30,7 @@ CFLAGS="-std=c11 -O1 ${GRADCHECK_CFLAGS:-}"
 LDFLAGS="${GRADCHECK_LDFLAGS:-}"
 HARNESS_ARGS="${GRADCHECK_ARGS:-}"
 PLANTED="${GRADCHECK_PLANTED:-silu:silu gelu:gelu reduce_max:reduce}"
+PERFTC_FLAGS="${GRADCHECK_PERFTC_FLAGS:-}"
 EXAMPLE="$HERE/../../examples/moe_perft_r.perft"
 # the example at small, awkward sizes (every dim overridden)
 EXAMPLE_DIMS="-Dtokens=6 -DD=5 -DE=4 -DK=2 -DF=3 -DN=3 -DKt=2 -Dr=2"
@@ -57,7 +59,7 @@ build() {
   tag=$1; src=$2; shift 2
   rm -f "$OUT/$tag.o" "$OUT/$tag"
   # shellcheck disable=SC2086
-  "$PERFTC" "$src" "$@" --dtype=f64 --emit=obj -o "$OUT/$tag.o" >"$OUT/$tag.compile.log" 2>&1
+  "$PERFTC" "$src" "$@" $PERFTC_FLAGS --dtype=f64 --emit=obj -o "$OUT/$tag.o" >"$OUT/$tag.compile.log" 2>&1
   prc=$?
   if [ $prc -ne 0 ] || [ ! -s "$OUT/$tag.o" ]; then
     reason="perftc failed (exit $prc): $(grep -m1 -i 'error' "$OUT/$tag.compile.log" || tail -n 1 "$OUT/$tag.compile.log")"
