@@ -42,7 +42,7 @@ const Target cuda_target = {
     .kind = TARGET_CUDA,
     .lowering_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=fatbin toolkit=" PERFT_CUDA_DIR
                          "}," HOST_LOWERING,
-    .ptx_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=isa}",
+    .ptx_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=isa toolkit=" PERFT_CUDA_DIR "}",
     .triple = NULL,
     .host_cpu = 1,
     .gpu_runtime = 1,

@@ -17,8 +17,11 @@
 // CHECK-NEXT: perft-plan-workspace
 // CHECK-NEXT: options: reuse=0|1 (default 1)
 // CHECK-NEXT: perft-emit-kernels
-// CHECK-NEXT: options: target=cpu parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0)
+// CHECK-NEXT: options: target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0)
 // CHECK-NEXT: perft-manifest
+// CHECK-NEXT: perft-gpu-launch
+// CHECK-NEXT: perft-gpu-host
+// CHECK-NEXT: perft-gpu-one-module
 // CHECK-NOT: {{^}}module
 module {
   func.func @f() {
