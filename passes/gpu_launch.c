@@ -247,20 +247,112 @@ static void launch_serial(MlirOperation first, MlirOperation end) {
   hoist_allocas(launch, launch_body);
 }
 
-/* A top-level scf.parallel as a launch with one thread an iteration. */
-static void launch_parallel(MlirOperation parallel) {
-  Builder b = builder_before(parallel, mlirOperationGetLocation(parallel));
+/* Iterations of an scf.parallel (all its dimensions) from b's position; counts[d] gets each one's. */
+static MlirValue iteration_count(Builder *b, MlirOperation parallel, MlirValue *counts) {
   intptr_t dims = mlirOperationGetNumOperands(parallel) / 3;
-  MlirValue counts[8], total = build_index_constant(&b, 1);
   IR_CHECK(dims <= 8, "perft-gpu-launch: an scf.parallel of more than 8 dimensions");
+  MlirValue total = build_index_constant(b, 1);
   for (intptr_t d = 0; d < dims; d++) { /* ceil((upper - lower) / step) */
     MlirValue lower = mlirOperationGetOperand(parallel, d), upper = mlirOperationGetOperand(parallel, dims + d),
               step = mlirOperationGetOperand(parallel, 2 * dims + d);
-    counts[d] = index_op(&b, "arith.ceildivsi", index_op(&b, "arith.subi", upper, lower), step);
-    total = index_op(&b, "arith.muli", total, counts[d]);
+    counts[d] = index_op(b, "arith.ceildivsi", index_op(b, "arith.subi", upper, lower), step);
+    total = index_op(b, "arith.muli", total, counts[d]);
   }
+  return total;
+}
+
+/* Replaces the induction variables of `parallel` by those of its iteration number i (the last
+ * dimension fastest), built with b. */
+static void bind_induction_variables(Builder *b, MlirOperation parallel, const MlirValue *counts, MlirValue i) {
+  intptr_t dims = mlirOperationGetNumOperands(parallel) / 3;
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
+  MlirValue rest = i;
+  for (intptr_t d = dims; d-- > 0;) {
+    MlirValue index = dims == 1 ? rest : index_op(b, "arith.remsi", rest, counts[d]);
+    if (d > 0) rest = index_op(b, "arith.divsi", rest, counts[d]);
+    MlirValue iv = index_op(b, "arith.addi", mlirOperationGetOperand(parallel, d),
+                            index_op(b, "arith.muli", index, mlirOperationGetOperand(parallel, 2 * dims + d)));
+    mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, d), iv);
+  }
+}
+
+/* Whether a parallel loop holds parallel loops and, besides them, only pure index arithmetic and
+ * views: then its iterations can be blocks and the inner loops' iterations the blocks' threads. */
+static int nests_parallel_loops(MlirOperation parallel) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
+  MlirOperation terminator = mlirBlockGetTerminator(body);
+  int inner = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, terminator);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (op_is(op, "scf.parallel")) inner++;
+    else if (!host_pure_kind(op)) return 0;
+  }
+  return inner > 0;
+}
+
+/* A top-level scf.parallel that nests parallel loops as a launch of a block an outer iteration;
+ * each inner loop's iterations spread over the block's threads (thread t takes t, t + 256, ...),
+ * a gpu.barrier between one inner loop and the next (the second may read what the first wrote):
+ *   gpu.launch blocks(%bx, ...) in (%n_outer, 1, 1) threads(%tx, ...) in (256, 1, 1) {
+ *     %outer_iv = lower + %bx * step ; ... pure ops ...
+ *     scf.for %t = %tx to %n_inner step 256 { %inner_iv = ... ; inner body }
+ *     gpu.barrier
+ *     scf.for %t = %tx to %n_inner2 step 256 { ... }
+ *   } */
+static void launch_two_level(MlirOperation parallel) {
+  Builder b = builder_before(parallel, mlirOperationGetLocation(parallel));
+  MlirValue counts[8], total = iteration_count(&b, parallel, counts);
   MlirValue threads = build_index_constant(&b, THREADS_PER_BLOCK);
-  MlirValue blocks = index_op(&b, "arith.maxsi", index_op(&b, "arith.ceildivsi", total, threads), build_index_constant(&b, 1));
+  MlirValue blocks = index_op(&b, "arith.maxsi", total, build_index_constant(&b, 1));
+  MlirBlock launch_body;
+  MlirOperation terminator, launch = build_launch(&b, blocks, threads, &launch_body, &terminator);
+  Builder in = builder_before(terminator, b.location);
+  MlirValue block = mlirBlockGetArgument(launch_body, 0), thread = mlirBlockGetArgument(launch_body, 3);
+  bind_induction_variables(&in, parallel, counts, block);
+  /* a block past the end (only when the loop has no iteration at all) runs no inner iteration */
+  MlirNamedAttribute less_than = named_attribute(b.context, "predicate", parse_attribute(b.context, "2 : i64"));
+  MlirValue in_range =
+      build_value(&in, "arith.cmpi", 2, (MlirValue[]){block, total}, mlirIntegerTypeGet(b.context, 1), 1, &less_than);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
+  move_before(mlirBlockGetFirstOperation(body), mlirBlockGetTerminator(body), terminator);
+  mlirOperationDestroy(parallel);
+  /* the inner loops, now at the launch body's top level */
+  MlirOperation inner[64];
+  int num_inner = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(launch_body); !mlirOperationEqual(op, terminator);
+       op = mlirOperationGetNextInBlock(op))
+    if (op_is(op, "scf.parallel") && num_inner < 64) inner[num_inner++] = op;
+  MlirType index = mlirIndexTypeGet(b.context);
+  for (int q = 0; q < num_inner; q++) {
+    Builder at = builder_before(inner[q], b.location);
+    MlirValue inner_counts[8], n = iteration_count(&at, inner[q], inner_counts);
+    n = build_value(&at, "arith.select", 3, (MlirValue[]){in_range, n, build_index_constant(&at, 0)}, index, 0, NULL);
+    MlirBlock loop_body;
+    build_region_op(&at, "scf.for", 3, (MlirValue[]){thread, n, threads}, 0, NULL, 1, &index, &loop_body);
+    Builder loop = {.context = b.context, .block = loop_body, .anchor = null_operation(), .location = b.location};
+    MlirOperation yield = build_op(&loop, "scf.yield", 0, NULL, 0, NULL, 0, NULL);
+    loop = builder_before(yield, b.location);
+    bind_induction_variables(&loop, inner[q], inner_counts, mlirBlockGetArgument(loop_body, 0));
+    MlirBlock inner_body = mlirRegionGetFirstBlock(mlirOperationGetRegion(inner[q], 0));
+    move_before(mlirBlockGetFirstOperation(inner_body), mlirBlockGetTerminator(inner_body), yield);
+    if (q + 1 < num_inner) build_op(&at, "gpu.barrier", 0, NULL, 0, NULL, 0, NULL);
+    mlirOperationDestroy(inner[q]);
+  }
+  serialize_nested(launch);
+  hoist_allocas(launch, launch_body);
+}
+
+/* A top-level scf.parallel as a launch with one thread an iteration (see the file's comment). */
+static void launch_parallel(MlirOperation parallel) {
+  if (nests_parallel_loops(parallel)) {
+    launch_two_level(parallel);
+    return;
+  }
+  Builder b = builder_before(parallel, mlirOperationGetLocation(parallel));
+  MlirValue counts[8], total = iteration_count(&b, parallel, counts);
+  MlirValue threads = build_index_constant(&b, THREADS_PER_BLOCK);
+  MlirValue blocks =
+      index_op(&b, "arith.maxsi", index_op(&b, "arith.ceildivsi", total, threads), build_index_constant(&b, 1));
   MlirBlock launch_body;
   MlirOperation terminator, launch = build_launch(&b, blocks, threads, &launch_body, &terminator);
   Builder in = builder_before(terminator, b.location);
@@ -282,15 +374,8 @@ static void launch_parallel(MlirOperation parallel) {
   Builder then = {.context = b.context, .block = then_block, .anchor = null_operation(), .location = b.location};
   MlirOperation yield = build_op(&then, "scf.yield", 0, NULL, 0, NULL, 0, NULL);
   then = builder_before(yield, b.location);
+  bind_induction_variables(&then, parallel, counts, i);
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
-  MlirValue rest = i;
-  for (intptr_t d = dims; d-- > 0;) { /* the last dimension fastest */
-    MlirValue index = dims == 1 ? rest : index_op(&then, "arith.remsi", rest, counts[d]);
-    if (d > 0) rest = index_op(&then, "arith.divsi", rest, counts[d]);
-    MlirValue iv = index_op(&then, "arith.addi", mlirOperationGetOperand(parallel, d),
-                            index_op(&then, "arith.muli", index, mlirOperationGetOperand(parallel, 2 * dims + d)));
-    mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, d), iv);
-  }
   move_before(mlirBlockGetFirstOperation(body), mlirBlockGetTerminator(body), yield);
   mlirOperationDestroy(parallel);
   serialize_nested(launch);

@@ -325,7 +325,38 @@ static void dot_columns(Kernel *k, RowSource x, Weights w, MlirValue n_begin, Ml
   }
 }
 
+/* On a GPU: a block of BLOCK_COLS weights a GPU block, its register blocks of BLOCK_ROWS rows the
+ * block's threads (perft-gpu-launch maps the nested scf.parallel so); each register block over
+ * all of K (whole sums, as a combined output needs). A combined output adds several routed rows
+ * into one token's row, so there the rows stay on one thread. */
+static void dot_rows_gpu(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, Output out,
+                         int accumulate) {
+  int64_t N = dim(out.memref, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
+  MlirValue ns[BLOCK_COLS];
+  for (int part = 0; part < 2; part++) { /* the blocks of BLOCK_COLS weights, then the last N % BLOCK_COLS */
+    int columns = part == 0 ? BLOCK_COLS : (int)(N - N_blocked);
+    if (part == 0 ? N_blocked == 0 : columns == 0) continue;
+    Loop n0 = part == 0 ? parallel_begin(k, C(0), C(N_blocked), BLOCK_COLS) : parallel_begin(k, C(N_blocked), C(N_blocked + 1), 1);
+    for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j < columns ? j : columns - 1));
+    if (is_combined(out)) {
+      MlirValue count = arith(k, "arith.subi", last, first);
+      MlirValue blocked_end =
+          arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
+      dot_rows_pass(k, x, w, ns, columns, first, blocked_end, last, 1, no_value, no_value, out, accumulate);
+    } else {
+      Loop row0 = parallel_begin(k, first, last, BLOCK_ROWS); /* every block guarded: the same loop for each row */
+      dot_block(k, x, w, row0.iv, last, 1, ns, columns, 1, no_value, no_value, out, accumulate);
+      parallel_end(k, &row0);
+    }
+    parallel_end(k, &n0);
+  }
+}
+
 void matmul_dot_rows(Kernel *k, RowSource x, Weights w, MlirValue first, MlirValue last, Output out, int accumulate) {
+  if (k->gpu) {
+    dot_rows_gpu(k, x, w, first, last, out, accumulate);
+    return;
+  }
   int64_t N = dim(out.memref, 1), K = dim(x.memref, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
   MlirValue count = arith(k, "arith.subi", last, first);
   MlirValue blocked_end = arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
@@ -496,6 +527,22 @@ static void axpy_range(Kernel *k, RowSource x, Weights w, MlirValue first, MlirV
       END(row);
       n_done += pieces * width;
     }
+    return;
+  }
+  if (k->gpu) { /* a GPU block a row, its threads the columns: out[row, n] summed over kk in order */
+    Loop row = parallel_begin(k, first, last, 1);
+    Loop n = parallel_begin(k, C(N_strips), C(N), 1);
+    MlirValue x_row = x.transposed ? row.iv : source_row(k, x, row.iv);
+    MlirValue init = accumulate ? load_weight(k, out, row.iv, n.iv) : F(0.0);
+    int strict = k->strict;
+    k->strict = 1; /* the sum in order, however LLVM would vectorise a reassociable reduction */
+    Loop kk = loop_begin(k, k_begin, k_end, init);
+    MlirValue a = row_element(k, x, x_row, kk.iv), w_row = gathered_row(k, w.perm, w.slots, kk.iv);
+    MlirValue sum = loop_end(k, &kk, ADD(kk.acc, MUL(a, load_weight(k, w, w_row, n.iv))));
+    k->strict = strict;
+    store_weight(k, sum, out, row.iv, n.iv);
+    parallel_end(k, &n);
+    parallel_end(k, &row);
     return;
   }
   /* without vectors: one row at a time, vectorised by LLVM along n */
