@@ -295,6 +295,10 @@ static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue 
  * rows read their token's row of x; a combined output is y[T,N] (fill, then scatter-adds). */
 static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, Output y, int transpose_w,
                            MlirValue panel) {
+  if (k->gpu) { /* experts side by side; gathered rows read through perm, no panel */
+    matmul_grouped_gpu(k, rows, bank, offsets, y, transpose_w);
+    return;
+  }
   if (!mlirValueIsNull(y.perm)) fill(k, y.memref, 0.0);
   FOR(e, C(0), C(dim(bank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
@@ -320,6 +324,10 @@ static void grouped_matmul(Kernel *k, RowSource rows, MlirValue bank, MlirValue 
 /* dW_e = Σ_rows of e dy[row]ᵀ rows[row]  (as [N,K] when transpose_w, else [K,N]) */
 static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, MlirValue offsets,
                                        MlirValue dbank, int transpose_w) {
+  if (k->gpu) {
+    matmul_grouped_grad_weight_gpu(k, dy, rows, offsets, dbank, transpose_w);
+    return;
+  }
   fill(k, dbank, 0.0);
   FOR(e, C(0), C(dim(dbank, 0)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
@@ -332,12 +340,12 @@ static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, 
 /* ---- concat and slice: to[to_row + i, to_col + j] = from[from_row + i, from_col + j] over rows × cols ---- */
 static void copy_window(Kernel *k, MlirValue from, int64_t from_row, int64_t from_col, MlirValue to, int64_t to_row,
                         int64_t to_col, int64_t rows, int64_t cols) {
-  FOR(i, C(0), C(rows));
+  ROWS(i, rows, cols);
   FOR(j, C(0), C(cols));
   MlirValue v = LOAD(k, from, IADD(i.iv, C(from_row)), IADD(j.iv, C(from_col)));
   STORE(k, v, to, IADD(i.iv, C(to_row)), IADD(j.iv, C(to_col)));
   END(j);
-  END(i);
+  END_ROWS(i);
 }
 
 /* y = [a | b] along axis */

@@ -247,6 +247,59 @@ static void launch_serial(MlirOperation first, MlirOperation end) {
   hoist_allocas(launch, launch_body);
 }
 
+/* The memref a view-like op chain starts from (a kernel function's argument, usually). */
+static MlirValue root_memref(MlirValue v) {
+  while (!mlirValueIsABlockArgument(v)) {
+    MlirOperation op = mlirOpResultGetOwner(v);
+    if (!(op_is(op, "memref.collapse_shape") || op_is(op, "memref.expand_shape") || op_is(op, "memref.subview") ||
+          op_is(op, "memref.cast") || op_is(op, "memref.reinterpret_cast")))
+      break;
+    v = mlirOperationGetOperand(op, 0);
+  }
+  return v;
+}
+
+/* What an op reads and whether it writes: the root memrefs of its loads (up to 32) and of its
+ * stores; `unknown` when it holds an op that may write anything (a call). */
+typedef struct {
+  MlirValue read[32], written[32];
+  int num_read, num_written, unknown;
+} Effects;
+
+static void add_root(MlirValue *list, int *count, int *unknown, MlirValue memref) {
+  MlirValue root = root_memref(memref);
+  for (int i = 0; i < *count; i++)
+    if (mlirValueEqual(list[i], root)) return;
+  if (*count == 32) *unknown = 1;
+  else list[(*count)++] = root;
+}
+
+static MlirWalkResult collect_effects(MlirOperation op, void *data) {
+  Effects *e = data;
+  if (op_is(op, "memref.load") || op_is(op, "vector.load"))
+    add_root(e->read, &e->num_read, &e->unknown, mlirOperationGetOperand(op, 0));
+  else if (op_is(op, "memref.store") || op_is(op, "vector.store"))
+    add_root(e->written, &e->num_written, &e->unknown, mlirOperationGetOperand(op, 1));
+  else if (!(host_pure_kind(op) || name_starts(op, "scf.") || name_starts(op, "math.") || op_is(op, "memref.alloca") ||
+             name_starts(op, "llvm.intr.stack")))
+    e->unknown = 1;
+  return MlirWalkResultAdvance;
+}
+
+static Effects effects_of(MlirOperation op) {
+  Effects e = {.num_read = 0, .num_written = 0, .unknown = 0};
+  mlirOperationWalk(op, collect_effects, &e, MlirWalkPreOrder);
+  return e;
+}
+
+static int writes_any(const Effects *writer, const Effects *reader) {
+  if (writer->unknown) return 1;
+  for (int w = 0; w < writer->num_written; w++)
+    for (int r = 0; r < reader->num_read; r++)
+      if (mlirValueEqual(writer->written[w], reader->read[r])) return 1;
+  return 0;
+}
+
 /* Iterations of an scf.parallel (all its dimensions) from b's position; counts[d] gets each one's. */
 static MlirValue iteration_count(Builder *b, MlirOperation parallel, MlirValue *counts) {
   intptr_t dims = mlirOperationGetNumOperands(parallel) / 3;
@@ -276,18 +329,29 @@ static void bind_induction_variables(Builder *b, MlirOperation parallel, const M
   }
 }
 
-/* Whether a parallel loop holds parallel loops and, besides them, only pure index arithmetic and
- * views: then its iterations can be blocks and the inner loops' iterations the blocks' threads. */
+/* Whether a parallel loop holds parallel loops and, besides them, only index arithmetic, views and
+ * loads of what the inner loops do not write (an expert's row range): then its iterations can be
+ * blocks and the inner loops' iterations the blocks' threads (every thread of a block does the
+ * outer work, alike). */
 static int nests_parallel_loops(MlirOperation parallel) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
   MlirOperation terminator = mlirBlockGetTerminator(body);
   int inner = 0;
+  Effects outer = {.num_read = 0, .num_written = 0, .unknown = 0};
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, terminator);
        op = mlirOperationGetNextInBlock(op)) {
     if (op_is(op, "scf.parallel")) inner++;
+    else if (op_is(op, "memref.load")) add_root(outer.read, &outer.num_read, &outer.unknown, mlirOperationGetOperand(op, 0));
     else if (!host_pure_kind(op)) return 0;
   }
-  return inner > 0;
+  if (inner == 0 || outer.unknown) return 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, terminator);
+       op = mlirOperationGetNextInBlock(op))
+    if (op_is(op, "scf.parallel")) {
+      Effects q = effects_of(op);
+      if (writes_any(&q, &outer)) return 0;
+    }
+  return 1;
 }
 
 /* A top-level scf.parallel that nests parallel loops as a launch of a block an outer iteration;
@@ -380,59 +444,6 @@ static void launch_parallel(MlirOperation parallel) {
   mlirOperationDestroy(parallel);
   serialize_nested(launch);
   hoist_allocas(launch, launch_body);
-}
-
-/* The memref a view-like op chain starts from (a kernel function's argument, usually). */
-static MlirValue root_memref(MlirValue v) {
-  while (!mlirValueIsABlockArgument(v)) {
-    MlirOperation op = mlirOpResultGetOwner(v);
-    if (!(op_is(op, "memref.collapse_shape") || op_is(op, "memref.expand_shape") || op_is(op, "memref.subview") ||
-          op_is(op, "memref.cast") || op_is(op, "memref.reinterpret_cast")))
-      break;
-    v = mlirOperationGetOperand(op, 0);
-  }
-  return v;
-}
-
-/* What an op reads and whether it writes: the root memrefs of its loads (up to 32) and of its
- * stores; `unknown` when it holds an op that may write anything (a call). */
-typedef struct {
-  MlirValue read[32], written[32];
-  int num_read, num_written, unknown;
-} Effects;
-
-static void add_root(MlirValue *list, int *count, int *unknown, MlirValue memref) {
-  MlirValue root = root_memref(memref);
-  for (int i = 0; i < *count; i++)
-    if (mlirValueEqual(list[i], root)) return;
-  if (*count == 32) *unknown = 1;
-  else list[(*count)++] = root;
-}
-
-static MlirWalkResult collect_effects(MlirOperation op, void *data) {
-  Effects *e = data;
-  if (op_is(op, "memref.load") || op_is(op, "vector.load"))
-    add_root(e->read, &e->num_read, &e->unknown, mlirOperationGetOperand(op, 0));
-  else if (op_is(op, "memref.store") || op_is(op, "vector.store"))
-    add_root(e->written, &e->num_written, &e->unknown, mlirOperationGetOperand(op, 1));
-  else if (!(host_pure_kind(op) || name_starts(op, "scf.") || name_starts(op, "math.") || op_is(op, "memref.alloca") ||
-             name_starts(op, "llvm.intr.stack")))
-    e->unknown = 1;
-  return MlirWalkResultAdvance;
-}
-
-static Effects effects_of(MlirOperation op) {
-  Effects e = {.num_read = 0, .num_written = 0, .unknown = 0};
-  mlirOperationWalk(op, collect_effects, &e, MlirWalkPreOrder);
-  return e;
-}
-
-static int writes_any(const Effects *writer, const Effects *reader) {
-  if (writer->unknown) return 1;
-  for (int w = 0; w < writer->num_written; w++)
-    for (int r = 0; r < reader->num_read; r++)
-      if (mlirValueEqual(writer->written[w], reader->read[r])) return 1;
-  return 0;
 }
 
 /* Whether every read of op's results is inside `loop` (and op has results). */

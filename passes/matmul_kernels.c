@@ -601,3 +601,110 @@ int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose
   }
   return 1;
 }
+
+/* ---- grouped GEMMs on a GPU (Kernel.gpu) ----
+ * The CPU walks the experts one after another (a combine scatter-adds several experts' rows into one
+ * token's row; the gathered rows share one packing panel). On a GPU:
+ *   a plain output (each routed row its own): a GPU block an (expert, output column), its threads
+ *     the expert's rows, one dot product each — nested parallel loops, which perft-gpu-launch maps
+ *     onto blocks and threads; the rows are read through perm where gathered (no panel);
+ *   any other output (combined, with an addend, joined): a thread a block of BLOCK_COLS columns,
+ *     over the experts and their rows in order, as the CPU does it (the same order of additions
+ *     into a token's row).
+ * Every sum is taken in the CPU's order: the dot form in chunks of DOT_CHUNK, each from zero, added
+ * (whole_sums), the axpy form running through K. */
+
+/* Σ_kk x(row, kk) · w(e, n, kk) over K in chunks of DOT_CHUNK (as whole_sums adds them). */
+static MlirValue chunked_dot(Kernel *k, RowSource x, MlirValue x_row, Weights w, MlirValue n, int64_t K) {
+  MlirValue total = no_value;
+  for (int64_t c0 = 0; c0 < K; c0 += DOT_CHUNK) {
+    int64_t c1 = c0 + DOT_CHUNK < K ? c0 + DOT_CHUNK : K;
+    Loop kk = loop_begin(k, C(c0), C(c1), F(0.0));
+    MlirValue s = loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, x.memref, x_row, kk.iv), load_weight(k, w, n, kk.iv))));
+    total = mlirValueIsNull(total) ? s : ADD(total, s);
+  }
+  return mlirValueIsNull(total) ? F(0.0) : total;
+}
+
+static void grouped_plain_gpu(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, MlirValue y,
+                              int transpose_w) {
+  int64_t E = dim(bank, 0), N = dim(y, 1), K = dim(rows.memref, 1);
+  int strict = k->strict;
+  k->strict = 1; /* every sum in order */
+  Loop p = parallel_begin(k, C(0), C(E * N), 1);
+  MlirValue e = arith(k, "arith.divui", p.iv, C(N)), n = arith(k, "arith.remui", p.iv, C(N));
+  MlirValue first = to_index(k, LOAD(k, offsets, e)), last = to_index(k, LOAD(k, offsets, arith(k, "arith.addi", e, C(1))));
+  Loop r = parallel_begin(k, first, last, 1);
+  MlirValue x_row = source_row(k, rows, r.iv);
+  Weights w = {bank, e, no_value, 0, no_value, no_value};
+  MlirValue sum;
+  if (transpose_w) {
+    sum = chunked_dot(k, rows, x_row, w, n, K);
+  } else { /* y[r, n] = Σ_kk x[r, kk] · bank[e, kk, n], running */
+    Loop kk = loop_begin(k, C(0), C(K), F(0.0));
+    sum = loop_end(k, &kk, ADD(kk.acc, MUL(LOAD(k, rows.memref, x_row, kk.iv), load_weight(k, w, kk.iv, n))));
+  }
+  STORE(k, sum, y, r.iv, n);
+  parallel_end(k, &r);
+  parallel_end(k, &p);
+  k->strict = strict;
+}
+
+static void grouped_columns_gpu(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, Output y) {
+  int64_t E = dim(bank, 0), N = dim(y.memref, 1), N_blocked = N / BLOCK_COLS * BLOCK_COLS;
+  MlirValue ns[BLOCK_COLS];
+  for (int part = 0; part < 2; part++) { /* the blocks of BLOCK_COLS columns, then the last N % BLOCK_COLS */
+    int columns = part == 0 ? BLOCK_COLS : (int)(N - N_blocked);
+    if (part == 0 ? N_blocked == 0 : columns == 0) continue;
+    Loop n0 = part == 0 ? parallel_begin(k, C(0), C(N_blocked), BLOCK_COLS)
+                        : parallel_begin(k, C(N_blocked), C(N_blocked + 1), 1);
+    for (int j = 0; j < BLOCK_COLS; j++) ns[j] = arith(k, "arith.addi", n0.iv, C(j < columns ? j : columns - 1));
+    FOR(e, C(0), C(E));
+    MlirValue first = to_index(k, LOAD(k, offsets, e.iv));
+    MlirValue last = to_index(k, LOAD(k, offsets, arith(k, "arith.addi", e.iv, C(1))));
+    Weights w = {bank, e.iv, no_value, 0, no_value, no_value};
+    Output out = y;
+    out.second_w.expert = e.iv;
+    MlirValue count = arith(k, "arith.subi", last, first);
+    MlirValue blocked_end =
+        arith(k, "arith.addi", first, arith(k, "arith.muli", arith(k, "arith.divui", count, C(BLOCK_ROWS)), C(BLOCK_ROWS)));
+    dot_rows_pass(k, rows, w, ns, columns, first, blocked_end, last, 1, no_value, no_value, out, 0);
+    END(e);
+    parallel_end(k, &n0);
+  }
+}
+
+void matmul_grouped_gpu(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, Output y, int transpose_w) {
+  int plain = mlirValueIsNull(y.perm) && mlirValueIsNull(y.addend) && mlirValueIsNull(y.second_x) && y.scale == 1.0;
+  if (plain) {
+    grouped_plain_gpu(k, rows, bank, offsets, y.memref, transpose_w);
+    return;
+  }
+  IR_CHECK(transpose_w, "matmul_grouped_gpu: a combined, scaled or joined output of the axpy form");
+  if (!mlirValueIsNull(y.perm)) fill(k, y.memref, 0.0);
+  grouped_columns_gpu(k, rows, bank, offsets, y);
+}
+
+/* dbank[e] = Σ over e's rows of dyᵀ · rows ([N, K] when transpose_w, else [K, N]): a GPU block an
+ * (expert, row of dbank[e]), its threads the columns, each summing the expert's rows in order (as
+ * the CPU's axpy form does, from the zeros it fills in first). */
+void matmul_grouped_grad_weight_gpu(Kernel *k, MlirValue dy, RowSource rows, MlirValue offsets, MlirValue dbank,
+                                    int transpose_w) {
+  int64_t E = dim(dbank, 0), A = dim(dbank, 1), B = dim(dbank, 2);
+  fill(k, dbank, 0.0);
+  int strict = k->strict;
+  k->strict = 1;
+  Loop p = parallel_begin(k, C(0), C(E * A), 1);
+  MlirValue e = arith(k, "arith.divui", p.iv, C(A)), a = arith(k, "arith.remui", p.iv, C(A));
+  MlirValue first = to_index(k, LOAD(k, offsets, e)), last = to_index(k, LOAD(k, offsets, arith(k, "arith.addi", e, C(1))));
+  Loop b = parallel_begin(k, C(0), C(B), 1);
+  Loop row = loop_begin(k, first, last, LOAD(k, dbank, e, a, b.iv));
+  MlirValue x_row = source_row(k, rows, row.iv);
+  MlirValue product = transpose_w ? MUL(LOAD(k, dy, row.iv, a), LOAD(k, rows.memref, x_row, b.iv))  /* dw[n, kk] */
+                                  : MUL(LOAD(k, rows.memref, x_row, a), LOAD(k, dy, row.iv, b.iv)); /* dw[kk, n] */
+  MlirValue sum = loop_end(k, &row, ADD(row.acc, product));
+  STORE(k, sum, dbank, e, a, b.iv);
+  parallel_end(k, &b);
+  parallel_end(k, &p);
+  k->strict = strict;
+}

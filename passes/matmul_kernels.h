@@ -88,4 +88,10 @@ void matmul_weight_gradient_rows(Kernel *k, MlirValue dy, RowSource x, Weights d
 /* c += op(a) · op(b) for 2-D memrefs (linalg.matmul, _transpose_a, _transpose_b). */
 int matmul_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);
 
+/* On a GPU (Kernel.gpu): the grouped GEMM out = rows · bank[e]ᵀ (transpose_w) or rows · bank[e] over
+ * each expert e's rows [offsets[e], offsets[e+1]), and its weight gradient (matmul_kernels.c). */
+void matmul_grouped_gpu(Kernel *k, RowSource rows, MlirValue bank, MlirValue offsets, Output y, int transpose_w);
+void matmul_grouped_grad_weight_gpu(Kernel *k, MlirValue dy, RowSource rows, MlirValue offsets, MlirValue dbank,
+                                    int transpose_w);
+
 #endif

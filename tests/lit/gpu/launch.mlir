@@ -1,8 +1,9 @@
 // perft-gpu-launch: a kernel function's top-level scf.parallel becomes one gpu.launch, a thread an
 // iteration (guarded: 300 iterations, 2 blocks of 256 threads); the serial work before it (a
 // loop over a scratch row) becomes a launch of one thread; constants and views stay on the
-// host, hoisted; a nested scf.parallel becomes scf.for; the seed loaded before the parallel
-// loop moves into it (each thread reads it); func.call and return stay.
+// host, hoisted; an scf.parallel nested in the thread's serial loop becomes scf.for (one that
+// nests parallel loops directly maps onto blocks and threads: launch_two_level.mlir); the seed
+// loaded before the parallel loop moves into it (each thread reads it); return stays.
 // RUN: %perft_opt %s -p 'perft-gpu-launch' | FileCheck %s
 
 // CHECK-LABEL: func.func private @kernel(
@@ -41,12 +42,14 @@ module {
     }
     %s = memref.load %seed[%c0] : memref<1xi32>
     scf.parallel (%r) = (%c0) to (%c300) step (%c1) {
-      scf.parallel (%c) = (%c0) to (%c4) step (%c1) {
-        %v = memref.load %x[%r, %c] : memref<300x4xf32>
-        %f = arith.sitofp %s : i32 to f32
-        %w = arith.mulf %v, %f : f32
-        memref.store %w, %y[%r, %c] : memref<300x4xf32>
-        scf.reduce
+      scf.for %once = %c0 to %c1 step %c1 {
+        scf.parallel (%c) = (%c0) to (%c4) step (%c1) {
+          %v = memref.load %x[%r, %c] : memref<300x4xf32>
+          %f = arith.sitofp %s : i32 to f32
+          %w = arith.mulf %v, %f : f32
+          memref.store %w, %y[%r, %c] : memref<300x4xf32>
+          scf.reduce
+        }
       }
       scf.reduce
     }
