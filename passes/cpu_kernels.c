@@ -664,15 +664,21 @@ static MlirValue labels_in_loss(Kernel *k, MlirValue labels) {
 }
 
 /* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss */
-static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out) {
-  int64_t T = dim(logits, 0);
-  Loop t = loop_begin(k, C(0), C(T), F(0.0));
+/* loss = Σ_t terms[t] / labels_in_loss: each row's term (in parallel) into terms[T], then their sum in order */
+static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out, MlirValue terms) {
+  int64_t T = dim(logits, 0), V = dim(logits, 1);
+  ROWS(t, T, V);
   MlirValue max, log_sum;
   log_sum_exp(k, logits, t.iv, &max, &log_sum);
   MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
   MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
-  MlirValue term = select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0));
-  MlirValue total = loop_end(k, &t, ADD(t.acc, term));
+  STORE(k, select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0)), terms, t.iv);
+  END_ROWS(t);
+  int strict = k->strict;
+  k->strict = 1;
+  Loop s = loop_begin(k, C(0), C(T), F(0.0));
+  MlirValue total = loop_end(k, &s, ADD(s.acc, LOAD(k, terms, s.iv)));
+  k->strict = strict;
   store(k, DIV(total, labels_in_loss(k, labels)), out, 0, NULL);
 }
 
@@ -1250,7 +1256,7 @@ KERNEL(causal_attention_grad) {
   return 1;
 }
 KERNEL(embedding_grad) { embedding_grad(k, flat(k, b[0]), b[1], b[2]); return 1; }
-KERNEL(cross_entropy) { cross_entropy(k, b[0], flat(k, b[1]), b[2]); return 1; } /* labels [T] or [B, S] */
+KERNEL(cross_entropy) { cross_entropy(k, b[0], flat(k, b[1]), b[2], b[3]); return 1; } /* labels [T] or [B, S] */
 KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], flat(k, b[1]), b[2], b[3]); return 1; }
 /* dropout and dropout_grad draw the same mask: (x or dy, seed) -> out */
 KERNEL(dropout) { dropout(k, b[0], b[1], b[2], op_float_attribute(op, "p", 0.0)); return 1; }

@@ -99,6 +99,11 @@ static int load_balance_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 1));
   return 1;
 }
+/* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order) */
+static int cross_entropy_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0));
+  return 1;
+}
 /* load_balance_grad: counts[E] */
 static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
   MlirType dp = op_output_type(op, op_info_of(op), 0);
@@ -337,7 +342,8 @@ const OpInfo op_table[OP_COUNT] = {
                            KERNELS(cpu_embedding_grad)},
     [OP_CROSS_ENTROPY] = {"perft.cross_entropy", OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", ANY_RANK)),
                           RESULTS(FLOAT("loss", "S", 0)), .verify = verify_cross_entropy,
-                          .backward = backward_cross_entropy, KERNELS(cpu_cross_entropy)},
+                          .backward = backward_cross_entropy, .scratch = cross_entropy_scratch,
+                          KERNELS(cpu_cross_entropy)},
     [OP_CROSS_ENTROPY_GRAD] = {"perft.cross_entropy_grad",
                                OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", ANY_RANK), FLOAT("dl", "S", 0)),
                                RESULTS(FLOAT("dlogits", "L", 2)), .verify = verify_cross_entropy, GRADIENT_OP,
