@@ -22,7 +22,7 @@
  *     return
  *   }
  * Each top-level scf.parallel becomes one launch, an iteration a thread (a multi-dimensional one
- * is numbered last dimension fastest). The other top-level work of a function — serial loops,
+ * is numbered last dimension fastest); a top-level memref.copy becomes such a loop first. The other top-level work of a function — serial loops,
  * loads and stores, each run of it between parallel loops — becomes a launch of one thread.
  * Constants, index arithmetic and views of memrefs (memref.view, subview, collapse_shape ...)
  * stay on the host, hoisted to the function's start; func.call and func.return stay in place.
@@ -39,6 +39,7 @@
 #include "external_pass.h"
 #include "ir_builder.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -491,10 +492,49 @@ static void absorb_scalar_work(MlirOperation parallel, MlirBlock body) {
   free(before);
 }
 
+/* A memref.copy of rank >= 1 (results copied into their output buffers) as a parallel loop over
+ * its elements, so that it becomes a thread an element, not a copy on one thread:
+ *   scf.parallel (%i, %j) = (0, 0) to (M, N) step (1, 1) { dst[%i, %j] = src[%i, %j] } */
+static void copy_to_parallel_loop(MlirOperation copy) {
+  MlirValue source = mlirOperationGetOperand(copy, 0), target = mlirOperationGetOperand(copy, 1);
+  MlirType type = mlirValueGetType(source);
+  intptr_t rank = mlirShapedTypeGetRank(type);
+  if (rank == 0 || rank > 8 || !mlirShapedTypeHasStaticShape(type)) return;
+  Builder b = builder_before(copy, mlirOperationGetLocation(copy));
+  MlirValue bounds[24];
+  MlirType types[8];
+  for (intptr_t d = 0; d < rank; d++) {
+    bounds[d] = build_index_constant(&b, 0);
+    bounds[rank + d] = build_index_constant(&b, mlirShapedTypeGetDimSize(type, d));
+    bounds[2 * rank + d] = build_index_constant(&b, 1);
+    types[d] = mlirIndexTypeGet(b.context);
+  }
+  char segments[64];
+  snprintf(segments, sizeof segments, "array<i32: %d, %d, %d, 0>", (int)rank, (int)rank, (int)rank);
+  MlirNamedAttribute sizes = named_attribute(b.context, "operandSegmentSizes", parse_attribute(b.context, segments));
+  MlirBlock body;
+  build_region_op(&b, "scf.parallel", (int)(3 * rank), bounds, 1, &sizes, (int)rank, types, &body);
+  Builder in = {.context = b.context, .block = body, .anchor = null_operation(), .location = b.location};
+  MlirValue operands[10];
+  operands[0] = source;
+  for (intptr_t d = 0; d < rank; d++) operands[1 + d] = mlirBlockGetArgument(body, d);
+  MlirValue value = build_value(&in, "memref.load", (int)(1 + rank), operands, mlirShapedTypeGetElementType(type), 0, NULL);
+  operands[0] = value;
+  operands[1] = target;
+  for (intptr_t d = 0; d < rank; d++) operands[2 + d] = mlirBlockGetArgument(body, d);
+  build_op(&in, "memref.store", (int)(2 + rank), operands, 0, NULL, 0, NULL);
+  build_op(&in, "scf.reduce", 0, NULL, 0, NULL, 0, NULL);
+  mlirOperationDestroy(copy);
+}
+
 /* 0 on failure (diagnosed). */
 static int launch_function(MlirOperation func) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   if (mlirBlockIsNull(body)) return 1;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
+    next = mlirOperationGetNextInBlock(op);
+    if (op_is(op, "memref.copy")) copy_to_parallel_loop(op);
+  }
   /* host-pure ops first, in order (they read only arguments and each other) */
   MlirOperation first_other = null_operation();
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {

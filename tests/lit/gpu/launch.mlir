@@ -55,4 +55,15 @@ module {
     }
     return
   }
+  // a result copied into its output buffer: a thread an element (3 x 5 = 15 threads, one block)
+  // CHECK-LABEL: func.func @copies(
+  // CHECK: gpu.launch
+  // CHECK: memref.load %arg0[
+  // CHECK: memref.store {{.*}}, %arg1[
+  // CHECK-NOT: memref.copy
+  // CHECK: return
+  func.func @copies(%a: memref<3x5xf32>, %b: memref<3x5xf32>) {
+    memref.copy %a, %b : memref<3x5xf32> to memref<3x5xf32>
+    return
+  }
 }
