@@ -43,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { THREADS_PER_BLOCK = 256 };
+enum { THREADS_PER_BLOCK = 256, MAX_INNER_LOOPS = 64 };
 
 static int name_starts(MlirOperation op, const char *prefix) {
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
@@ -219,9 +219,10 @@ typedef struct {
 
 static MlirWalkResult collect_stack_ops(MlirOperation op, void *data) {
   Found *f = data;
-  if ((op_is(op, "memref.alloca") || op_is(op, "llvm.intr.stacksave") || op_is(op, "llvm.intr.stackrestore")) &&
-      f->count < 256)
+  if (op_is(op, "memref.alloca") || op_is(op, "llvm.intr.stacksave") || op_is(op, "llvm.intr.stackrestore")) {
+    IR_CHECK(f->count < 256, "perft-gpu-launch: more than 256 allocas and stack saves in one kernel");
     f->found[f->count++] = op;
+  }
   return MlirWalkResultAdvance;
 }
 
@@ -345,7 +346,7 @@ static int nests_parallel_loops(MlirOperation parallel) {
     else if (op_is(op, "memref.load")) add_root(outer.read, &outer.num_read, &outer.unknown, mlirOperationGetOperand(op, 0));
     else if (!host_pure_kind(op)) return 0;
   }
-  if (inner == 0 || outer.unknown) return 0;
+  if (inner == 0 || inner > MAX_INNER_LOOPS || outer.unknown) return 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, terminator);
        op = mlirOperationGetNextInBlock(op))
     if (op_is(op, "scf.parallel")) {
@@ -382,11 +383,14 @@ static void launch_two_level(MlirOperation parallel) {
   move_before(mlirBlockGetFirstOperation(body), mlirBlockGetTerminator(body), terminator);
   mlirOperationDestroy(parallel);
   /* the inner loops, now at the launch body's top level */
-  MlirOperation inner[64];
+  MlirOperation inner[MAX_INNER_LOOPS];
   int num_inner = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(launch_body); !mlirOperationEqual(op, terminator);
        op = mlirOperationGetNextInBlock(op))
-    if (op_is(op, "scf.parallel") && num_inner < 64) inner[num_inner++] = op;
+    if (op_is(op, "scf.parallel")) {
+      IR_CHECK(num_inner < MAX_INNER_LOOPS, "perft-gpu-launch: too many inner loops"); /* nests_parallel_loops checked */
+      inner[num_inner++] = op;
+    }
   MlirType index = mlirIndexTypeGet(b.context);
   for (int q = 0; q < num_inner; q++) {
     Builder at = builder_before(inner[q], b.location);
