@@ -22,8 +22,11 @@
  *     return
  *   }
  * Each top-level scf.parallel becomes one launch, an iteration a thread (a multi-dimensional one
- * is numbered last dimension fastest); a top-level memref.copy becomes such a loop first. The other top-level work of a function — serial loops,
- * loads and stores, each run of it between parallel loops — becomes a launch of one thread.
+ * is numbered last dimension fastest); a top-level memref.copy becomes such a loop first. One that
+ * holds parallel loops (and besides them only arithmetic and loads) maps onto two levels instead:
+ * a block an outer iteration, the inner loops' iterations its threads, a gpu.barrier between two
+ * inner loops (launch_two_level). The other top-level work of a function — serial loops, loads
+ * and stores, each run of it between parallel loops — becomes a launch of one thread.
  * Constants, index arithmetic and views of memrefs (memref.view, subview, collapse_shape ...)
  * stay on the host, hoisted to the function's start; func.call and func.return stay in place.
  * Kernels run in program order on one stream, so launches need no other synchronisation.
