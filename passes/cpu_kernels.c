@@ -465,7 +465,39 @@ static MlirValue rms_inverse(Kernel *k, MlirValue x, MlirValue t, double eps) {
 }
 
 /* y[t,d] = x[t,d] · inv_t · w[d] */
-static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps) {
+/* On a GPU: a block a row (t), its threads the lanes (RMSNORM_LANES, or D when fewer). Each lane
+ * sums the squares of its columns (lane, lane + lanes, ...) into partial[t, lane]; then (after a barrier) each lane
+ * adds the row's partial sums in order and writes its columns — coalesced, and in parallel:
+ *   scf.parallel t { scf.parallel lane { partial } ; scf.parallel lane { sum, scale its columns } } */
+static void rmsnorm_gpu(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps, MlirValue partial) {
+  int64_t T = dim(x, 0), D = dim(x, 1), lanes = D < RMSNORM_LANES ? D : RMSNORM_LANES;
+  int strict = k->strict;
+  k->strict = 1; /* every sum in its order */
+  Loop t = parallel_begin(k, C(0), C(T), 1);
+  MlirValue base = arith(k, "arith.muli", t.iv, C(RMSNORM_LANES));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop d = loop_begin_carrying(k, lane.iv, C(D), lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue v = LOAD(k, x, t.iv, d.iv), sum;
+  loop_end_carrying(k, &d, (MlirValue[]){ADD(d.carried[0], MUL(v, v))}, &sum);
+  STORE(k, sum, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  Loop lane2 = parallel_begin(k, C(0), C(lanes), 1);
+  Loop p = loop_begin(k, C(0), C(lanes), F(0.0));
+  MlirValue total = loop_end(k, &p, ADD(p.acc, LOAD(k, partial, IADD(base, p.iv))));
+  MlirValue inverse = unary(k, "math.rsqrt", ADD(DIV(total, F((double)D)), F(eps)));
+  Loop c = loop_begin_carrying(k, lane2.iv, C(D), lanes, 0, NULL);
+  STORE(k, MUL(MUL(LOAD(k, x, t.iv, c.iv), inverse), LOAD(k, w, c.iv)), y, t.iv, c.iv);
+  loop_end_carrying(k, &c, NULL, NULL);
+  parallel_end(k, &lane2);
+  parallel_end(k, &t);
+  k->strict = strict;
+}
+
+static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps, MlirValue partial) {
+  if (k->gpu) {
+    rmsnorm_gpu(k, x, w, y, eps, partial);
+    return;
+  }
   ROWS(t, dim(x, 0), dim(x, 1));
   MlirValue inverse = rms_inverse(k, x, t.iv, eps);
   FOR(d, C(0), C(dim(x, 1)));
@@ -1228,7 +1260,7 @@ KERNEL(mse_grad) {
   elementwise(k, 3, b, b[3], mse_grad_element, &two_over_n);
   return 1;
 }
-KERNEL(rmsnorm) { rmsnorm(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
+KERNEL(rmsnorm) { rmsnorm(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6), b[3]); return 1; }
 KERNEL(rmsnorm_grad_input) {
   rmsnorm_grad_input(k, b[0], b[1], b[2], b[3], op_float_attribute(op, "eps", 1e-6));
   return 1;

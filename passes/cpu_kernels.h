@@ -9,6 +9,10 @@
 
 #include "op_table.h"
 
+/* The lanes of a row in the GPU form of rmsnorm: a block a row, its threads summing every
+ * RMSNORM_LANES-th square into a partial sum each (the op's scratch holds them). */
+enum { RMSNORM_LANES = 256 };
+
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_scale(Kernel *k, MlirOperation op, const MlirValue *b);

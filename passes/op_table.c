@@ -104,6 +104,12 @@ static int cross_entropy_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0));
   return 1;
 }
+/* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
+ * CPU's sums each row on one thread and leaves it unused) */
+static int rmsnorm_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES);
+  return 1;
+}
 /* load_balance_grad: counts[E] */
 static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
   MlirType dp = op_output_type(op, op_info_of(op), 0);
@@ -306,7 +312,7 @@ const OpInfo op_table[OP_COUNT] = {
     /* token models */
     [OP_RMSNORM] = {"perft.rmsnorm", OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1)), RESULTS(FLOAT("y", "X", 2)),
                     ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}), .verify = verify_rmsnorm, .backward = backward_rmsnorm,
-                    KERNELS(cpu_rmsnorm)},
+                    .scratch = rmsnorm_scratch, KERNELS(cpu_rmsnorm)},
     [OP_RMSNORM_GRAD_INPUT] = {"perft.rmsnorm_grad_input",
                                OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1), FLOAT("dy", "X", 2)),
                                RESULTS(FLOAT("dx", "X", 2)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
