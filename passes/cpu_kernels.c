@@ -507,7 +507,47 @@ static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps
 }
 
 /* g = dy ⊙ w;  dx = inv · g − x · inv³ · (Σ_d g·x) / D */
-static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps) {
+/* On a GPU, as rmsnorm_gpu: each lane's partial sums of x² and of dy·w·x into partial[t, 0, lane]
+ * and partial[t, 1, lane], a barrier, then each lane adds them in order and writes its columns. */
+static void rmsnorm_grad_input_gpu(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps,
+                                   MlirValue partial) {
+  int64_t T = dim(x, 0), D = dim(x, 1), lanes = D < RMSNORM_LANES ? D : RMSNORM_LANES;
+  int strict = k->strict;
+  k->strict = 1;
+  Loop t = parallel_begin(k, C(0), C(T), 1);
+  MlirValue squares = arith(k, "arith.muli", t.iv, C(2 * RMSNORM_LANES)), dots = IADD(squares, C(RMSNORM_LANES));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop d = loop_begin_carrying(k, lane.iv, C(D), lanes, 2, (MlirValue[]){F(0.0), F(0.0)});
+  MlirValue v = LOAD(k, x, t.iv, d.iv), sums[2];
+  MlirValue gx = MUL(MUL(LOAD(k, dy, t.iv, d.iv), LOAD(k, w, d.iv)), v);
+  loop_end_carrying(k, &d, (MlirValue[]){ADD(d.carried[0], MUL(v, v)), ADD(d.carried[1], gx)}, sums);
+  STORE(k, sums[0], partial, IADD(squares, lane.iv));
+  STORE(k, sums[1], partial, IADD(dots, lane.iv));
+  parallel_end(k, &lane);
+  Loop lane2 = parallel_begin(k, C(0), C(lanes), 1);
+  Loop p = loop_begin_carrying(k, C(0), C(lanes), 1, 2, (MlirValue[]){F(0.0), F(0.0)});
+  MlirValue totals[2];
+  loop_end_carrying(k, &p,
+                    (MlirValue[]){ADD(p.carried[0], LOAD(k, partial, IADD(squares, p.iv))),
+                                  ADD(p.carried[1], LOAD(k, partial, IADD(dots, p.iv)))},
+                    totals);
+  MlirValue inverse = unary(k, "math.rsqrt", ADD(DIV(totals[0], F((double)D)), F(eps)));
+  MlirValue correction = DIV(MUL(MUL(inverse, MUL(inverse, inverse)), totals[1]), F((double)D));
+  Loop c = loop_begin_carrying(k, lane2.iv, C(D), lanes, 0, NULL);
+  MlirValue g = MUL(LOAD(k, dy, t.iv, c.iv), LOAD(k, w, c.iv));
+  STORE(k, SUB(MUL(inverse, g), MUL(LOAD(k, x, t.iv, c.iv), correction)), dx, t.iv, c.iv);
+  loop_end_carrying(k, &c, NULL, NULL);
+  parallel_end(k, &lane2);
+  parallel_end(k, &t);
+  k->strict = strict;
+}
+
+static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps,
+                               MlirValue partial) {
+  if (k->gpu) {
+    rmsnorm_grad_input_gpu(k, x, w, dy, dx, eps, partial);
+    return;
+  }
   int64_t D = dim(x, 1);
   ROWS(t, dim(x, 0), D);
   MlirValue inverse = rms_inverse(k, x, t.iv, eps);
@@ -1262,7 +1302,7 @@ KERNEL(mse_grad) {
 }
 KERNEL(rmsnorm) { rmsnorm(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6), b[3]); return 1; }
 KERNEL(rmsnorm_grad_input) {
-  rmsnorm_grad_input(k, b[0], b[1], b[2], b[3], op_float_attribute(op, "eps", 1e-6));
+  rmsnorm_grad_input(k, b[0], b[1], b[2], b[3], op_float_attribute(op, "eps", 1e-6), b[4]);
   return 1;
 }
 KERNEL(rmsnorm_grad_weight) { rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }

@@ -110,6 +110,12 @@ static int rmsnorm_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES);
   return 1;
 }
+/* rmsnorm_grad_input: partial[T · 2 · RMSNORM_LANES], a row's partial sums of squares and of
+ * dy·w·x (the GPU kernel's; unused on the CPU) */
+static int rmsnorm_grad_input_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * RMSNORM_LANES);
+  return 1;
+}
 /* load_balance_grad: counts[E] */
 static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
   MlirType dp = op_output_type(op, op_info_of(op), 0);
@@ -316,7 +322,8 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_RMSNORM_GRAD_INPUT] = {"perft.rmsnorm_grad_input",
                                OPERANDS(FLOAT("x", "X", 2), FLOAT("w", "W", 1), FLOAT("dy", "X", 2)),
                                RESULTS(FLOAT("dx", "X", 2)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
-                               .verify = verify_rmsnorm, GRADIENT_OP, KERNELS(cpu_rmsnorm_grad_input)},
+                               .verify = verify_rmsnorm, GRADIENT_OP, .scratch = rmsnorm_grad_input_scratch,
+                               KERNELS(cpu_rmsnorm_grad_input)},
     [OP_RMSNORM_GRAD_WEIGHT] = {"perft.rmsnorm_grad_weight", OPERANDS(FLOAT("x", "X", 2), FLOAT("dy", "X", 2)),
                                 RESULTS(FLOAT("dw", "W", 1)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
                                 .verify = verify_rmsnorm_grad_weight, GRADIENT_OP,
