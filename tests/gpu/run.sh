@@ -36,6 +36,16 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 start=$(date +%s)
 
+if [ "$TARGET" = cuda ] && ! nvidia-smi >/dev/null 2>&1; then
+  echo "tests/gpu/run.sh: no NVIDIA GPU here (nvidia-smi fails); a dry run of the numerics on the CPU:"
+  echo "  PERFT_GPU_TARGET=cuda-host PERFT_GPU_TIMING=0 $0 ${1:-build}"
+  exit 2
+fi
+if [ ! -x "$CUDA/bin/ptxas" ]; then
+  echo "tests/gpu/run.sh: no CUDA toolkit at $CUDA (ptxas compiles the kernels; set CUDA_HOME)"
+  exit 2
+fi
+
 echo "== build"
 if [ ! -x "$BUILD/compiler/perftc" ]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$BUILD" -j"$(nproc)" >"$OUT/build.log" 2>&1 ||
