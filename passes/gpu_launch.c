@@ -454,12 +454,15 @@ static void launch_parallel(MlirOperation parallel) {
   hoist_allocas(launch, launch_body);
 }
 
-/* Whether every read of op's results is inside `loop` (and op has results). */
+/* Whether every read of op's results is inside `loop`'s body (and op has results): not the loop's
+ * own bounds, which must exist before it. */
 static int read_only_by(MlirOperation op, MlirOperation loop, MlirBlock body) {
   for (intptr_t r = 0; r < mlirOperationGetNumResults(op); r++)
     for (MlirOpOperand use = mlirValueGetFirstUse(mlirOperationGetResult(op, r)); !mlirOpOperandIsNull(use);
-         use = mlirOpOperandGetNextUse(use))
-      if (!mlirOperationEqual(top_level_ancestor(mlirOpOperandGetOwner(use), body), loop)) return 0;
+         use = mlirOpOperandGetNextUse(use)) {
+      MlirOperation reader = mlirOpOperandGetOwner(use);
+      if (mlirOperationEqual(reader, loop) || !mlirOperationEqual(top_level_ancestor(reader, body), loop)) return 0;
+    }
   return mlirOperationGetNumResults(op) > 0;
 }
 
@@ -480,12 +483,12 @@ static void absorb_scalar_work(MlirOperation parallel, MlirBlock body) {
     }
     before[count++] = op;
   }
+  Effects loop = effects_of(parallel);
   for (int c = count; c-- > 0;) {
     MlirOperation op = before[c];
     if (mlirOperationIsNull(op) || stays_on_host(op, body) || !read_only_by(op, parallel, body)) continue;
     Effects mine = effects_of(op);
     if (mine.unknown || mine.num_written > 0) continue;
-    Effects loop = effects_of(parallel);
     int conflict = writes_any(&loop, &mine);
     for (int later = c + 1; later < count && !conflict; later++) {
       if (mlirOperationIsNull(before[later])) continue; /* moved into the loop already */
@@ -534,6 +537,12 @@ static void copy_to_parallel_loop(MlirOperation copy) {
   mlirOperationDestroy(copy);
 }
 
+static int crossing_error(MlirOperation reader) {
+  mlirEmitError(mlirOperationGetLocation(reader),
+                "perft-gpu-launch: this op reads a value made in another GPU kernel (keep the work in one loop)");
+  return 0;
+}
+
 /* 0 on failure (diagnosed). */
 static int launch_function(MlirOperation func) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
@@ -562,31 +571,20 @@ static int launch_function(MlirOperation func) {
     next = mlirOperationGetNextInBlock(op);
     int device = !stays_on_host(op, body);
     int parallel = op_is(op, "scf.parallel");
-    if (!mlirOperationIsNull(run) && (!device || parallel)) {
-      MlirOperation reader;
-      if (escapes(run, op, body, &reader)) {
-        mlirEmitError(mlirOperationGetLocation(reader),
-                      "perft-gpu-launch: this op reads a value made in another GPU kernel (keep the work in one loop)");
+    for (intptr_t i = 0; parallel && i < mlirOperationGetNumOperands(op); i++)
+      if (!is_host_value(mlirOperationGetOperand(op, i), body, 0)) {
+        mlirEmitError(mlirOperationGetLocation(op),
+                      "perft-gpu-launch: the bounds of this parallel loop are made on the device");
         return 0;
       }
+    MlirOperation reader;
+    if (!mlirOperationIsNull(run) && (!device || parallel)) {
+      if (escapes(run, op, body, &reader)) return crossing_error(reader);
       launch_serial(run, op);
       run = null_operation();
     }
     if (parallel) {
-      MlirOperation maker;
-      for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
-        MlirValue v = mlirOperationGetOperand(op, i);
-        if (!is_host_value(v, body, 0)) {
-          mlirEmitError(mlirOperationGetLocation(op),
-                        "perft-gpu-launch: the bounds of this parallel loop are made on the device");
-          return 0;
-        }
-      }
-      if (escapes(op, next, body, &maker) || reads_device_value(op, body, &maker)) {
-        mlirEmitError(mlirOperationGetLocation(maker),
-                      "perft-gpu-launch: a value crosses between GPU kernels (keep the work in one loop)");
-        return 0;
-      }
+      if (reads_device_value(op, body, &reader)) return crossing_error(op);
       launch_parallel(op);
     } else if (device && mlirOperationIsNull(run)) {
       run = op;
