@@ -200,3 +200,31 @@ MlirValue build_zeros(Builder *b, MlirType tensor_type) {
   MlirValue zero = build_float_constant(b, mlirShapedTypeGetElementType(tensor_type), 0.0);
   return build_linalg(b, "linalg.fill", 1, &zero, build_empty(b, tensor_type));
 }
+
+typedef struct {
+  const char *const *names;
+  MlirOperation *ops;
+  size_t count, capacity;
+} NamedOps;
+
+static MlirWalkResult collect_named(MlirOperation op, void *data) {
+  NamedOps *found = data;
+  for (const char *const *name = found->names; *name; name++)
+    if (op_is(op, *name)) {
+      if (found->count == found->capacity) {
+        found->capacity = 2 * found->capacity + 16;
+        found->ops = realloc(found->ops, found->capacity * sizeof *found->ops);
+        IR_CHECK(found->ops != NULL, "ops_named: out of memory");
+      }
+      found->ops[found->count++] = op;
+      break;
+    }
+  return MlirWalkResultAdvance;
+}
+
+MlirOperation *ops_named(MlirOperation root, const char *const *names, size_t *count) {
+  NamedOps found = {.names = names, .ops = NULL, .count = 0, .capacity = 0};
+  mlirOperationWalk(root, collect_named, &found, MlirWalkPostOrder);
+  *count = found.count;
+  return found.ops;
+}

@@ -71,6 +71,11 @@ int fills_zero(MlirValue init);
  * then does the same for what it read (what fusion leaves behind of a GEMM's init). */
 void erase_if_dead(MlirOperation op);
 
+/* The ops inside root (root included) named one of `names` (NULL-terminated), inner before outer
+ * and otherwise in program order; a malloc'd array the caller frees, *count its length. Collect
+ * first, then rewrite: a walk must not see the IR change under it. */
+MlirOperation *ops_named(MlirOperation root, const char *const *names, size_t *count);
+
 /* Attribute lookups on operations (default when absent). */
 int64_t op_int_attribute(MlirOperation op, const char *name, int64_t fallback);
 double op_float_attribute(MlirOperation op, const char *name, double fallback);

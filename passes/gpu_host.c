@@ -33,6 +33,7 @@
 #include "external_pass.h"
 #include "ir_builder.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* one with `num_arguments` (up to 3) index arguments */
@@ -238,31 +239,17 @@ static int lower_launch(MlirOperation launch) {
   return 1;
 }
 
-typedef struct {
-  MlirOperation found[4096];
-  int count;
-} Launches;
-
-static MlirWalkResult collect_launch(MlirOperation op, void *data) {
-  Launches *launches = data;
-  if (op_is(op, "gpu.launch")) {
-    IR_CHECK(launches->count < (int)(sizeof launches->found / sizeof launches->found[0]), "perft-gpu-host: too many launches");
-    launches->found[launches->count++] = op;
-    return MlirWalkResultSkip;
-  }
-  return MlirWalkResultAdvance;
-}
-
 static void host_run(MlirOperation module, MlirExternalPass pass, void *options) {
   (void)options;
-  static Launches launches; /* large: not on the stack */
-  launches.count = 0;
-  mlirOperationWalk(module, collect_launch, &launches, MlirWalkPreOrder);
-  for (int i = 0; i < launches.count; i++)
-    if (!lower_launch(launches.found[i])) {
+  static const char *const launch[] = {"gpu.launch", NULL};
+  size_t n;
+  MlirOperation *launches = ops_named(module, launch, &n);
+  for (size_t i = 0; i < n; i++)
+    if (!lower_launch(launches[i])) {
       mlirExternalPassSignalFailure(pass);
-      return;
+      break;
     }
+  free(launches);
 }
 
 MlirPass perft_create_gpu_host_pass(void) {

@@ -143,26 +143,13 @@ static void serialize_parallel(MlirOperation parallel) {
   mlirOperationDestroy(parallel);
 }
 
-typedef struct {
-  MlirOperation found[256];
-  int count;
-} OpList;
-
-static MlirWalkResult collect_parallel(MlirOperation op, void *data) {
-  OpList *list = data;
-  if (op_is(op, "scf.parallel") && list->count < (int)(sizeof list->found / sizeof list->found[0]))
-    list->found[list->count++] = op;
-  return MlirWalkResultAdvance;
-}
-
 /* Every scf.parallel inside op becomes scf.for loops (innermost first, so outer ones move whole). */
 static void serialize_nested(MlirOperation op) {
-  for (;;) {
-    OpList list = {.count = 0};
-    mlirOperationWalk(op, collect_parallel, &list, MlirWalkPostOrder);
-    if (list.count == 0) return;
-    for (int i = 0; i < list.count; i++) serialize_parallel(list.found[i]);
-  }
+  static const char *const parallel[] = {"scf.parallel", NULL};
+  size_t n;
+  MlirOperation *loops = ops_named(op, parallel, &n);
+  for (size_t i = 0; i < n; i++) serialize_parallel(loops[i]);
+  free(loops);
 }
 
 /* Whether a result of an op in [first, end) is read outside that range; *reader gets the reader. */
@@ -215,30 +202,18 @@ static int reads_device_value(MlirOperation op, MlirBlock body, MlirOperation *m
 /* Static allocas (a thread's scratch, like attention's row of scores) go to the start of their
  * launch, once a thread; the stack save/restore around them goes (NVPTX has none, and a buffer
  * made once needs none). */
-typedef struct {
-  MlirOperation found[256];
-  int count;
-} Found;
-
-static MlirWalkResult collect_stack_ops(MlirOperation op, void *data) {
-  Found *f = data;
-  if (op_is(op, "memref.alloca") || op_is(op, "llvm.intr.stacksave") || op_is(op, "llvm.intr.stackrestore")) {
-    IR_CHECK(f->count < 256, "perft-gpu-launch: more than 256 allocas and stack saves in one kernel");
-    f->found[f->count++] = op;
-  }
-  return MlirWalkResultAdvance;
-}
-
 static void hoist_allocas(MlirOperation launch, MlirBlock launch_body) {
-  Found f = {.count = 0};
-  mlirOperationWalk(launch, collect_stack_ops, &f, MlirWalkPreOrder);
-  for (int i = f.count; i-- > 0;) /* restores before the saves they read */
-    if (op_is(f.found[i], "llvm.intr.stackrestore")) mlirOperationDestroy(f.found[i]);
-  for (int i = 0; i < f.count; i++)
-    if (op_is(f.found[i], "llvm.intr.stacksave")) mlirOperationDestroy(f.found[i]);
-  for (int i = f.count; i-- > 0;)
-    if (op_is(f.found[i], "memref.alloca") && mlirOperationGetNumOperands(f.found[i]) == 0)
-      mlirOperationMoveBefore(f.found[i], mlirBlockGetFirstOperation(launch_body));
+  static const char *const stack_ops[] = {"memref.alloca", "llvm.intr.stacksave", "llvm.intr.stackrestore", NULL};
+  size_t n;
+  MlirOperation *found = ops_named(launch, stack_ops, &n);
+  for (size_t i = n; i-- > 0;) /* restores before the saves they read */
+    if (op_is(found[i], "llvm.intr.stackrestore")) mlirOperationDestroy(found[i]);
+  for (size_t i = 0; i < n; i++)
+    if (op_is(found[i], "llvm.intr.stacksave")) mlirOperationDestroy(found[i]);
+  for (size_t i = n; i-- > 0;)
+    if (op_is(found[i], "memref.alloca") && mlirOperationGetNumOperands(found[i]) == 0)
+      mlirOperationMoveBefore(found[i], mlirBlockGetFirstOperation(launch_body));
+  free(found);
 }
 
 /* The ops [first, end) as a launch of one thread. */
