@@ -204,6 +204,12 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && !strcmp(s + n - m, suffix);
 }
 
+static int target_skips_fusion(const Target *target, const char *fusion) {
+  for (int i = 0; target->skipped_fusions && target->skipped_fusions[i]; i++)
+    if (!strcmp(target->skipped_fusions[i], fusion)) return 1;
+  return 0;
+}
+
 /* The pass pipeline that takes a module from the end of stage `from` to the end of `to`
  * (the front end's module is the end of STAGE_MLIR). */
 static char *pipeline_text(const Options *o, Stage from, Stage to) {
@@ -217,12 +223,12 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
     ADD("%sperft-prune-dead,perft-autodiff%s,perft-prune-dead", comma, wrong);
   }
   for (int f = 0; f < NUM_FUSIONS && from < STAGE_FUSED && to >= STAGE_FUSED; f++)
-    if (!o->no_fuse[f]) ADD("%sperft-fuse-%s", comma, fusions[f]);
+    if (!o->no_fuse[f] && !target_skips_fusion(o->target, fusions[f])) ADD("%sperft-fuse-%s", comma, fusions[f]);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
     ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
-        "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d}",
+        "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d library=%d}",
         comma, !o->no_workspace_reuse, target_names[o->target->kind], !o->serial, o->parallel_min_work, o->vector_bytes,
-        !o->no_outline);
+        !o->no_outline, o->target->gemm_library);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
   if (from < STAGE_PTX && to == STAGE_PTX) ADD("%sperft-manifest,%s", comma, o->target->ptx_pipeline);
 #undef ADD

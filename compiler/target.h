@@ -39,6 +39,11 @@ typedef struct {
    * vectors of GEMM microkernels (bytes; 0: the host CPU's widest; -1: none). */
   int64_t parallel_min_work;
   int vector_bytes;
+  /* GEMMs as calls into the runtime's GEMM library (passes/library_gemm.h, runtime/gemm.h), and the
+   * fusion passes left out because they would move such GEMMs into generated kernels (NULL-terminated
+   * names of compiler/driver.c's fusions; NULL: none). */
+  int gemm_library;
+  const char *const *skipped_fusions;
 } Target;
 
 /* The CPU's lowering from loops to the LLVM dialect (target_cpu.c), which cuda-host shares.

@@ -37,6 +37,13 @@
 
 static const char *const cuda_link_libraries[] = {"-ldl", "-lm", NULL};
 
+/* The dense and grouped GEMMs run on cuBLAS (runtime/gemm_cublas.c; cuda-host: runtime/gemm_host.c,
+ * which sums as the generated kernels do). perft-fuse-route would make the expert GEMMs gathered
+ * and combined ones, and perft-fuse-join would join an adapter into the experts' W2: both generated
+ * kernels, far from tensor-core rates. Without them the routed rows are gathered and combined by
+ * generated kernels (dispatch, combine) around the library's grouped GEMMs. */
+static const char *const library_skipped_fusions[] = {"route", "join", NULL};
+
 const Target cuda_target = {
     .name = "cuda",
     .kind = TARGET_CUDA,
@@ -49,6 +56,8 @@ const Target cuda_target = {
     .link_libraries = cuda_link_libraries,
     .parallel_min_work = 0,
     .vector_bytes = -1, /* no explicit vectors: a GPU thread works on scalars */
+    .gemm_library = 1,
+    .skipped_fusions = library_skipped_fusions,
 };
 
 const Target cuda_host_target = {
@@ -63,4 +72,6 @@ const Target cuda_host_target = {
     .link_libraries = cpu_link_libraries,
     .parallel_min_work = 0,
     .vector_bytes = -1,
+    .gemm_library = 1,
+    .skipped_fusions = library_skipped_fusions,
 };

@@ -9,6 +9,7 @@
  */
 #include "cpu_kernels.h"
 
+#include "library_gemm.h"
 #include "matmul_kernels.h"
 
 #include <math.h>
@@ -1216,10 +1217,15 @@ KERNEL(dispatch) { sort_by_expert(k, b[1], b[0], b[2], b[3], b[4], b[5]); return
 KERNEL(route) { sort_by_expert(k, b[0], no_value, no_value, b[1], b[2], b[3]); return 1; }
 KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2]); return 1; }
 KERNEL(grouped_matmul) {
+  if (k->library && library_gemm_grouped(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0)))
+    return 1;
   grouped_matmul(k, rows_of(b[0]), b[1], b[2], output_of(b[3]), (int)op_int_attribute(op, "transpose_w", 0), no_value);
   return 1;
 }
 KERNEL(grouped_matmul_grad_weight) {
+  if (k->library &&
+      library_gemm_grouped_grad_weight(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0)))
+    return 1;
   grouped_matmul_grad_weight(k, b[0], rows_of(b[1]), b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0));
   return 1;
 }
@@ -1405,8 +1411,9 @@ KERNEL(reduce_max_grad) { reduce_max_grad(k, b[0], b[1], b[2], b[3], (int)op_int
  * perft's blocked loop nests (matmul_kernels.c); 0 leaves the op to upstream lowering. */
 KERNEL(matmul) {
   const OpInfo *info = op_info_of(op);
-  return matmul_dense(k, b[0], b[1], b[2], info == &op_table[OP_MATMUL_TRANSPOSE_A],
-                      info == &op_table[OP_MATMUL_TRANSPOSE_B]);
+  int transpose_a = info == &op_table[OP_MATMUL_TRANSPOSE_A], transpose_b = info == &op_table[OP_MATMUL_TRANSPOSE_B];
+  if (k->library && library_gemm_dense(k, b[0], b[1], b[2], transpose_a, transpose_b)) return 1;
+  return matmul_dense(k, b[0], b[1], b[2], transpose_a, transpose_b);
 }
 
 /* linalg.add, sub, mul, div: ins(a, b) outs(c), one rounding each as upstream lowering would

@@ -15,7 +15,8 @@
  * stays for the upstream lowering that follows. Options: target=cpu, parallel=0|1 (GEMM
  * blocks as scf.parallel, which the CPU target maps to OpenMP threads), parallel-min-work=N
  * (only GEMMs of at least N multiply-adds go parallel), vector-bytes=N (the vector width of
- * the GEMM microkernels' vector.fma blocks; 0: scalar loops only), outline=0|1.
+ * the GEMM microkernels' vector.fma blocks; 0: scalar loops only), outline=0|1, library=0|1
+ * (dense and grouped GEMMs as calls into the runtime's GEMM library: library_gemm.c).
  *
  * outline=1 (perftc's pipeline): each kernel goes into a private function that LLVM never
  * inlines, shared by every op with the same name, attributes, operand types and pattern of
@@ -219,7 +220,8 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options, 
               .index = mlirIndexTypeGet(context), .f = function_float_type(context, body),
               .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
               .parallel = options->parallel, .parallel_min_work = options->parallel_min_work,
-              .vector_bytes = options->vector_bytes, .gpu = options->target == TARGET_CUDA};
+              .vector_bytes = options->vector_bytes, .gpu = options->target == TARGET_CUDA,
+              .library = options->library};
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
     next = mlirOperationGetNextInBlock(op);
     const OpInfo *info = op_info_of(op);

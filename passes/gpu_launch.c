@@ -57,7 +57,8 @@ static int name_starts(MlirOperation op, const char *prefix) {
 /* Ops the host may run: pure index/float arithmetic and views of memrefs (no memory read). */
 static int host_pure_kind(MlirOperation op) {
   static const char *const views[] = {"memref.view", "memref.subview", "memref.collapse_shape",
-                                      "memref.expand_shape", "memref.cast", "memref.reinterpret_cast", NULL};
+                                      "memref.expand_shape", "memref.cast", "memref.reinterpret_cast",
+                                      "memref.extract_aligned_pointer_as_index", NULL};
   if (name_starts(op, "arith.")) return 1;
   for (int i = 0; views[i]; i++)
     if (op_is(op, views[i])) return 1;

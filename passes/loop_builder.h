@@ -23,6 +23,8 @@ typedef struct {
   int gpu;                    /* a GPU target: every independent loop is an scf.parallel of the
                                * finest grain the kernel allows (perft-gpu-launch makes its
                                * iterations GPU threads); thresholds and blocks for CPU threads off */
+  int library;                /* GEMMs that qualify become calls into the runtime's GEMM library
+                               * (library_gemm.h: cuBLAS on a GPU) instead of loop nests */
 } Kernel;
 
 enum { LOOP_MAX_CARRIED = 16 };

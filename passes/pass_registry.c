@@ -82,9 +82,10 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
     fprintf(err, "perft: error: perft-emit-kernels: unknown target '%s'\n", target);
     return (MlirPass){NULL};
   }
-  long long parallel, min_work, vector_bytes, outline;
+  long long parallel, min_work, vector_bytes, outline, library;
   if (!int_option("perft-emit-kernels", o, "parallel", 1, 0, 1, &parallel, err) ||
       !int_option("perft-emit-kernels", o, "outline", 0, 0, 1, &outline, err) ||
+      !int_option("perft-emit-kernels", o, "library", 0, 0, 1, &library, err) ||
       !int_option("perft-emit-kernels", o, "parallel-min-work", 1 << 22, 0, (long long)1 << 62, &min_work, err) ||
       !int_option("perft-emit-kernels", o, "vector-bytes", 0, 0, 256, &vector_bytes, err))
     return (MlirPass){NULL};
@@ -96,6 +97,7 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
   options.parallel_min_work = min_work;
   options.vector_bytes = (int)vector_bytes;
   options.outline = (int)outline;
+  options.library = (int)library;
   return perft_create_emit_kernels_pass(options);
 }
 static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
@@ -123,8 +125,9 @@ static const PassInfo passes[] = {
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},
      "reuse=0|1 (default 1)", create_plan_workspace},
     {"perft-emit-kernels", "perft_buffer ops and GEMMs to the target's kernels",
-     {"target", "parallel", "parallel-min-work", "vector-bytes", "outline"},
-     "target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0) outline=0|1 (default 0)",
+     {"target", "parallel", "parallel-min-work", "vector-bytes", "outline", "library"},
+     "target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0) outline=0|1 "
+     "(default 0) library=0|1 (default 0: GEMMs as loop nests; 1: as runtime GEMM library calls)",
      create_emit_kernels},
     {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
      create_manifest},

@@ -43,6 +43,7 @@ typedef struct {
   int64_t parallel_min_work; /* only GEMMs of at least this many multiply-adds go parallel */
   int vector_bytes;          /* the width of explicit vectors in GEMM microkernels (0: none) */
   int outline;               /* each kernel in its own never-inlined function, shared by equal ops */
+  int library;               /* GEMMs as calls into the runtime's GEMM library (library_gemm.h) */
 } EmitKernelsOptions;
 MlirPass perft_create_emit_kernels_pass(EmitKernelsOptions options);
 MlirPass perft_create_manifest_pass(void);

@@ -52,6 +52,7 @@ void cuda_driver_start(void) {
   RESOLVE(cuLaunchKernel, "cuLaunchKernel");
   RESOLVE(cuStreamCreate, "cuStreamCreate");
   RESOLVE(cuStreamSynchronize, "cuStreamSynchronize");
+  RESOLVE(cuMemsetD8Async, "cuMemsetD8Async");
 #undef RESOLVE
   CUresult result = cuda.cuInit(0);
   if (result != 0) {

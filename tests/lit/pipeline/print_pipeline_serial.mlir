@@ -2,7 +2,7 @@
 // perft-plan-workspace{reuse=0} and perft-emit-kernels{... parallel=0 ...}.
 // RUN: %perftc %s --print-pipeline --serial --no-workspace-reuse | FileCheck %s
 
-// CHECK: {{^}}builtin.module(perft-prune-dead,perft-autodiff,perft-prune-dead,perft-fuse-swiglu,perft-fuse-route,perft-fuse-shared-input,perft-fuse-epilogue,perft-fuse-join,perft-fuse-lora-chain,perft-fuse-softmax-top-k,perft-bufferize,perft-plan-workspace{reuse=0},perft-emit-kernels{target=cpu parallel=0 parallel-min-work=4194304 vector-bytes=64 outline=1},perft-manifest,
+// CHECK: {{^}}builtin.module(perft-prune-dead,perft-autodiff,perft-prune-dead,perft-fuse-swiglu,perft-fuse-route,perft-fuse-shared-input,perft-fuse-epilogue,perft-fuse-join,perft-fuse-lora-chain,perft-fuse-softmax-top-k,perft-bufferize,perft-plan-workspace{reuse=0},perft-emit-kernels{target=cpu parallel=0 parallel-min-work=4194304 vector-bytes=64 outline=1 library=0},perft-manifest,
 // CHECK-NOT: reuse=1
 // CHECK-NOT: parallel=1
 module {

@@ -1,0 +1,19 @@
+/* library_gemm.h — GEMMs as calls into the runtime's GEMM library (runtime/gemm.h), for Kernel.library
+ * (the CUDA target: cuBLAS on the GPU; its plain-C reference under cuda-host).
+ *
+ * Each returns 1 when it emitted the call, 0 when the GEMM does not qualify (a bf16 weight, an
+ * operand that is not a static identity-layout memref): the caller then emits its generated kernel. */
+#ifndef PERFT_LIBRARY_GEMM_H
+#define PERFT_LIBRARY_GEMM_H
+
+#include "loop_builder.h"
+
+/* linalg.matmul{,_transpose_a,_transpose_b} on buffers: c += op(a) · op(b) */
+int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);
+/* perft.grouped_matmul on buffers (packed rows, plain output) */
+int library_gemm_grouped(Kernel *k, MlirValue rows, MlirValue bank, MlirValue offsets, MlirValue y, int transpose_w);
+/* perft.grouped_matmul_grad_weight on buffers (packed rows) */
+int library_gemm_grouped_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets, MlirValue dbank,
+                                     int transpose_w);
+
+#endif

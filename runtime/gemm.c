@@ -1,0 +1,86 @@
+/* gemm.c — the row-major GEMMs of gemm.h as column-major BLAS calls, for both backends.
+ *
+ * A row-major [R,C] buffer is the column-major [C,R] matrix of the same memory: its transpose.
+ * So row-major c = op(a)·op(b) is column-major cᵀ = op(b)ᵀ·op(a)ᵀ: the call takes b as A and a
+ * as B, m = N, n = M, and an operand stored transposed in row-major is not transposed in
+ * column-major (and the other way round). The grouped GEMMs are one such call per expert with
+ * rows, on pointers offset to the expert's first row and weights.
+ */
+#include "gemm.h"
+
+#include "check.h"
+
+#include <string.h>
+
+static size_t element_bytes(int64_t flags) { return flags & GEMM_F64 ? sizeof(double) : sizeof(float); }
+
+static void *at(intptr_t base, int64_t elements, int64_t flags) {
+  return (char *)base + (size_t)elements * element_bytes(flags);
+}
+
+/* Row-major c[M,N] (+)= op(a)·op(b) with leading dimensions lda_row, ldb_row, ldc_row (elements per
+ * stored row) as the column-major call. */
+static void row_major_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, int64_t lda_row,
+                           const void *b, int64_t ldb_row, void *c, int64_t ldc_row, int accumulate) {
+  ColumnGemm g = {
+      .trans_a = (flags & GEMM_TRANSPOSE_B) != 0, /* column-major A is row-major b */
+      .trans_b = (flags & GEMM_TRANSPOSE_A) != 0,
+      .accumulate = accumulate,
+      .f64 = (flags & GEMM_F64) != 0,
+      .m = N, .n = M, .k = K,
+      .a = b, .lda = ldb_row,
+      .b = a, .ldb = lda_row,
+      .c = c, .ldc = ldc_row,
+  };
+  gemm_backend_run(&g);
+}
+
+void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c) {
+  int64_t lda = flags & GEMM_TRANSPOSE_A ? M : K, ldb = flags & GEMM_TRANSPOSE_B ? K : N;
+  row_major_gemm(flags, M, N, K, (const void *)a, lda, (const void *)b, ldb, (void *)c, N,
+                 (flags & GEMM_ACCUMULATE) != 0);
+}
+
+/* offsets[e], offsets[e+1] once the GPU has written them; checked (a bad offset is a compiler bug). */
+static void expert_rows(intptr_t offsets, int64_t e, int64_t E, int64_t *first, int64_t *last) {
+  const int32_t *o = (const int32_t *)offsets;
+  *first = o[e];
+  *last = o[e + 1];
+  if (*first < 0 || *last < *first || o[E] < *last)
+    perft_fatal_at(__FILE__, __LINE__, "expert %lld's rows [%lld, %lld) are not within [0, %d)", (long long)e,
+                   (long long)*first, (long long)*last, o[E]);
+}
+
+void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t rows, intptr_t bank,
+                        intptr_t offsets, intptr_t y) {
+  gemm_backend_wait();
+  for (int64_t e = 0; e < E; e++) {
+    int64_t first, last;
+    expert_rows(offsets, e, E, &first, &last);
+    if (last == first) continue;
+    /* y[first:last] = rows[first:last] · op(bank[e]) */
+    int64_t row_flags = flags & (GEMM_TRANSPOSE_B | GEMM_F64);
+    row_major_gemm(row_flags, last - first, N, K, at(rows, first * K, flags), K, at(bank, e * N * K, flags),
+                   flags & GEMM_TRANSPOSE_B ? K : N, at(y, first * N, flags), N, 0);
+  }
+}
+
+void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
+                                    intptr_t offsets, intptr_t dbank) {
+  gemm_backend_wait();
+  for (int64_t e = 0; e < E; e++) {
+    int64_t first, last;
+    expert_rows(offsets, e, E, &first, &last);
+    void *dw = at(dbank, e * N * K, flags);
+    if (last == first) {
+      gemm_backend_zero(dw, (size_t)(N * K) * element_bytes(flags));
+      continue;
+    }
+    int64_t R = last - first, f64 = flags & GEMM_F64;
+    const void *dy_e = at(dy, first * N, flags), *rows_e = at(rows, first * K, flags);
+    if (flags & GEMM_TRANSPOSE_B) /* dw[N,K] = dy_eᵀ · rows_e: a = dy_e stored [R,N] */
+      row_major_gemm(f64 | GEMM_TRANSPOSE_A, N, K, R, dy_e, N, rows_e, K, dw, K, 0);
+    else /* dw[K,N] = rows_eᵀ · dy_e */
+      row_major_gemm(f64 | GEMM_TRANSPOSE_A, K, N, R, rows_e, K, dy_e, N, dw, N, 0);
+  }
+}

@@ -1,0 +1,52 @@
+/* gemm.h — the GEMMs the CUDA target leaves to a library (cuBLAS on the GPU), and the one mapping
+ * of them onto column-major BLAS calls (gemm.c), shared by both of its backends:
+ *   gemm_cublas.c  (libperftrt_cuda.a) cuBLAS, loaded with dlopen: tensor cores, bf16 inputs
+ *                  (down-converted by cuBLAS) and fp32 accumulation, on the program's one stream;
+ *   gemm_host.c    (libperftrt.a, so cuda-host) a plain-C column-major GEMM that takes each sum in
+ *                  the order the generated GPU kernel of the same op takes it, so a fusion that turns
+ *                  library GEMMs into generated ones changes no bit on cuda-host.
+ * The generated code (passes/library_gemm.c) calls the three perft_* functions with the
+ * addresses of row-major buffers; everything is row-major until gemm.c maps it.
+ *
+ * flags: GEMM_TRANSPOSE_A, GEMM_TRANSPOSE_B (the operand is stored transposed), GEMM_ACCUMULATE
+ * (c += ..., else c = ...), GEMM_F64 (every operand double, else float).
+ */
+#ifndef PERFT_RUNTIME_GEMM_H
+#define PERFT_RUNTIME_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8 };
+
+/* c[M,N] (+)= op(a) · op(b): a [M,K] or, transposed, [K,M]; b [K,N] or, transposed, [N,K]. */
+void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c);
+/* For each expert e and each row r in [offsets[e], offsets[e+1]) (i32 offsets[E+1], read on the host
+ * once the stream has reached this call): y[r, :] = rows[r, :] · bank[e]ᵀ (GEMM_TRANSPOSE_B, bank
+ * [E,N,K]) or rows[r, :] · bank[e] (bank [E,K,N]). rows [R,K], y [R,N]; other rows of y untouched. */
+void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t rows, intptr_t bank,
+                        intptr_t offsets, intptr_t y);
+/* dbank[e] = Σ over e's rows r of dy[r, :]ᵀ rows[r, :] ([N,K], GEMM_TRANSPOSE_B) or rows[r, :]ᵀ dy[r, :]
+ * ([K,N]); dy [R,N], rows [R,K], dbank [E,·,·]; an expert without rows gets zeros. */
+void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
+                                    intptr_t offsets, intptr_t dbank);
+
+/* ---- the backends' side ---- */
+
+/* One column-major BLAS GEMM: C[m,n] = op(A)·op(B) (+ C when accumulate), op(X) = Xᵀ when
+ * trans_X; leading dimensions in elements. */
+typedef struct {
+  int trans_a, trans_b, accumulate, f64;
+  int64_t m, n, k;
+  const void *a, *b;
+  void *c;
+  int64_t lda, ldb, ldc;
+} ColumnGemm;
+
+void gemm_backend_run(const ColumnGemm *g);
+/* Waits until the GEMMs and kernels already issued have finished (the host then reads offsets). */
+void gemm_backend_wait(void);
+/* Sets `bytes` bytes at c to zero, in order with the GEMMs. */
+void gemm_backend_zero(void *c, size_t bytes);
+
+#endif
