@@ -241,8 +241,75 @@ static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirV
 /* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
  * offsets[e] = first row of expert e; perm[row] = t*k + slot; rows[row] = x[t] (dispatch
  * copies the rows; route, perft-fuse-route's form, only sorts: its GEMMs read x[t] directly). */
+
+/* On a GPU (one thread walking T·k pairs twice would take milliseconds): the n = T·k pairs in
+ * SORT_LANES segments, each expert's lanes in parallel —
+ *   1. a block an expert, its threads the lanes: count[e, lane] = the segment's pairs routed to e;
+ *      a barrier; first[e, lane] = Σ of the lanes before it (scratch: counts, then firsts);
+ *   2. one thread: offsets[e + 1] = offsets[e] + expert e's total (E steps);
+ *   3. a thread an (expert, lane): its segment's pairs of e, in order, from row offsets[e] + first;
+ *   4. dispatch: a thread a (row, column) of the copy rows[row] = x[token of row].
+ * Rows come out in the CPU's order (by expert, then by pair): the same perm and offsets. */
+static void sort_by_expert_gpu(Kernel *k, MlirValue idx, MlirValue x, MlirValue rows, MlirValue perm,
+                               MlirValue offsets, MlirValue scratch) {
+  int64_t T = dim(idx, 0), slots = dim(idx, 1), E = dim(offsets, 0) - 1, n = T * slots;
+  int64_t lanes = sort_lanes(n), segment = (n + lanes - 1) / lanes;
+  MlirValue zero = to_i32(k, C(0)), one = to_i32(k, C(1)), firsts = C(E * lanes);
+  /* the pair i's expert, as an index */
+#define EXPERT_OF(i) to_index(k, LOAD(k, idx, arith(k, "arith.divui", i, C(slots)), arith(k, "arith.remui", i, C(slots))))
+  Loop e = parallel_begin(k, C(0), C(E), 1);
+  MlirValue counts_of_e = IMUL(e.iv, C(lanes));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  MlirValue first = IMUL(lane.iv, C(segment)), last = arith(k, "arith.minsi", IADD(first, C(segment)), C(n));
+  Loop i = loop_begin_carrying(k, first, last, 1, 1, &zero);
+  MlirValue hit = compare_index(k, "eq", EXPERT_OF(i.iv), e.iv), count;
+  loop_end_carrying(k, &i, (MlirValue[]){IADD(i.carried[0], select_value(k, hit, one, zero))}, &count);
+  STORE(k, count, scratch, IADD(counts_of_e, lane.iv));
+  parallel_end(k, &lane);
+  Loop lane2 = parallel_begin(k, C(0), C(lanes), 1);
+  Loop j = loop_begin_carrying(k, C(0), lane2.iv, 1, 1, &zero);
+  MlirValue before;
+  loop_end_carrying(k, &j, (MlirValue[]){IADD(j.carried[0], LOAD(k, scratch, IADD(counts_of_e, j.iv)))}, &before);
+  STORE(k, before, scratch, IADD(firsts, IADD(counts_of_e, lane2.iv)));
+  parallel_end(k, &lane2);
+  parallel_end(k, &e);
+  /* 2. offsets: the experts' totals (the last lane's first row + its count), summed in order */
+  STORE(k, zero, offsets, C(0));
+  FOR(e2, C(0), C(E));
+  MlirValue last_lane = IADD(IMUL(e2.iv, C(lanes)), C(lanes - 1));
+  MlirValue total = IADD(LOAD(k, scratch, IADD(firsts, last_lane)), LOAD(k, scratch, last_lane));
+  STORE(k, IADD(LOAD(k, offsets, e2.iv), total), offsets, IADD(e2.iv, C(1)));
+  END(e2);
+  /* 3. each (expert, lane) puts its segment's pairs */
+  Loop p = parallel_begin(k, C(0), C(E * lanes), 1);
+  MlirValue e3 = arith(k, "arith.divui", p.iv, C(lanes)), lane3 = arith(k, "arith.remui", p.iv, C(lanes));
+  MlirValue row0 = IADD(LOAD(k, offsets, e3), LOAD(k, scratch, IADD(firsts, IADD(IMUL(e3, C(lanes)), lane3))));
+  MlirValue first3 = IMUL(lane3, C(segment)), last3 = arith(k, "arith.minsi", IADD(first3, C(segment)), C(n));
+  Loop i3 = loop_begin_carrying(k, first3, last3, 1, 1, &row0);
+  MlirValue hit3 = compare_index(k, "eq", EXPERT_OF(i3.iv), e3);
+  Loop put = if_begin(k, hit3);
+  STORE(k, to_i32(k, i3.iv), perm, to_index(k, i3.carried[0]));
+  if_end(k, &put);
+  MlirValue next_row;
+  loop_end_carrying(k, &i3, (MlirValue[]){IADD(i3.carried[0], select_value(k, hit3, one, zero))}, &next_row);
+  parallel_end(k, &p);
+#undef EXPERT_OF
+  if (mlirValueIsNull(rows)) return;
+  /* 4. dispatch's copy */
+  int64_t D = dim(x, 1);
+  Loop q = parallel_begin(k, C(0), C(n * D), 1);
+  MlirValue row = arith(k, "arith.divui", q.iv, C(D)), d = arith(k, "arith.remui", q.iv, C(D));
+  MlirValue t = arith(k, "arith.divui", to_index(k, LOAD(k, perm, row)), C(slots));
+  STORE(k, LOAD(k, x, t, d), rows, row, d);
+  parallel_end(k, &q);
+}
+
 static void sort_by_expert(Kernel *k, MlirValue idx, MlirValue x, MlirValue rows, MlirValue perm, MlirValue offsets,
                            MlirValue cursor) {
+  if (k->gpu) {
+    sort_by_expert_gpu(k, idx, x, rows, perm, offsets, cursor);
+    return;
+  }
   int64_t T = dim(idx, 0), slots = dim(idx, 1), E = dim(offsets, 0) - 1;
   MlirValue one = to_i32(k, C(1));
   fill(k, offsets, 0);
@@ -736,17 +803,103 @@ static MlirValue labels_in_loss(Kernel *k, MlirValue labels) {
   return arith(k, "arith.maximumf", count, F(1.0));
 }
 
-/* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss */
-/* loss = Σ_t terms[t] / labels_in_loss: each row's term (in parallel) into terms[T], then their sum in order */
-static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out, MlirValue terms) {
-  int64_t T = dim(logits, 0), V = dim(logits, 1);
-  ROWS(t, T, V);
+/* ---- on a GPU: a row of logits a block (one thread walking 50,000 logits of a vocabulary per row
+ * would read them uncoalesced, and three times): lanes of the block take every lanes-th logit.
+ * scratch[at + t·2·CROSS_ENTROPY_LANES + lane]: the lane's maximum, then (+ lanes) its
+ * Σ exp(l − row max). */
+
+/* The first two passes over row t, each an inner parallel loop (a barrier between them and after):
+ * each lane's maximum; then each lane's sum of exp(l − the row's maximum). */
+static void row_partials_gpu(Kernel *k, MlirValue logits, MlirValue t, MlirValue partial, int64_t at, int64_t lanes) {
+  int64_t V = dim(logits, 1);
+  MlirValue base = IADD(C(at), IMUL(t, C(2 * CROSS_ENTROPY_LANES)));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop m = loop_begin_carrying(k, lane.iv, C(V), lanes, 1, (MlirValue[]){F(-1e30)});
+  MlirValue max;
+  loop_end_carrying(k, &m, (MlirValue[]){arith(k, "arith.maximumf", m.carried[0], LOAD(k, logits, t, m.iv))}, &max);
+  STORE(k, max, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  Loop lane2 = parallel_begin(k, C(0), C(lanes), 1);
+  Loop j = loop_begin(k, C(0), C(lanes), F(-1e30));
+  MlirValue row_max = loop_end(k, &j, arith(k, "arith.maximumf", j.acc, LOAD(k, partial, IADD(base, j.iv))));
+  Loop s = loop_begin_carrying(k, lane2.iv, C(V), lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue sum;
+  loop_end_carrying(k, &s, (MlirValue[]){ADD(s.carried[0], exp_value(k, SUB(LOAD(k, logits, t, s.iv), row_max)))}, &sum);
+  STORE(k, sum, partial, IADD(IADD(base, C(lanes)), lane2.iv));
+  parallel_end(k, &lane2);
+}
+
+/* Row t's maximum and log Σ exp(l − max) from its lanes' partials (after the barrier), in order. */
+static void row_log_sum_exp_gpu(Kernel *k, MlirValue t, MlirValue partial, int64_t at, int64_t lanes, MlirValue *max,
+                                MlirValue *log_sum) {
+  MlirValue base = IADD(C(at), IMUL(t, C(2 * CROSS_ENTROPY_LANES)));
+  Loop j = loop_begin(k, C(0), C(lanes), F(-1e30));
+  *max = loop_end(k, &j, arith(k, "arith.maximumf", j.acc, LOAD(k, partial, IADD(base, j.iv))));
+  Loop s = loop_begin(k, C(0), C(lanes), F(0.0));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, partial, IADD(IADD(base, C(lanes)), s.iv))));
+  *log_sum = unary(k, "math.log", sum);
+}
+
+static int64_t logit_lanes(MlirValue logits) {
+  int64_t V = dim(logits, 1);
+  return V < CROSS_ENTROPY_LANES ? (V > 0 ? V : 1) : CROSS_ENTROPY_LANES;
+}
+
+/* terms[t] (scratch[t]) as cross_entropy's, a block a row (partials after the terms) */
+static void cross_entropy_terms_gpu(Kernel *k, MlirValue logits, MlirValue labels, MlirValue terms) {
+  int64_t T = dim(logits, 0), lanes = logit_lanes(logits);
+  Loop t = parallel_begin(k, C(0), C(T), 1);
+  row_partials_gpu(k, logits, t.iv, terms, T, lanes);
+  Loop lane0 = parallel_begin(k, C(0), C(1), 1); /* the row's term, on its first thread */
   MlirValue max, log_sum;
-  log_sum_exp(k, logits, t.iv, &max, &log_sum);
+  row_log_sum_exp_gpu(k, t.iv, terms, T, lanes, &max, &log_sum);
   MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
   MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
   STORE(k, select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0)), terms, t.iv);
-  END_ROWS(t);
+  parallel_end(k, &lane0);
+  parallel_end(k, &t);
+}
+
+/* dlogits as cross_entropy_grad's, a block a row, each lane writing every lanes-th column; the
+ * scale dl / labels_in_loss first, on one thread, into scratch[T · 2 · CROSS_ENTROPY_LANES] */
+static void cross_entropy_grad_gpu(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d,
+                                   MlirValue partial) {
+  int64_t T = dim(logits, 0), V = dim(logits, 1), lanes = logit_lanes(logits);
+  MlirValue scale_at = C(T * 2 * CROSS_ENTROPY_LANES);
+  STORE(k, DIV(load(k, dl, 0, NULL), labels_in_loss(k, labels)), partial, scale_at);
+  Loop t = parallel_begin(k, C(0), C(T), 1);
+  row_partials_gpu(k, logits, t.iv, partial, 0, lanes);
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  MlirValue max, log_sum;
+  row_log_sum_exp_gpu(k, t.iv, partial, 0, lanes, &max, &log_sum);
+  MlirValue scale = LOAD(k, partial, scale_at), label_value = LOAD(k, labels, t.iv);
+  MlirValue row_scale = select_value(k, label_in_loss(k, label_value), scale, F(0.0));
+  MlirValue label = to_index(k, label_value);
+  Loop v = loop_begin_carrying(k, lane.iv, C(V), lanes, 0, NULL);
+  MlirValue p = exp_value(k, SUB(SUB(LOAD(k, logits, t.iv, v.iv), max), log_sum));
+  MlirValue target = select_value(k, compare_index(k, "eq", v.iv, label), F(1.0), F(0.0));
+  STORE(k, MUL(SUB(p, target), row_scale), d, t.iv, v.iv);
+  loop_end_carrying(k, &v, NULL, NULL);
+  parallel_end(k, &lane);
+  parallel_end(k, &t);
+}
+
+/* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss */
+/* loss = Σ_t terms[t] / labels_in_loss: each row's term (in parallel) into terms[T], then their sum in order */
+/* terms: [T], then (a GPU's) partials [T · 2 · CROSS_ENTROPY_LANES] */
+static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out, MlirValue terms) {
+  int64_t T = dim(logits, 0), V = dim(logits, 1);
+  if (k->gpu) {
+    cross_entropy_terms_gpu(k, logits, labels, terms);
+  } else {
+    ROWS(t, T, V);
+    MlirValue max, log_sum;
+    log_sum_exp(k, logits, t.iv, &max, &log_sum);
+    MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
+    MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
+    STORE(k, select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0)), terms, t.iv);
+    END_ROWS(t);
+  }
   int strict = k->strict;
   k->strict = 1;
   Loop s = loop_begin(k, C(0), C(T), F(0.0));
@@ -756,8 +909,13 @@ static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirVal
 }
 
 /* d[t,v] = (softmax(l[t])[v] − [v = label]) · dl / labels_in_loss, and 0 for a label < 0 */
-static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d) {
+static void cross_entropy_grad(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d,
+                               MlirValue partial) {
   int64_t T = dim(logits, 0), V = dim(logits, 1);
+  if (k->gpu) {
+    cross_entropy_grad_gpu(k, logits, labels, dl, d, partial);
+    return;
+  }
   MlirValue scale = DIV(load(k, dl, 0, NULL), labels_in_loss(k, labels));
   ROWS(t, T, V);
   MlirValue max, log_sum;
@@ -1335,7 +1493,7 @@ KERNEL(causal_attention_grad) {
 }
 KERNEL(embedding_grad) { embedding_grad(k, flat(k, b[0]), b[1], b[2]); return 1; }
 KERNEL(cross_entropy) { cross_entropy(k, b[0], flat(k, b[1]), b[2], b[3]); return 1; } /* labels [T] or [B, S] */
-KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], flat(k, b[1]), b[2], b[3]); return 1; }
+KERNEL(cross_entropy_grad) { cross_entropy_grad(k, b[0], flat(k, b[1]), b[2], b[3], b[4]); return 1; }
 /* dropout and dropout_grad draw the same mask: (x or dy, seed) -> out */
 KERNEL(dropout) { dropout(k, b[0], b[1], b[2], op_float_attribute(op, "p", 0.0)); return 1; }
 /* the language's functions: (x) -> y; (x, dy) -> dx; maximum/minimum (a, b) -> y, (a, b, dy) -> da */

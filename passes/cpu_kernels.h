@@ -12,6 +12,14 @@
 /* The lanes of a row in the GPU form of rmsnorm: a block a row, its threads summing every
  * RMSNORM_LANES-th square into a partial sum each (the op's scratch holds them). */
 enum { RMSNORM_LANES = 256 };
+/* The lanes of an expert in the GPU form of dispatch and route's sort of n (token, slot) pairs: each
+ * owns a segment of them (the op's scratch holds their counts and first rows: 2 · E · lanes). */
+enum { SORT_LANES = 256 };
+/* The lanes of a row of logits in the GPU form of cross_entropy and its gradient: a block a row,
+ * its threads each taking every CROSS_ENTROPY_LANES-th logit (the op's scratch: T · 2 · lanes
+ * partial maxima and sums). */
+enum { CROSS_ENTROPY_LANES = 256 };
+static inline int64_t sort_lanes(int64_t n) { return n < SORT_LANES ? (n > 0 ? n : 1) : SORT_LANES; }
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -35,6 +35,7 @@
  */
 #include "passes.h"
 #include "external_pass.h"
+#include "library_gemm.h"
 #include "op_table.h"
 
 #include <stdio.h>
@@ -211,6 +212,19 @@ static int emit_outlined(Outliner *outliner, Kernel *k, MlirOperation func, Mlir
   return 1;
 }
 
+/* With library=1, a result named "offsets" (the expert offsets of dispatch, route, ec_dispatch: the op
+ * table says which) is announced to the runtime right after its op (library_gemm.h), so that the
+ * grouped GEMMs reading it need no wait for the stream of their own. */
+static void announce_offsets(Kernel *k, const OpInfo *info, const MlirValue *buffers, MlirOperation before,
+                             MlirLocation location) {
+  for (int r = 0; r < info->num_results; r++) {
+    if (strcmp(info->results[r].name, "offsets")) continue;
+    k->b.anchor = before;
+    k->b.location = location;
+    library_gemm_offsets_ready(k, buffers[info->num_operands + r]);
+  }
+}
+
 /* Emits the kernels of one function; 0 on failure (diagnosed). */
 static int emit_function(MlirOperation func, const EmitKernelsOptions *options, Outliner *outliner) {
   MlirContext context = mlirOperationGetContext(func);
@@ -241,10 +255,17 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options, 
     MlirValue buffers[OP_MAX_OPERANDS + OP_MAX_RESULTS + OP_MAX_SCRATCH + 1];
     IR_CHECK(n <= (intptr_t)(sizeof buffers / sizeof buffers[0]), "perft-emit-kernels: too many operands");
     for (intptr_t i = 0; i < n; i++) buffers[i] = mlirOperationGetOperand(op, i);
-    if (options->outline && emit_outlined(outliner, &k, func, op, info, options)) continue;
+    MlirLocation location = mlirOperationGetLocation(op);
+    if (options->outline && emit_outlined(outliner, &k, func, op, info, options)) {
+      if (options->library) announce_offsets(&k, info, buffers, next, location);
+      continue;
+    }
     k.b.anchor = op;
-    k.b.location = mlirOperationGetLocation(op);
-    if (info->kernel[options->target](&k, op, buffers)) mlirOperationDestroy(op);
+    k.b.location = location;
+    if (info->kernel[options->target](&k, op, buffers)) {
+      mlirOperationDestroy(op);
+      if (options->library) announce_offsets(&k, info, buffers, next, location);
+    }
   }
   return 1;
 }

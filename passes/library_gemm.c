@@ -87,7 +87,7 @@ static void declare(Kernel *k, const char *name, int n) {
   mlirBlockAppendOwnedOperation(body, declaration);
 }
 
-/* func.call @name(flags, sizes..., addresses of memrefs...) */
+/* func.call @name(flags, sizes..., addresses of memrefs...) (perft_gemm_offsets_ready: E, then the address) */
 static void call(Kernel *k, const char *name, int64_t flags, int num_sizes, const int64_t *sizes, int num_memrefs,
                  const MlirValue *memrefs) {
   int n = 1 + num_sizes + num_memrefs;
@@ -100,6 +100,12 @@ static void call(Kernel *k, const char *name, int64_t flags, int num_sizes, cons
   MlirNamedAttribute callee =
       named_attribute(k->b.context, "callee", mlirFlatSymbolRefAttrGet(k->b.context, str(name)));
   build_op(&k->b, "func.call", n, operands, 0, NULL, 1, &callee);
+}
+
+void library_gemm_offsets_ready(Kernel *k, MlirValue offsets) {
+  IR_CHECK(plain_memref(offsets, k->i32), "library_gemm: expert offsets that are not a static i32 memref");
+  int64_t E = dim(offsets, 0) - 1;
+  call(k, "perft_gemm_offsets_ready", E, 0, NULL, 1, &offsets);
 }
 
 int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {

@@ -15,5 +15,9 @@ int library_gemm_grouped(Kernel *k, MlirValue rows, MlirValue bank, MlirValue of
 /* perft.grouped_matmul_grad_weight on buffers (packed rows) */
 int library_gemm_grouped_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets, MlirValue dbank,
                                      int transpose_w);
+/* after an op that makes expert offsets (perft-emit-kernels: each result named "offsets"):
+ * call @perft_gemm_offsets_ready(E, offsets): the runtime keeps them once (one wait for the stream)
+ * for every grouped GEMM that reads them */
+void library_gemm_offsets_ready(Kernel *k, MlirValue offsets);
 
 #endif

@@ -79,11 +79,13 @@ static MlirType memref_type(MlirType element, int64_t n) {
   return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
 }
 static MlirType float_element(MlirOperation op) { return mlirShapedTypeGetElementType(op_input_type(op, 0)); }
-/* dispatch and route: cursor[E+1] i32, the next free row of each expert (from offsets' type) */
+/* dispatch and route: i32 [max(E + 1, 2 · E · lanes)]: on the CPU the next free row of each expert;
+ * the GPU kernel keeps each lane's count and first row there (sort_lanes of the T·k pairs) */
 static int dispatch_scratch(MlirOperation op, MlirType *types) {
   const OpInfo *info = op_info_of(op);
-  MlirType offsets = op_output_type(op, info, info->num_results - 1);
-  types[0] = memref_type(mlirShapedTypeGetElementType(offsets), dim_of(offsets, 0));
+  MlirType offsets = op_output_type(op, info, info->num_results - 1), idx = op_input_type(op, op_is_kind(op, OP_ROUTE) ? 0 : 1);
+  int64_t E = dim_of(offsets, 0) - 1, lanes = sort_lanes(dim_of(idx, 0) * dim_of(idx, 1));
+  types[0] = memref_type(mlirShapedTypeGetElementType(offsets), 2 * E * lanes > E + 1 ? 2 * E * lanes : E + 1);
   return 1;
 }
 /* gathered_matmul: a panel[T, K] for one expert's rows (each token meets an expert at most once
@@ -99,9 +101,17 @@ static int load_balance_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 1));
   return 1;
 }
-/* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order) */
+/* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order), then the GPU
+ * kernel's partial maxima and sums [T · 2 · CROSS_ENTROPY_LANES] (unused on the CPU) */
 static int cross_entropy_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0));
+  int64_t T = dim_of(op_input_type(op, 0), 0);
+  types[0] = memref_type(float_element(op), T + T * 2 * CROSS_ENTROPY_LANES);
+  return 1;
+}
+/* cross_entropy_grad: partial[T · 2 · CROSS_ENTROPY_LANES + 1] and the scale (the GPU kernel's;
+ * unused on the CPU) */
+static int cross_entropy_grad_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * CROSS_ENTROPY_LANES + 1);
   return 1;
 }
 /* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
@@ -360,7 +370,7 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_CROSS_ENTROPY_GRAD] = {"perft.cross_entropy_grad",
                                OPERANDS(FLOAT("logits", "L", 2), I32("labels", "I", ANY_RANK), FLOAT("dl", "S", 0)),
                                RESULTS(FLOAT("dlogits", "L", 2)), .verify = verify_cross_entropy, GRADIENT_OP,
-                               KERNELS(cpu_cross_entropy_grad)},
+                               .scratch = cross_entropy_grad_scratch, KERNELS(cpu_cross_entropy_grad)},
     [OP_DROPOUT] = {"perft.dropout", OPERANDS(FLOAT("x", "T", ANY_RANK), I32("seed", "SEED", 1)),
                     RESULTS(FLOAT("y", "T", ANY_RANK)), ATTRIBUTES({"p", ATTRIBUTE_FLOAT}),
                     .verify = verify_dropout, .backward = backward_dropout, KERNELS(cpu_dropout)},

@@ -10,6 +10,7 @@
 
 #include "check.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static size_t element_bytes(int64_t flags) { return flags & GEMM_F64 ? sizeof(double) : sizeof(float); }
@@ -41,22 +42,53 @@ void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intp
                  (flags & GEMM_ACCUMULATE) != 0);
 }
 
-/* offsets[e], offsets[e+1] once the GPU has written them; checked (a bad offset is a compiler bug). */
-static void expert_rows(intptr_t offsets, int64_t e, int64_t E, int64_t *first, int64_t *last) {
-  const int32_t *o = (const int32_t *)offsets;
-  *first = o[e];
-  *last = o[e + 1];
-  if (*first < 0 || *last < *first || o[E] < *last)
-    perft_fatal_at(__FILE__, __LINE__, "expert %lld's rows [%lld, %lld) are not within [0, %d)", (long long)e,
-                   (long long)*first, (long long)*last, o[E]);
+/* The offsets dispatch and route made, by address (perft_gemm_offsets_ready). */
+enum { MAX_KNOWN_OFFSETS = 256 };
+static struct {
+  intptr_t address;
+  int64_t E;
+  int32_t *copy; /* E + 1 */
+} known[MAX_KNOWN_OFFSETS];
+static int num_known;
+
+void perft_gemm_offsets_ready(int64_t E, intptr_t offsets) {
+  int i = 0;
+  while (i < num_known && known[i].address != offsets) i++;
+  if (i == num_known) {
+    if (num_known == MAX_KNOWN_OFFSETS)
+      perft_fatal_at(__FILE__, __LINE__, "more than %d expert offset buffers", MAX_KNOWN_OFFSETS);
+    known[num_known++].address = offsets;
+  }
+  if (known[i].E != E) {
+    free(known[i].copy);
+    known[i].copy = mallocCheck(sizeof(int32_t) * (size_t)(E + 1));
+    known[i].E = E;
+  }
+  gemm_backend_wait();
+  memcpy(known[i].copy, (const void *)offsets, sizeof(int32_t) * (size_t)(E + 1));
+}
+
+/* The E + 1 offsets at `offsets`: the copy made when they were ready, else (after waiting) the
+ * buffer itself; checked (a bad offset is a compiler bug). */
+static const int32_t *offsets_of(intptr_t offsets, int64_t E) {
+  const int32_t *o = NULL;
+  for (int i = 0; i < num_known && !o; i++)
+    if (known[i].address == offsets && known[i].E == E) o = known[i].copy;
+  if (!o) {
+    gemm_backend_wait();
+    o = (const int32_t *)offsets;
+  }
+  for (int64_t e = 0; e < E; e++)
+    if (o[e] < 0 || o[e + 1] < o[e])
+      perft_fatal_at(__FILE__, __LINE__, "expert %lld's rows [%d, %d) are not a range", (long long)e, o[e], o[e + 1]);
+  return o;
 }
 
 void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t rows, intptr_t bank,
                         intptr_t offsets, intptr_t y) {
-  gemm_backend_wait();
+  const int32_t *o = offsets_of(offsets, E);
   for (int64_t e = 0; e < E; e++) {
-    int64_t first, last;
-    expert_rows(offsets, e, E, &first, &last);
+    int64_t first = o[e], last = o[e + 1];
     if (last == first) continue;
     /* y[first:last] = rows[first:last] · op(bank[e]) */
     int64_t row_flags = flags & (GEMM_TRANSPOSE_B | GEMM_F64);
@@ -67,10 +99,9 @@ void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t
 
 void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
                                     intptr_t offsets, intptr_t dbank) {
-  gemm_backend_wait();
+  const int32_t *o = offsets_of(offsets, E);
   for (int64_t e = 0; e < E; e++) {
-    int64_t first, last;
-    expert_rows(offsets, e, E, &first, &last);
+    int64_t first = o[e], last = o[e + 1];
     void *dw = at(dbank, e * N * K, flags);
     if (last == first) {
       gemm_backend_zero(dw, (size_t)(N * K) * element_bytes(flags));

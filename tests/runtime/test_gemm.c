@@ -2,7 +2,8 @@
  * (gemm_host.c), against plain row-major sums written here: every transpose combination of
  * perft_gemm with and without accumulation, the grouped GEMM (both weight layouts, empty experts,
  * rows outside every expert untouched), its weight gradient (an empty expert gets zeros), double
- * operands, and the dot form's chunked order of sums (K > 1024, bit for bit).
+ * operands, the dot form's chunked order of sums (K > 1024, bit for bit), and the expert offsets
+ * kept by perft_gemm_offsets_ready (a grouped GEMM reads the copy, which a later ready renews).
  * Ends with one verdict line: "test_gemm: PASS" or "test_gemm: FAIL (n checks)". */
 #include <math.h>
 #include <stdint.h>
@@ -130,6 +131,22 @@ static void check_grouped_grad_weight(int transpose_w) {
   free(dy), free(rows), free(dbank);
 }
 
+/* after perft_gemm_offsets_ready, the grouped GEMMs read the copy made then (here the buffer is
+ * overwritten behind its back, which dispatch never does, to see which one is read) */
+static void check_offsets_ready(void) {
+  int64_t E = 2, N = 1, K = 1;
+  int32_t o[3] = {0, 1, 2};
+  float rows[2] = {2, 3}, bank[2] = {10, 100}, y[2] = {0, 0};
+  perft_gemm_offsets_ready(E, P(o));
+  o[1] = 0; /* now expert 0 would have no rows */
+  perft_grouped_gemm(GEMM_TRANSPOSE_B, E, N, K, P(rows), P(bank), P(o), P(y));
+  CHECK(y[0] == 20 && y[1] == 300);
+  perft_gemm_offsets_ready(E, P(o)); /* renewed: expert 1 has both rows */
+  y[0] = y[1] = 0;
+  perft_grouped_gemm(GEMM_TRANSPOSE_B, E, N, K, P(rows), P(bank), P(o), P(y));
+  CHECK(y[0] == 200 && y[1] == 300);
+}
+
 int main(void) {
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++)
@@ -137,6 +154,7 @@ int main(void) {
   check_dense_f64();
   check_dot_order();
   for (int t = 0; t < 2; t++) check_grouped(t), check_grouped_grad_weight(t);
+  check_offsets_ready();
   if (failures) printf("test_gemm: FAIL (%d checks)\n", failures);
   else printf("test_gemm: PASS\n");
   return failures != 0;

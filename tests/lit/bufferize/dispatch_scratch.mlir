@@ -1,7 +1,8 @@
 // perft-bufferize alone on an op with several results and a scratch buffer: perft.dispatch
 // becomes perft_buffer.dispatch(x, idx, rows, perm, offsets, cursor) (inputs, outputs,
-// then the scratch its table entry asks for: cursor, i32[num_experts + 1]); the unused
-// outputs and the scratch are freed right after it, the result is copied out.
+// then the scratch its table entry asks for: i32[max(E + 1, 2 · E · lanes)], lanes = min(256, T·k),
+// the CPU's cursor and the GPU sort's lane counts); the unused outputs and the scratch are freed
+// right after it, the result is copied out.
 // RUN: %perft_opt %s -p perft-bufferize | FileCheck %s
 
 // CHECK-LABEL: func.func @train_step(
@@ -9,9 +10,9 @@
 // CHECK-NEXT: %[[ROWS:.*]] = memref.alloc() : memref<10x6xf32>
 // CHECK-NEXT: %[[PERM:.*]] = memref.alloc() : memref<10xi32>
 // CHECK-NEXT: %[[OFFSETS:.*]] = memref.alloc() : memref<4xi32>
-// CHECK-NEXT: %[[CURSOR:.*]] = memref.alloc() : memref<4xi32>
+// CHECK-NEXT: %[[CURSOR:.*]] = memref.alloc() : memref<60xi32>
 // CHECK-NEXT: "perft_buffer.dispatch"(%[[X]], %[[I]], %[[ROWS]], %[[PERM]], %[[OFFSETS]], %[[CURSOR]]) {num_experts = 3 : i64}
-// CHECK-SAME: (memref<5x6xf32>, memref<5x2xi32>, memref<10x6xf32>, memref<10xi32>, memref<4xi32>, memref<4xi32>) -> ()
+// CHECK-SAME: (memref<5x6xf32>, memref<5x2xi32>, memref<10x6xf32>, memref<10xi32>, memref<4xi32>, memref<60xi32>) -> ()
 // CHECK-NEXT: memref.dealloc %[[PERM]]
 // CHECK-NEXT: memref.dealloc %[[OFFSETS]]
 // CHECK-NEXT: memref.dealloc %[[CURSOR]]
