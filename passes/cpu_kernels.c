@@ -467,8 +467,19 @@ static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirVa
   END_ROWS(row);
 }
 
-/* counts[e] = #{(t,s) : idx[t,s] = e}, as floats */
+/* counts[e] = #{(t,s) : idx[t,s] = e}, as floats (exact: whole numbers below 2²⁴). On a GPU a
+ * thread an expert, counting its pairs (one thread adding up every pair would take milliseconds). */
 static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts) {
+  if (k->gpu) {
+    int64_t slots = dim(idx, 1);
+    Loop e = parallel_begin(k, C(0), C(dim(counts, 0)), 1);
+    Loop i = loop_begin(k, C(0), C(dim(idx, 0) * slots), F(0.0));
+    MlirValue expert = to_index(k, LOAD(k, idx, arith(k, "arith.divui", i.iv, C(slots)), arith(k, "arith.remui", i.iv, C(slots))));
+    MlirValue hit = select_value(k, compare_index(k, "eq", expert, e.iv), F(1.0), F(0.0));
+    STORE(k, loop_end(k, &i, ADD(i.acc, hit)), counts, e.iv);
+    parallel_end(k, &e);
+    return counts;
+  }
   fill(k, counts, 0.0);
   FOR(t, C(0), C(dim(idx, 0)));
   FOR(s, C(0), C(dim(idx, 1)));
@@ -483,6 +494,17 @@ static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts) {
 static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, MlirValue counts) {
   int64_t T = dim(p, 0), E = dim(p, 1), slots = dim(idx, 1);
   expert_counts(k, idx, counts);
+  if (k->gpu) { /* a thread an expert: counts[e] · Σ_t p[t, e] into counts, then their sum in order */
+    Loop e = parallel_begin(k, C(0), C(E), 1);
+    Loop t = loop_begin(k, C(0), C(T), F(0.0));
+    MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
+    STORE(k, MUL(LOAD(k, counts, e.iv), column), counts, e.iv);
+    parallel_end(k, &e);
+    Loop s = loop_begin(k, C(0), C(E), F(0.0));
+    MlirValue total = loop_end(k, &s, ADD(s.acc, LOAD(k, counts, s.iv)));
+    store(k, MUL(total, F((double)E / ((double)T * (double)slots * (double)T))), out, 0, NULL);
+    return;
+  }
   Loop e = loop_begin(k, C(0), C(E), F(0.0));
   Loop t = loop_begin(k, C(0), C(T), F(0.0));
   MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
@@ -495,20 +517,20 @@ static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue 
   int64_t T = dim(dp, 0), E = dim(dp, 1), slots = dim(idx, 1);
   expert_counts(k, idx, counts);
   MlirValue factor = MUL(load(k, dl, 0, NULL), F((double)E / ((double)T * (double)slots * (double)T)));
-  FOR(t, C(0), C(T));
+  Loop t = parallel_or_serial_begin(k, C(0), C(T), 1, k->gpu); /* on a GPU, a thread a row */
   FOR(e, C(0), C(E));
   STORE(k, MUL(LOAD(k, counts, e.iv), factor), dp, t.iv, e.iv);
   END(e);
-  END(t);
+  parallel_or_serial_end(k, &t);
 }
 
 /* f[e] = counts_e / T */
 static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f) {
   expert_counts(k, idx, f);
   MlirValue scale = F(1.0 / (double)dim(idx, 0));
-  FOR(e, C(0), C(dim(f, 0)));
+  Loop e = parallel_or_serial_begin(k, C(0), C(dim(f, 0)), 1, k->gpu);
   STORE(k, MUL(LOAD(k, f, e.iv), scale), f, e.iv);
-  END(e);
+  parallel_or_serial_end(k, &e);
 }
 
 /* mean((y - t)²) */
@@ -708,6 +730,23 @@ static AttentionRow attention_row(Kernel *k, MlirValue row, MlirValue head, int6
 static void causal_attention(Kernel *k, MlirValue q, MlirValue key, MlirValue value, MlirValue y, int64_t heads,
                              int64_t kv_heads, int64_t seq) {
   int64_t head_dim = dim(q, 1) / heads;
+  if (k->gpu) { /* a thread a (query row, head) */
+    Loop p = parallel_begin(k, C(0), C(dim(q, 0) * heads), 1);
+    MlirValue row = arith(k, "arith.divui", p.iv, C(heads)), head = arith(k, "arith.remui", p.iv, C(heads));
+    MlirValue saved = scope_begin(k);
+    MlirValue scores = stack_buffer(k, 1, seq);
+    AttentionRow a = attention_row(k, row, head, head_dim, heads / kv_heads, seq);
+    MlirValue inverse_sum = attention_probabilities(k, q, key, scores, &a);
+    FOR(d, C(0), C(head_dim));
+    Loop j = loop_begin(k, C(0), a.keys, F(0.0));
+    MlirValue term = MUL(LOAD(k, scores, C(0), j.iv), LOAD(k, value, IADD(a.first_key, j.iv), IADD(a.kv_column, d.iv)));
+    MlirValue sum = loop_end(k, &j, ADD(j.acc, term));
+    STORE(k, MUL(sum, inverse_sum), y, row, IADD(a.q_column, d.iv));
+    END(d);
+    scope_end(k, saved);
+    parallel_end(k, &p);
+    return;
+  }
   ROWS(i, dim(q, 0), dim(q, 1) * seq);
   MlirValue saved = scope_begin(k);
   MlirValue scores = stack_buffer(k, 1, seq);
@@ -725,10 +764,118 @@ static void causal_attention(Kernel *k, MlirValue q, MlirValue key, MlirValue va
   END_ROWS(i);
 }
 
+/* ---- causal_attention_grad on a GPU, where the CPU's one walk (a key row gathers from every later
+ * query) would be one thread: three kernels over the softmax statistics kept in the op's scratch,
+ * stats[(i·H + h)·3 + 0, 1, 2] = the maximum of row i's scores for head h, 1/Σ exp(s − max), dy_i·y_i:
+ *   1. a thread a (query row, head): its statistics;
+ *   2. a thread a (query row, head): dq_i = Σ_j ds_ij k_j over its keys;
+ *   3. a thread a (key row, kv head): dk_j = Σ ds_ij q_i and dv_j = Σ p_ij dy_i over the heads that
+ *      share the kv head and the later queries of its sequence.
+ * p_ij = exp(s_ij − max_i)/Σ and ds_ij = p_ij (dy_i·v_j − dy_i·y_i)/√hd, recomputed where needed. */
+
+/* q_i·k_j/√hd for the row's head (a.q_column) and kv head (a.kv_column) */
+static MlirValue attention_score(Kernel *k, MlirValue q, MlirValue key, const AttentionRow *a, MlirValue key_row) {
+  Loop d = loop_begin(k, C(0), C(a->head_dim), F(0.0));
+  MlirValue product = MUL(LOAD(k, q, a->row, IADD(a->q_column, d.iv)), LOAD(k, key, key_row, IADD(a->kv_column, d.iv)));
+  MlirValue dot = loop_end(k, &d, ADD(d.acc, product)); /* before F(): the constant after the loop */
+  return MUL(dot, F(a->scale));
+}
+
+/* Σ_d a[row_a, column_a + d] · b[row_b, column_b + d] over the head */
+static MlirValue head_dot(Kernel *k, int64_t head_dim, MlirValue a, MlirValue row_a, MlirValue column_a, MlirValue b,
+                          MlirValue row_b, MlirValue column_b) {
+  Loop d = loop_begin(k, C(0), C(head_dim), F(0.0));
+  MlirValue product = MUL(LOAD(k, a, row_a, IADD(column_a, d.iv)), LOAD(k, b, row_b, IADD(column_b, d.iv)));
+  return loop_end(k, &d, ADD(d.acc, product));
+}
+
+/* p_ij and ds_ij of query row a->row (statistics at stats_at) and key row key_row */
+static void attention_p_ds(Kernel *k, const MlirValue *b, MlirValue stats, MlirValue stats_at, const AttentionRow *a,
+                           MlirValue key_row, MlirValue *p, MlirValue *ds) {
+  MlirValue q = b[0], key = b[1], value = b[2], dy = b[4];
+  MlirValue score = attention_score(k, q, key, a, key_row);
+  *p = MUL(exp_value(k, SUB(score, LOAD(k, stats, stats_at))), LOAD(k, stats, IADD(stats_at, C(1))));
+  MlirValue dy_dot_v = head_dot(k, a->head_dim, dy, a->row, a->q_column, value, key_row, a->kv_column);
+  *ds = MUL(MUL(*p, SUB(dy_dot_v, LOAD(k, stats, IADD(stats_at, C(2))))), F(a->scale));
+}
+
+/* 1. a thread a (query row, head): its statistics */
+static void attention_stats_gpu(Kernel *k, const MlirValue *b, int64_t heads, int64_t group, int64_t seq) {
+  MlirValue q = b[0], key = b[1], y = b[3], dy = b[4], stats = b[8];
+  int64_t head_dim = dim(q, 1) / heads;
+  Loop p = parallel_begin(k, C(0), C(dim(q, 0) * heads), 1);
+  AttentionRow a = attention_row(k, arith(k, "arith.divui", p.iv, C(heads)), arith(k, "arith.remui", p.iv, C(heads)),
+                                 head_dim, group, seq);
+  Loop m = loop_begin(k, C(0), a.keys, F(-INFINITY));
+  MlirValue maximum = loop_end(k, &m, arith(k, "arith.maximumf", m.acc, attention_score(k, q, key, &a, IADD(a.first_key, m.iv))));
+  Loop e = loop_begin(k, C(0), a.keys, F(0.0));
+  MlirValue sum = loop_end(k, &e, ADD(e.acc, exp_value(k, SUB(attention_score(k, q, key, &a, IADD(a.first_key, e.iv)), maximum))));
+  MlirValue at = IMUL(p.iv, C(3));
+  STORE(k, maximum, stats, at);
+  STORE(k, DIV(F(1.0), sum), stats, IADD(at, C(1)));
+  STORE(k, head_dot(k, head_dim, dy, a.row, a.q_column, y, a.row, a.q_column), stats, IADD(at, C(2)));
+  parallel_end(k, &p);
+}
+
+/* 2. a thread a (query row, head): dq_i = Σ_j ds_ij k_j */
+static void attention_dq_gpu(Kernel *k, const MlirValue *b, int64_t heads, int64_t group, int64_t seq) {
+  MlirValue q = b[0], key = b[1], dq = b[5], stats = b[8];
+  int64_t head_dim = dim(q, 1) / heads;
+  Loop p = parallel_begin(k, C(0), C(dim(q, 0) * heads), 1);
+  AttentionRow a = attention_row(k, arith(k, "arith.divui", p.iv, C(heads)), arith(k, "arith.remui", p.iv, C(heads)),
+                                 head_dim, group, seq);
+  FOR(j, C(0), a.keys);
+  MlirValue key_row = IADD(a.first_key, j.iv), probability, ds;
+  attention_p_ds(k, b, stats, IMUL(p.iv, C(3)), &a, key_row, &probability, &ds);
+  FOR(d, C(0), C(head_dim));
+  MlirValue q_column = IADD(a.q_column, d.iv);
+  STORE(k, ADD(LOAD(k, dq, a.row, q_column), MUL(ds, LOAD(k, key, key_row, IADD(a.kv_column, d.iv)))), dq, a.row, q_column);
+  END(d);
+  END(j);
+  parallel_end(k, &p);
+}
+
+/* 3. a thread a (key row, kv head): dk_j = Σ ds_ij q_i, dv_j = Σ p_ij dy_i over the heads sharing the
+ * kv head and the queries i ≥ j of the key's sequence */
+static void attention_dk_dv_gpu(Kernel *k, const MlirValue *b, int64_t heads, int64_t kv_heads, int64_t seq) {
+  MlirValue q = b[0], dy = b[4], dk = b[6], dv = b[7], stats = b[8];
+  int64_t head_dim = dim(q, 1) / heads, group = heads / kv_heads;
+  Loop p = parallel_begin(k, C(0), C(dim(q, 0) * kv_heads), 1);
+  MlirValue key_row = arith(k, "arith.divui", p.iv, C(kv_heads)), kv_head = arith(k, "arith.remui", p.iv, C(kv_heads));
+  MlirValue sequence_end = IMUL(IADD(arith(k, "arith.divsi", key_row, C(seq)), C(1)), C(seq));
+  FOR(member, C(0), C(group));
+  MlirValue head = IADD(IMUL(kv_head, C(group)), member.iv);
+  FOR(i, key_row, sequence_end);
+  AttentionRow a = attention_row(k, i.iv, head, head_dim, group, seq);
+  MlirValue probability, ds;
+  attention_p_ds(k, b, stats, IMUL(IADD(IMUL(i.iv, C(heads)), head), C(3)), &a, key_row, &probability, &ds);
+  FOR(d, C(0), C(head_dim));
+  MlirValue q_column = IADD(a.q_column, d.iv), kv_column = IADD(a.kv_column, d.iv);
+  STORE(k, ADD(LOAD(k, dv, key_row, kv_column), MUL(probability, LOAD(k, dy, i.iv, q_column))), dv, key_row, kv_column);
+  STORE(k, ADD(LOAD(k, dk, key_row, kv_column), MUL(ds, LOAD(k, q, i.iv, q_column))), dk, key_row, kv_column);
+  END(d);
+  END(i);
+  END(member);
+  parallel_end(k, &p);
+}
+
+static void causal_attention_grad_gpu(Kernel *k, const MlirValue *b, int64_t heads, int64_t kv_heads, int64_t seq) {
+  fill(k, b[5], 0.0);
+  fill(k, b[6], 0.0);
+  fill(k, b[7], 0.0);
+  attention_stats_gpu(k, b, heads, heads / kv_heads, seq);
+  attention_dq_gpu(k, b, heads, heads / kv_heads, seq);
+  attention_dk_dv_gpu(k, b, heads, kv_heads, seq);
+}
+
 /* dq, dk, dv of y = causal_attention(q, k, v), given y and dy. Per query row i and head: p again,
  * D = dy_i·y_i, then for each key j: dv_j += p_j dy_i, ds = p_j (dy_i·v_j − D)/√hd,
  * dq_i += ds k_j, dk_j += ds q_i. Serial: a key row gathers from every later query. */
 static void causal_attention_grad(Kernel *k, const MlirValue *b, int64_t heads, int64_t kv_heads, int64_t seq) {
+  if (k->gpu) {
+    causal_attention_grad_gpu(k, b, heads, kv_heads, seq);
+    return;
+  }
   MlirValue q = b[0], key = b[1], value = b[2], y = b[3], dy = b[4], dq = b[5], dk = b[6], dv = b[7];
   int64_t head_dim = dim(q, 1) / heads;
   fill(k, dq, 0.0);

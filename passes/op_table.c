@@ -116,6 +116,12 @@ static int cross_entropy_grad_scratch(MlirOperation op, MlirType *types) {
 }
 /* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
  * CPU's sums each row on one thread and leaves it unused) */
+/* causal_attention_grad: per (query row, head) its scores' maximum, 1/Σ exp and dy·y [T · H · 3]
+ * (the GPU kernel's, which computes them once; unused on the CPU) */
+static int causal_attention_grad_scratch(MlirOperation op, MlirType *types) {
+  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * op_int_attribute(op, "heads", 1) * 3);
+  return 1;
+}
 static int rmsnorm_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES);
   return 1;
@@ -355,7 +361,7 @@ const OpInfo op_table[OP_COUNT] = {
                                            FLOAT("y", "Q", 2), FLOAT("dy", "Q", 2)),
                                   RESULTS(FLOAT("dq", "Q", 2), FLOAT("dk", "K", 2), FLOAT("dv", "K", 2)),
                                   ATTENTION_ATTRIBUTES, .verify = verify_causal_attention, GRADIENT_OP,
-                                  KERNELS(cpu_causal_attention_grad)},
+                                  .scratch = causal_attention_grad_scratch, KERNELS(cpu_causal_attention_grad)},
 #undef ATTENTION_ATTRIBUTES
     [OP_EMBEDDING] = {"perft.embedding", OPERANDS(WEIGHT("table", "B", 2), I32("ids", "I", ANY_RANK)),
                       RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,
