@@ -78,14 +78,18 @@ void gemm_backend_run(const ColumnGemm *g) {
   int ldc = int_size(g->ldc, "ldc");
   float alpha32 = 1, beta32 = g->accumulate ? 1 : 0;
   double alpha64 = 1, beta64 = g->accumulate ? 1 : 0;
+  const void *alpha = g->f64 ? (const void *)&alpha64 : &alpha32, *beta = g->f64 ? (const void *)&beta64 : &beta32;
   int type = g->f64 ? PERFT_CUDA_R_64F : PERFT_CUDA_R_32F;
   int compute = g->f64         ? PERFT_CUBLAS_COMPUTE_64F
                 : compute_32f  ? PERFT_CUBLAS_COMPUTE_32F
                                : PERFT_CUBLAS_COMPUTE_32F_FAST_16BF;
   int trans_a = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N, trans_b = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-  CUBLAS_CHECK(cublas.gemm_ex(handle, trans_a, trans_b,
-                              m, n, k, g->f64 ? (const void *)&alpha64 : &alpha32, g->a, type, lda, g->b, type, ldb,
-                              g->f64 ? (const void *)&beta64 : &beta32, g->c, type, ldc, compute, PERFT_CUBLAS_GEMM_DEFAULT));
+  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, type, lda, g->b, type, ldb, beta, g->c, type,
+                              ldc, compute, PERFT_CUBLAS_GEMM_DEFAULT);
+  if (status != PERFT_CUBLAS_STATUS_SUCCESS)
+    perft_fatal("cublasGemmEx(%c%c m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, compute type %d) failed at %s:%d: %s (%d): %s",
+                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, g->f64 ? "f64" : "f32", compute,
+                __FILE__, __LINE__, cublas.status_name(status), status, cublas.status_string(status));
 }
 
 void gemm_backend_wait(void) {

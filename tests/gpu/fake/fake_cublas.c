@@ -1,0 +1,70 @@
+/* fake_cublas.c — a stand-in libcublas.so.13 for tests (never shipped): cublasGemmEx as cuBLAS's
+ * documentation states it, on host memory, written here from that contract alone (column-major
+ * C = α·op(A)·op(B) + β·C, op(X) = X or Xᵀ, leading dimensions in elements), with the argument
+ * checks cuBLAS makes (CUBLAS_STATUS_INVALID_VALUE for negative sizes or leading dimensions below
+ * max(1, rows); CUBLAS_STATUS_NOT_SUPPORTED for type combinations outside those perft uses).
+ * It records the last call's compute type (fake_cublas_last_compute_type) and counts calls.
+ * FAKE_CUBLAS_FAIL=1: every GEMM fails with CUBLAS_STATUS_EXECUTION_FAILED. */
+#include <stdlib.h>
+
+enum { SUCCESS = 0, NOT_INITIALIZED = 1, INVALID_VALUE = 7, EXECUTION_FAILED = 13, NOT_SUPPORTED = 15 };
+enum { R_32F = 0, R_64F = 1, COMPUTE_32F = 68, COMPUTE_64F = 70, COMPUTE_32F_FAST_16BF = 75 };
+
+struct cublasContext {
+  void *stream;
+};
+static struct cublasContext context;
+static int last_compute_type = -1, calls;
+int fake_cublas_last_compute_type(void) { return last_compute_type; }
+int fake_cublas_calls(void) { return calls; }
+
+int cublasCreate_v2(struct cublasContext **handle) { *handle = &context; return SUCCESS; }
+int cublasSetStream_v2(struct cublasContext *handle, void *stream) { handle->stream = stream; return SUCCESS; }
+
+const char *cublasGetStatusName(int status) {
+  switch (status) {
+  case SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+  case INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+  case EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+  case NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+  default: return "CUBLAS_STATUS_UNKNOWN";
+  }
+}
+const char *cublasGetStatusString(int status) { return status == EXECUTION_FAILED ? "the GPU program failed to execute (fake)" : "fake cuBLAS status"; }
+
+static int bad_leading(int ld, int rows) { return ld < (rows > 1 ? rows : 1); }
+
+int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, int n, int k, const void *alpha,
+                 const void *a, int a_type, int lda, const void *b, int b_type, int ldb, const void *beta, void *c,
+                 int c_type, int ldc, int compute_type, int algorithm) {
+  (void)algorithm;
+  calls++;
+  last_compute_type = compute_type;
+  const char *fail = getenv("FAKE_CUBLAS_FAIL");
+  if (fail && *fail == '1') return EXECUTION_FAILED;
+  if (handle != &context) return NOT_INITIALIZED;
+  if (m < 0 || n < 0 || k < 0 || (trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1)) return INVALID_VALUE;
+  if (bad_leading(lda, trans_a ? k : m) || bad_leading(ldb, trans_b ? n : k) || bad_leading(ldc, m)) return INVALID_VALUE;
+  int f32 = a_type == R_32F && b_type == R_32F && c_type == R_32F &&
+            (compute_type == COMPUTE_32F || compute_type == COMPUTE_32F_FAST_16BF);
+  int f64 = a_type == R_64F && b_type == R_64F && c_type == R_64F && compute_type == COMPUTE_64F;
+  if (!f32 && !f64) return NOT_SUPPORTED;
+  for (int j = 0; j < n; j++)
+    for (int i = 0; i < m; i++) {
+      double sum = 0;
+      for (int l = 0; l < k; l++) {
+        size_t ai = trans_a ? (size_t)l + (size_t)i * (size_t)lda : (size_t)i + (size_t)l * (size_t)lda;
+        size_t bi = trans_b ? (size_t)j + (size_t)l * (size_t)ldb : (size_t)l + (size_t)j * (size_t)ldb;
+        sum += f32 ? (double)((const float *)a)[ai] * ((const float *)b)[bi] : ((const double *)a)[ai] * ((const double *)b)[bi];
+      }
+      size_t ci = (size_t)i + (size_t)j * (size_t)ldc;
+      if (f32) {
+        float al = *(const float *)alpha, be = *(const float *)beta, *cc = c;
+        cc[ci] = (float)(al * sum + (be == 0 ? 0 : be * cc[ci])); /* β = 0: C is not read */
+      } else {
+        double al = *(const double *)alpha, be = *(const double *)beta, *cc = c;
+        cc[ci] = al * sum + (be == 0 ? 0 : be * cc[ci]);
+      }
+    }
+  return SUCCESS;
+}

@@ -1,0 +1,71 @@
+/* fake_cuda.c — a stand-in libcuda.so.1 for tests (never shipped): the driver calls
+ * runtime/cuda_driver.c resolves, on host memory, so the GPU runtime's own C code (start-up,
+ * checks, memory, synchronisation, the cuBLAS backend) runs in CI. It cannot run kernels:
+ * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED.
+ * FAKE_CUDA_MAJOR=N: the device's compute capability (default 9); FAKE_CUDA_INIT_FAIL=1: cuInit
+ * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations. */
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+enum { SUCCESS = 0, ERROR_NO_DEVICE = 100, ERROR_NOT_SUPPORTED = 801, ATTRIBUTE_MAJOR = 75, ATTRIBUTE_MINOR = 76 };
+
+static int synchronizations;
+int fake_cuda_synchronizations(void) { return synchronizations; }
+
+CUresult cuGetErrorName(CUresult error, const char **name) {
+  *name = error == ERROR_NO_DEVICE ? "CUDA_ERROR_NO_DEVICE" : error == ERROR_NOT_SUPPORTED ? "CUDA_ERROR_NOT_SUPPORTED" : "CUDA_ERROR_UNKNOWN";
+  return SUCCESS;
+}
+CUresult cuGetErrorString(CUresult error, const char **text) {
+  *text = error == ERROR_NO_DEVICE ? "no CUDA-capable device is detected" : "operation not supported (fake driver)";
+  return SUCCESS;
+}
+CUresult cuInit(unsigned flags) {
+  (void)flags;
+  const char *fail = getenv("FAKE_CUDA_INIT_FAIL");
+  return fail && *fail == '1' ? ERROR_NO_DEVICE : SUCCESS;
+}
+CUresult cuDeviceGetCount(int *count) { *count = 1; return SUCCESS; }
+CUresult cuDeviceGet(int *device, int ordinal) { *device = ordinal; return SUCCESS; }
+CUresult cuDeviceGetName(char *name, int length, int device) {
+  (void)device;
+  strncpy(name, "fake device", (size_t)length);
+  return SUCCESS;
+}
+CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
+  (void)device;
+  const char *major = getenv("FAKE_CUDA_MAJOR");
+  *value = attribute == ATTRIBUTE_MAJOR ? (major ? atoi(major) : 9) : 0;
+  return SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRetain(void **context, int device) { (void)device; *context = (void *)&synchronizations; return SUCCESS; }
+CUresult cuCtxSetCurrent(void *context) { (void)context; return SUCCESS; }
+CUresult cuCtxSynchronize(void) { synchronizations++; return SUCCESS; }
+CUresult cuMemAllocManaged(unsigned long long *pointer, size_t bytes, unsigned flags) {
+  (void)flags;
+  void *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!p) return ERROR_NOT_SUPPORTED;
+  memset(p, 0, bytes);
+  *pointer = (unsigned long long)(size_t)p;
+  return SUCCESS;
+}
+CUresult cuMemFree_v2(unsigned long long pointer) { free((void *)(size_t)pointer); return SUCCESS; }
+CUresult cuModuleLoadData(void **module, const void *image) { (void)module, (void)image; return ERROR_NOT_SUPPORTED; }
+CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+  (void)function, (void)module, (void)name;
+  return ERROR_NOT_SUPPORTED;
+}
+CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned shared, void *stream, void **parameters, void **extra) {
+  (void)function, (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)shared, (void)stream;
+  (void)parameters, (void)extra;
+  return ERROR_NOT_SUPPORTED;
+}
+CUresult cuStreamCreate(void **stream, unsigned flags) { (void)flags; *stream = (void *)&synchronizations; return SUCCESS; }
+CUresult cuStreamSynchronize(void *stream) { (void)stream; synchronizations++; return SUCCESS; }
+CUresult cuMemsetD8Async(unsigned long long pointer, unsigned char value, size_t count, void *stream) {
+  (void)stream;
+  memset((void *)(size_t)pointer, value, count);
+  return SUCCESS;
+}

@@ -1,0 +1,72 @@
+/* test_gemm_cublas.c: the GPU runtime's GEMM backend (runtime/gemm.c + gemm_cublas.c) and driver
+ * start-up (cuda_driver.c) against fake_cuda.c and fake_cublas.c, which stand in for libcuda.so.1 and
+ * libcublas.so.13 (LD_LIBRARY_PATH): every row-major GEMM form must reach cublasGemmEx as arguments
+ * that, under cuBLAS's column-major contract, compute the row-major sums written here; grouped GEMMs
+ * zero empty experts on the stream and wait for the stream only for offsets not announced; the
+ * compute type is CUBLAS_COMPUTE_32F_FAST_16BF (tensor cores), or CUBLAS_COMPUTE_32F with
+ * PERFT_GEMM_MATH=fp32 (run as `test_gemm_cublas fp32`). Errors are the ctest cases in
+ * tests/gpu/CMakeLists.txt (their messages). Ends with "test_gemm_cublas: PASS" or "... FAIL (n checks)". */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "gemm_checks.h"
+
+static int failures;
+#define CHECK(condition)                                                            \
+  do {                                                                              \
+    if (!(condition)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
+      failures++;                                                                   \
+    }                                                                               \
+  } while (0)
+
+#define P(x) ((intptr_t)(x))
+
+/* the fakes' counters (fake_cuda.c, fake_cublas.c), through the libraries the runtime loaded */
+static int fake_counter(const char *library, const char *name) {
+  void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+  int (*counter)(void) = handle ? (int (*)(void))dlsym(handle, name) : NULL;
+  if (!counter) {
+    fprintf(stderr, "test_gemm_cublas: %s is not the fake (no %s): set LD_LIBRARY_PATH\n", library, name);
+    exit(1);
+  }
+  return counter();
+}
+static int synchronizations(void) { return fake_counter("libcuda.so.1", "fake_cuda_synchronizations"); }
+
+/* announced offsets: one wait when announced, none in the GEMMs that read them */
+static void check_announced(void) {
+  int32_t o[3] = {0, 1, 2};
+  float rows[2] = {2, 3}, bank[2] = {10, 100}, y[2] = {0, 0};
+  int before = synchronizations();
+  perft_gemm_offsets_ready(2, P(o));
+  CHECK(synchronizations() == before + 1);
+  perft_grouped_gemm(GEMM_TRANSPOSE_B, 2, 1, 1, P(rows), P(bank), P(o), P(y));
+  perft_grouped_gemm(GEMM_TRANSPOSE_B, 2, 1, 1, P(rows), P(bank), P(o), P(y));
+  CHECK(synchronizations() == before + 1);
+  CHECK(y[0] == 20 && y[1] == 300);
+}
+
+int main(int argc, char **argv) {
+  int fp32 = argc > 1 && !strcmp(argv[1], "fp32");
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      for (int acc = 0; acc < 2; acc++) CHECK(gemm_check_dense(ta, tb, acc) == 0);
+  CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == (fp32 ? 68 : 75));
+  CHECK(gemm_check_dense_f64() == 0);
+  CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == 70);
+  for (int t = 0; t < 2; t++) {
+    int before = synchronizations();
+    CHECK(gemm_check_grouped(t) == 0); /* offsets not announced: one wait each */
+    CHECK(gemm_check_grouped_grad_weight(t) == 0);
+    CHECK(synchronizations() == before + 2);
+  }
+  check_announced();
+  if (failures) printf("test_gemm_cublas: FAIL (%d checks)\n", failures);
+  else printf("test_gemm_cublas: PASS (%d cublasGemmEx calls)\n", fake_counter("libcublas.so.13", "fake_cublas_calls"));
+  return failures != 0;
+}
