@@ -4,12 +4,14 @@
 #include "check.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 CudaDriver cuda;
 
 static int started;
 static CUstream stream;
+static char description[192];
 
 enum { ATTRIBUTE_COMPUTE_MAJOR = 75, ATTRIBUTE_COMPUTE_MINOR = 76 };
 
@@ -71,12 +73,12 @@ void cuda_driver_start(void) {
   int major = 0, minor = 0;
   CU_CHECK(cuda.cuDeviceGetAttribute(&major, ATTRIBUTE_COMPUTE_MAJOR, device));
   CU_CHECK(cuda.cuDeviceGetAttribute(&minor, ATTRIBUTE_COMPUTE_MINOR, device));
-  if (major < 9) {
-    char name[128] = "";
-    cuda.cuDeviceGetName(name, sizeof name, device);
+  char name[128] = "";
+  CU_CHECK(cuda.cuDeviceGetName(name, sizeof name, device));
+  if (major < 9)
     perft_fatal("CUDA device %d (%s) has compute capability %d.%d; the kernels are built for sm_90 (H100, H200)",
                 ordinal, name, major, minor);
-  }
+  snprintf(description, sizeof description, "CUDA device %d: %s (sm_%d%d)", ordinal, name, major, minor);
   CUcontext context;
   CU_CHECK(cuda.cuDevicePrimaryCtxRetain(&context, device));
   CU_CHECK(cuda.cuCtxSetCurrent(context));
@@ -85,3 +87,8 @@ void cuda_driver_start(void) {
 }
 
 CUstream cuda_stream(void) { return stream; }
+
+const char *cuda_device_description(void) {
+  cuda_driver_start();
+  return description;
+}

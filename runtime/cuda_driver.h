@@ -50,6 +50,8 @@ extern CudaDriver cuda;
 void cuda_driver_start(void);
 /* The one stream every kernel of the program runs on. */
 CUstream cuda_stream(void);
+/* "CUDA device 0: NVIDIA H200 (sm_90)" (starts the driver). */
+const char *cuda_device_description(void);
 
 void cuda_check(CUresult result, const char *call, const char *file, int line);
 #define CU_CHECK(call) cuda_check((call), #call, __FILE__, __LINE__)

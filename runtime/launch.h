@@ -21,5 +21,7 @@ void launch_memory_free(void *memory);
 void launch_train_step(void **buffers);
 /* Forward only: loss and outputs. */
 void launch_forward(void **buffers);
+/* Where the generated code runs, for the start-up banner's `compute` line. */
+void launch_describe(char *text, size_t size);
 
 #endif

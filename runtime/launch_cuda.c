@@ -17,6 +17,9 @@
 #include "program.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { MAX_MODULES = 16, MAX_FUNCTIONS = 4096 };
 
@@ -42,6 +45,12 @@ void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y, int
 void mgpuStreamSynchronize(CUstream stream);
 void mgpuStreamDestroy(CUstream stream);
 void mgpuModuleUnload(CUmodule module);
+
+void launch_describe(char *text, size_t size) {
+  const char *math = getenv("PERFT_GEMM_MATH");
+  snprintf(text, size, "%s, one stream; GEMMs on cuBLAS (%s)", cuda_device_description(),
+           math && !strcmp(math, "fp32") ? "fp32 math, PERFT_GEMM_MATH=fp32" : "tensor cores: bf16 inputs, fp32 accumulation");
+}
 
 CUmodule mgpuModuleLoad(void *image, size_t bytes) {
   (void)bytes;

@@ -99,10 +99,9 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
          options->learning_rate, options->weight_decay, options->clip,
          options->clip > 0 ? "" : " (off)");
   printf("  seed          %llu\n", (unsigned long long)options->seed);
-  /* The generated code runs its big GEMMs on OpenMP threads (docs/ABI.md). */
-  const char *threads = getenv("OMP_NUM_THREADS");
-  printf("  threads       %s (big GEMMs on OpenMP threads; set OMP_NUM_THREADS to change)\n",
-         threads ? threads : "all cores");
+  char compute[320];
+  launch_describe(compute, sizeof compute);
+  printf("  compute       %s\n", compute);
   if (!options->num_weights) printf("  weights       --init (manifest init rules)\n");
   for (int w = 0; w < options->num_weights; w++)
     printf("  weights       %s%s\n", options->weights_paths[w],
