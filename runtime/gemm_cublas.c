@@ -45,7 +45,9 @@ static void *symbol(void *library, const char *name) {
 static void start(void) {
   if (handle) return;
   cuda_driver_start();
-  static const char *const names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
+  /* the loader's path first, then the toolkit's usual home (not always in the loader's cache) */
+  static const char *const names[] = {"libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
+                                      "/usr/local/cuda/lib64/libcublas.so.12"};
   void *library = NULL;
   for (size_t i = 0; i < sizeof names / sizeof names[0] && !library; i++) library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
   if (!library)

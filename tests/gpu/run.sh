@@ -32,6 +32,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$ROOT" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
 OUT=${PERFT_GPU_OUT:-/tmp/perft-gpu}
 CUDA=${CUDA_HOME:-/usr/local/cuda}
+export LD_LIBRARY_PATH=$CUDA/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} # cuBLAS, dlopen'd by the executables
 TARGET=${PERFT_GPU_TARGET:-cuda}
 mkdir -p "$OUT"
 failed=0 passed=0
