@@ -560,7 +560,7 @@ static MlirValue rms_inverse(Kernel *k, MlirValue x, MlirValue t, double eps) {
  * adds the row's partial sums in order and writes its columns — coalesced, and in parallel:
  *   scf.parallel t { scf.parallel lane { partial } ; scf.parallel lane { sum, scale its columns } } */
 static void rmsnorm_gpu(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps, MlirValue partial) {
-  int64_t T = dim(x, 0), D = dim(x, 1), lanes = D < RMSNORM_LANES ? D : RMSNORM_LANES;
+  int64_t T = dim(x, 0), D = dim(x, 1), lanes = lanes_over(D, RMSNORM_LANES);
   int strict = k->strict;
   k->strict = 1; /* every sum in its order */
   Loop t = parallel_begin(k, C(0), C(T), 1);
@@ -601,7 +601,7 @@ static void rmsnorm(Kernel *k, MlirValue x, MlirValue w, MlirValue y, double eps
  * and partial[t, 1, lane], a barrier, then each lane adds them in order and writes its columns. */
 static void rmsnorm_grad_input_gpu(Kernel *k, MlirValue x, MlirValue w, MlirValue dy, MlirValue dx, double eps,
                                    MlirValue partial) {
-  int64_t T = dim(x, 0), D = dim(x, 1), lanes = D < RMSNORM_LANES ? D : RMSNORM_LANES;
+  int64_t T = dim(x, 0), D = dim(x, 1), lanes = lanes_over(D, RMSNORM_LANES);
   int strict = k->strict;
   k->strict = 1;
   Loop t = parallel_begin(k, C(0), C(T), 1);
@@ -987,10 +987,7 @@ static void row_log_sum_exp_gpu(Kernel *k, MlirValue t, MlirValue partial, int64
   *log_sum = unary(k, "math.log", sum);
 }
 
-static int64_t logit_lanes(MlirValue logits) {
-  int64_t V = dim(logits, 1);
-  return V < CROSS_ENTROPY_LANES ? (V > 0 ? V : 1) : CROSS_ENTROPY_LANES;
-}
+static int64_t logit_lanes(MlirValue logits) { return lanes_over(dim(logits, 1), CROSS_ENTROPY_LANES); }
 
 /* terms[t] (scratch[t]) as cross_entropy's, a block a row (partials after the terms) */
 static void cross_entropy_terms_gpu(Kernel *k, MlirValue logits, MlirValue labels, MlirValue terms) {

@@ -19,7 +19,9 @@ enum { SORT_LANES = 256 };
  * its threads each taking every CROSS_ENTROPY_LANES-th logit (the op's scratch: T · 2 · lanes
  * partial maxima and sums). */
 enum { CROSS_ENTROPY_LANES = 256 };
-static inline int64_t sort_lanes(int64_t n) { return n < SORT_LANES ? (n > 0 ? n : 1) : SORT_LANES; }
+/* The lanes a GPU block uses over n items: min(n, most), at least 1. */
+static inline int64_t lanes_over(int64_t n, int64_t most) { return n < most ? (n > 0 ? n : 1) : most; }
+static inline int64_t sort_lanes(int64_t n) { return lanes_over(n, SORT_LANES); }
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);

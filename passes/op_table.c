@@ -114,14 +114,14 @@ static int cross_entropy_grad_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * CROSS_ENTROPY_LANES + 1);
   return 1;
 }
-/* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
- * CPU's sums each row on one thread and leaves it unused) */
 /* causal_attention_grad: per (query row, head) its scores' maximum, 1/Σ exp and dy·y [T · H · 3]
  * (the GPU kernel's, which computes them once; unused on the CPU) */
 static int causal_attention_grad_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * op_int_attribute(op, "heads", 1) * 3);
   return 1;
 }
+/* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
+ * CPU's sums each row on one thread and leaves it unused) */
 static int rmsnorm_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES);
   return 1;

@@ -19,30 +19,27 @@ static void *at(intptr_t base, int64_t elements, int64_t flags) {
   return (char *)base + (size_t)elements * element_bytes(flags);
 }
 
-/* Row-major c[M,N] (+)= op(a)·op(b) with leading dimensions lda_row, ldb_row, ldc_row (elements per
- * stored row) as the column-major call. */
-static void row_major_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, int64_t lda_row,
-                           const void *b, int64_t ldb_row, void *c, int64_t ldc_row, int accumulate) {
+/* Row-major, packed c[M,N] (+)= op(a)·op(b) (every operand's rows side by side, so its leading
+ * dimension is its row length) as the column-major call. */
+static void packed_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, const void *b, void *c) {
   ColumnGemm g = {
       .trans_a = (flags & GEMM_TRANSPOSE_B) != 0, /* column-major A is row-major b */
       .trans_b = (flags & GEMM_TRANSPOSE_A) != 0,
-      .accumulate = accumulate,
+      .accumulate = (flags & GEMM_ACCUMULATE) != 0,
       .f64 = (flags & GEMM_F64) != 0,
       .m = N, .n = M, .k = K,
-      .a = b, .lda = ldb_row,
-      .b = a, .ldb = lda_row,
-      .c = c, .ldc = ldc_row,
+      .a = b, .lda = flags & GEMM_TRANSPOSE_B ? K : N,
+      .b = a, .ldb = flags & GEMM_TRANSPOSE_A ? M : K,
+      .c = c, .ldc = N,
   };
   gemm_backend_run(&g);
 }
 
 void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c) {
-  int64_t lda = flags & GEMM_TRANSPOSE_A ? M : K, ldb = flags & GEMM_TRANSPOSE_B ? K : N;
-  row_major_gemm(flags, M, N, K, (const void *)a, lda, (const void *)b, ldb, (void *)c, N,
-                 (flags & GEMM_ACCUMULATE) != 0);
+  packed_gemm(flags, M, N, K, (const void *)a, (const void *)b, (void *)c);
 }
 
-/* The offsets dispatch and route made, by address (perft_gemm_offsets_ready). */
+/* The offsets announced by perft_gemm_offsets_ready, by address. */
 enum { MAX_KNOWN_OFFSETS = 256 };
 static struct {
   intptr_t address;
@@ -91,9 +88,8 @@ void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t
     int64_t first = o[e], last = o[e + 1];
     if (last == first) continue;
     /* y[first:last] = rows[first:last] · op(bank[e]) */
-    int64_t row_flags = flags & (GEMM_TRANSPOSE_B | GEMM_F64);
-    row_major_gemm(row_flags, last - first, N, K, at(rows, first * K, flags), K, at(bank, e * N * K, flags),
-                   flags & GEMM_TRANSPOSE_B ? K : N, at(y, first * N, flags), N, 0);
+    packed_gemm(flags & (GEMM_TRANSPOSE_B | GEMM_F64), last - first, N, K, at(rows, first * K, flags),
+                at(bank, e * N * K, flags), at(y, first * N, flags));
   }
 }
 
@@ -110,8 +106,8 @@ void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t
     int64_t R = last - first, f64 = flags & GEMM_F64;
     const void *dy_e = at(dy, first * N, flags), *rows_e = at(rows, first * K, flags);
     if (flags & GEMM_TRANSPOSE_B) /* dw[N,K] = dy_eᵀ · rows_e: a = dy_e stored [R,N] */
-      row_major_gemm(f64 | GEMM_TRANSPOSE_A, N, K, R, dy_e, N, rows_e, K, dw, K, 0);
+      packed_gemm(f64 | GEMM_TRANSPOSE_A, N, K, R, dy_e, rows_e, dw);
     else /* dw[K,N] = rows_eᵀ · dy_e */
-      row_major_gemm(f64 | GEMM_TRANSPOSE_A, K, N, R, rows_e, K, dy_e, N, dw, N, 0);
+      packed_gemm(f64 | GEMM_TRANSPOSE_A, K, N, R, rows_e, dy_e, dw);
   }
 }

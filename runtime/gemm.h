@@ -31,7 +31,7 @@ void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t
 void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
                                     intptr_t offsets, intptr_t dbank);
 
-/* The expert offsets (i32 [E+1]) dispatch or route has just made at `offsets`: the runtime waits for
+/* The expert offsets (i32 [E+1]) an op has just made at `offsets`: the runtime waits for
  * the stream once here and keeps a copy by address, so the grouped GEMMs that read these offsets
  * (forward and backward) need no wait of their own. The generated code calls this after every op
  * that writes expert offsets (perft-emit-kernels: each op result named "offsets" in the op table);
