@@ -19,7 +19,10 @@
  * Only dot-form GEMMs (x·wᵀ, which take each sum whole before putting it) with K ≤ 1024 fuse:
  * past that a register block's weights would stream from L2 for every row block (the reason
  * perft-fuse-route stops there too); adapters' up-projections have K = r. When both operands of
- * the add qualify, the GEMM with the shorter K takes the epilogue (the adapter's, not W2).
+ * the add qualify, the GEMM with the shorter K takes the epilogue (the adapter's, not W2). A GEMM
+ * with a bf16 weight (a frozen base weight, perftc --frozen-dtype=bf16) stays whole: on the CUDA
+ * target it is a library call on bf16 tensor cores (perft-bf16-gemm-inputs), which a fused
+ * generated kernel is not; the adapters the epilogue is for are f32.
  * Sums, the scale and the add are rounded as the unfused ops round them (strict, no FMA
  * contraction, IEEE addition commutes), so the numbers do not change (tests/e2e/fusion_on_off.sh).
  */
@@ -56,6 +59,8 @@ static int find_candidate(MlirValue v, Candidate *c) {
   } else {
     return 0;
   }
+  if (mlirTypeIsABF16(mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetOperand(op, 1)))))
+    return 0; /* a frozen bf16 weight's GEMM stays whole */
   c->gemm = op;
   c->K = dim_of(mlirOperationGetOperand(op, 0), 1);
   return c->K <= WHOLE_SUM_MAX_K; /* matmul_kernels.h */

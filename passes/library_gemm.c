@@ -8,14 +8,15 @@
  *   func.call @perft_gemm(%flags, %c64, %c64, %c2048, %ax, %aw, %ay) : (i64, ...) -> ()
  *   func.func private @perft_gemm(i64, i64, i64, i64, i64, i64, i64)      (declared once per module)
  * flags are runtime/gemm.h's (GEMM_TRANSPOSE_B | GEMM_ACCUMULATE here: linalg.matmul adds into its
- * output). perft-gpu-launch leaves the call on the host, between the launches on the one stream
+ * output; GEMM_BF16_INPUTS when both inputs are bf16, which perft-bf16-gemm-inputs arranges for a
+ * GEMM with a frozen bf16 weight). perft-gpu-launch leaves the call on the host, between the launches on the one stream
  * that cuBLAS shares, so the GEMM runs in program order with the generated kernels.
  */
 #include "library_gemm.h"
 
 #include <stdio.h>
 
-enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8 }; /* runtime/gemm.h */
+enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8, GEMM_BF16_INPUTS = 16 }; /* runtime/gemm.h */
 enum { MAX_CALL_OPERANDS = 8 };
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
@@ -32,14 +33,19 @@ static int plain_memref(MlirValue v, MlirType element) {
   return mlirTypeIsNull(element) || mlirTypeEqual(mlirShapedTypeGetElementType(type), element);
 }
 
-/* Whether every float operand is f32, or every one f64 (a bf16 weight keeps its generated kernel:
- * cuBLAS multiplies bf16 only by bf16); *flags gets GEMM_F64 for f64. */
-static int float_operands(int n, const MlirValue *memrefs, int64_t *flags) {
-  MlirType element = mlirShapedTypeGetElementType(mlirValueGetType(memrefs[0]));
-  if (!mlirTypeIsAF32(element) && !mlirTypeIsAF64(element)) return 0;
-  for (int i = 0; i < n; i++)
-    if (!plain_memref(memrefs[i], element)) return 0;
-  if (mlirTypeIsAF64(element)) *flags |= GEMM_F64;
+/* Whether the GEMM's float operands (its two inputs, then its output) are all f32, all f64, or
+ * bf16 inputs with an f32 output (perft-bf16-gemm-inputs' work: a frozen bf16 weight and the
+ * bf16 copy of the other input); *flags gets GEMM_F64 or GEMM_BF16_INPUTS. An f32 input with a
+ * bf16 weight keeps its generated kernel: cuBLAS multiplies bf16 only by bf16. */
+static int float_operands(const MlirValue *memrefs, int64_t *flags) {
+  MlirType output = mlirShapedTypeGetElementType(mlirValueGetType(memrefs[2]));
+  MlirType input = mlirShapedTypeGetElementType(mlirValueGetType(memrefs[0]));
+  if (!mlirTypeIsAF32(output) && !mlirTypeIsAF64(output)) return 0;
+  if (mlirTypeIsABF16(input) && mlirTypeIsAF32(output)) *flags |= GEMM_BF16_INPUTS;
+  else input = output;
+  if (!plain_memref(memrefs[0], input) || !plain_memref(memrefs[1], input) || !plain_memref(memrefs[2], output))
+    return 0;
+  if (mlirTypeIsAF64(output)) *flags |= GEMM_F64;
   return 1;
 }
 
@@ -111,7 +117,7 @@ void library_gemm_offsets_ready(Kernel *k, MlirValue offsets) {
 int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {
   int64_t flags = GEMM_ACCUMULATE | (transpose_a ? GEMM_TRANSPOSE_A : 0) | (transpose_b ? GEMM_TRANSPOSE_B : 0);
   MlirValue memrefs[3] = {a, b, c};
-  if (!float_operands(3, memrefs, &flags)) return 0;
+  if (!float_operands(memrefs, &flags)) return 0;
   int64_t sizes[3] = {dim(c, 0), dim(c, 1), dim(a, transpose_a ? 0 : 1)}; /* M, N, K */
   call(k, "perft_gemm", flags, 3, sizes, 3, memrefs);
   return 1;
@@ -121,7 +127,7 @@ int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int tra
 static int grouped_call(Kernel *k, const char *name, int transpose_w, MlirValue offsets, const MlirValue *floats,
                         const int64_t *sizes, const MlirValue *memrefs) {
   int64_t flags = transpose_w ? GEMM_TRANSPOSE_B : 0;
-  if (!float_operands(3, floats, &flags) || !plain_memref(offsets, k->i32)) return 0;
+  if (!float_operands(floats, &flags) || !plain_memref(offsets, k->i32)) return 0;
   call(k, name, flags, 3, sizes, 4, memrefs);
   return 1;
 }

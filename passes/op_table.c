@@ -205,7 +205,7 @@ const OpInfo op_table[OP_COUNT] = {
                           RESULTS(FLOAT("dx", "X", 2)), .verify = verify_dispatch_grad, GRADIENT_OP,
                           KERNELS(cpu_dispatch_grad)},
     [OP_GROUPED_MATMUL] = {"perft.grouped_matmul",
-                           OPERANDS(FLOAT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
+                           OPERANDS(WEIGHT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                            RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
                            .verify = verify_grouped_matmul, .backward = backward_grouped_matmul,
                            .flops = grouped_matmul_flops, KERNELS(cpu_grouped_matmul)},

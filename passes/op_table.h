@@ -57,7 +57,8 @@ typedef enum { TARGET_CPU, TARGET_CUDA, TARGET_COUNT } TargetKind;
 extern const char *const target_names[TARGET_COUNT];
 
 /* ELEMENT_WEIGHT: a weight operand of a GEMM or a table: the op's float type, or bf16 (a frozen
- * weight kept in bf16, perftc --frozen-dtype=bf16; the kernels widen it to f32 as they load it). */
+ * weight kept in bf16, perftc --frozen-dtype=bf16; the kernels widen it to f32 as they load it).
+ * A grouped GEMM's rows are one too: perft-bf16-gemm-inputs gives a bf16 bank bf16 rows. */
 typedef enum { ELEMENT_FLOAT, ELEMENT_I32, ELEMENT_WEIGHT } ElementKind;
 enum { ANY_RANK = -1 };
 

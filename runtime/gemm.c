@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the bytes of an element of an output, and of an input */
 static size_t element_bytes(int64_t flags) { return flags & GEMM_F64 ? sizeof(double) : sizeof(float); }
+static size_t input_bytes(int64_t flags) { return flags & GEMM_BF16_INPUTS ? sizeof(uint16_t) : element_bytes(flags); }
 
-static void *at(intptr_t base, int64_t elements, int64_t flags) {
-  return (char *)base + (size_t)elements * element_bytes(flags);
-}
+static void *at(intptr_t base, int64_t elements, size_t bytes) { return (char *)base + (size_t)elements * bytes; }
 
 /* Row-major, packed c[M,N] (+)= op(a)·op(b) (every operand's rows side by side, so its leading
  * dimension is its row length) as the column-major call. */
@@ -27,6 +27,7 @@ static void packed_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const vo
       .trans_b = (flags & GEMM_TRANSPOSE_A) != 0,
       .accumulate = (flags & GEMM_ACCUMULATE) != 0,
       .f64 = (flags & GEMM_F64) != 0,
+      .bf16_inputs = (flags & GEMM_BF16_INPUTS) != 0,
       .m = N, .n = M, .k = K,
       .a = b, .lda = flags & GEMM_TRANSPOSE_B ? K : N,
       .b = a, .ldb = flags & GEMM_TRANSPOSE_A ? M : K,
@@ -84,30 +85,32 @@ static const int32_t *offsets_of(intptr_t offsets, int64_t E) {
 void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t rows, intptr_t bank,
                         intptr_t offsets, intptr_t y) {
   const int32_t *o = offsets_of(offsets, E);
+  size_t in = input_bytes(flags), out = element_bytes(flags);
   for (int64_t e = 0; e < E; e++) {
     int64_t first = o[e], last = o[e + 1];
     if (last == first) continue;
     /* y[first:last] = rows[first:last] · op(bank[e]) */
-    packed_gemm(flags & (GEMM_TRANSPOSE_B | GEMM_F64), last - first, N, K, at(rows, first * K, flags),
-                at(bank, e * N * K, flags), at(y, first * N, flags));
+    packed_gemm(flags & (GEMM_TRANSPOSE_B | GEMM_F64 | GEMM_BF16_INPUTS), last - first, N, K, at(rows, first * K, in),
+                at(bank, e * N * K, in), at(y, first * N, out));
   }
 }
 
 void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
                                     intptr_t offsets, intptr_t dbank) {
   const int32_t *o = offsets_of(offsets, E);
+  size_t in = input_bytes(flags), out = element_bytes(flags);
   for (int64_t e = 0; e < E; e++) {
     int64_t first = o[e], last = o[e + 1];
-    void *dw = at(dbank, e * N * K, flags);
+    void *dw = at(dbank, e * N * K, out);
     if (last == first) {
-      gemm_backend_zero(dw, (size_t)(N * K) * element_bytes(flags));
+      gemm_backend_zero(dw, (size_t)(N * K) * out);
       continue;
     }
-    int64_t R = last - first, f64 = flags & GEMM_F64;
-    const void *dy_e = at(dy, first * N, flags), *rows_e = at(rows, first * K, flags);
+    int64_t R = last - first, types = flags & (GEMM_F64 | GEMM_BF16_INPUTS);
+    const void *dy_e = at(dy, first * N, in), *rows_e = at(rows, first * K, in);
     if (flags & GEMM_TRANSPOSE_B) /* dw[N,K] = dy_eᵀ · rows_e: a = dy_e stored [R,N] */
-      packed_gemm(f64 | GEMM_TRANSPOSE_A, N, K, R, dy_e, rows_e, dw);
+      packed_gemm(types | GEMM_TRANSPOSE_A, N, K, R, dy_e, rows_e, dw);
     else /* dw[K,N] = rows_eᵀ · dy_e */
-      packed_gemm(f64 | GEMM_TRANSPOSE_A, K, N, R, rows_e, dy_e, dw);
+      packed_gemm(types | GEMM_TRANSPOSE_A, K, N, R, rows_e, dy_e, dw);
   }
 }

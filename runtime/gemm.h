@@ -9,7 +9,9 @@
  * addresses of row-major buffers; everything is row-major until gemm.c maps it.
  *
  * flags: GEMM_TRANSPOSE_A, GEMM_TRANSPOSE_B (the operand is stored transposed), GEMM_ACCUMULATE
- * (c += ..., else c = ...), GEMM_F64 (every operand double, else float).
+ * (c += ..., else c = ...), GEMM_F64 (every operand double, else float), GEMM_BF16_INPUTS (the two
+ * inputs bf16, the output float: a frozen bf16 weight and the bf16 copy of the other operand that
+ * passes/bf16_gemm_inputs.c makes).
  */
 #ifndef PERFT_RUNTIME_GEMM_H
 #define PERFT_RUNTIME_GEMM_H
@@ -17,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8 };
+enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8, GEMM_BF16_INPUTS = 16 };
 
 /* c[M,N] (+)= op(a) · op(b): a [M,K] or, transposed, [K,M]; b [K,N] or, transposed, [N,K]. */
 void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c);
@@ -43,7 +45,7 @@ void perft_gemm_offsets_ready(int64_t E, intptr_t offsets);
 /* One column-major BLAS GEMM: C[m,n] = op(A)·op(B) (+ C when accumulate), op(X) = Xᵀ when
  * trans_X; leading dimensions in elements. */
 typedef struct {
-  int trans_a, trans_b, accumulate, f64;
+  int trans_a, trans_b, accumulate, f64, bf16_inputs; /* bf16_inputs: A and B bf16 (uint16_t), C float */
   int64_t m, n, k;
   const void *a, *b;
   void *c;

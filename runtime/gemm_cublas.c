@@ -4,7 +4,9 @@
  * Every GEMM runs on the program's one stream (cuda_driver.h) with cublasGemmEx. float operands:
  * CUBLAS_COMPUTE_32F_FAST_16BF — tensor cores, inputs rounded to bf16, fp32 accumulation and
  * output; PERFT_GEMM_MATH=fp32 in the environment asks for CUBLAS_COMPUTE_32F instead (plain fp32
- * math, for comparing numbers with the CPU at fp32 tolerances). double operands: CUBLAS_COMPUTE_64F.
+ * math, for comparing numbers with the CPU at fp32 tolerances). bf16 inputs (a frozen bf16 weight,
+ * GEMM_BF16_INPUTS) with a float output: CUBLAS_COMPUTE_32F, tensor cores with fp32 accumulation.
+ * double operands: CUBLAS_COMPUTE_64F.
  * Every call is checked: the call, file and line, and cuBLAS's status name and text.
  * The few types and constants come from cublas_abi.h (no CUDA header needed to build; checked
  * against the toolkit's headers by tests/gpu/check_cublas_abi.c).
@@ -81,16 +83,17 @@ void gemm_backend_run(const ColumnGemm *g) {
   float alpha32 = 1, beta32 = g->accumulate ? 1 : 0;
   double alpha64 = 1, beta64 = g->accumulate ? 1 : 0;
   const void *alpha = g->f64 ? (const void *)&alpha64 : &alpha32, *beta = g->f64 ? (const void *)&beta64 : &beta32;
-  int type = g->f64 ? PERFT_CUDA_R_64F : PERFT_CUDA_R_32F;
-  int compute = g->f64         ? PERFT_CUBLAS_COMPUTE_64F
-                : compute_32f  ? PERFT_CUBLAS_COMPUTE_32F
-                               : PERFT_CUBLAS_COMPUTE_32F_FAST_16BF;
+  int type = g->f64 ? PERFT_CUDA_R_64F : PERFT_CUDA_R_32F, input_type = g->bf16_inputs ? PERFT_CUDA_R_16BF : type;
+  /* bf16 inputs: tensor cores with fp32 accumulation is what CUBLAS_COMPUTE_32F does with them */
+  int compute = g->f64                         ? PERFT_CUBLAS_COMPUTE_64F
+                : compute_32f || g->bf16_inputs ? PERFT_CUBLAS_COMPUTE_32F
+                                                : PERFT_CUBLAS_COMPUTE_32F_FAST_16BF;
   int trans_a = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N, trans_b = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, type, lda, g->b, type, ldb, beta, g->c, type,
+  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, input_type, lda, g->b, input_type, ldb, beta, g->c, type,
                               ldc, compute, PERFT_CUBLAS_GEMM_DEFAULT);
   if (status != PERFT_CUBLAS_STATUS_SUCCESS)
     perft_fatal("cublasGemmEx(%c%c m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, compute type %d) failed at %s:%d: %s (%d): %s",
-                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, g->f64 ? "f64" : "f32", compute,
+                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, g->f64 ? "f64" : g->bf16_inputs ? "bf16 inputs" : "f32", compute,
                 __FILE__, __LINE__, cublas.status_name(status), status, cublas.status_string(status));
 }
 

@@ -8,16 +8,20 @@
  *     chunks of DOT_CHUNK products, each summed from zero, then added to each other, then to C;
  *   otherwise ("axpy form"): one running sum from C (accumulate) or zero.
  * Every product and sum is rounded as written: this file is compiled with -ffp-contract=off.
+ * bf16 inputs (GEMM_BF16_INPUTS) are widened to float as they are read, as the kernels widen them.
  */
 #include "gemm.h"
+
+#include "bf16.h"
 
 #include <string.h>
 
 enum { DOT_CHUNK = 1024 }; /* as passes/matmul_kernels.c */
 
-#define COLUMN_GEMM(T)                                                                                     \
-  static void column_gemm_##T(const ColumnGemm *g) {                                                     \
-    const T *A = g->a, *B = g->b;                                                                        \
+/* column_gemm_NAME: sums of T, inputs of type IN read as T by LOAD */
+#define COLUMN_GEMM(NAME, T, IN, LOAD)                                                                     \
+  static void column_gemm_##NAME(const ColumnGemm *g) {                                                  \
+    const IN *A = g->a, *B = g->b;                                                                       \
     T *C = g->c;                                                                                         \
     for (int64_t j = 0; j < g->n; j++)                                                                   \
       for (int64_t i = 0; i < g->m; i++) {                                                               \
@@ -27,26 +31,29 @@ enum { DOT_CHUNK = 1024 }; /* as passes/matmul_kernels.c */
           for (int64_t l0 = 0; l0 < g->k; l0 += DOT_CHUNK) {                                             \
             int64_t l1 = l0 + DOT_CHUNK < g->k ? l0 + DOT_CHUNK : g->k;                                  \
             T s = 0;                                                                                     \
-            for (int64_t l = l0; l < l1; l++) s = s + A[l + i * g->lda] * B[l + j * g->ldb];             \
+            for (int64_t l = l0; l < l1; l++) s = s + LOAD(A[l + i * g->lda]) * LOAD(B[l + j * g->ldb]); \
             total = l0 == 0 ? s : total + s;                                                             \
           }                                                                                              \
           *c = g->accumulate ? *c + total : total;                                                       \
         } else {                                                                                         \
           T s = g->accumulate ? *c : 0;                                                                  \
           for (int64_t l = 0; l < g->k; l++) {                                                           \
-            T a = g->trans_a ? A[l + i * g->lda] : A[i + l * g->lda];                                    \
-            T b = g->trans_b ? B[j + l * g->ldb] : B[l + j * g->ldb];                                    \
+            T a = LOAD(g->trans_a ? A[l + i * g->lda] : A[i + l * g->lda]);                              \
+            T b = LOAD(g->trans_b ? B[j + l * g->ldb] : B[l + j * g->ldb]);                              \
             s = s + a * b;                                                                               \
           }                                                                                              \
           *c = s;                                                                                        \
         }                                                                                                \
       }                                                                                                  \
   }
-COLUMN_GEMM(float)
-COLUMN_GEMM(double)
+#define AS_IS(x) (x)
+COLUMN_GEMM(float, float, float, AS_IS)
+COLUMN_GEMM(double, double, double, AS_IS)
+COLUMN_GEMM(bf16, float, uint16_t, bf16_to_float)
 
 void gemm_backend_run(const ColumnGemm *g) {
   if (g->f64) column_gemm_double(g);
+  else if (g->bf16_inputs) column_gemm_bf16(g);
   else column_gemm_float(g);
 }
 

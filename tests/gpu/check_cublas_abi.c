@@ -19,7 +19,9 @@ _Static_assert(sizeof(cublasOperation_t) == sizeof(int) && sizeof(cudaDataType) 
                "cuBLAS's enums are passed as ints");
 _Static_assert((int)PERFT_CUBLAS_STATUS_SUCCESS == (int)CUBLAS_STATUS_SUCCESS, "CUBLAS_STATUS_SUCCESS");
 _Static_assert((int)PERFT_CUBLAS_OP_N == (int)CUBLAS_OP_N && (int)PERFT_CUBLAS_OP_T == (int)CUBLAS_OP_T, "cublasOperation_t");
-_Static_assert((int)PERFT_CUDA_R_32F == (int)CUDA_R_32F && (int)PERFT_CUDA_R_64F == (int)CUDA_R_64F, "cudaDataType");
+_Static_assert((int)PERFT_CUDA_R_32F == (int)CUDA_R_32F && (int)PERFT_CUDA_R_64F == (int)CUDA_R_64F &&
+                   (int)PERFT_CUDA_R_16BF == (int)CUDA_R_16BF,
+               "cudaDataType");
 _Static_assert((int)PERFT_CUBLAS_COMPUTE_32F == (int)CUBLAS_COMPUTE_32F && (int)PERFT_CUBLAS_COMPUTE_64F == (int)CUBLAS_COMPUTE_64F &&
                    (int)PERFT_CUBLAS_COMPUTE_32F_FAST_16BF == (int)CUBLAS_COMPUTE_32F_FAST_16BF,
                "cublasComputeType_t");

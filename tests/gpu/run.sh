@@ -12,8 +12,9 @@
 #      rtol 1e-3, atol 1e-5, and every step's loss within a relative 1e-4 (fp32);
 #    - the MoE programs again with cuBLAS's default here, tensor cores on bf16-rounded inputs with
 #      fp32 accumulation: rtol 5e-2, atol 1e-3, losses within a relative 1e-2 (bf16);
-#    - the OLMoE and Mixtral programs again with --frozen-dtype=bf16 on both sides: both read the
-#      same bf16 weights and widen them to fp32 as they load them, so the same tolerances hold;
+#    - the OLMoE and Mixtral programs again with --frozen-dtype=bf16 on both sides: the GPU's GEMMs
+#      with a bf16 weight take bf16 copies of their other inputs (perft-bf16-gemm-inputs), the CPU
+#      widens the weights and keeps the activations fp32: the bf16 tolerances;
 #    - moe_perft_r's one step (--dump: loss, outputs, every gradient) on the GPU against the
 #      independent plain-C reference (tests/reference: perft-ref run): rtol 2e-3, atol 2e-5.
 # 2. The GPU's measured bf16 GEMM rate (cuBLAS, fp32 accumulation) and copy bandwidth
@@ -98,14 +99,14 @@ train_pair() {
 for program in "$ROOT"/examples/*.perft "$ROOT"/examples/schemes/*.perft; do
   train_pair "$(basename "$program" .perft)" "$program"
 done
-for name in olmoe_perft_r mixtral_perft_r olmoe_lora_qv; do
-  train_pair "$name.bf16" "$ROOT/examples/$name.perft" --frozen-dtype=bf16
-done
 # cuBLAS on tensor cores (bf16 inputs, fp32 accumulation): the product's default
 tolerances=(5e-2 1e-3 1e-2)
 export PERFT_GEMM_MATH=bf16
 for name in moe_perft_r olmoe_perft_r mixtral_perft_r; do
   train_pair "$name.tensor_cores" "$ROOT/examples/$name.perft"
+done
+for name in olmoe_perft_r mixtral_perft_r olmoe_lora_qv; do
+  train_pair "$name.bf16" "$ROOT/examples/$name.perft" --frozen-dtype=bf16
 done
 export PERFT_GEMM_MATH=fp32
 # the GPU's one step against the independent reference (at awkward sizes)
@@ -166,7 +167,7 @@ time_step "OLMoE layer, PERFT-R, T=4096" 10 "$ROOT/examples/moe_perft_r.perft" -
 time_step "OLMoE layer, PERFT-R, T=16384" 5 "$ROOT/examples/moe_perft_r.perft" -Dtokens=16384 "${olmoe_layer[@]}"
 olmoe_16=(-DB=4 -DSq=1024 -DV=50304 -DD=2048 -DH=16 -DG=16 -DL=16 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16)
 time_step "OLMoE 16 layers, PERFT-R, 4x1024" 3 "$ROOT/examples/olmoe_perft_r.perft" "${olmoe_16[@]}"
-# bf16 frozen weights: half the memory, but their GEMMs are generated kernels (cuBLAS multiplies bf16 by bf16 only)
+# bf16 frozen weights: half the memory; their GEMMs take bf16 copies of their inputs (perft-bf16-gemm-inputs)
 time_step "OLMoE 16 layers, bf16 frozen" 2 "$ROOT/examples/olmoe_perft_r.perft" --frozen-dtype=bf16 "${olmoe_16[@]}"
 
 echo "== gpu: $passed passed, $failed failed ($(($(date +%s) - start)) s)"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bf16.h"
 #include "gemm.h"
 
 const int32_t gemm_check_offsets[4] = {0, 3, 3, 7};
@@ -96,5 +97,39 @@ int gemm_check_grouped_grad_weight(int transpose_w) {
       }
   if (bad) fprintf(stderr, "grouped grad weight transpose_w=%d: %d wrong\n", transpose_w, bad);
   free(dy), free(rows), free(dbank);
+  return bad;
+}
+
+static uint16_t *random_bf16(int64_t n) {
+  uint16_t *x = malloc((size_t)n * sizeof *x);
+  for (int64_t i = 0; i < n; i++) x[i] = float_to_bf16(gemm_check_uniform());
+  return x;
+}
+
+int gemm_check_bf16_inputs(void) {
+  const int32_t *offsets = gemm_check_offsets;
+  int64_t E = 3, R = 8, N = 5, K = 6;
+  uint16_t *x = random_bf16(R * K), *w = random_bf16(N * K), *bank = random_bf16(E * N * K);
+  float *c = random_floats(R * N), *y = random_floats(R * N), c0[40];
+  for (int i = 0; i < 40; i++) c0[i] = c[i];
+  perft_gemm(GEMM_BF16_INPUTS | GEMM_TRANSPOSE_B | GEMM_ACCUMULATE, R, N, K, P(x), P(w), P(c));
+  perft_grouped_gemm(GEMM_BF16_INPUTS | GEMM_TRANSPOSE_B, E, N, K, P(x), P(bank), P(offsets), P(y));
+  int bad = 0;
+  for (int64_t r = 0; r < R; r++)
+    for (int64_t n = 0; n < N; n++) {
+      double dense = c0[r * N + n];
+      for (int64_t l = 0; l < K; l++) dense += (double)bf16_to_float(x[r * K + l]) * bf16_to_float(w[n * K + l]);
+      bad += !close_to(c[r * N + n], dense);
+    }
+  for (int64_t e = 0; e < E; e++)
+    for (int64_t r = offsets[e]; r < offsets[e + 1]; r++)
+      for (int64_t n = 0; n < N; n++) {
+        double want = 0;
+        for (int64_t l = 0; l < K; l++)
+          want += (double)bf16_to_float(x[r * K + l]) * bf16_to_float(bank[(e * N + n) * K + l]);
+        bad += !close_to(y[r * N + n], want);
+      }
+  if (bad) fprintf(stderr, "bf16 inputs: %d wrong\n", bad);
+  free(x), free(w), free(bank), free(c), free(y);
   return bad;
 }

@@ -18,5 +18,7 @@ int gemm_check_dense_f64(void);
 int gemm_check_grouped(int transpose_w);
 /* perft_grouped_gemm_grad_weight over gemm_check_offsets; the expert without rows gets zeros */
 int gemm_check_grouped_grad_weight(int transpose_w);
+/* GEMM_BF16_INPUTS: bf16 inputs, float output: perft_gemm x·wᵀ, then perft_grouped_gemm */
+int gemm_check_bf16_inputs(void);
 
 #endif

@@ -2,13 +2,16 @@
  * documentation states it, on host memory, written here from that contract alone (column-major
  * C = α·op(A)·op(B) + β·C, op(X) = X or Xᵀ, leading dimensions in elements), with the argument
  * checks cuBLAS makes (CUBLAS_STATUS_INVALID_VALUE for negative sizes or leading dimensions below
- * max(1, rows); CUBLAS_STATUS_NOT_SUPPORTED for type combinations outside those perft uses).
+ * max(1, rows); CUBLAS_STATUS_NOT_SUPPORTED for type combinations outside those perft uses: fp32,
+ * fp64, and bf16 A and B with an fp32 C under CUBLAS_COMPUTE_32F).
  * It records the last call's compute type (fake_cublas_last_compute_type) and counts calls.
  * FAKE_CUBLAS_FAIL=1: every GEMM fails with CUBLAS_STATUS_EXECUTION_FAILED. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { SUCCESS = 0, NOT_INITIALIZED = 1, INVALID_VALUE = 7, EXECUTION_FAILED = 13, NOT_SUPPORTED = 15 };
-enum { R_32F = 0, R_64F = 1, COMPUTE_32F = 68, COMPUTE_64F = 70, COMPUTE_32F_FAST_16BF = 75 };
+enum { R_32F = 0, R_64F = 1, R_16BF = 14, COMPUTE_32F = 68, COMPUTE_64F = 70, COMPUTE_32F_FAST_16BF = 75 };
 
 struct cublasContext {
   void *stream;
@@ -34,6 +37,16 @@ const char *cublasGetStatusString(int status) { return status == EXECUTION_FAILE
 
 static int bad_leading(int ld, int rows) { return ld < (rows > 1 ? rows : 1); }
 
+/* element i of a matrix of `type` (R_32F, R_64F or R_16BF: a float's top 16 bits) */
+static double element(const void *x, int type, size_t i) {
+  if (type == R_64F) return ((const double *)x)[i];
+  if (type == R_32F) return ((const float *)x)[i];
+  uint32_t bits = (uint32_t)((const uint16_t *)x)[i] << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, int n, int k, const void *alpha,
                  const void *a, int a_type, int lda, const void *b, int b_type, int ldb, const void *beta, void *c,
                  int c_type, int ldc, int compute_type, int algorithm) {
@@ -48,17 +61,18 @@ int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, 
   int f32 = a_type == R_32F && b_type == R_32F && c_type == R_32F &&
             (compute_type == COMPUTE_32F || compute_type == COMPUTE_32F_FAST_16BF);
   int f64 = a_type == R_64F && b_type == R_64F && c_type == R_64F && compute_type == COMPUTE_64F;
-  if (!f32 && !f64) return NOT_SUPPORTED;
+  int bf16 = a_type == R_16BF && b_type == R_16BF && c_type == R_32F && compute_type == COMPUTE_32F;
+  if (!f32 && !f64 && !bf16) return NOT_SUPPORTED;
   for (int j = 0; j < n; j++)
     for (int i = 0; i < m; i++) {
       double sum = 0;
       for (int l = 0; l < k; l++) {
         size_t ai = trans_a ? (size_t)l + (size_t)i * (size_t)lda : (size_t)i + (size_t)l * (size_t)lda;
         size_t bi = trans_b ? (size_t)j + (size_t)l * (size_t)ldb : (size_t)l + (size_t)j * (size_t)ldb;
-        sum += f32 ? (double)((const float *)a)[ai] * ((const float *)b)[bi] : ((const double *)a)[ai] * ((const double *)b)[bi];
+        sum += element(a, a_type, ai) * element(b, b_type, bi);
       }
       size_t ci = (size_t)i + (size_t)j * (size_t)ldc;
-      if (f32) {
+      if (c_type == R_32F) {
         float al = *(const float *)alpha, be = *(const float *)beta, *cc = c;
         cc[ci] = (float)(al * sum + (be == 0 ? 0 : be * cc[ci])); /* β = 0: C is not read */
       } else {

@@ -4,7 +4,8 @@
  * that, under cuBLAS's column-major contract, compute the row-major sums written here; grouped GEMMs
  * zero empty experts on the stream and wait for the stream only for offsets not announced; the
  * compute type is CUBLAS_COMPUTE_32F_FAST_16BF (tensor cores), or CUBLAS_COMPUTE_32F with
- * PERFT_GEMM_MATH=fp32 (run as `test_gemm_cublas fp32`). Errors are the ctest cases in
+ * PERFT_GEMM_MATH=fp32 (run as `test_gemm_cublas fp32`); bf16 inputs go as CUDA_R_16BF with
+ * CUBLAS_COMPUTE_32F. Errors are the ctest cases in
  * tests/gpu/CMakeLists.txt (their messages). Ends with "test_gemm_cublas: PASS" or "... FAIL (n checks)". */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -59,6 +60,8 @@ int main(int argc, char **argv) {
   CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == (fp32 ? 68 : 75));
   CHECK(gemm_check_dense_f64() == 0);
   CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == 70);
+  CHECK(gemm_check_bf16_inputs() == 0); /* bf16 × bf16: CUBLAS_COMPUTE_32F whatever PERFT_GEMM_MATH says */
+  CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == 68);
   for (int t = 0; t < 2; t++) {
     int before = synchronizations();
     CHECK(gemm_check_grouped(t) == 0); /* offsets not announced: one wait each */

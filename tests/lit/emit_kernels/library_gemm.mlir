@@ -1,7 +1,8 @@
 // perft-emit-kernels{library=1} (the CUDA target's): the GEMMs become calls into the runtime's
 // GEMM library (runtime/gemm.h) with their flags (1 transpose_a, 2 transpose_b, 4 accumulate,
-// 8 f64), sizes and the addresses of their buffers; the functions are declared once. A GEMM
-// with a bf16 weight keeps its generated loop nest (cuBLAS multiplies bf16 only by bf16).
+// 8 f64, 16 bf16 inputs), sizes and the addresses of their buffers; the functions are declared
+// once. A GEMM of an f32 input and a bf16 weight keeps its generated loop nest (cuBLAS multiplies
+// bf16 only by bf16); with a bf16 input too (perft-bf16-gemm-inputs' copy) it is a library call.
 // perft-gpu-launch then keeps the calls on the host, in order between the kernels' launches.
 // RUN: %perft_opt %s -p 'perft-emit-kernels{target=cuda library=1}' | FileCheck %s
 // RUN: %perft_opt %s -p 'perft-emit-kernels{target=cuda library=0}' | FileCheck %s --check-prefix=LOOPS
@@ -37,6 +38,11 @@
 // f64, x·w (accumulate | f64 = 12)
 // CHECK: %[[F12:.*]] = arith.constant 12 : i64
 // CHECK: call @perft_gemm(%[[F12]],
+// bf16 inputs, f32 output: x·wᵀ (bf16 inputs | accumulate | transpose_b = 22), the grouped GEMM (16 | 2 = 18)
+// CHECK: %[[F22:.*]] = arith.constant 22 : i64
+// CHECK: call @perft_gemm(%[[F22]],
+// CHECK: %[[F18:.*]] = arith.constant 18 : i64
+// CHECK: call @perft_grouped_gemm(%[[F18]],
 // CHECK: return
 // CHECK-DAG: func.func private @perft_gemm(i64, i64, i64, i64, i64, i64, i64)
 // CHECK-DAG: func.func private @perft_grouped_gemm(i64, i64, i64, i64, i64, i64, i64, i64)
@@ -58,7 +64,10 @@ module {
                         %dbank: memref<2x5x3xf32> {perft.result = "output dbank"}, %yb: memref<4x8xf32> {perft.result = "output yb"},
                         %xw: memref<3x8xf32> {perft.result = "output xw"},
                         %d: memref<4x3xf64> {perft.input = "d"}, %dw: memref<3x5xf64> {perft.input = "dw"},
-                        %dy: memref<4x5xf64> {perft.result = "output dy"}) {
+                        %dy: memref<4x5xf64> {perft.result = "output dy"},
+                        %xb: memref<4x3xbf16> {perft.input = "xb"}, %yb2: memref<4x8xf32> {perft.result = "output yb2"},
+                        %rowsb: memref<6x3xbf16> {perft.input = "rowsb"}, %bankb: memref<2x5x3xbf16> {perft.input = "bankb"},
+                        %gb: memref<6x5xf32> {perft.result = "output gb"}) {
     linalg.matmul_transpose_b ins(%x, %w : memref<4x3xf32>, memref<8x3xf32>) outs(%y : memref<4x8xf32>)
     linalg.matmul_transpose_b ins(%x, %wb : memref<4x3xf32>, memref<8x3xbf16>) outs(%yb : memref<4x8xf32>)
     "perft_buffer.grouped_matmul"(%rows, %bank, %offsets, %g) {transpose_w = true}
@@ -67,6 +76,9 @@ module {
         : (memref<6x5xf32>, memref<6x3xf32>, memref<3xi32>, memref<2x5x3xf32>) -> ()
     linalg.matmul_transpose_a ins(%x, %y : memref<4x3xf32>, memref<4x8xf32>) outs(%xw : memref<3x8xf32>)
     linalg.matmul ins(%d, %dw : memref<4x3xf64>, memref<3x5xf64>) outs(%dy : memref<4x5xf64>)
+    linalg.matmul_transpose_b ins(%xb, %wb : memref<4x3xbf16>, memref<8x3xbf16>) outs(%yb2 : memref<4x8xf32>)
+    "perft_buffer.grouped_matmul"(%rowsb, %bankb, %offsets, %gb) {transpose_w = true}
+        : (memref<6x3xbf16>, memref<2x5x3xbf16>, memref<3xi32>, memref<6x5xf32>) -> ()
     return
   }
 }
