@@ -7,6 +7,9 @@
  *     train_step(buffers[0], buffers[1], ..., buffers[last]);   bare pointers
  *   }
  *   void perft_forward(void **buffers)    likewise, skipping the gradient slots
+ *   void perft_grad_norm(void **buffers), void perft_adamw(void **buffers)
+ *                                         (GPU targets: perft-emit-optimizer's @grad_norm and @adamw,
+ *                                         buffers[i] for parameter i)
  *   const char perft_manifest[] = "perft-manifest 1\n...";
  */
 #include "codegen.h"
@@ -52,7 +55,8 @@ static void add_wrapper(LLVMModuleRef m, const char *name, LLVMValueRef inner, c
   LLVMSetLinkage(inner, LLVMInternalLinkage);
 }
 
-/* Buffer slots of a function's parameters, from the manifest's counts. */
+/* Buffer slots of a function's parameters, from the manifest's counts (without grads: the
+ * workspace's slot follows them; the optimizer's entry points: slot i for parameter i). */
 static void buffer_slots(const char *manifest, int with_grads, int *slots, unsigned n) {
   int params = 0, inputs = 0, outputs = 0, grads = 0;
   for (const char *line = manifest; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -95,17 +99,19 @@ int codegen_emit(MlirModule module, const Target *target_description, EmitKind k
     LLVMContextDispose(llvm_context);
     return 0;
   }
-  const char *entries[2][2] = {{"train_step", "perft_train_step"}, {"forward", "perft_forward"}};
-  for (int i = 0; i < 2; i++) {
+  enum { NUM_ENTRIES = 4 };
+  const char *entries[NUM_ENTRIES][2] = {{"train_step", "perft_train_step"}, {"forward", "perft_forward"},
+                                         {"grad_norm", "perft_grad_norm"}, {"adamw", "perft_adamw"}};
+  for (int i = 0; i < NUM_ENTRIES; i++) {
     LLVMValueRef inner = LLVMGetNamedFunction(m, entries[i][0]);
     if (!inner) continue;
     unsigned n = LLVMCountParams(inner);
     int *slots = calloc(n + 1, sizeof(int));
-    buffer_slots(manifest, i == 0, slots, n);
+    buffer_slots(manifest, i != 1, slots, n);
     add_wrapper(m, entries[i][1], inner, slots);
     free(slots);
   }
-  for (int i = 0; i < 2; i++) { /* the wrappers pass one pointer per parameter */
+  for (int i = 0; i < NUM_ENTRIES; i++) { /* the wrappers pass one pointer per parameter */
     LLVMValueRef inner = LLVMGetNamedFunction(m, entries[i][0]);
     for (unsigned p = 0; inner && p < LLVMCountParams(inner); p++)
       IR_CHECK(LLVMGetTypeKind(LLVMTypeOf(LLVMGetParam(inner, p))) == LLVMPointerTypeKind,

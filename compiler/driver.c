@@ -230,6 +230,7 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
         "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d library=%d}",
         comma, !o->no_workspace_reuse, target_names[o->target->kind], !o->serial, o->parallel_min_work, o->vector_bytes,
         !o->no_outline, o->target->gemm_library);
+  if (from < STAGE_LOWERED && to >= STAGE_LOWERED && o->target->device_optimizer) ADD("%sperft-emit-optimizer", comma);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);
   if (from < STAGE_PTX && to == STAGE_PTX) ADD("%sperft-manifest,%s", comma, o->target->ptx_pipeline);
 #undef ADD

@@ -228,3 +228,32 @@ MlirOperation *ops_named(MlirOperation root, const char *const *names, size_t *c
   *count = found.count;
   return found.ops;
 }
+
+MlirOperation build_function(MlirOperation before, const char *name, intptr_t num_arguments, const MlirType *types,
+                             int internal, MlirLocation location, MlirOperation *terminator) {
+  MlirContext context = mlirOperationGetContext(before);
+  MlirLocation *locations = calloc((size_t)num_arguments + 1, sizeof(MlirLocation));
+  IR_CHECK(locations != NULL, "out of memory");
+  for (intptr_t i = 0; i < num_arguments; i++) locations[i] = location;
+  MlirBlock body = mlirBlockCreate(num_arguments, types, locations);
+  free(locations);
+  MlirRegion region = mlirRegionCreate();
+  mlirRegionAppendOwnedBlock(region, body);
+  MlirNamedAttribute attributes[] = {
+      named_attribute(context, "sym_name", mlirStringAttrGet(context, str(name))),
+      named_attribute(context, "function_type",
+                      mlirTypeAttrGet(mlirFunctionTypeGet(context, num_arguments, types, 0, NULL))),
+      named_attribute(context, "sym_visibility", mlirStringAttrGet(context, str("private"))),
+      named_attribute(context, "passthrough", parse_attribute(context, "[\"noinline\"]")),
+      named_attribute(context, "llvm.linkage", parse_attribute(context, "#llvm.linkage<internal>")),
+  };
+  MlirOperationState state = mlirOperationStateGet(str("func.func"), location);
+  mlirOperationStateAddAttributes(&state, internal ? 5 : 2, attributes);
+  mlirOperationStateAddOwnedRegions(&state, 1, &region);
+  MlirOperation function = mlirOperationCreate(&state);
+  IR_CHECK(!mlirOperationIsNull(function), "cannot create a function");
+  mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(before), before, function);
+  Builder b = {.context = context, .block = body, .anchor = null_operation(), .location = location};
+  *terminator = build_op(&b, "func.return", 0, NULL, 0, NULL, 0, NULL);
+  return function;
+}

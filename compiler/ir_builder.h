@@ -55,6 +55,11 @@ MlirOperation build_region_op(Builder *b, const char *name, int num_operands, co
                               int num_attributes, const MlirNamedAttribute *attributes, int num_arguments,
                               const MlirType *argument_types, MlirBlock *body);
 
+/* func.func @name(types...) -> () inserted before module-level op `before` (private, with internal
+ * linkage and never inlined when `internal`); its body holds only a func.return, in *terminator. */
+MlirOperation build_function(MlirOperation before, const char *name, intptr_t num_arguments, const MlirType *types,
+                             int internal, MlirLocation location, MlirOperation *terminator);
+
 /* A builder that inserts before `anchor`, in its block, at `location`. */
 Builder builder_before(MlirOperation anchor, MlirLocation location);
 

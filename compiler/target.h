@@ -44,6 +44,9 @@ typedef struct {
    * names of compiler/driver.c's fusions; NULL: none). */
   int gemm_library;
   const char *const *skipped_fusions;
+  /* AdamW and the gradient norm as generated kernels (perft-emit-optimizer), run where the
+   * gradients are; 0: the runtime's C optimizer (runtime/optimizer.c) on the host. */
+  int device_optimizer;
 } Target;
 
 /* The CPU's lowering from loops to the LLVM dialect (target_cpu.c), which cuda-host shares.

@@ -58,6 +58,7 @@ const Target cuda_target = {
     .vector_bytes = -1, /* no explicit vectors: a GPU thread works on scalars */
     .gemm_library = 1,
     .skipped_fusions = library_skipped_fusions,
+    .device_optimizer = 1,
 };
 
 const Target cuda_host_target = {
@@ -74,4 +75,5 @@ const Target cuda_host_target = {
     .vector_bytes = -1,
     .gemm_library = 1,
     .skipped_fusions = library_skipped_fusions,
+    .device_optimizer = 1,
 };

@@ -63,7 +63,6 @@ typedef struct {
 } OutlinedKernel;
 
 typedef struct {
-  MlirBlock module_body;
   OutlinedKernel *kernels;
   int count, capacity;
 } Outliner;
@@ -116,35 +115,6 @@ static int passes_as_bare_pointer(MlirType type) {
          (mlirAttributeIsAAffineMap(layout) && mlirAffineMapIsIdentity(mlirAffineMapAttrGetValue(layout)));
 }
 
-/* A private, never-inlined function of the given argument types before `before`; its body holds
- * only a func.return, returned in *terminator. */
-static MlirOperation create_kernel_function(Outliner *outliner, MlirOperation before, const char *name,
-                                            intptr_t num_arguments, const MlirType *types, MlirLocation location,
-                                            MlirOperation *terminator) {
-  MlirContext context = mlirOperationGetContext(before);
-  MlirLocation locations[MAX_BUFFERS];
-  for (intptr_t i = 0; i < num_arguments; i++) locations[i] = location;
-  MlirBlock body = mlirBlockCreate(num_arguments, types, locations);
-  MlirRegion region = mlirRegionCreate();
-  mlirRegionAppendOwnedBlock(region, body);
-  MlirNamedAttribute attributes[] = {
-      named_attribute(context, "sym_name", mlirStringAttrGet(context, str(name))),
-      named_attribute(context, "function_type",
-                      mlirTypeAttrGet(mlirFunctionTypeGet(context, num_arguments, types, 0, NULL))),
-      named_attribute(context, "sym_visibility", mlirStringAttrGet(context, str("private"))),
-      named_attribute(context, "passthrough", parse_attribute(context, "[\"noinline\"]")),
-      named_attribute(context, "llvm.linkage", parse_attribute(context, "#llvm.linkage<internal>")),
-  };
-  MlirOperationState state = mlirOperationStateGet(str("func.func"), location);
-  mlirOperationStateAddAttributes(&state, 5, attributes);
-  mlirOperationStateAddOwnedRegions(&state, 1, &region);
-  MlirOperation function = mlirOperationCreate(&state);
-  IR_CHECK(!mlirOperationIsNull(function), "perft-emit-kernels: cannot create a kernel function");
-  mlirBlockInsertOwnedOperationBefore(outliner->module_body, before, function);
-  Builder b = {.context = context, .block = body, .anchor = null_operation(), .location = location};
-  *terminator = build_op(&b, "func.return", 0, NULL, 0, NULL, 0, NULL);
-  return function;
-}
 
 /* Emits op's kernel into a shared function and replaces op by a call. Returns 1 when done, 0 when
  * op cannot be outlined or its kernel declined (the caller then emits it in place). With a null
@@ -186,8 +156,8 @@ static int emit_outlined(Outliner *outliner, Kernel *k, MlirOperation func, Mlir
     int skip = dot ? (int)(dot - op_name.data + 1) : 0;
     snprintf(known->name, sizeof known->name, "perft_kernel_%d_%.*s", outliner->count - 1,
              (int)op_name.length - skip, op_name.data + skip);
-    MlirOperation terminator, function = create_kernel_function(outliner, func, known->name, num_unique,
-                                                                unique_types, mlirOperationGetLocation(op), &terminator);
+    MlirOperation terminator, function = build_function(func, known->name, num_unique, unique_types, 1,
+                                                        mlirOperationGetLocation(op), &terminator);
     Kernel inner = *k;
     inner.b.block = mlirOperationGetBlock(terminator);
     inner.b.anchor = terminator;
@@ -272,7 +242,7 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options, 
 
 static void emit_run(MlirOperation module, MlirExternalPass pass, void *options) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
-  Outliner outliner = {.module_body = body};
+  Outliner outliner = {0};
   int ok = 1;
   /* kernel functions go in before the function being emitted, so this walk never meets them */
   for (MlirOperation op = mlirBlockGetFirstOperation(body); ok && !mlirOperationIsNull(op);

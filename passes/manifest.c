@@ -125,6 +125,8 @@ static char *manifest_text(MlirOperation module_op) {
     MlirAttribute bytes = mlirOperationGetAttributeByName(funcs[f], str("perft.workspace_bytes"));
     if (!mlirAttributeIsNull(bytes) && mlirIntegerAttrGetValueInt(bytes) > workspace) workspace = mlirIntegerAttrGetValueInt(bytes);
   }
+  MlirAttribute lanes = mlirOperationGetAttributeByName(module_op, str("perft.optimizer_lanes"));
+  if (!mlirAttributeIsNull(lanes)) fprintf(t, "optimizer device %lld\n", (long long)mlirIntegerAttrGetValueInt(lanes));
   fprintf(t, "dtype %s\n", mlirTypeIsAF64(element) ? "f64" : "f32");
   fprintf(t, "workspace %lld\n", (long long)workspace);
   fclose(t);

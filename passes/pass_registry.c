@@ -103,6 +103,7 @@ static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
   options.library = (int)library;
   return perft_create_emit_kernels_pass(options);
 }
+static MlirPass create_emit_optimizer(const PassOptions *o, FILE *err) { return perft_create_emit_optimizer_pass(); }
 static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
 static MlirPass create_verify(const PassOptions *o, FILE *err) { return perft_create_verify_pass(); }
 static MlirPass create_gpu_launch(const PassOptions *o, FILE *err) { return perft_create_gpu_launch_pass(); }
@@ -134,6 +135,8 @@ static const PassInfo passes[] = {
      "target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0) outline=0|1 "
      "(default 0) library=0|1 (default 0: GEMMs as loop nests; 1: as runtime GEMM library calls)",
      create_emit_kernels},
+    {"perft-emit-optimizer", "AdamW and the gradient norm as generated kernels (@grad_norm, @adamw)", {NULL}, "",
+     create_emit_optimizer},
     {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
      create_manifest},
     {"perft-gpu-launch", "each function's loops become gpu.launch ops (target cuda)", {NULL}, "", create_gpu_launch},

@@ -8,6 +8,7 @@
  *   perft-bufferize        tensors -> buffers with lifetimes                  bufferize.c
  *   perft-plan-workspace   buffers -> views of one workspace                 plan_workspace.c
  *   perft-emit-kernels     perft_buffer ops -> the target's kernels          emit_kernels.c (+ cpu_kernels.c)
+ *   perft-emit-optimizer   (GPU targets) AdamW and the gradient norm as kernels  emit_optimizer.c
  *   perft-manifest         the ABI of the program as a module attribute      manifest.c
  *   perft-gpu-launch       (cuda) each function's loops -> gpu.launch ops    gpu_launch.c
  *   perft-gpu-host         (cuda-host, tests) gpu.launch -> CPU loops        gpu_host.c
@@ -48,6 +49,8 @@ typedef struct {
   int library;               /* GEMMs as calls into the runtime's GEMM library (library_gemm.h) */
 } EmitKernelsOptions;
 MlirPass perft_create_emit_kernels_pass(EmitKernelsOptions options);
+/* emit_optimizer.c: @grad_norm and @adamw, AdamW as generated kernels (GPU targets). */
+MlirPass perft_create_emit_optimizer_pass(void);
 MlirPass perft_create_manifest_pass(void);
 /* gpu_launch.c: loops -> gpu.launch; gpu_host.c: gpu.launch -> CPU loops (the tests' target cuda-host). */
 MlirPass perft_create_gpu_launch_pass(void);

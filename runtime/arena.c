@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "optimizer.h"
 
 #define ARENA_ALIGNMENT 64
 
@@ -46,6 +47,12 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
   arena->grad_elements = carve(carver, (size_t)G * sizeof(int64_t));
   arena->adam_m = training ? carve(carver, (size_t)G * sizeof(float *)) : NULL;
   arena->adam_v = training ? carve(carver, (size_t)G * sizeof(float *)) : NULL;
+  int device_optimizer = training && manifest->optimizer_lanes > 0;
+  arena->optimizer_buffers = device_optimizer ? carve(carver, (size_t)(4 * G + 1) * sizeof(void *)) : NULL;
+  arena->norm_buffers = device_optimizer ? carve(carver, (size_t)(2 * G) * sizeof(void *)) : NULL;
+  arena->adamw_constants = device_optimizer ? carve_floats(carver, ADAMW_CONSTANTS) : NULL;
+  arena->norm_partials =
+      device_optimizer ? carve(carver, (size_t)G * (size_t)manifest->optimizer_lanes * sizeof(double)) : NULL;
   arena->teacher_params = with_teacher ? carve(carver, (size_t)P * sizeof(float *)) : NULL;
   arena->teacher_outputs = with_teacher ? carve(carver, (size_t)O * sizeof(float *)) : NULL;
 
@@ -126,6 +133,19 @@ void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) 
   if (arena->teacher_buffers)
     fill_buffers(arena->teacher_buffers, manifest, arena->teacher_params, arena->inputs,
                  arena->teacher_loss, arena->teacher_outputs, arena->grads, arena->workspace);
+  if (arena->optimizer_buffers) {
+    int G = manifest->num_grads;
+    for (int g = 0; g < G; g++) {
+      void **four = &arena->optimizer_buffers[4 * g];
+      four[0] = arena->params[manifest->grad_param_index[g]];
+      four[1] = arena->grads[g];
+      four[2] = arena->adam_m[g];
+      four[3] = arena->adam_v[g];
+      arena->norm_buffers[g] = arena->grads[g];
+      arena->norm_buffers[G + g] = arena->norm_partials + (size_t)g * (size_t)manifest->optimizer_lanes;
+    }
+    arena->optimizer_buffers[4 * G] = arena->adamw_constants;
+  }
 }
 
 void arena_destroy(Arena *arena) {

@@ -21,6 +21,8 @@ void launch_memory_free(void *memory);
 void launch_train_step(void **buffers);
 /* Forward only: loss and outputs. */
 void launch_forward(void **buffers);
+/* Another entry point of the generated object (perft_grad_norm, perft_adamw), run to its end. */
+void launch_call(void (*entry)(void **buffers), void **buffers);
 /* Where the generated code runs, for the start-up banner's `compute` line. */
 void launch_describe(char *text, size_t size);
 

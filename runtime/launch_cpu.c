@@ -11,6 +11,8 @@ void launch_train_step(void **buffers) { perft_train_step(buffers); }
 
 void launch_forward(void **buffers) { perft_forward(buffers); }
 
+void launch_call(void (*entry)(void **buffers), void **buffers) { entry(buffers); }
+
 /* The generated code runs its big GEMMs on OpenMP threads (docs/ABI.md). */
 void launch_describe(char *text, size_t size) {
   const char *threads = getenv("OMP_NUM_THREADS");

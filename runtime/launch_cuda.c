@@ -96,3 +96,8 @@ void launch_forward(void **buffers) {
   perft_forward(buffers);
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }
+
+void launch_call(void (*entry)(void **buffers), void **buffers) {
+  entry(buffers);
+  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
+}

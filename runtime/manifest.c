@@ -273,6 +273,10 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
     } else if (strcmp(kind, "tokens") == 0) {
       if (count != 2 || !parse_int64(fields[1], &manifest->tokens) || manifest->tokens < 1)
         ok = fail(&state, "expected 'tokens N' with N >= 1");
+    } else if (strcmp(kind, "optimizer") == 0) {
+      if (count != 3 || strcmp(fields[1], "device") != 0 || !parse_int64(fields[2], &manifest->optimizer_lanes) ||
+          manifest->optimizer_lanes < 1 || manifest->optimizer_lanes > 65536)
+        ok = fail(&state, "expected 'optimizer device LANES' with LANES in [1, 65536]");
     } else if (strcmp(kind, "workspace") == 0) {
       if (count != 2 || !parse_int64(fields[1], &manifest->workspace_bytes))
         ok = fail(&state, "expected 'workspace BYTES'");

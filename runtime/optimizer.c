@@ -33,21 +33,31 @@ double global_grad_norm(float *const *grads, const int64_t *num_elements, int nu
   return sqrt(sum);
 }
 
+AdamwConstants adamw_constants(const OptimizerConfig *config, double learning_rate, double grad_scale, int step) {
+  AdamwConstants c;
+  c.beta1 = (float)config->beta1;
+  c.one_minus_beta1 = 1.0f - c.beta1;
+  c.beta2 = (float)config->beta2;
+  c.one_minus_beta2 = 1.0f - c.beta2;
+  c.bias1 = (float)(1.0 - pow(config->beta1, step));
+  c.bias2 = (float)(1.0 - pow(config->beta2, step));
+  c.lr = (float)learning_rate;
+  c.epsilon = (float)config->epsilon;
+  c.decay = (float)(1.0 - learning_rate * config->weight_decay);
+  c.scale = (float)grad_scale;
+  return c;
+}
+
 void adamw_update(const OptimizerConfig *config, float *param, const float *grad, float *m,
                   float *v, int64_t num_elements, double learning_rate, double grad_scale,
                   int step) {
-  float beta1 = (float)config->beta1, beta2 = (float)config->beta2;
-  float bias1 = (float)(1.0 - pow(config->beta1, step));
-  float bias2 = (float)(1.0 - pow(config->beta2, step));
-  float lr = (float)learning_rate, eps = (float)config->epsilon;
-  float decay = (float)(1.0 - learning_rate * config->weight_decay);
-  float scale = (float)grad_scale;
+  AdamwConstants c = adamw_constants(config, learning_rate, grad_scale, step);
   for (int64_t i = 0; i < num_elements; i++) {
-    float g = grad[i] * scale;
-    m[i] = beta1 * m[i] + (1.0f - beta1) * g;
-    v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
-    float m_hat = m[i] / bias1;
-    float v_hat = v[i] / bias2;
-    param[i] = param[i] * decay - lr * m_hat / (sqrtf(v_hat) + eps);
+    float g = grad[i] * c.scale;
+    m[i] = c.beta1 * m[i] + c.one_minus_beta1 * g;
+    v[i] = c.beta2 * v[i] + c.one_minus_beta2 * g * g;
+    float m_hat = m[i] / c.bias1;
+    float v_hat = v[i] / c.bias2;
+    param[i] = param[i] * c.decay - c.lr * m_hat / (sqrtf(v_hat) + c.epsilon);
   }
 }

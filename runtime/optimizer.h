@@ -32,6 +32,17 @@ double learning_rate_at(const OptimizerConfig *config, int step);
 /* sqrt(sum over tensors of sum g^2), accumulated in double. */
 double global_grad_norm(float *const *grads, const int64_t *num_elements, int num_tensors);
 
+/* The float constants of one step's update, in this order (the generated optimizer of a GPU target
+ * reads them as float[ADAMW_CONSTANTS]: passes/emit_optimizer.c), per element:
+ *   g' = g·scale;  m = beta1·m + one_minus_beta1·g';  v = beta2·v + (one_minus_beta2·g')·g'
+ *   p = p·decay − (lr·(m / bias1)) / (sqrt(v / bias2) + epsilon)
+ * each operation rounded to float as written. */
+typedef struct {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, bias1, bias2, lr, epsilon, decay, scale;
+} AdamwConstants;
+enum { ADAMW_CONSTANTS = sizeof(AdamwConstants) / sizeof(float) };
+AdamwConstants adamw_constants(const OptimizerConfig *config, double learning_rate, double grad_scale, int step);
+
 /* One AdamW update of one tensor (step is 1-based, grad_scale is the clipping factor). */
 void adamw_update(const OptimizerConfig *config, float *param, const float *grad, float *m,
                   float *v, int64_t num_elements, double learning_rate, double grad_scale,

@@ -13,6 +13,9 @@
 extern const char perft_manifest[];
 void perft_train_step(void **buffers); /* forward + backward: writes loss, outputs, grads */
 void perft_forward(void **buffers);    /* forward only: writes loss and outputs */
+/* GPU targets only (manifest `optimizer device LANES`), hence weak: NULL in a CPU object */
+void perft_grad_norm(void **buffers) __attribute__((weak)); /* partial sums of squares of the grads */
+void perft_adamw(void **buffers) __attribute__((weak));     /* one AdamW update of every trainable tensor */
 
 #define MAX_WEIGHTS_FILES 8
 

@@ -7,7 +7,9 @@
  *   step      perft_train_step(buffers): loss, outputs, grads
  *   check     a non-finite loss or gradient stops the run, naming the step and the first
  *             non-finite tensor; nothing is saved over the last good checkpoint
- *   update    global-norm clip, AdamW on trainable params, lr from the schedule
+ *   update    global-norm clip, AdamW on trainable params, lr from the schedule: optimizer.c on the
+ *             host, or with a GPU target the object's generated perft_grad_norm and perft_adamw
+ *             where the gradients are (manifest `optimizer device LANES`)
  *   report    progress.h on stdout, one JSON line in --metrics
  *   evaluate  every --eval-every steps and always at the end (evaluate.c)
  *   save      --save/--save-all every --save-every steps, a checkpoint every --checkpoint-every
@@ -95,9 +97,10 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   printf("  arena         %s, one allocation\n", arena_bytes);
   printf("  steps         %d (warm-up %d, then linear decay to 0)\n", options->steps,
          options->warmup_steps);
-  printf("  optimizer     AdamW lr %g, betas 0.9/0.999, eps 1e-8, weight decay %g, clip %g%s\n",
+  printf("  optimizer     AdamW lr %g, betas 0.9/0.999, eps 1e-8, weight decay %g, clip %g%s; %s\n",
          options->learning_rate, options->weight_decay, options->clip,
-         options->clip > 0 ? "" : " (off)");
+         options->clip > 0 ? "" : " (off)",
+         manifest->optimizer_lanes ? "generated kernels, with the program's" : "on the host");
   printf("  seed          %llu\n", (unsigned long long)options->seed);
   char compute[320];
   launch_describe(compute, sizeof compute);
@@ -279,8 +282,36 @@ static void print_summary(const Manifest *manifest, const RunOptions *options, c
   if (options->metrics_path) printf("  metrics       %s\n", options->metrics_path);
 }
 
+/* The gradient norm: the generated kernels' partial sums of squares (LANES a gradient), added in
+ * order, or optimizer.c's on the host. */
+static double gradient_norm(const Manifest *manifest, Arena *arena) {
+  if (!manifest->optimizer_lanes) return global_grad_norm(arena->grads, arena->grad_elements, manifest->num_grads);
+  launch_call(perft_grad_norm, arena->norm_buffers);
+  double sum = 0.0;
+  for (int64_t i = 0; i < manifest->num_grads * manifest->optimizer_lanes; i++) sum += arena->norm_partials[i];
+  return sqrt(sum);
+}
+
+/* One AdamW update of every trainable tensor: the generated kernels with this step's constants, or
+ * optimizer.c's on the host. */
+static void update(const Manifest *manifest, Arena *arena, const OptimizerConfig *optimizer, double learning_rate,
+                   double grad_scale, int step) {
+  if (manifest->optimizer_lanes) {
+    AdamwConstants constants = adamw_constants(optimizer, learning_rate, grad_scale, step);
+    memcpy(arena->adamw_constants, &constants, sizeof constants);
+    launch_call(perft_adamw, arena->optimizer_buffers);
+    return;
+  }
+  for (int g = 0; g < manifest->num_grads; g++)
+    adamw_update(optimizer, arena->params[manifest->grad_param_index[g]], arena->grads[g], arena->adam_m[g],
+                 arena->adam_v[g], arena->grad_elements[g], learning_rate, grad_scale, step);
+}
+
 int run_training(const Manifest *manifest, const RunOptions *given_options) {
   /* ---- start-up: every allocation happens here ---- */
+  if (manifest->optimizer_lanes && (!perft_grad_norm || !perft_adamw))
+    perft_fatal("the manifest asks for the generated optimizer, but the program has no perft_grad_norm and "
+                "perft_adamw (a perftc/runtime mismatch: rebuild the program)");
   RunOptions options = *given_options;
   SafetensorsFile checkpoint;
   int resuming = open_resume_checkpoint(&options, &checkpoint);
@@ -338,7 +369,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
 
     launch_train_step(arena.buffers);
     double loss = *arena.loss;
-    double grad_norm = global_grad_norm(arena.grads, arena.grad_elements, manifest->num_grads);
+    double grad_norm = gradient_norm(manifest, &arena);
     if (!isfinite(loss) || !isfinite(grad_norm)) {
       char culprit[512], last_good[512];
       first_non_finite(manifest, &arena, culprit, sizeof culprit);
@@ -350,9 +381,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
     }
     double grad_scale = optimizer.clip > 0 && grad_norm > optimizer.clip ? optimizer.clip / grad_norm : 1.0;
     double learning_rate = learning_rate_at(&optimizer, step);
-    for (int g = 0; g < manifest->num_grads; g++)
-      adamw_update(&optimizer, arena.params[manifest->grad_param_index[g]], arena.grads[g], arena.adam_m[g],
-                   arena.adam_v[g], arena.grad_elements[g], learning_rate, grad_scale, step);
+    update(manifest, &arena, &optimizer, learning_rate, grad_scale, step);
 
     double seconds = seconds_now() - start;
     state.train_seconds += seconds;

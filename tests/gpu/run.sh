@@ -8,7 +8,8 @@
 # 1. Numerics, GPU against CPU on the same weights and inputs:
 #    - every example program (examples/*.perft, examples/schemes/*.perft) compiled for cpu and for
 #      cuda, trained 5 steps from the same init, seed and data, with the library GEMMs (cuBLAS) in
-#      plain fp32 math (PERFT_GEMM_MATH=fp32): every trainable tensor after the 5 AdamW steps within
+#      plain fp32 math (PERFT_GEMM_MATH=fp32): every trainable tensor after the 5 AdamW steps (on the
+#      GPU: the generated optimizer, perft_grad_norm and perft_adamw) within
 #      rtol 1e-3, atol 1e-5, and every step's loss within a relative 1e-4 (fp32);
 #    - the MoE programs again with cuBLAS's default here, tensor cores on bf16-rounded inputs with
 #      fp32 accumulation: rtol 5e-2, atol 1e-3, losses within a relative 1e-2 (bf16);

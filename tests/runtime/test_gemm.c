@@ -20,14 +20,7 @@ void perft_forward(void **buffers) { (void)buffers; }
 void perft_train_step(void **buffers);
 void perft_train_step(void **buffers) { (void)buffers; }
 
-static int failures;
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
+#include "test_check.h"
 
 #define P(x) ((intptr_t)(x))
 

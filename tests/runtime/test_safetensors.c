@@ -14,14 +14,7 @@
 
 #include "safetensors.h"
 
-static int failures;
-#define CHECK(condition)                                                        \
-  do {                                                                          \
-    if (!(condition)) {                                                         \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      failures++;                                                               \
-    }                                                                           \
-  } while (0)
+#include "test_check.h"
 
 static char directory[256];
 

@@ -21,14 +21,7 @@ void perft_forward(void **buffers) { (void)buffers; }
 void perft_train_step(void **buffers);
 void perft_train_step(void **buffers) { (void)buffers; }
 
-static int failures;
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
+#include "test_check.h"
 
 static const char *good =
     "perft-manifest 1\n"
@@ -71,9 +64,15 @@ static void test_manifest_good(void) {
   CHECK(trainable == 2 * 4 * 8 * 96 && frozen == 8 * 96 + 1);
   manifest_destroy(&m);
 
-  /* dtype f32 accepted; CRLF accepted */
+  /* dtype f32 accepted; CRLF accepted; no optimizer record: the C optimizer */
   CHECK(manifest_parse("perft-manifest 1\r\ndtype f32\r\ntokens 1\r\noutput y 1\r\nworkspace 0\r\n",
                        &m, error, sizeof error));
+  CHECK(m.optimizer_lanes == 0);
+  manifest_destroy(&m);
+  /* the generated optimizer's record (GPU targets) */
+  CHECK(manifest_parse("perft-manifest 1\ntokens 1\noutput y 1\noptimizer device 256\nworkspace 0\n", &m, error,
+                       sizeof error));
+  CHECK(m.optimizer_lanes == 256);
   manifest_destroy(&m);
 }
 
@@ -115,6 +114,8 @@ static void test_manifest_rejections(void) {
   expect_rejected("perft-manifest 1\noutput y 4\nworkspace 0\n", "missing 'tokens N'");
   expect_rejected("perft-manifest 1\ntokens 1\noutput y 4\n", "missing 'workspace BYTES'");
   expect_rejected("perft-manifest 1\ntokens 1\ninput x 4\ninput x 4\nworkspace 0\n", "twice");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer host 256\nworkspace 0\n", "'optimizer device LANES'");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer device 0\nworkspace 0\n", "LANES in [1, 65536]");
 }
 
 static const char *token_manifest =

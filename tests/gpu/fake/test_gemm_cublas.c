@@ -16,14 +16,7 @@
 #include "gemm.h"
 #include "gemm_checks.h"
 
-static int failures;
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
+#include "test_check.h"
 
 #define P(x) ((intptr_t)(x))
 

@@ -19,6 +19,7 @@
 // CHECK-NEXT: options: reuse=0|1 (default 1)
 // CHECK-NEXT: perft-emit-kernels
 // CHECK-NEXT: options: target=cpu|cuda parallel=0|1 (default 1) parallel-min-work=N (default 4194304) vector-bytes=N (default 0)
+// CHECK-NEXT: perft-emit-optimizer
 // CHECK-NEXT: perft-manifest
 // CHECK-NEXT: perft-gpu-launch
 // CHECK-NEXT: perft-gpu-host

@@ -1,0 +1,204 @@
+/* emit_optimizer.c — the perft-emit-optimizer pass: AdamW and the gradient norm as generated
+ * kernels (GPU targets), so the optimizer runs where the gradients are.
+ *
+ * Before (perft-emit-kernels' output): @train_step's gradient results, in argument order:
+ *   func.func @train_step(..., %dA: memref<4x8x96xf32> {perft.result = "grad ad.A"},
+ *                              %dB: memref<4x96x8xf32> {perft.result = "grad ad.B"}, ...)
+ * After: two more entry points (codegen wraps them as perft_grad_norm and perft_adamw, docs/ABI.md),
+ * each calling one kernel function per distinct gradient size:
+ *   func.func @grad_norm(%g0: memref<3072xf32>, %g1: memref<3072xf32>,
+ *                        %s0: memref<256xf64>, %s1: memref<256xf64>) {
+ *     call @perft_grad_norm_3072(%g0, %s0)    (lane l of 256: Σ over i ≡ l mod 256 of (double) g[i]²)
+ *     call @perft_grad_norm_3072(%g1, %s1)
+ *   }
+ *   func.func @adamw(%p0, %g0, %m0, %v0, %p1, %g1, %m1, %v1 : memref<3072xf32>..., %c: memref<10xf32>) {
+ *     call @perft_adamw_3072(%p0, %g0, %m0, %v0, %c)   (a thread an element)
+ *     call @perft_adamw_3072(%p1, %g1, %m1, %v1, %c)
+ *   }
+ * Each tensor is flat (the ABI passes bare pointers). The runtime adds the partial sums of squares
+ * in order on the host and takes the square root (the clipping factor needs it before the update),
+ * then fills %c with the step's constants (runtime/optimizer.h, AdamwConstants, in ADAMW_* order)
+ * and calls @adamw. The kernels compute exactly what runtime/optimizer.c's adamw_update computes,
+ * in its order, each operation rounded as written (strict: no reassociation, no contraction), so
+ * cuda-host's optimizer gives the CPU target's numbers bit for bit; the gradient norm's partial
+ * sums change only the order of a double sum.
+ * The pass also sets the module attribute perft.optimizer_lanes (256), which perft-manifest
+ * writes as the record `optimizer device 256`: the runtime then uses these entry points. An f64
+ * program (perftc --dtype=f64: objects for gradient checks, which no executable trains) gets none.
+ */
+#include "passes.h"
+#include "external_pass.h"
+#include "loop_builder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NORM_LANES = 256 };
+/* runtime/optimizer.h's AdamwConstants, in order */
+enum { ADAMW_BETA1, ADAMW_ONE_MINUS_BETA1, ADAMW_BETA2, ADAMW_ONE_MINUS_BETA2, ADAMW_BIAS1, ADAMW_BIAS2,
+       ADAMW_LR, ADAMW_EPSILON, ADAMW_DECAY, ADAMW_SCALE, ADAMW_CONSTANTS };
+
+typedef struct {
+  MlirContext context;
+  MlirOperation before; /* new functions go in before it */
+  int64_t *sizes;       /* the sizes that have kernel functions */
+  int num_sizes;
+} Emitter;
+
+static Kernel kernel_at(MlirContext context, MlirOperation terminator) {
+  return (Kernel){.b = {.context = context, .block = mlirOperationGetBlock(terminator), .anchor = terminator,
+                        .location = mlirLocationUnknownGet(context)},
+                  .index = mlirIndexTypeGet(context), .f = mlirF32TypeGet(context),
+                  .i32 = mlirIntegerTypeGet(context, 32), .i1 = mlirIntegerTypeGet(context, 1),
+                  .strict = 1, .gpu = 1};
+}
+
+static MlirType flat(MlirContext context, int64_t n, MlirType element) {
+  return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
+}
+
+/* @perft_grad_norm_N(g: memref<N>, partial: memref<LANES x f64>): lane l sums (double) g[i]² over
+ * i = l, l + LANES, ... (as runtime/optimizer.c's global_grad_norm squares each element) */
+static void emit_grad_norm(Emitter *e, int64_t n) {
+  MlirType f64 = mlirF64TypeGet(e->context);
+  MlirType types[2] = {flat(e->context, n, mlirF32TypeGet(e->context)), flat(e->context, NORM_LANES, f64)};
+  char name[64];
+  snprintf(name, sizeof name, "perft_grad_norm_%lld", (long long)n);
+  MlirOperation terminator, function = build_function(e->before, name, 2, types, 1, mlirLocationUnknownGet(e->context),
+                                                      &terminator);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(function, 0));
+  MlirValue g = mlirBlockGetArgument(body, 0), partial = mlirBlockGetArgument(body, 1);
+  Kernel kernel = kernel_at(e->context, terminator), *k = &kernel;
+  Loop lane = parallel_begin(k, index_const(k, 0), index_const(k, NORM_LANES), 1);
+  MlirValue zero = build_float_constant(&k->b, f64, 0.0);
+  Loop i = loop_begin_carrying(k, lane.iv, index_const(k, n), NORM_LANES, 1, &zero);
+  MlirValue x = load(k, g, 1, &i.iv);
+  MlirValue wide = build_value(&k->b, "arith.extf", 1, &x, f64, 0, NULL);
+  MlirValue next = arith(k, "arith.addf", i.acc, arith(k, "arith.mulf", wide, wide)), sum;
+  loop_end_carrying(k, &i, &next, &sum);
+  store(k, sum, partial, 1, &lane.iv);
+  parallel_end(k, &lane);
+}
+
+/* @perft_adamw_N(p, g, m, v: memref<N>, c: memref<ADAMW_CONSTANTS>): runtime/optimizer.c's
+ * adamw_update, a thread an element:
+ *   g' = g·scale;  m = β1·m + (1−β1)·g';  v = β2·v + ((1−β2)·g')·g'
+ *   p = p·decay − (lr·(m / bias1)) / (√(v / bias2) + ε) */
+static void emit_adamw(Emitter *e, int64_t n) {
+  MlirType f32 = mlirF32TypeGet(e->context), tensor = flat(e->context, n, f32);
+  MlirType types[5] = {tensor, tensor, tensor, tensor, flat(e->context, ADAMW_CONSTANTS, f32)};
+  char name[64];
+  snprintf(name, sizeof name, "perft_adamw_%lld", (long long)n);
+  MlirOperation terminator, function = build_function(e->before, name, 5, types, 1, mlirLocationUnknownGet(e->context),
+                                                      &terminator);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(function, 0));
+  MlirValue p = mlirBlockGetArgument(body, 0), g = mlirBlockGetArgument(body, 1), m = mlirBlockGetArgument(body, 2),
+            v = mlirBlockGetArgument(body, 3), constants = mlirBlockGetArgument(body, 4);
+  Kernel kernel = kernel_at(e->context, terminator), *k = &kernel;
+  Loop i = parallel_begin(k, index_const(k, 0), index_const(k, n), 1);
+  MlirValue c[ADAMW_CONSTANTS];
+  for (int j = 0; j < ADAMW_CONSTANTS; j++) {
+    MlirValue at = index_const(k, j);
+    c[j] = load(k, constants, 1, &at);
+  }
+#define MULF(a, b) arith(k, "arith.mulf", a, b)
+#define ADDF(a, b) arith(k, "arith.addf", a, b)
+#define DIVF(a, b) arith(k, "arith.divf", a, b)
+  MlirValue grad = MULF(load(k, g, 1, &i.iv), c[ADAMW_SCALE]);
+  MlirValue m_new = ADDF(MULF(c[ADAMW_BETA1], load(k, m, 1, &i.iv)), MULF(c[ADAMW_ONE_MINUS_BETA1], grad));
+  store(k, m_new, m, 1, &i.iv);
+  MlirValue v_new = ADDF(MULF(c[ADAMW_BETA2], load(k, v, 1, &i.iv)), MULF(MULF(c[ADAMW_ONE_MINUS_BETA2], grad), grad));
+  store(k, v_new, v, 1, &i.iv);
+  MlirValue m_hat = DIVF(m_new, c[ADAMW_BIAS1]), v_hat = DIVF(v_new, c[ADAMW_BIAS2]);
+  MlirValue step = DIVF(MULF(c[ADAMW_LR], m_hat), ADDF(unary(k, "math.sqrt", v_hat), c[ADAMW_EPSILON]));
+  MlirValue p_new = arith(k, "arith.subf", MULF(load(k, p, 1, &i.iv), c[ADAMW_DECAY]), step);
+  store(k, p_new, p, 1, &i.iv);
+#undef MULF
+#undef ADDF
+#undef DIVF
+  parallel_end(k, &i);
+}
+
+/* The kernel functions for gradients of n elements, made once. */
+static void kernels_for(Emitter *e, int64_t n) {
+  for (int i = 0; i < e->num_sizes; i++)
+    if (e->sizes[i] == n) return;
+  e->sizes = realloc(e->sizes, (size_t)(e->num_sizes + 1) * sizeof(int64_t));
+  IR_CHECK(e->sizes != NULL, "out of memory");
+  e->sizes[e->num_sizes++] = n;
+  emit_grad_norm(e, n);
+  emit_adamw(e, n);
+}
+
+/* func.func @name(types) whose body calls `callee_prefix`N(arguments picked by `pick`) per gradient */
+static void emit_entry(Emitter *e, const char *name, int num_types, const MlirType *types, int num_grads,
+                       const int64_t *sizes, const char *callee_prefix, int per_call, int (*pick)(int g, int j, int G)) {
+  MlirOperation terminator, function = build_function(e->before, name, num_types, types, 0,
+                                                      mlirLocationUnknownGet(e->context), &terminator);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(function, 0));
+  Builder b = {.context = e->context, .block = body, .anchor = terminator, .location = mlirLocationUnknownGet(e->context)};
+  for (int g = 0; g < num_grads; g++) {
+    MlirValue operands[5];
+    for (int j = 0; j < per_call; j++) operands[j] = mlirBlockGetArgument(body, pick(g, j, num_grads));
+    char callee[64];
+    snprintf(callee, sizeof callee, "%s%lld", callee_prefix, (long long)sizes[g]);
+    MlirNamedAttribute attribute = named_attribute(e->context, "callee", mlirFlatSymbolRefAttrGet(e->context, str(callee)));
+    build_op(&b, "func.call", per_call, operands, 0, NULL, 1, &attribute);
+  }
+}
+
+/* @grad_norm(g_0 .. g_{G-1}, partial_0 .. partial_{G-1}): call g uses g_g and partial_g */
+static int pick_norm(int g, int j, int G) { return j == 0 ? g : G + g; }
+/* @adamw(p_0, g_0, m_0, v_0, p_1, ..., constants): call g uses its four and the constants */
+static int pick_adamw(int g, int j, int G) { return j < 4 ? 4 * g + j : 4 * G; }
+
+static void emit_optimizer_run(MlirOperation module, MlirExternalPass pass, void *options) {
+  MlirOperation step = perft_find_function(module, "train_step");
+  if (mlirOperationIsNull(step) || !mlirOperationIsNull(perft_find_function(module, "adamw"))) return;
+  MlirContext context = mlirOperationGetContext(module);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(step, 0));
+  MlirAttribute args = mlirOperationGetAttributeByName(step, str("arg_attrs"));
+  if (mlirAttributeIsNull(args)) return;
+  intptr_t num_args = mlirBlockGetNumArguments(body);
+  int64_t *sizes = calloc((size_t)num_args + 1, sizeof(int64_t));
+  IR_CHECK(sizes != NULL, "out of memory");
+  int G = 0;
+  for (intptr_t i = 0; i < num_args; i++) {
+    MlirAttribute result = mlirDictionaryAttrGetElementByName(mlirArrayAttrGetElement(args, i), str("perft.result"));
+    if (mlirAttributeIsNull(result) || !mlirAttributeIsAString(result)) continue;
+    MlirStringRef text = mlirStringAttrGetValue(result);
+    if (text.length < 5 || memcmp(text.data, "grad ", 5)) continue;
+    MlirType type = mlirValueGetType(mlirBlockGetArgument(body, i));
+    if (!mlirTypeIsAF32(mlirShapedTypeGetElementType(type))) { /* an f64 program: an object for gradient */
+      free(sizes);                                              /* checks, never trained (compiler/driver.c) */
+      return;
+    }
+    sizes[G++] = shaped_num_elements(type);
+  }
+  Emitter e = {.context = context, .before = step};
+  for (int g = 0; g < G; g++) kernels_for(&e, sizes[g]);
+
+  MlirType f32 = mlirF32TypeGet(context), f64 = mlirF64TypeGet(context);
+  MlirType *types = calloc((size_t)(4 * G + 1), sizeof(MlirType));
+  IR_CHECK(types != NULL, "out of memory");
+  for (int g = 0; g < G; g++) {
+    types[g] = flat(context, sizes[g], f32);
+    types[G + g] = flat(context, NORM_LANES, f64);
+  }
+  emit_entry(&e, "grad_norm", 2 * G, types, G, sizes, "perft_grad_norm_", 2, pick_norm);
+  for (int g = 0; g < G; g++)
+    for (int j = 0; j < 4; j++) types[4 * g + j] = flat(context, sizes[g], f32);
+  types[4 * G] = flat(context, ADAMW_CONSTANTS, f32);
+  emit_entry(&e, "adamw", 4 * G + 1, types, G, sizes, "perft_adamw_", 5, pick_adamw);
+  mlirOperationSetAttributeByName(module, str("perft.optimizer_lanes"),
+                                  mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), NORM_LANES));
+  free(types);
+  free(sizes);
+  free(e.sizes);
+}
+
+MlirPass perft_create_emit_optimizer_pass(void) {
+  return perft_module_pass("PerftEmitOptimizer", "perft-emit-optimizer",
+                           "AdamW and the gradient norm as generated kernels (GPU targets)", emit_optimizer_run, NULL, 0);
+}
