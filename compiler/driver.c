@@ -224,7 +224,8 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
   }
   for (int f = 0; f < NUM_FUSIONS && from < STAGE_FUSED && to >= STAGE_FUSED; f++)
     if (!o->no_fuse[f] && !target_skips_fusion(o->target, fusions[f])) ADD("%sperft-fuse-%s", comma, fusions[f]);
-  if (from < STAGE_LOWERED && to >= STAGE_LOWERED && o->target->gemm_library) ADD("%sperft-bf16-gemm-inputs", comma);
+  if (from < STAGE_LOWERED && to >= STAGE_LOWERED && o->target->gemm_library)
+    ADD("%sperft-attention-gemms,perft-bf16-gemm-inputs", comma);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
     ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
         "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d library=%d}",

@@ -467,20 +467,51 @@ static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirVa
   END_ROWS(row);
 }
 
-/* counts[e] = #{(t,s) : idx[t,s] = e}, as floats (exact: whole numbers below 2²⁴). On a GPU a
- * thread an expert, counting its pairs (one thread adding up every pair would take milliseconds). */
-static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts) {
+/* counts[e] (scratch[e]) on a GPU: a block an expert, its lanes each counting every lanes-th pair
+ * into scratch[E + e·2·lanes + lane] and, with p, summing every lanes-th row of p's column e into
+ * [... + lanes + lane]; a barrier; then its first thread adds them in order: counts[e], or
+ * counts[e] · Σ_t p[t, e] with p (the load balance's products). */
+static void expert_counts_gpu(Kernel *k, MlirValue idx, MlirValue p, MlirValue scratch, int64_t E) {
+  int64_t T = dim(idx, 0), slots = dim(idx, 1), pairs = T * slots, lanes = expert_count_lanes(pairs);
+  Loop e = parallel_begin(k, C(0), C(E), 1);
+  MlirValue base = IADD(C(E), IMUL(e.iv, C(2 * lanes)));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop i = loop_begin_carrying(k, lane.iv, C(pairs), lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue expert = to_index(k, LOAD(k, idx, arith(k, "arith.divui", i.iv, C(slots)), arith(k, "arith.remui", i.iv, C(slots))));
+  MlirValue hit = select_value(k, compare_index(k, "eq", expert, e.iv), F(1.0), F(0.0)), count;
+  loop_end_carrying(k, &i, (MlirValue[]){ADD(i.carried[0], hit)}, &count);
+  STORE(k, count, scratch, IADD(base, lane.iv));
+  if (!mlirValueIsNull(p)) {
+    Loop t = loop_begin_carrying(k, lane.iv, C(T), lanes, 1, (MlirValue[]){F(0.0)});
+    MlirValue column;
+    loop_end_carrying(k, &t, (MlirValue[]){ADD(t.carried[0], LOAD(k, p, t.iv, e.iv))}, &column);
+    STORE(k, column, scratch, IADD(IADD(base, C(lanes)), lane.iv));
+  }
+  parallel_end(k, &lane);
+  Loop first = parallel_begin(k, C(0), C(1), 1);
+  Loop j = loop_begin(k, C(0), C(lanes), F(0.0));
+  MlirValue total = loop_end(k, &j, ADD(j.acc, LOAD(k, scratch, IADD(base, j.iv))));
+  if (!mlirValueIsNull(p)) {
+    Loop c = loop_begin(k, C(0), C(lanes), F(0.0));
+    MlirValue column = loop_end(k, &c, ADD(c.acc, LOAD(k, scratch, IADD(IADD(base, C(lanes)), c.iv))));
+    total = MUL(total, column);
+  }
+  STORE(k, total, scratch, e.iv);
+  parallel_end(k, &first);
+  parallel_end(k, &e);
+}
+
+/* counts[e] = #{(t,s) : idx[t,s] = e}, as floats (exact: whole numbers below 2²⁴), into counts[0, E).
+ * On a GPU expert_counts_gpu (one thread adding up every pair would take milliseconds), which
+ * needs the scratch after the counts. */
+static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts, int64_t E) {
   if (k->gpu) {
-    int64_t slots = dim(idx, 1);
-    Loop e = parallel_begin(k, C(0), C(dim(counts, 0)), 1);
-    Loop i = loop_begin(k, C(0), C(dim(idx, 0) * slots), F(0.0));
-    MlirValue expert = to_index(k, LOAD(k, idx, arith(k, "arith.divui", i.iv, C(slots)), arith(k, "arith.remui", i.iv, C(slots))));
-    MlirValue hit = select_value(k, compare_index(k, "eq", expert, e.iv), F(1.0), F(0.0));
-    STORE(k, loop_end(k, &i, ADD(i.acc, hit)), counts, e.iv);
-    parallel_end(k, &e);
+    expert_counts_gpu(k, idx, no_value, counts, E);
     return counts;
   }
-  fill(k, counts, 0.0);
+  FOR(zero, C(0), C(E));
+  STORE(k, F(0.0), counts, zero.iv);
+  END(zero);
   FOR(t, C(0), C(dim(idx, 0)));
   FOR(s, C(0), C(dim(idx, 1)));
   MlirValue e = to_index(k, LOAD(k, idx, t.iv, s.iv));
@@ -493,18 +524,14 @@ static MlirValue expert_counts(Kernel *k, MlirValue idx, MlirValue counts) {
 /* LB = E Σ_e f_e P_e,  f_e = counts_e / (T k),  P_e = Σ_t p[t,e] / T */
 static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, MlirValue counts) {
   int64_t T = dim(p, 0), E = dim(p, 1), slots = dim(idx, 1);
-  expert_counts(k, idx, counts);
-  if (k->gpu) { /* a thread an expert: counts[e] · Σ_t p[t, e] into counts, then their sum in order */
-    Loop e = parallel_begin(k, C(0), C(E), 1);
-    Loop t = loop_begin(k, C(0), C(T), F(0.0));
-    MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
-    STORE(k, MUL(LOAD(k, counts, e.iv), column), counts, e.iv);
-    parallel_end(k, &e);
+  if (k->gpu) { /* a block an expert: counts[e] · Σ_t p[t, e] into counts, then their sum in order */
+    expert_counts_gpu(k, idx, p, counts, E);
     Loop s = loop_begin(k, C(0), C(E), F(0.0));
     MlirValue total = loop_end(k, &s, ADD(s.acc, LOAD(k, counts, s.iv)));
     store(k, MUL(total, F((double)E / ((double)T * (double)slots * (double)T))), out, 0, NULL);
     return;
   }
+  expert_counts(k, idx, counts, E);
   Loop e = loop_begin(k, C(0), C(E), F(0.0));
   Loop t = loop_begin(k, C(0), C(T), F(0.0));
   MlirValue column = loop_end(k, &t, ADD(t.acc, LOAD(k, p, t.iv, e.iv)));
@@ -515,7 +542,7 @@ static void load_balance(Kernel *k, MlirValue p, MlirValue idx, MlirValue out, M
 /* dp[t,e] = dl · E · f_e / T */
 static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue dp, MlirValue counts) {
   int64_t T = dim(dp, 0), E = dim(dp, 1), slots = dim(idx, 1);
-  expert_counts(k, idx, counts);
+  expert_counts(k, idx, counts, E);
   MlirValue factor = MUL(load(k, dl, 0, NULL), F((double)E / ((double)T * (double)slots * (double)T)));
   Loop t = parallel_or_serial_begin(k, C(0), C(T), 1, k->gpu); /* on a GPU, a thread a row */
   FOR(e, C(0), C(E));
@@ -524,12 +551,13 @@ static void load_balance_grad(Kernel *k, MlirValue idx, MlirValue dl, MlirValue 
   parallel_or_serial_end(k, &t);
 }
 
-/* f[e] = counts_e / T */
-static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f) {
-  expert_counts(k, idx, f);
+/* f[e] = counts_e / T (the counts in f itself on the CPU, in the scratch on a GPU) */
+static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f, MlirValue scratch) {
+  int64_t E = dim(f, 0);
+  MlirValue counts = expert_counts(k, idx, k->gpu ? scratch : f, E);
   MlirValue scale = F(1.0 / (double)dim(idx, 0));
-  Loop e = parallel_or_serial_begin(k, C(0), C(dim(f, 0)), 1, k->gpu);
-  STORE(k, MUL(LOAD(k, f, e.iv), scale), f, e.iv);
+  Loop e = parallel_or_serial_begin(k, C(0), C(E), 1, k->gpu);
+  STORE(k, MUL(LOAD(k, counts, e.iv), scale), f, e.iv);
   parallel_or_serial_end(k, &e);
 }
 
@@ -1601,7 +1629,7 @@ KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 
 KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }
-KERNEL(expert_fraction) { expert_fraction(k, b[0], b[1]); return 1; }
+KERNEL(expert_fraction) { expert_fraction(k, b[0], b[1], b[2]); return 1; }
 KERNEL(mse) { mse(k, b[0], b[1], b[2]); return 1; }
 KERNEL(mse_grad) {
   double two_over_n = 2.0 / (double)numel(b[0]);

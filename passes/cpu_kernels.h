@@ -19,8 +19,18 @@ enum { SORT_LANES = 256 };
  * its threads each taking every CROSS_ENTROPY_LANES-th logit (the op's scratch: T · 2 · lanes
  * partial maxima and sums). */
 enum { CROSS_ENTROPY_LANES = 256 };
+/* The load balance, its gradient and the expert fractions count each expert's (token, slot) pairs on
+ * a GPU with a block an expert whose lanes each take every lanes-th pair (and, for the loss, every
+ * lanes-th row of router probabilities); their partial counts and sums go to the op's scratch
+ * after the E counts: 2 · lanes floats an expert (expert_count_scratch). */
+enum { EXPERT_COUNT_LANES = 256 };
+/* causal_softmax and its gradient on a GPU: a block a row of scores, a warp of lanes each taking
+ * every CAUSAL_SOFTMAX_LANES-th score (coalesced); the op's scratch holds each row's 2 (forward) or
+ * 1 (gradient) partial results a lane: N · S · 2 · lanes floats (attention_kernels.c) */
+enum { CAUSAL_SOFTMAX_LANES = 32 };
 /* The lanes a GPU block uses over n items: min(n, most), at least 1. */
 static inline int64_t lanes_over(int64_t n, int64_t most) { return n < most ? (n > 0 ? n : 1) : most; }
+static inline int64_t expert_count_lanes(int64_t pairs) { return lanes_over(pairs, EXPERT_COUNT_LANES); }
 static inline int64_t sort_lanes(int64_t n) { return lanes_over(n, SORT_LANES); }
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
@@ -91,6 +101,12 @@ int cpu_rope(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_rope_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_causal_attention(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_causal_attention_grad(Kernel *k, MlirOperation op, const MlirValue *b);
+/* attention_kernels.c: perft-attention-gemms' ops (library calls where the target has a GEMM library) */
+int cpu_attention_scores(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_attention_apply(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_attention_apply_t(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_causal_softmax(Kernel *k, MlirOperation op, const MlirValue *b);
+int cpu_causal_softmax_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_embedding(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_embedding_grad(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_cross_entropy(Kernel *k, MlirOperation op, const MlirValue *b);

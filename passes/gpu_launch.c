@@ -335,9 +335,43 @@ static int nests_parallel_loops(MlirOperation parallel) {
   return 1;
 }
 
+/* The value of an index constant, in *value; 0 when v is not one. */
+static int constant_index(MlirValue v, int64_t *value) {
+  if (!mlirValueIsAOpResult(v) || !op_is(mlirOpResultGetOwner(v), "arith.constant")) return 0;
+  MlirAttribute a = mlirOperationGetAttributeByName(mlirOpResultGetOwner(v), str("value"));
+  if (!mlirAttributeIsAInteger(a)) return 0;
+  *value = mlirIntegerAttrGetValueInt(a);
+  return 1;
+}
+
+/* The threads of a two-level launch: 256, or fewer (a multiple of a warp, 32) when every inner loop
+ * has a constant trip count below that — a block of 32 lanes then runs as one warp, not one busy
+ * warp of eight. */
+static int64_t block_threads(MlirOperation parallel) {
+  int64_t most = 0;
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(parallel, 0));
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (!op_is(op, "scf.parallel")) continue;
+    intptr_t dims = mlirOperationGetNumOperands(op) / 3;
+    int64_t trips = 1;
+    for (intptr_t d = 0; d < dims; d++) {
+      int64_t lower, upper, step;
+      if (!constant_index(mlirOperationGetOperand(op, d), &lower) ||
+          !constant_index(mlirOperationGetOperand(op, dims + d), &upper) ||
+          !constant_index(mlirOperationGetOperand(op, 2 * dims + d), &step) || step < 1)
+        return THREADS_PER_BLOCK;
+      trips *= upper > lower ? (upper - lower + step - 1) / step : 0;
+    }
+    if (trips > most) most = trips;
+  }
+  int64_t warps = (most + 31) / 32;
+  return warps < 1 ? 32 : warps * 32 < THREADS_PER_BLOCK ? warps * 32 : THREADS_PER_BLOCK;
+}
+
 /* A top-level scf.parallel that nests parallel loops as a launch of a block an outer iteration;
- * each inner loop's iterations spread over the block's threads (thread t takes t, t + 256, ...),
- * a gpu.barrier between one inner loop and the next (the second may read what the first wrote):
+ * each inner loop's iterations spread over the block's threads (thread t takes t, t + 256, ...;
+ * fewer threads when every inner loop is shorter: block_threads), a gpu.barrier between one inner
+ * loop and the next (the second may read what the first wrote):
  *   gpu.launch blocks(%bx, ...) in (%n_outer, 1, 1) threads(%tx, ...) in (256, 1, 1) {
  *     %outer_iv = lower + %bx * step ; ... pure ops ...
  *     scf.for %t = %tx to %n_inner step 256 { %inner_iv = ... ; inner body }
@@ -347,7 +381,7 @@ static int nests_parallel_loops(MlirOperation parallel) {
 static void launch_two_level(MlirOperation parallel) {
   Builder b = builder_before(parallel, mlirOperationGetLocation(parallel));
   MlirValue counts[8], total = iteration_count(&b, parallel, counts);
-  MlirValue threads = build_index_constant(&b, THREADS_PER_BLOCK);
+  MlirValue threads = build_index_constant(&b, block_threads(parallel));
   MlirValue blocks = index_op(&b, "arith.maxsi", total, build_index_constant(&b, 1));
   MlirBlock launch_body;
   MlirOperation terminator, launch = build_launch(&b, blocks, threads, &launch_body, &terminator);

@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8, GEMM_BF16_INPUTS = 16 }; /* runtime/gemm.h */
-enum { MAX_CALL_OPERANDS = 8 };
+enum { MAX_CALL_OPERANDS = 10 };
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }
 
@@ -143,4 +143,14 @@ int library_gemm_grouped_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, Ml
   int64_t sizes[3] = {dim(dbank, 0), dim(dy, 1), dim(rows, 1)}; /* E, N, K */
   return grouped_call(k, "perft_grouped_gemm_grad_weight", transpose_w, offsets, (MlirValue[]){dy, rows, dbank}, sizes,
                       (MlirValue[]){dy, rows, offsets, dbank});
+}
+
+int library_gemm_attention(Kernel *k, int form, MlirValue x, MlirValue y, MlirValue out, int64_t B, int64_t S,
+                           int64_t d, int64_t H, int64_t G) {
+  int64_t flags = form;
+  MlirValue memrefs[3] = {x, y, out};
+  if (!float_operands(memrefs, &flags) || (flags & GEMM_BF16_INPUTS)) return 0;
+  int64_t sizes[5] = {B, S, d, H, G};
+  call(k, "perft_attention_gemm", flags, 5, sizes, 3, memrefs);
+  return 1;
 }

@@ -15,6 +15,11 @@ int library_gemm_grouped(Kernel *k, MlirValue rows, MlirValue bank, MlirValue of
 /* perft.grouped_matmul_grad_weight on buffers (packed rows) */
 int library_gemm_grouped_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets, MlirValue dbank,
                                      int transpose_w);
+/* perft-attention-gemms' GEMMs (attention_kernels.c) as perft_attention_gemm(form | f64, B, S, d, H, G,
+ * x, y, out): a GEMM per (sequence, head); the forms are runtime/gemm.h's ATTENTION_* */
+enum { LIBRARY_ATTENTION_SCORES = 32, LIBRARY_ATTENTION_APPLY = 64, LIBRARY_ATTENTION_APPLY_T = 128 };
+int library_gemm_attention(Kernel *k, int form, MlirValue x, MlirValue y, MlirValue out, int64_t B, int64_t S,
+                           int64_t d, int64_t H, int64_t G);
 /* after an op that makes expert offsets (perft-emit-kernels: each result named "offsets"):
  * call @perft_gemm_offsets_ready(E, offsets): the runtime keeps them once (one wait for the stream)
  * for every grouped GEMM that reads them */

@@ -37,6 +37,15 @@ static double matmul_flops(MlirOperation op) {
   int64_t k = info == &op_table[OP_MATMUL_TRANSPOSE_A] ? dim_of(a, 0) : dim_of(a, 1);
   return 2.0 * (double)dim_of(c, 0) * (double)dim_of(c, 1) * (double)k;
 }
+/* perft-attention-gemms' GEMMs: every element of the [B·H, S, S] square meets a head of d */
+static double attention_gemm_flops(MlirOperation op) {
+  const OpInfo *info = op_info_of(op);
+  int scores = info == &op_table[OP_ATTENTION_SCORES], apply_t = info == &op_table[OP_ATTENTION_APPLY_T];
+  MlirType square = scores ? op_output_type(op, info, 0) : op_input_type(op, 0);
+  MlirType wide = scores ? op_input_type(op, 0) : apply_t ? op_input_type(op, 1) : op_output_type(op, info, 0);
+  double d = (double)dim_of(wide, 1) / (double)op_int_attribute(op, "heads", 1);
+  return 2.0 * (double)shaped_num_elements(square) * d;
+}
 /* rows[R,K] -> y[R,N]: each row meets one expert */
 static double grouped_matmul_flops(MlirOperation op) {
   MlirType rows = op_input_type(op, 0), y = op_output_type(op, op_info_of(op), 0);
@@ -96,9 +105,13 @@ static int gathered_matmul_scratch(MlirOperation op, MlirType *types) {
   types[0] = mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(x), 2, shape, mlirAttributeGetNull());
   return 1;
 }
-/* load_balance: counts[E] */
+/* load_balance, load_balance_grad, expert_fraction: counts[E], then a GPU kernel's partial counts and
+ * column sums, 2 · lanes an expert (unused on the CPU); idx the op's [T, k] pairs */
+static MlirType expert_count_scratch(MlirType element, int64_t E, MlirType idx) {
+  return memref_type(element, E + E * 2 * expert_count_lanes(dim_of(idx, 0) * dim_of(idx, 1)));
+}
 static int load_balance_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 1));
+  types[0] = expert_count_scratch(float_element(op), dim_of(op_input_type(op, 0), 1), op_input_type(op, 1));
   return 1;
 }
 /* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order), then the GPU
@@ -132,10 +145,23 @@ static int rmsnorm_grad_input_scratch(MlirOperation op, MlirType *types) {
   types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * RMSNORM_LANES);
   return 1;
 }
-/* load_balance_grad: counts[E] */
+/* causal_softmax: partial[N · S · 2 · lanes] (the GPU kernel's lanes' maxima and sums of exp; unused
+ * on the CPU, where the op does not occur: perft-attention-gemms runs for library targets only);
+ * causal_softmax_grad: partial[N · S · lanes] (the lanes' Σ p·dp) */
+static int causal_softmax_scratch(MlirOperation op, MlirType *types) {
+  MlirType s = op_input_type(op, 0);
+  int64_t rows = dim_of(s, 0) * dim_of(s, 1), lanes = lanes_over(dim_of(s, 2), CAUSAL_SOFTMAX_LANES);
+  types[0] = memref_type(float_element(op), rows * lanes * (op_is_kind(op, OP_CAUSAL_SOFTMAX) ? 2 : 1));
+  return 1;
+}
 static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
   MlirType dp = op_output_type(op, op_info_of(op), 0);
-  types[0] = memref_type(mlirShapedTypeGetElementType(dp), dim_of(dp, 1));
+  types[0] = expert_count_scratch(mlirShapedTypeGetElementType(dp), dim_of(dp, 1), op_input_type(op, 0));
+  return 1;
+}
+static int expert_fraction_scratch(MlirOperation op, MlirType *types) {
+  MlirType f = op_output_type(op, op_info_of(op), 0);
+  types[0] = expert_count_scratch(mlirShapedTypeGetElementType(f), dim_of(f, 0), op_input_type(op, 0));
   return 1;
 }
 
@@ -322,7 +348,8 @@ const OpInfo op_table[OP_COUNT] = {
      * balance pooled over layers (`pool load_balance`, transformers' load_balancing_loss_func) */
     [OP_EXPERT_FRACTION] = {"perft.expert_fraction", OPERANDS(I32("idx", "I", 2)), RESULTS(FLOAT("f", "F", 1)),
                             ATTRIBUTES({"num_experts", ATTRIBUTE_INT}), .verify = verify_expert_fraction,
-                            .no_backward = "integer indices: no gradient", KERNELS(cpu_expert_fraction)},
+                            .no_backward = "integer indices: no gradient", .scratch = expert_fraction_scratch,
+                            KERNELS(cpu_expert_fraction)},
 
     /* losses */
     [OP_MSE] = {"perft.mse", OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK)),
@@ -362,6 +389,27 @@ const OpInfo op_table[OP_COUNT] = {
                                   RESULTS(FLOAT("dq", "Q", 2), FLOAT("dk", "K", 2), FLOAT("dv", "K", 2)),
                                   ATTENTION_ATTRIBUTES, .verify = verify_causal_attention, GRADIENT_OP,
                                   .scratch = causal_attention_grad_scratch, KERNELS(cpu_causal_attention_grad)},
+    /* causal attention as GEMMs over [B·H, S, S] squares (perft-attention-gemms, library targets) */
+    [OP_ATTENTION_SCORES] = {"perft.attention_scores", OPERANDS(FLOAT("a", "A", 2), FLOAT("b", "B", 2)),
+                             RESULTS(FLOAT("s", "S", 3)), ATTENTION_ATTRIBUTES, .verify = verify_attention_gemm,
+                             FUSED_OP("perft-attention-gemms"), .flops = attention_gemm_flops,
+                             KERNELS(cpu_attention_scores)},
+    [OP_ATTENTION_APPLY] = {"perft.attention_apply", OPERANDS(FLOAT("p", "P", 3), FLOAT("v", "V", 2)),
+                            RESULTS(FLOAT("y", "Y", 2)), ATTENTION_ATTRIBUTES, .verify = verify_attention_gemm,
+                            FUSED_OP("perft-attention-gemms"), .flops = attention_gemm_flops,
+                            KERNELS(cpu_attention_apply)},
+    [OP_ATTENTION_APPLY_T] = {"perft.attention_apply_t", OPERANDS(FLOAT("p", "P", 3), FLOAT("a", "A", 2)),
+                              RESULTS(FLOAT("y", "Y", 2)), ATTENTION_ATTRIBUTES, .verify = verify_attention_gemm,
+                              FUSED_OP("perft-attention-gemms"), .flops = attention_gemm_flops,
+                              KERNELS(cpu_attention_apply_t)},
+    [OP_CAUSAL_SOFTMAX] = {"perft.causal_softmax", OPERANDS(FLOAT("s", "S", 3)), RESULTS(FLOAT("p", "S", 3)),
+                           ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}), .verify = verify_causal_softmax,
+                           FUSED_OP("perft-attention-gemms"), .scratch = causal_softmax_scratch,
+                           KERNELS(cpu_causal_softmax)},
+    [OP_CAUSAL_SOFTMAX_GRAD] = {"perft.causal_softmax_grad", OPERANDS(FLOAT("p", "S", 3), FLOAT("dp", "S", 3)),
+                                RESULTS(FLOAT("ds", "S", 3)), ATTRIBUTES({"scale", ATTRIBUTE_FLOAT}),
+                                .verify = verify_causal_softmax, FUSED_OP("perft-attention-gemms"),
+                                .scratch = causal_softmax_scratch, KERNELS(cpu_causal_softmax_grad)},
 #undef ATTENTION_ATTRIBUTES
     [OP_EMBEDDING] = {"perft.embedding", OPERANDS(WEIGHT("table", "B", 2), I32("ids", "I", ANY_RANK)),
                       RESULTS(FLOAT("y", "Y", 2)), .verify = verify_embedding, .backward = backward_embedding,

@@ -296,6 +296,33 @@ int verify_causal_attention(MlirOperation op) {
   return expect(op, 1, 0, rows, "the rows of q") && expect(op, 1, 1, columns / heads * kv_heads, "kv_heads x the head size");
 }
 
+/* perft-attention-gemms' ops over B sequences of S rows, d the head size, H heads, G kv heads:
+ *   attention_scores  a [B·S, H·d], b [B·S, G·d] -> s [B·H, S, S]
+ *   attention_apply   p [B·H, S, S], v [B·S, G·d] -> y [B·S, H·d]
+ *   attention_apply_t p [B·H, S, S], a [B·S, H·d] -> y [B·S, G·d] */
+int verify_attention_gemm(MlirOperation op) {
+  int64_t H = int_attribute(op, "heads"), G = int_attribute(op, "kv_heads"), S = int_attribute(op, "seq");
+  if (H < 1 || G < 1 || H % G != 0 || S < 1)
+    return verify_fail(op, "kv_heads (%lld) must divide heads (%lld), and seq (%lld) be positive", (long long)G,
+                       (long long)H, (long long)S);
+  int scores = op_is_kind(op, OP_ATTENTION_SCORES), apply_t = op_is_kind(op, OP_ATTENTION_APPLY_T);
+  int rows_value = scores ? 0 : 1;            /* the [B·S, ·] operand */
+  int square = scores ? 2 : 0;                /* the [B·H, S, S] value */
+  int wide = scores ? 0 : apply_t ? 1 : 2;    /* the [B·S, H·d] value */
+  int narrow = scores ? 1 : apply_t ? 2 : 1;  /* the [B·S, G·d] value */
+  int64_t T = dim(op, rows_value, 0), columns = dim(op, wide, 1);
+  if (T % S != 0 || columns % H != 0)
+    return verify_fail(op, "%lld rows must be a multiple of seq (%lld) and %lld columns of heads (%lld)", (long long)T,
+                       (long long)S, (long long)columns, (long long)H);
+  int64_t B = T / S, d = columns / H;
+  return expect(op, wide, 0, T, "the rows of the other operand") && expect(op, narrow, 0, T, "the rows of the other operand") &&
+         expect(op, narrow, 1, G * d, "kv_heads x the head size") && expect(op, square, 0, B * H, "sequences x heads") &&
+         expect(op, square, 1, S, "seq") && expect(op, square, 2, S, "seq");
+}
+
+/* causal_softmax s[N,S,S] -> p, causal_softmax_grad p, dp -> ds: square rows */
+int verify_causal_softmax(MlirOperation op) { return expect(op, 0, 2, dim(op, 0, 1), "the rows of each square"); }
+
 int verify_rmsnorm(MlirOperation op) { return expect(op, 1, 0, dim(op, 0, 1), "the columns of x"); }
 
 /* x[T,D], dy[T,D] -> dw[D] */

@@ -43,6 +43,8 @@ int verify_rmsnorm(MlirOperation op);
 int verify_rmsnorm_grad_weight(MlirOperation op);
 int verify_rope(MlirOperation op);
 int verify_causal_attention(MlirOperation op);
+int verify_attention_gemm(MlirOperation op); /* attention_scores, _apply, _apply_t */
+int verify_causal_softmax(MlirOperation op);
 int verify_embedding(MlirOperation op);
 int verify_embedding_grad(MlirOperation op);
 int verify_cross_entropy(MlirOperation op);

@@ -67,6 +67,7 @@ static MlirPass create_fuse_lora_chain(const PassOptions *o, FILE *err) { return
 static MlirPass create_fuse_softmax_top_k(const PassOptions *o, FILE *err) {
   return perft_create_fuse_softmax_top_k_pass();
 }
+static MlirPass create_attention_gemms(const PassOptions *o, FILE *err) { return perft_create_attention_gemms_pass(); }
 static MlirPass create_bf16_gemm_inputs(const PassOptions *o, FILE *err) {
   return perft_create_bf16_gemm_inputs_pass();
 }
@@ -124,6 +125,8 @@ static const PassInfo passes[] = {
     {"perft-fuse-join", "PERFT-E folding: an expert's adapter up-projection joins its W2 GEMM", {NULL}, "", create_fuse_join},
     {"perft-fuse-lora-chain", "a LoRA's dropout, down- and up-projection as one kernel", {NULL}, "", create_fuse_lora_chain},
     {"perft-fuse-softmax-top-k", "a router's softmax and top-k as one kernel", {NULL}, "", create_fuse_softmax_top_k},
+    {"perft-attention-gemms", "causal attention as GEMMs over a square of scores per (sequence, head)", {NULL}, "",
+     create_attention_gemms},
     {"perft-bf16-gemm-inputs", "a GEMM with a bf16 weight reads a bf16 copy of its other operand", {NULL}, "",
      create_bf16_gemm_inputs},
     {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",

@@ -4,6 +4,7 @@
  *   perft-prune-dead       erase ops whose results nobody reads             prune_dead.c
  *   perft-autodiff         @forward -> @train_step, reverse mode             autodiff.c (+ autodiff_rules.c)
  *   perft-fuse-*           the fusion passes (perftc --no-fuse=NAME drops one)  fuse_*.c
+ *   perft-attention-gemms  (library GEMMs) causal attention as GEMMs      attention_gemms.c (+ attention_kernels.c)
  *   perft-bf16-gemm-inputs (library GEMMs) bf16 copies of GEMM inputs    bf16_gemm_inputs.c
  *   perft-bufferize        tensors -> buffers with lifetimes                  bufferize.c
  *   perft-plan-workspace   buffers -> views of one workspace                 plan_workspace.c
@@ -36,6 +37,7 @@ MlirPass perft_create_fuse_epilogue_pass(void);
 MlirPass perft_create_fuse_join_pass(void);
 MlirPass perft_create_fuse_lora_chain_pass(void);
 MlirPass perft_create_fuse_softmax_top_k_pass(void);
+MlirPass perft_create_attention_gemms_pass(void);
 MlirPass perft_create_bf16_gemm_inputs_pass(void);
 MlirPass perft_create_bufferize_pass(void);
 /* reuse = 0: every buffer keeps its own range (for comparison). */

@@ -19,9 +19,9 @@ static size_t input_bytes(int64_t flags) { return flags & GEMM_BF16_INPUTS ? siz
 
 static void *at(intptr_t base, int64_t elements, size_t bytes) { return (char *)base + (size_t)elements * bytes; }
 
-/* Row-major, packed c[M,N] (+)= op(a)·op(b) (every operand's rows side by side, so its leading
- * dimension is its row length) as the column-major call. */
-static void packed_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, const void *b, void *c) {
+/* Row-major c[M,N] (+)= op(a)·op(b), lda, ldb, ldc the operands' row strides, as the column-major call. */
+static void strided_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, int64_t lda, const void *b,
+                         int64_t ldb, void *c, int64_t ldc) {
   ColumnGemm g = {
       .trans_a = (flags & GEMM_TRANSPOSE_B) != 0, /* column-major A is row-major b */
       .trans_b = (flags & GEMM_TRANSPOSE_A) != 0,
@@ -29,11 +29,16 @@ static void packed_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const vo
       .f64 = (flags & GEMM_F64) != 0,
       .bf16_inputs = (flags & GEMM_BF16_INPUTS) != 0,
       .m = N, .n = M, .k = K,
-      .a = b, .lda = flags & GEMM_TRANSPOSE_B ? K : N,
-      .b = a, .ldb = flags & GEMM_TRANSPOSE_A ? M : K,
-      .c = c, .ldc = N,
+      .a = b, .lda = ldb,
+      .b = a, .ldb = lda,
+      .c = c, .ldc = ldc,
   };
   gemm_backend_run(&g);
+}
+
+/* The same with every operand packed (its rows side by side: the row stride is the row length). */
+static void packed_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, const void *a, const void *b, void *c) {
+  strided_gemm(flags, M, N, K, a, flags & GEMM_TRANSPOSE_A ? M : K, b, flags & GEMM_TRANSPOSE_B ? K : N, c, N);
 }
 
 void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c) {
@@ -113,4 +118,27 @@ void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t
     else /* dw[K,N] = rows_eᵀ · dy_e */
       packed_gemm(types | GEMM_TRANSPOSE_A, K, N, R, rows_e, dy_e, dw);
   }
+}
+
+void perft_attention_gemm(int64_t flags, int64_t B, int64_t S, int64_t d, int64_t H, int64_t G, intptr_t x, intptr_t y,
+                          intptr_t out) {
+  if (G < 1 || H % G != 0)
+    perft_fatal_at(__FILE__, __LINE__, "attention with %lld heads over %lld kv heads", (long long)H, (long long)G);
+  int64_t types = flags & GEMM_F64, r = H / G; /* heads a kv head serves */
+  size_t bytes = element_bytes(flags);
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < H; h++) {
+      int64_t g = h / r, square = (b * H + h) * S * S;              /* x or out [b·H + h] */
+      int64_t head = b * S * H * d + h * d, kv = b * S * G * d + g * d; /* the heads' first elements */
+      if (flags & ATTENTION_SCORES) /* [S,S] = x_bh [S,d] · y_bgᵀ */
+        strided_gemm(types | GEMM_TRANSPOSE_B, S, S, d, at(x, head, bytes), H * d, at(y, kv, bytes), G * d,
+                     at(out, square, bytes), S);
+      else if (flags & ATTENTION_APPLY) /* [S,d] = x[b·H+h] [S,S] · y_bg [S,d] */
+        strided_gemm(types, S, d, S, at(x, square, bytes), S, at(y, kv, bytes), G * d, at(out, head, bytes), H * d);
+      else if (flags & ATTENTION_APPLY_T) /* out_bg [S,d] (+)= x[b·H+h]ᵀ · y_bh, the group's first head sets it */
+        strided_gemm(types | GEMM_TRANSPOSE_A | (h % r ? GEMM_ACCUMULATE : 0), S, d, S, at(x, square, bytes), S,
+                     at(y, head, bytes), H * d, at(out, kv, bytes), G * d);
+      else
+        perft_fatal_at(__FILE__, __LINE__, "attention GEMM flags %lld name no form", (long long)flags);
+    }
 }

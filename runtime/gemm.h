@@ -20,6 +20,8 @@
 #include <stdint.h>
 
 enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8, GEMM_BF16_INPUTS = 16 };
+/* perft_attention_gemm's forms (in its flags, with GEMM_F64) */
+enum { ATTENTION_SCORES = 32, ATTENTION_APPLY = 64, ATTENTION_APPLY_T = 128 };
 
 /* c[M,N] (+)= op(a) · op(b): a [M,K] or, transposed, [K,M]; b [K,N] or, transposed, [N,K]. */
 void perft_gemm(int64_t flags, int64_t M, int64_t N, int64_t K, intptr_t a, intptr_t b, intptr_t c);
@@ -32,6 +34,15 @@ void perft_grouped_gemm(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t
  * ([K,N]); dy [R,N], rows [R,K], dbank [E,·,·]; an expert without rows gets zeros. */
 void perft_grouped_gemm_grad_weight(int64_t flags, int64_t E, int64_t N, int64_t K, intptr_t dy, intptr_t rows,
                                     intptr_t offsets, intptr_t dbank);
+
+/* Causal attention's GEMMs, one per (sequence, head), over B sequences of S rows; d the head size,
+ * H the heads of the query side, G the key/value heads (head h reads kv head h / (H/G)):
+ *   ATTENTION_SCORES  x [B·S, H·d], y [B·S, G·d] -> out [B·H, S, S]: out[b·H+h] = x_bh · y_bgᵀ
+ *   ATTENTION_APPLY   x [B·H, S, S], y [B·S, G·d] -> out [B·S, H·d]: out_bh = x[b·H+h] · y_bg
+ *   ATTENTION_APPLY_T x [B·H, S, S], y [B·S, H·d] -> out [B·S, G·d]: out_bg = Σ over g's heads of x[b·H+h]ᵀ · y_bh
+ * where M_bh is rows b·S .. b·S+S−1, columns h·d .. h·d+d−1 of M. */
+void perft_attention_gemm(int64_t flags, int64_t B, int64_t S, int64_t d, int64_t H, int64_t G, intptr_t x, intptr_t y,
+                          intptr_t out);
 
 /* The expert offsets (i32 [E+1]) an op has just made at `offsets`: the runtime waits for
  * the stream once here and keeps a copy by address, so the grouped GEMMs that read these offsets

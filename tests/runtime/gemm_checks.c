@@ -133,3 +133,41 @@ int gemm_check_bf16_inputs(void) {
   free(x), free(w), free(bank), free(c), free(y);
   return bad;
 }
+
+int gemm_check_attention(void) {
+  enum { B = 2, S = 3, d = 2, H = 4, G = 2, R = H / G, T = B * S };
+  float *x = random_floats(T * H * d), *kv = random_floats(T * G * d), *p = random_floats(B * H * S * S);
+  float *scores = random_floats(B * H * S * S), *y = random_floats(T * H * d), *o = random_floats(T * G * d);
+  perft_attention_gemm(ATTENTION_SCORES, B, S, d, H, G, P(x), P(kv), P(scores));
+  perft_attention_gemm(ATTENTION_APPLY, B, S, d, H, G, P(p), P(kv), P(y));
+  perft_attention_gemm(ATTENTION_APPLY_T, B, S, d, H, G, P(p), P(x), P(o));
+  int bad = 0;
+#define SQUARE(m, b, h, i, j) m[(((b) * H + (h)) * S + (i)) * S + (j)]
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      for (int i = 0; i < S; i++) {
+        for (int j = 0; j < S; j++) { /* s = x_bh · kv_bgᵀ */
+          double want = 0;
+          for (int c = 0; c < d; c++) want += (double)x[(b * S + i) * H * d + h * d + c] * kv[(b * S + j) * G * d + h / R * d + c];
+          bad += !close_to(SQUARE(scores, b, h, i, j), want);
+        }
+        for (int c = 0; c < d; c++) { /* y_bh = p · kv_bg */
+          double want = 0;
+          for (int j = 0; j < S; j++) want += (double)SQUARE(p, b, h, i, j) * kv[(b * S + j) * G * d + h / R * d + c];
+          bad += !close_to(y[(b * S + i) * H * d + h * d + c], want);
+        }
+      }
+  for (int b = 0; b < B; b++) /* o_bg = Σ over g's heads of pᵀ · x_bh */
+    for (int g = 0; g < G; g++)
+      for (int j = 0; j < S; j++)
+        for (int c = 0; c < d; c++) {
+          double want = 0;
+          for (int h = g * R; h < g * R + R; h++)
+            for (int i = 0; i < S; i++) want += (double)SQUARE(p, b, h, i, j) * x[(b * S + i) * H * d + h * d + c];
+          bad += !close_to(o[(b * S + j) * G * d + g * d + c], want);
+        }
+#undef SQUARE
+  if (bad) fprintf(stderr, "attention: %d wrong\n", bad);
+  free(x), free(kv), free(p), free(scores), free(y), free(o);
+  return bad;
+}

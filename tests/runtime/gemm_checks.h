@@ -20,5 +20,7 @@ int gemm_check_grouped(int transpose_w);
 int gemm_check_grouped_grad_weight(int transpose_w);
 /* GEMM_BF16_INPUTS: bf16 inputs, float output: perft_gemm x·wᵀ, then perft_grouped_gemm */
 int gemm_check_bf16_inputs(void);
+/* perft_attention_gemm's three forms: 2 sequences of 3 rows, 4 heads of 2 over 2 kv heads */
+int gemm_check_attention(void);
 
 #endif

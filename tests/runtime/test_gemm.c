@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
       for (int acc = 0; acc < 2; acc++) CHECK(gemm_check_dense(ta, tb, acc) == 0);
   CHECK(gemm_check_dense_f64() == 0);
   CHECK(gemm_check_bf16_inputs() == 0);
+  CHECK(gemm_check_attention() == 0);
   check_dot_order();
   for (int t = 0; t < 2; t++) {
     CHECK(gemm_check_grouped(t) == 0);

@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
   CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == 70);
   CHECK(gemm_check_bf16_inputs() == 0); /* bf16 × bf16: CUBLAS_COMPUTE_32F whatever PERFT_GEMM_MATH says */
   CHECK(fake_counter("libcublas.so.13", "fake_cublas_last_compute_type") == 68);
+  CHECK(gemm_check_attention() == 0); /* a GEMM per (sequence, head), leading dimensions of the heads' columns */
   for (int t = 0; t < 2; t++) {
     int before = synchronizations();
     CHECK(gemm_check_grouped(t) == 0); /* offsets not announced: one wait each */

@@ -2,13 +2,14 @@
 // the cuda kernel nests its parallel loops — blocks of 4 weights, in each the register blocks of 4
 // rows — and perft-gpu-launch maps them onto two levels: a GPU block a block of weights (2 of
 // them, the last 2 weights a second launch), the block's threads its register blocks (thread t
-// takes t, t + 256, ...), none past the loop's end.
+// takes t, t + threads, ...), none past the loop's end; two register blocks need one warp of 32
+// threads, not 256.
 // RUN: %perft_opt %s -p 'perft-emit-kernels{target=cuda},perft-gpu-launch' | FileCheck %s
 
 // CHECK-LABEL: func.func @gemm(
 // CHECK: %[[NB:.*]] = arith.muli %{{.*}}, %{{.*}} : index
 // CHECK: %[[GRID:.*]] = arith.maxsi %[[NB]]
-// CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} threads(%[[TX:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[THREADS:c256[_0-9]*]],
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} threads(%[[TX:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[THREADS:c32[_0-9]*]],
 // CHECK: arith.muli %[[BX]], %c4
 // CHECK: %[[IN:.*]] = arith.cmpi slt, %[[BX]], %[[NB]]
 // CHECK: %[[ROWS:.*]] = arith.select %[[IN]]
@@ -27,9 +28,9 @@ module {
     return
   }
 // Two inner loops in one outer iteration: a gpu.barrier between them (the second reads the first's
-// stores), none after the last.
+// stores), none after the last; 8 iterations each: a warp.
 // CHECK-LABEL: func.func @two_inner(
-// CHECK: gpu.launch
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c32
 // CHECK: scf.for
 // CHECK: memref.store {{.*}}, %arg1
 // CHECK: gpu.barrier
@@ -52,6 +53,24 @@ module {
       scf.parallel (%c) = (%c0) to (%c8) step (%c1) {
         %mirror = arith.subi %c7, %c : index
         %v = memref.load %tmp[%r, %mirror] : memref<4x8xf32>
+        memref.store %v, %y[%r, %c] : memref<4x8xf32>
+        scf.reduce
+      }
+      scf.reduce
+    }
+    return
+  }
+// An inner loop whose trip count is only known at run time (the outer row's length): 256 threads.
+// CHECK-LABEL: func.func @ragged(
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c256
+  func.func @ragged(%x: memref<4x8xf32>, %y: memref<4x8xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+      %n = arith.addi %r, %c1 : index
+      scf.parallel (%c) = (%c0) to (%n) step (%c1) {
+        %v = memref.load %x[%r, %c] : memref<4x8xf32>
         memref.store %v, %y[%r, %c] : memref<4x8xf32>
         scf.reduce
       }

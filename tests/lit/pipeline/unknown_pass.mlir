@@ -13,6 +13,7 @@
 // CHECK-NEXT: perft-fuse-join
 // CHECK-NEXT: perft-fuse-lora-chain
 // CHECK-NEXT: perft-fuse-softmax-top-k
+// CHECK-NEXT: perft-attention-gemms
 // CHECK-NEXT: perft-bf16-gemm-inputs
 // CHECK-NEXT: perft-bufferize
 // CHECK-NEXT: perft-plan-workspace
