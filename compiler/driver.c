@@ -226,10 +226,13 @@ static char *pipeline_text(const Options *o, Stage from, Stage to) {
     if (!o->no_fuse[f] && !target_skips_fusion(o->target, fusions[f])) ADD("%sperft-fuse-%s", comma, fusions[f]);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED && o->target->gemm_library)
     ADD("%sperft-attention-gemms,perft-bf16-gemm-inputs", comma);
+  char bufferize_target[48] = ""; /* the CPU's scratch sizes are perft-bufferize's default */
+  if (o->target->kind != TARGET_CPU) snprintf(bufferize_target, sizeof bufferize_target, "{target=%s}", target_names[o->target->kind]);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED)
-    ADD("%sperft-bufferize,perft-plan-workspace{reuse=%d},"
+    ADD("%sperft-bufferize%s,perft-plan-workspace{reuse=%d},"
         "perft-emit-kernels{target=%s parallel=%d parallel-min-work=%lld vector-bytes=%d outline=%d library=%d}",
-        comma, !o->no_workspace_reuse, target_names[o->target->kind], !o->serial, o->parallel_min_work, o->vector_bytes,
+        comma, bufferize_target, !o->no_workspace_reuse, target_names[o->target->kind],
+        !o->serial, o->parallel_min_work, o->vector_bytes,
         !o->no_outline, o->target->gemm_library);
   if (from < STAGE_LOWERED && to >= STAGE_LOWERED && o->target->device_optimizer) ADD("%sperft-emit-optimizer", comma);
   if (from < STAGE_LLVM && to >= STAGE_LLVM) ADD("%sperft-manifest,%s", comma, o->target->lowering_pipeline);

@@ -23,7 +23,8 @@
  *
  * Arguments stay arguments; results become trailing output arguments. Each perft op
  * becomes its perft_buffer twin in destination-passing style (inputs, outputs, then the
- * scratch its table entry asks for); linalg ops switch to buffer form and write into
+ * scratch its table entry asks for, sized for the target's kernels: perft-bufferize{target=cuda});
+ * linalg ops switch to buffer form and write into
  * their init's buffer (a copy when the init is read elsewhere or is an argument);
  * tensor.empty and tensor constants become allocations; scalar constants stay. Every
  * allocation is freed right after the last op that reads it (liveness over the
@@ -46,6 +47,7 @@ typedef struct {
 
 typedef struct {
   Builder b;
+  TargetKind target; /* whose kernels the scratch buffers are sized for */
   ValueIndex index;  /* the slot of each value of the old body ... */
   MlirValue *values; /* ... its memref (or, for scalars, its clone) */
   int *buffer;       /* ... its buffer (-1: a function argument or a scalar) */
@@ -152,7 +154,7 @@ static void bufferize_perft(Bufferize *z, MlirOperation op, const OpInfo *info, 
   for (int i = 0; i < info->num_operands; i++) operands[n++] = buffer_of(z, mlirOperationGetOperand(op, i));
   for (int i = 0; i < info->num_results; i++) operands[n++] = buffer_for(z, mlirOperationGetResult(op, i));
   MlirType scratch[OP_MAX_SCRATCH];
-  int num_scratch = info->scratch ? info->scratch(op, scratch) : 0;
+  int num_scratch = info->scratch ? info->scratch(op, z->target, scratch) : 0;
   for (int i = 0; i < num_scratch; i++) {
     int id;
     operands[n++] = allocate(z, scratch[i], index, &id);
@@ -217,7 +219,7 @@ static MlirAttribute dictionary_at(MlirContext context, MlirAttribute array, int
 }
 
 /* Rewrites one tensor function into its buffer form; 0 on failure. */
-static int bufferize_function(MlirOperation func) {
+static int bufferize_function(MlirOperation func, TargetKind target) {
   MlirContext context = mlirOperationGetContext(func);
   MlirBlock old_body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
   MlirOperation ret = mlirBlockGetTerminator(old_body);
@@ -241,7 +243,8 @@ static int bufferize_function(MlirOperation func) {
 
   MlirBlock body = mlirBlockCreate(total, types, locs);
   Bufferize z = {.b = {.context = context, .block = body, .anchor = null_operation(),
-                       .location = mlirOperationGetLocation(func)}};
+                       .location = mlirOperationGetLocation(func)},
+                 .target = target};
   size_t num_values = (size_t)num_args;
   for (MlirOperation op = mlirBlockGetFirstOperation(old_body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
     num_values += (size_t)mlirOperationGetNumResults(op);
@@ -305,14 +308,14 @@ static int function_has_tensors(MlirOperation func) {
 static void bufferize_run(MlirOperation module, MlirExternalPass pass, void *options) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op))
-    if (op_is(op, "func.func") && function_has_tensors(op) && !bufferize_function(op)) {
+    if (op_is(op, "func.func") && function_has_tensors(op) && !bufferize_function(op, *(const TargetKind *)options)) {
       mlirExternalPassSignalFailure(pass);
       return;
     }
 }
 
-MlirPass perft_create_bufferize_pass(void) {
+MlirPass perft_create_bufferize_pass(TargetKind target) {
   return perft_module_pass("PerftBufferize", "perft-bufferize",
                            "tensors to buffers with lifetimes; perft ops to their perft_buffer form",
-                           bufferize_run, NULL, 0);
+                           bufferize_run, &target, sizeof target);
 }

@@ -561,10 +561,40 @@ static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f, MlirValue scr
   parallel_or_serial_end(k, &e);
 }
 
-/* mean((y - t)²) */
-static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out) {
+/* mean((y - t)²) on a GPU (one thread walking the [T, D] of an MoE layer's output would take tens
+ * of milliseconds): chunks of ⌈n / chunks⌉ elements, a block a chunk, its lanes each summing every
+ * lanes-th squared difference of it into partial[c · lanes + lane]; then lane l adds partial[c ·
+ * lanes + l] over the chunks into partial[chunks · lanes + l]; then one thread adds those. */
+static void mse_gpu(Kernel *k, MlirValue fy, MlirValue ft, MlirValue out, MlirValue partial, int64_t n) {
+  int64_t lanes = mse_lanes(n), chunks = mse_chunks(n), chunk = (n + chunks - 1) / chunks;
+  Loop c = parallel_begin(k, C(0), C(chunks), 1);
+  MlirValue first = IMUL(c.iv, C(chunk));
+  MlirValue end = arith(k, "arith.minsi", IADD(first, C(chunk)), C(n));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop i = loop_begin_carrying(k, IADD(first, lane.iv), end, lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue diff = SUB(LOAD(k, fy, i.iv), LOAD(k, ft, i.iv)), lane_sum;
+  loop_end_carrying(k, &i, (MlirValue[]){ADD(i.carried[0], MUL(diff, diff))}, &lane_sum);
+  STORE(k, lane_sum, partial, IADD(IMUL(c.iv, C(lanes)), lane.iv));
+  parallel_end(k, &lane);
+  parallel_end(k, &c);
+  Loop l = parallel_begin(k, C(0), C(lanes), 1);
+  Loop over = loop_begin(k, C(0), C(chunks), F(0.0));
+  MlirValue column = loop_end(k, &over, ADD(over.acc, LOAD(k, partial, IADD(IMUL(over.iv, C(lanes)), l.iv))));
+  STORE(k, column, partial, IADD(C(chunks * lanes), l.iv));
+  parallel_end(k, &l);
+  Loop s = loop_begin(k, C(0), C(lanes), F(0.0));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, partial, IADD(C(chunks * lanes), s.iv))));
+  store(k, DIV(sum, F((double)n)), out, 0, NULL);
+}
+
+/* mean((y - t)²); partial: the GPU form's scratch */
+static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out, MlirValue partial) {
   int64_t n = numel(y);
   MlirValue fy = flatten(k, y), ft = flatten(k, target);
+  if (k->gpu) {
+    mse_gpu(k, fy, ft, out, partial, n);
+    return;
+  }
   Loop i = loop_begin(k, C(0), C(n), F(0.0));
   MlirValue diff = SUB(LOAD(k, fy, i.iv), LOAD(k, ft, i.iv));
   MlirValue sum = loop_end(k, &i, ADD(i.acc, MUL(diff, diff)));
@@ -1630,7 +1660,7 @@ KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); 
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(expert_fraction) { expert_fraction(k, b[0], b[1], b[2]); return 1; }
-KERNEL(mse) { mse(k, b[0], b[1], b[2]); return 1; }
+KERNEL(mse) { mse(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(mse_grad) {
   double two_over_n = 2.0 / (double)numel(b[0]);
   elementwise(k, 3, b, b[3], mse_grad_element, &two_over_n);

@@ -28,10 +28,17 @@ enum { EXPERT_COUNT_LANES = 256 };
  * every CAUSAL_SOFTMAX_LANES-th score (coalesced); the op's scratch holds each row's 2 (forward) or
  * 1 (gradient) partial results a lane: N · S · 2 · lanes floats (attention_kernels.c) */
 enum { CAUSAL_SOFTMAX_LANES = 32 };
+/* mse on a GPU: the n squared differences in chunks, a block a chunk whose lanes each take every
+ * lanes-th element of it; then a lane per lane index adds it over the chunks; then one thread the
+ * lanes (the op's scratch: chunks · lanes + lanes partial sums, mse_partials). */
+enum { MSE_LANES = 256, MSE_CHUNKS = 256 };
 /* The lanes a GPU block uses over n items: min(n, most), at least 1. */
 static inline int64_t lanes_over(int64_t n, int64_t most) { return n < most ? (n > 0 ? n : 1) : most; }
 static inline int64_t expert_count_lanes(int64_t pairs) { return lanes_over(pairs, EXPERT_COUNT_LANES); }
 static inline int64_t sort_lanes(int64_t n) { return lanes_over(n, SORT_LANES); }
+/* mse's lanes and chunks over n elements */
+static inline int64_t mse_lanes(int64_t n) { return lanes_over(n, MSE_LANES); }
+static inline int64_t mse_chunks(int64_t n) { return lanes_over((n + mse_lanes(n) - 1) / mse_lanes(n), MSE_CHUNKS); }
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);

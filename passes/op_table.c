@@ -88,80 +88,89 @@ static MlirType memref_type(MlirType element, int64_t n) {
   return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
 }
 static MlirType float_element(MlirOperation op) { return mlirShapedTypeGetElementType(op_input_type(op, 0)); }
-/* dispatch and route: i32 [max(E + 1, 2 · E · lanes)]: on the CPU the next free row of each expert;
- * the GPU kernel keeps each lane's count and first row there (sort_lanes of the T·k pairs) */
-static int dispatch_scratch(MlirOperation op, MlirType *types) {
+/* the GPU form's size on a GPU target; none on the CPU (an empty memref) */
+static int64_t gpu_only(TargetKind target, int64_t n) { return target == TARGET_CUDA ? n : 0; }
+/* dispatch and route: i32 [E + 1] on the CPU, the next free row of each expert; on a GPU
+ * [max(E + 1, 2 · E · lanes)], each lane's count and first row (sort_lanes of the T·k pairs) */
+static int dispatch_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   const OpInfo *info = op_info_of(op);
   MlirType offsets = op_output_type(op, info, info->num_results - 1), idx = op_input_type(op, op_is_kind(op, OP_ROUTE) ? 0 : 1);
   int64_t E = dim_of(offsets, 0) - 1, lanes = sort_lanes(dim_of(idx, 0) * dim_of(idx, 1));
-  types[0] = memref_type(mlirShapedTypeGetElementType(offsets), 2 * E * lanes > E + 1 ? 2 * E * lanes : E + 1);
+  int64_t n = target == TARGET_CUDA && 2 * E * lanes > E + 1 ? 2 * E * lanes : E + 1;
+  types[0] = memref_type(mlirShapedTypeGetElementType(offsets), n);
   return 1;
 }
 /* gathered_matmul: a panel[T, K] for one expert's rows (each token meets an expert at most once
  * under top-k; more rows are taken a panel at a time) */
-static int gathered_matmul_scratch(MlirOperation op, MlirType *types) {
+static int gathered_matmul_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   MlirType x = op_input_type(op, 0);
   int64_t shape[2] = {dim_of(x, 0), dim_of(x, 1)};
   types[0] = mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(x), 2, shape, mlirAttributeGetNull());
   return 1;
 }
-/* load_balance, load_balance_grad, expert_fraction: counts[E], then a GPU kernel's partial counts and
- * column sums, 2 · lanes an expert (unused on the CPU); idx the op's [T, k] pairs */
-static MlirType expert_count_scratch(MlirType element, int64_t E, MlirType idx) {
+/* mse: a GPU kernel's partial sums, chunks · lanes + lanes */
+static int mse_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  int64_t n = shaped_num_elements(op_input_type(op, 0));
+  types[0] = memref_type(float_element(op), gpu_only(target, mse_chunks(n) * mse_lanes(n) + mse_lanes(n)));
+  return 1;
+}
+/* load_balance, load_balance_grad, expert_fraction: counts[E] (the CPU's expert_fraction counts in its
+ * output: none), then on a GPU the partial counts and column sums, 2 · lanes an expert; idx the
+ * op's [T, k] pairs */
+static MlirType expert_count_scratch(TargetKind target, MlirType element, int64_t E, MlirType idx, int cpu_counts) {
+  if (target != TARGET_CUDA) return memref_type(element, cpu_counts ? E : 0);
   return memref_type(element, E + E * 2 * expert_count_lanes(dim_of(idx, 0) * dim_of(idx, 1)));
 }
-static int load_balance_scratch(MlirOperation op, MlirType *types) {
-  types[0] = expert_count_scratch(float_element(op), dim_of(op_input_type(op, 0), 1), op_input_type(op, 1));
+static int load_balance_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = expert_count_scratch(target, float_element(op), dim_of(op_input_type(op, 0), 1), op_input_type(op, 1), 1);
   return 1;
 }
-/* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order), then the GPU
- * kernel's partial maxima and sums [T · 2 · CROSS_ENTROPY_LANES] (unused on the CPU) */
-static int cross_entropy_scratch(MlirOperation op, MlirType *types) {
+static int load_balance_grad_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType dp = op_output_type(op, op_info_of(op), 0);
+  types[0] = expert_count_scratch(target, mlirShapedTypeGetElementType(dp), dim_of(dp, 1), op_input_type(op, 0), 1);
+  return 1;
+}
+static int expert_fraction_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType f = op_output_type(op, op_info_of(op), 0);
+  types[0] = expert_count_scratch(target, mlirShapedTypeGetElementType(f), dim_of(f, 0), op_input_type(op, 0), 0);
+  return 1;
+}
+/* cross_entropy: terms[T], each row's term (the rows in parallel, then summed in order), then on a
+ * GPU the partial maxima and sums [T · 2 · CROSS_ENTROPY_LANES] */
+static int cross_entropy_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   int64_t T = dim_of(op_input_type(op, 0), 0);
-  types[0] = memref_type(float_element(op), T + T * 2 * CROSS_ENTROPY_LANES);
+  types[0] = memref_type(float_element(op), T + (target == TARGET_CUDA ? T * 2 * CROSS_ENTROPY_LANES : 0));
   return 1;
 }
-/* cross_entropy_grad: partial[T · 2 · CROSS_ENTROPY_LANES + 1] and the scale (the GPU kernel's;
- * unused on the CPU) */
-static int cross_entropy_grad_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * CROSS_ENTROPY_LANES + 1);
+/* cross_entropy_grad: on a GPU partial[T · 2 · CROSS_ENTROPY_LANES + 1] and the scale */
+static int cross_entropy_grad_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0) * 2 * CROSS_ENTROPY_LANES + 1));
   return 1;
 }
-/* causal_attention_grad: per (query row, head) its scores' maximum, 1/Σ exp and dy·y [T · H · 3]
- * (the GPU kernel's, which computes them once; unused on the CPU) */
-static int causal_attention_grad_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * op_int_attribute(op, "heads", 1) * 3);
+/* causal_attention_grad: on a GPU per (query row, head) its scores' maximum, 1/Σ exp and dy·y
+ * [T · H · 3] (computed once there) */
+static int causal_attention_grad_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0) * op_int_attribute(op, "heads", 1) * 3));
   return 1;
 }
-/* rmsnorm: partial[T · RMSNORM_LANES], each row's partial sums of squares (the GPU kernel's; the
- * CPU's sums each row on one thread and leaves it unused) */
-static int rmsnorm_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES);
+/* rmsnorm: on a GPU partial[T · RMSNORM_LANES], each row's partial sums of squares (the CPU sums each
+ * row on one thread) */
+static int rmsnorm_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0) * RMSNORM_LANES));
   return 1;
 }
-/* rmsnorm_grad_input: partial[T · 2 · RMSNORM_LANES], a row's partial sums of squares and of
- * dy·w·x (the GPU kernel's; unused on the CPU) */
-static int rmsnorm_grad_input_scratch(MlirOperation op, MlirType *types) {
-  types[0] = memref_type(float_element(op), dim_of(op_input_type(op, 0), 0) * 2 * RMSNORM_LANES);
+/* rmsnorm_grad_input: on a GPU partial[T · 2 · RMSNORM_LANES], a row's partial sums of squares and
+ * of dy·w·x */
+static int rmsnorm_grad_input_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0) * 2 * RMSNORM_LANES));
   return 1;
 }
-/* causal_softmax: partial[N · S · 2 · lanes] (the GPU kernel's lanes' maxima and sums of exp; unused
- * on the CPU, where the op does not occur: perft-attention-gemms runs for library targets only);
+/* causal_softmax: on a GPU partial[N · S · 2 · lanes] (the lanes' maxima and sums of exp);
  * causal_softmax_grad: partial[N · S · lanes] (the lanes' Σ p·dp) */
-static int causal_softmax_scratch(MlirOperation op, MlirType *types) {
+static int causal_softmax_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   MlirType s = op_input_type(op, 0);
   int64_t rows = dim_of(s, 0) * dim_of(s, 1), lanes = lanes_over(dim_of(s, 2), CAUSAL_SOFTMAX_LANES);
-  types[0] = memref_type(float_element(op), rows * lanes * (op_is_kind(op, OP_CAUSAL_SOFTMAX) ? 2 : 1));
-  return 1;
-}
-static int load_balance_grad_scratch(MlirOperation op, MlirType *types) {
-  MlirType dp = op_output_type(op, op_info_of(op), 0);
-  types[0] = expert_count_scratch(mlirShapedTypeGetElementType(dp), dim_of(dp, 1), op_input_type(op, 0));
-  return 1;
-}
-static int expert_fraction_scratch(MlirOperation op, MlirType *types) {
-  MlirType f = op_output_type(op, op_info_of(op), 0);
-  types[0] = expert_count_scratch(mlirShapedTypeGetElementType(f), dim_of(f, 0), op_input_type(op, 0));
+  types[0] = memref_type(float_element(op), gpu_only(target, rows * lanes * (op_is_kind(op, OP_CAUSAL_SOFTMAX) ? 2 : 1)));
   return 1;
 }
 
@@ -353,7 +362,7 @@ const OpInfo op_table[OP_COUNT] = {
 
     /* losses */
     [OP_MSE] = {"perft.mse", OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK)),
-                RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, KERNELS(cpu_mse)},
+                RESULTS(FLOAT("loss", "S", 0)), .backward = backward_mse, .scratch = mse_scratch, KERNELS(cpu_mse)},
     [OP_MSE_GRAD] = {"perft.mse_grad",
                      OPERANDS(FLOAT("y", "T", ANY_RANK), FLOAT("target", "T", ANY_RANK), FLOAT("dl", "S", 0)),
                      RESULTS(FLOAT("dy", "T", ANY_RANK)), GRADIENT_OP, KERNELS(cpu_mse_grad)},

@@ -90,8 +90,10 @@ typedef int (*OpVerifier)(MlirOperation op);
 typedef void (*BackwardRule)(Autodiff *ad, MlirOperation op);
 /* GEMM FLOPs of the op (tensor or buffer form). */
 typedef double (*FlopCount)(MlirOperation op);
-/* Writes the memref types of the op's scratch buffers; returns how many. */
-typedef int (*ScratchSpec)(MlirOperation op, MlirType *memref_types);
+/* Writes the memref types of the op's scratch buffers for code generation target `target` (a GPU
+ * kernel's partial sums need room its CPU twin does not: an unused scratch is one element); returns
+ * how many. */
+typedef int (*ScratchSpec)(MlirOperation op, TargetKind target, MlirType *memref_types);
 /* Emits the op's computation from `buffers` (its buffer-form operands: inputs, outputs,
  * scratch) where k's builder points. Returns 1 when the op is replaced, 0 when it stays
  * for upstream lowering (linalg matmuls it has no loop nest for). */

@@ -71,21 +71,26 @@ static MlirPass create_attention_gemms(const PassOptions *o, FILE *err) { return
 static MlirPass create_bf16_gemm_inputs(const PassOptions *o, FILE *err) {
   return perft_create_bf16_gemm_inputs_pass();
 }
-static MlirPass create_bufferize(const PassOptions *o, FILE *err) { return perft_create_bufferize_pass(); }
+/* The TargetKind named by option "target" (default cpu); TARGET_COUNT and a message when unknown. */
+static TargetKind target_option(const char *pass, const PassOptions *o, FILE *err) {
+  const char *target = option(o, "target", "cpu");
+  for (int t = 0; t < TARGET_COUNT; t++)
+    if (!strcmp(target_names[t], target)) return (TargetKind)t;
+  fprintf(err, "perft: error: %s: unknown target '%s'\n", pass, target);
+  return TARGET_COUNT;
+}
+static MlirPass create_bufferize(const PassOptions *o, FILE *err) {
+  TargetKind target = target_option("perft-bufferize", o, err);
+  return target == TARGET_COUNT ? (MlirPass){NULL} : perft_create_bufferize_pass(target);
+}
 static MlirPass create_plan_workspace(const PassOptions *o, FILE *err) {
   long long reuse;
   if (!int_option("perft-plan-workspace", o, "reuse", 1, 0, 1, &reuse, err)) return (MlirPass){NULL};
   return perft_create_plan_workspace_pass((int)reuse);
 }
 static MlirPass create_emit_kernels(const PassOptions *o, FILE *err) {
-  const char *target = option(o, "target", "cpu");
-  EmitKernelsOptions options = {.target = TARGET_COUNT};
-  for (int t = 0; t < TARGET_COUNT; t++)
-    if (!strcmp(target_names[t], target)) options.target = (TargetKind)t;
-  if (options.target == TARGET_COUNT) {
-    fprintf(err, "perft: error: perft-emit-kernels: unknown target '%s'\n", target);
-    return (MlirPass){NULL};
-  }
+  EmitKernelsOptions options = {.target = target_option("perft-emit-kernels", o, err)};
+  if (options.target == TARGET_COUNT) return (MlirPass){NULL};
   long long parallel, min_work, vector_bytes, outline, library;
   if (!int_option("perft-emit-kernels", o, "parallel", 1, 0, 1, &parallel, err) ||
       !int_option("perft-emit-kernels", o, "outline", 0, 0, 1, &outline, err) ||
@@ -129,8 +134,8 @@ static const PassInfo passes[] = {
      create_attention_gemms},
     {"perft-bf16-gemm-inputs", "a GEMM with a bf16 weight reads a bf16 copy of its other operand", {NULL}, "",
      create_bf16_gemm_inputs},
-    {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {NULL}, "",
-     create_bufferize},
+    {"perft-bufferize", "tensors to buffers with lifetimes; perft ops to perft_buffer ops", {"target"},
+     "target=cpu|cuda (default cpu: whose kernels the scratch buffers are sized for)", create_bufferize},
     {"perft-plan-workspace", "place every buffer in one workspace by liveness", {"reuse"},
      "reuse=0|1 (default 1)", create_plan_workspace},
     {"perft-emit-kernels", "perft_buffer ops and GEMMs to the target's kernels",

@@ -39,7 +39,8 @@ MlirPass perft_create_fuse_lora_chain_pass(void);
 MlirPass perft_create_fuse_softmax_top_k_pass(void);
 MlirPass perft_create_attention_gemms_pass(void);
 MlirPass perft_create_bf16_gemm_inputs_pass(void);
-MlirPass perft_create_bufferize_pass(void);
+/* target: whose kernels the ops' scratch buffers are sized for (op_table.h, ScratchSpec) */
+MlirPass perft_create_bufferize_pass(TargetKind target);
 /* reuse = 0: every buffer keeps its own range (for comparison). */
 MlirPass perft_create_plan_workspace_pass(int reuse);
 typedef struct {

@@ -21,6 +21,7 @@ static void remove_range(WorkspacePlan *plan, int i) {
 }
 
 int64_t workspace_allocate(WorkspacePlan *plan, int64_t bytes) {
+  if (bytes == 0) return 0; /* an empty buffer (a scratch the target's kernel does not use) takes no room */
   int64_t size = aligned(bytes);
   for (int i = 0; i < plan->num_free; i++) {
     Range *r = &plan->free_ranges[i];
@@ -47,7 +48,7 @@ int64_t workspace_allocate(WorkspacePlan *plan, int64_t bytes) {
 }
 
 void workspace_release(WorkspacePlan *plan, int64_t offset, int64_t bytes) {
-  if (!plan->reuse) return;
+  if (!plan->reuse || bytes == 0) return;
   int64_t size = aligned(bytes);
   if (plan->num_free == plan->capacity) {
     plan->capacity = plan->capacity ? 2 * plan->capacity : 16;

@@ -24,7 +24,7 @@ enum { WORKSPACE_ALIGNMENT = 64 };
 
 void workspace_plan_init(WorkspacePlan *plan, int reuse);
 void workspace_plan_free_all(WorkspacePlan *plan);
-/* Returns the offset of `bytes` (rounded up to the alignment). */
+/* Returns the offset of `bytes` (rounded up to the alignment); 0 bytes take no room (offset 0). */
 int64_t workspace_allocate(WorkspacePlan *plan, int64_t bytes);
 /* Gives back a range returned by workspace_allocate (with the same `bytes`). */
 void workspace_release(WorkspacePlan *plan, int64_t offset, int64_t bytes);

@@ -16,6 +16,7 @@
 // CHECK-NEXT: perft-attention-gemms
 // CHECK-NEXT: perft-bf16-gemm-inputs
 // CHECK-NEXT: perft-bufferize
+// CHECK-NEXT: options: target=cpu|cuda (default cpu: whose kernels the scratch buffers are sized for)
 // CHECK-NEXT: perft-plan-workspace
 // CHECK-NEXT: options: reuse=0|1 (default 1)
 // CHECK-NEXT: perft-emit-kernels
