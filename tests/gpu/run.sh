@@ -12,7 +12,9 @@
 #      GPU: the generated optimizer, perft_grad_norm and perft_adamw) within
 #      rtol 1e-3, atol 1e-5, and every step's loss within a relative 1e-4 (fp32);
 #    - the MoE programs again with cuBLAS's default here, tensor cores on bf16-rounded inputs with
-#      fp32 accumulation: rtol 5e-2, atol 1e-3, losses within a relative 1e-2 (bf16);
+#      fp32 accumulation: rtol 5e-2, atol 5e-3, losses within a relative 1e-2 (bf16; the atol is
+#      AdamW's: it moves a parameter by up to lr (3e-3) a step whatever its gradient's size, so where
+#      a gradient's sign is within bf16 rounding the two runs part by up to 5 steps · lr);
 #    - the OLMoE and Mixtral programs again with --frozen-dtype=bf16 on both sides: the GPU's GEMMs
 #      with a bf16 weight take bf16 copies of their other inputs (perft-bf16-gemm-inputs), the CPU
 #      widens the weights and keeps the activations fp32: the bf16 tolerances;
@@ -60,7 +62,7 @@ fi
 PERFTC=$BUILD/compiler/perftc REF=$BUILD/tests/reference/perft-ref
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
 
-echo "== 1. numerics: GPU against CPU (5 steps: trainable tensors rtol 1e-3 atol 1e-5, losses 1e-4; bf16 GEMMs 5e-2 1e-3 1e-2)"
+echo "== 1. numerics: GPU against CPU (5 steps: trainable tensors rtol 1e-3 atol 1e-5, losses 1e-4; bf16 GEMMs 5e-2 5e-3 1e-2)"
 # the tolerances of compare: trainable tensors' rtol and atol, the losses' relative tolerance
 tolerances=(1e-3 1e-5 1e-4)
 export PERFT_GEMM_MATH=fp32
@@ -101,7 +103,7 @@ for program in "$ROOT"/examples/*.perft "$ROOT"/examples/schemes/*.perft; do
   train_pair "$(basename "$program" .perft)" "$program"
 done
 # cuBLAS on tensor cores (bf16 inputs, fp32 accumulation): the product's default
-tolerances=(5e-2 1e-3 1e-2)
+tolerances=(5e-2 5e-3 1e-2)
 export PERFT_GEMM_MATH=bf16
 for name in moe_perft_r olmoe_perft_r mixtral_perft_r; do
   train_pair "$name.tensor_cores" "$ROOT/examples/$name.perft"
