@@ -68,8 +68,18 @@ static void bad_offsets(void) {
   perft_grouped_gemm(GEMM_TRANSPOSE_B, 2, 1, 1, P(rows), P(bank), P(o), P(y));
 }
 
+/* more distinct offset buffers announced than the runtime keeps (a program has one per routing op) */
+static void too_many_offsets(void) {
+  static int32_t o[300][3];
+  for (int i = 0; i < 300; i++) {
+    o[i][1] = 1, o[i][2] = 2;
+    perft_gemm_offsets_ready(2, P(o[i]));
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "bad_offsets")) bad_offsets(); /* exits: runtime_gemm_bad_offsets */
+  if (argc > 1 && !strcmp(argv[1], "too_many_offsets")) too_many_offsets(); /* exits */
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++)
       for (int acc = 0; acc < 2; acc++) CHECK(gemm_check_dense(ta, tb, acc) == 0);

@@ -5,7 +5,8 @@
  * max(1, rows); CUBLAS_STATUS_NOT_SUPPORTED for type combinations outside those perft uses: fp32,
  * fp64, and bf16 A and B with an fp32 C under CUBLAS_COMPUTE_32F).
  * It records the last call's compute type (fake_cublas_last_compute_type) and counts calls.
- * FAKE_CUBLAS_FAIL=1: every GEMM fails with CUBLAS_STATUS_EXECUTION_FAILED. */
+ * FAKE_CUBLAS_FAIL=1: every GEMM fails with CUBLAS_STATUS_EXECUTION_FAILED; FAKE_CUBLAS_CREATE_FAIL=1:
+ * cublasCreate fails with CUBLAS_STATUS_NOT_INITIALIZED (as it does without a usable GPU). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,18 @@ static int last_compute_type = -1, calls;
 int fake_cublas_last_compute_type(void) { return last_compute_type; }
 int fake_cublas_calls(void) { return calls; }
 
-int cublasCreate_v2(struct cublasContext **handle) { *handle = &context; return SUCCESS; }
+int cublasCreate_v2(struct cublasContext **handle) {
+  const char *fail = getenv("FAKE_CUBLAS_CREATE_FAIL");
+  if (fail && *fail == '1') return NOT_INITIALIZED;
+  *handle = &context;
+  return SUCCESS;
+}
 int cublasSetStream_v2(struct cublasContext *handle, void *stream) { handle->stream = stream; return SUCCESS; }
 
 const char *cublasGetStatusName(int status) {
   switch (status) {
   case SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+  case NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
   case INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
   case EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
   case NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
