@@ -65,7 +65,7 @@ static HeadRow head_row(Kernel *k, MlirValue row, const Heads *h) {
 KERNEL_FUNCTION(attention_scores) {
   MlirValue a = b[0], kv = b[1], s = b[2];
   Heads h = heads_of(op, a);
-  if (k->library && library_gemm_attention(k, LIBRARY_ATTENTION_SCORES, a, kv, s, h.B, h.S, h.d, h.H, h.G)) return 1;
+  if (k->library && library_gemm_attention(k, ATTENTION_SCORES, a, kv, s, h.B, h.S, h.d, h.H, h.G)) return 1;
   Loop row = parallel_or_serial_begin(k, C(0), C(h.B * h.H * h.S), 1, 1);
   HeadRow r = head_row(k, row.iv, &h);
   MlirValue q_row = IADD(r.first_row, r.i);
@@ -84,7 +84,7 @@ KERNEL_FUNCTION(attention_scores) {
 KERNEL_FUNCTION(attention_apply) {
   MlirValue p = b[0], v = b[1], y = b[2];
   Heads h = heads_of(op, y);
-  if (k->library && library_gemm_attention(k, LIBRARY_ATTENTION_APPLY, p, v, y, h.B, h.S, h.d, h.H, h.G)) return 1;
+  if (k->library && library_gemm_attention(k, ATTENTION_APPLY, p, v, y, h.B, h.S, h.d, h.H, h.G)) return 1;
   Loop row = parallel_or_serial_begin(k, C(0), C(h.B * h.H * h.S), 1, 1);
   HeadRow r = head_row(k, row.iv, &h);
   MlirValue y_row = IADD(r.first_row, r.i);
@@ -102,7 +102,7 @@ KERNEL_FUNCTION(attention_apply) {
 KERNEL_FUNCTION(attention_apply_t) {
   MlirValue p = b[0], a = b[1], y = b[2];
   Heads h = heads_of(op, a);
-  if (k->library && library_gemm_attention(k, LIBRARY_ATTENTION_APPLY_T, p, a, y, h.B, h.S, h.d, h.H, h.G)) return 1;
+  if (k->library && library_gemm_attention(k, ATTENTION_APPLY_T, p, a, y, h.B, h.S, h.d, h.H, h.G)) return 1;
   int64_t group = h.H / h.G;
   Loop row = parallel_or_serial_begin(k, C(0), C(h.B * h.G * h.S), 1, 1);
   MlirValue bg = IDIV(row.iv, C(h.S)), j = IREM(row.iv, C(h.S));

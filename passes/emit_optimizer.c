@@ -17,7 +17,7 @@
  *   }
  * Each tensor is flat (the ABI passes bare pointers). The runtime adds the partial sums of squares
  * in order on the host and takes the square root (the clipping factor needs it before the update),
- * then fills %c with the step's constants (runtime/optimizer.h, AdamwConstants, in ADAMW_* order)
+ * then fills %c with the step's constants (runtime/optimizer.h's AdamwConstants, read here field by field)
  * and calls @adamw. The kernels compute exactly what runtime/optimizer.c's adamw_update computes,
  * in its order, each operation rounded as written (strict: no reassociation, no contraction), so
  * cuda-host's optimizer gives the CPU target's numbers bit for bit; the gradient norm's partial
@@ -29,15 +29,16 @@
 #include "passes.h"
 #include "external_pass.h"
 #include "loop_builder.h"
+#include "../runtime/optimizer.h" /* AdamwConstants: the order the kernels read the constants in */
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { NORM_LANES = 256 };
-/* runtime/optimizer.h's AdamwConstants, in order */
-enum { ADAMW_BETA1, ADAMW_ONE_MINUS_BETA1, ADAMW_BETA2, ADAMW_ONE_MINUS_BETA2, ADAMW_BIAS1, ADAMW_BIAS2,
-       ADAMW_LR, ADAMW_EPSILON, ADAMW_DECAY, ADAMW_SCALE, ADAMW_CONSTANTS };
+/* each field's index among the floats of runtime/optimizer.h's AdamwConstants */
+#define ADAMW(field) ((int)(offsetof(AdamwConstants, field) / sizeof(float)))
 
 typedef struct {
   MlirContext context;
@@ -105,14 +106,14 @@ static void emit_adamw(Emitter *e, int64_t n) {
 #define MULF(a, b) arith(k, "arith.mulf", a, b)
 #define ADDF(a, b) arith(k, "arith.addf", a, b)
 #define DIVF(a, b) arith(k, "arith.divf", a, b)
-  MlirValue grad = MULF(load(k, g, 1, &i.iv), c[ADAMW_SCALE]);
-  MlirValue m_new = ADDF(MULF(c[ADAMW_BETA1], load(k, m, 1, &i.iv)), MULF(c[ADAMW_ONE_MINUS_BETA1], grad));
+  MlirValue grad = MULF(load(k, g, 1, &i.iv), c[ADAMW(scale)]);
+  MlirValue m_new = ADDF(MULF(c[ADAMW(beta1)], load(k, m, 1, &i.iv)), MULF(c[ADAMW(one_minus_beta1)], grad));
   store(k, m_new, m, 1, &i.iv);
-  MlirValue v_new = ADDF(MULF(c[ADAMW_BETA2], load(k, v, 1, &i.iv)), MULF(MULF(c[ADAMW_ONE_MINUS_BETA2], grad), grad));
+  MlirValue v_new = ADDF(MULF(c[ADAMW(beta2)], load(k, v, 1, &i.iv)), MULF(MULF(c[ADAMW(one_minus_beta2)], grad), grad));
   store(k, v_new, v, 1, &i.iv);
-  MlirValue m_hat = DIVF(m_new, c[ADAMW_BIAS1]), v_hat = DIVF(v_new, c[ADAMW_BIAS2]);
-  MlirValue step = DIVF(MULF(c[ADAMW_LR], m_hat), ADDF(unary(k, "math.sqrt", v_hat), c[ADAMW_EPSILON]));
-  MlirValue p_new = arith(k, "arith.subf", MULF(load(k, p, 1, &i.iv), c[ADAMW_DECAY]), step);
+  MlirValue m_hat = DIVF(m_new, c[ADAMW(bias1)]), v_hat = DIVF(v_new, c[ADAMW(bias2)]);
+  MlirValue step = DIVF(MULF(c[ADAMW(lr)], m_hat), ADDF(unary(k, "math.sqrt", v_hat), c[ADAMW(epsilon)]));
+  MlirValue p_new = arith(k, "arith.subf", MULF(load(k, p, 1, &i.iv), c[ADAMW(decay)]), step);
   store(k, p_new, p, 1, &i.iv);
 #undef MULF
 #undef ADDF

@@ -16,7 +16,6 @@
 
 #include <stdio.h>
 
-enum { GEMM_TRANSPOSE_A = 1, GEMM_TRANSPOSE_B = 2, GEMM_ACCUMULATE = 4, GEMM_F64 = 8, GEMM_BF16_INPUTS = 16 }; /* runtime/gemm.h */
 enum { MAX_CALL_OPERANDS = 10 };
 
 static int64_t dim(MlirValue memref, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(memref), i); }

@@ -7,6 +7,7 @@
 #define PERFT_LIBRARY_GEMM_H
 
 #include "loop_builder.h"
+#include "../runtime/gemm.h" /* the calls' flags (GEMM_*, ATTENTION_*): one definition for both sides */
 
 /* linalg.matmul{,_transpose_a,_transpose_b} on buffers: c += op(a) · op(b) */
 int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);
@@ -16,8 +17,7 @@ int library_gemm_grouped(Kernel *k, MlirValue rows, MlirValue bank, MlirValue of
 int library_gemm_grouped_grad_weight(Kernel *k, MlirValue dy, MlirValue rows, MlirValue offsets, MlirValue dbank,
                                      int transpose_w);
 /* perft-attention-gemms' GEMMs (attention_kernels.c) as perft_attention_gemm(form | f64, B, S, d, H, G,
- * x, y, out): a GEMM per (sequence, head); the forms are runtime/gemm.h's ATTENTION_* */
-enum { LIBRARY_ATTENTION_SCORES = 32, LIBRARY_ATTENTION_APPLY = 64, LIBRARY_ATTENTION_APPLY_T = 128 };
+ * x, y, out): a GEMM per (sequence, head); form is runtime/gemm.h's ATTENTION_* */
 int library_gemm_attention(Kernel *k, int form, MlirValue x, MlirValue y, MlirValue out, int64_t B, int64_t S,
                            int64_t d, int64_t H, int64_t G);
 /* after an op that makes expert offsets (perft-emit-kernels: each result named "offsets"):
