@@ -100,7 +100,7 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   printf("  optimizer     AdamW lr %g, betas 0.9/0.999, eps 1e-8, weight decay %g, clip %g%s; %s\n",
          options->learning_rate, options->weight_decay, options->clip,
          options->clip > 0 ? "" : " (off)",
-         manifest->optimizer_lanes ? "generated kernels, with the program's" : "on the host");
+         manifest->optimizer_lanes ? "run by the program's generated kernels" : "run on the host");
   printf("  seed          %llu\n", (unsigned long long)options->seed);
   char compute[320];
   launch_describe(compute, sizeof compute);
