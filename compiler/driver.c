@@ -289,8 +289,11 @@ static int compile_module(MlirModule module, const Options *o) {
     report_count_kernels(module, &before);
     if (!run_pipeline(module, o, STAGE_AUTODIFF, STAGE_FUSED) || !report_print(module, o->input, &before, stdout))
       return 0;
-    /* a GPU target: what ptxas makes of every kernel */
-    return !o->target->ptx_pipeline || (run_pipeline(module, o, STAGE_FUSED, STAGE_PTX) && ptx_report(module, stdout));
+    /* a GPU target: its launches, then what ptxas makes of every kernel */
+    if (!o->target->launch_pipeline) return 1;
+    if (!run_pipeline(module, o, STAGE_FUSED, STAGE_LOWERED) || !report_launches(module, o->target->launch_pipeline, stdout))
+      return 0;
+    return !o->target->ptx_pipeline || (run_pipeline(module, o, STAGE_LOWERED, STAGE_PTX) && ptx_report(module, stdout));
   }
   if (!run_pipeline(module, o, STAGE_MLIR, o->stage)) return 0;
   if (o->stage <= STAGE_LOWERED) return module_write(module, o->output, o->print_locations);

@@ -30,4 +30,9 @@ void report_count_kernels(MlirModule module, KernelCounts *counts);
  * count passes 2^63 - 1 (the front end refuses such programs; an .mlir input may not). */
 int report_print(MlirModule module, const char *title, const KernelCounts *before, FILE *out);
 
+/* For a GPU target's module after perft-emit-kernels: runs `launch_pipeline` (which makes the
+ * gpu.launch ops) on a copy and prints each launch's threads and the loop iterations one of its
+ * threads runs (report_launches.c). Returns 0 when the pipeline fails (its error on stderr). */
+int report_launches(MlirModule module, const char *launch_pipeline, FILE *out);
+
 #endif

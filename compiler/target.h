@@ -27,6 +27,9 @@ typedef struct {
   /* A GPU target: the passes from there to a gpu.binary of PTX text (--emit=ptx, --report);
    * NULL for the others. */
   const char *ptx_pipeline;
+  /* A GPU target: the passes that make the kernels' gpu.launch ops from perft-emit-kernels'
+   * output (the start of both pipelines above; --report's table of launches); NULL for the CPU. */
+  const char *launch_pipeline;
   /* The machine: NULL triple = the host's; host_cpu = tune for the host CPU and its features. */
   const char *triple;
   int host_cpu;

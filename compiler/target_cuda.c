@@ -20,7 +20,8 @@
 
 /* perft-gpu-launch's input: every linalg op left (fills, elementwise ops the kernels declined)
  * as scf.parallel loops too */
-#define GPU_KERNELS "func.func(convert-linalg-to-parallel-loops),perft-gpu-launch,"
+#define GPU_LAUNCHES "func.func(convert-linalg-to-parallel-loops),perft-gpu-launch"
+#define GPU_KERNELS GPU_LAUNCHES ","
 
 /* the host side, after the kernels have left: as the CPU target's, without OpenMP */
 #define HOST_LOWERING                                                                                    \
@@ -50,6 +51,7 @@ const Target cuda_target = {
     .lowering_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=fatbin toolkit=" PERFT_CUDA_DIR
                          "}," HOST_LOWERING,
     .ptx_pipeline = GPU_KERNELS GPU_MODULE_TO_NVVM "gpu-module-to-binary{format=isa toolkit=" PERFT_CUDA_DIR "}",
+    .launch_pipeline = GPU_LAUNCHES,
     .triple = NULL,
     .host_cpu = 1,
     .gpu_runtime = 1,
@@ -67,6 +69,7 @@ const Target cuda_host_target = {
     .lowering_pipeline =
         GPU_KERNELS
         "perft-gpu-host," CPU_LOOPS_TO_LLVM,
+    .launch_pipeline = GPU_LAUNCHES,
     .triple = NULL,
     .host_cpu = 1,
     .gpu_runtime = 0,

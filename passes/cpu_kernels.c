@@ -60,6 +60,44 @@ static MlirValue column_block_end(Kernel *k, MlirValue c0, int64_t columns) {
   return arith(k, "arith.minsi", IADD(c0, C(column_block(k))), C(columns));
 }
 
+/* for (i = 0; i < rows; i++) { per-row values; for (j = 0; j < columns; j++) ... } where each (i, j)
+ * is independent of the others:
+ *   Grid g = grid_rows_begin(k, rows, columns);   g.i
+ *   ... per-row values ...
+ *   grid_columns_begin(k, &g);                    g.j
+ *   ... the element (g.i, g.j) ...
+ *   grid_end(k, &g);
+ * On a GPU a thread an element, neighbouring threads on neighbouring columns (a thread a row would
+ * walk its columns alone, its loads uncoalesced, with few threads in all), the per-row values made
+ * by each; elsewhere the rows on threads when worth it (ROWS), the columns in order. */
+typedef struct {
+  Loop outer, inner;
+  MlirValue i, j;
+  int flat;
+  int64_t columns;
+} Grid;
+static Grid grid_rows_begin(Kernel *k, int64_t rows, int64_t columns) {
+  Grid g = {.flat = k->gpu, .columns = columns};
+  if (g.flat) {
+    g.outer = parallel_begin(k, C(0), C(rows * columns), 1);
+    g.i = arith(k, "arith.divui", g.outer.iv, C(columns));
+    g.j = arith(k, "arith.remui", g.outer.iv, C(columns));
+    return g;
+  }
+  g.outer = parallel_or_serial_begin(k, C(0), C(rows), 1, use_threads(k, rows * columns));
+  g.i = g.outer.iv;
+  return g;
+}
+static void grid_columns_begin(Kernel *k, Grid *g) {
+  if (g->flat) return;
+  g->inner = loop_begin(k, C(0), C(g->columns), no_value);
+  g->j = g->inner.iv;
+}
+static void grid_end(Kernel *k, Grid *g) {
+  if (!g->flat) loop_end(k, &g->inner, no_value);
+  parallel_or_serial_end(k, &g->outer);
+}
+
 /* for (i = 0; i < n; i++), in blocks of ELEMENT_BLOCK across threads when worth it */
 typedef struct {
   Loop block, i;
@@ -343,9 +381,33 @@ static void sort_by_expert(Kernel *k, MlirValue idx, MlirValue x, MlirValue rows
   END(t2);
 }
 
-/* dx[t] = Σ over the rows of token t of drows[row] */
-static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue dx) {
+/* On a GPU the scatter-adds into tokens (combine, dispatch_grad) are gathers (threads owning
+ * columns would leave a GPU with D threads each walking all R rows): first perm's inverse,
+ * inverse[perm[row]] = row (perm numbers the T·slots pairs once each; a thread a row), then a
+ * thread an element of tokens[T,D], neighbours on neighbouring columns, adding its token's rows in
+ * slot order: tokens[t,d] = Σ_s w[t,s] · rows[inverse[t·slots + s], d] (weight 1 without w). */
+static void tokens_from_rows_gpu(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens,
+                                 MlirValue inverse) {
+  int64_t R = dim(rows, 0), T = dim(tokens, 0), D = dim(tokens, 1), slots = R / T;
+  Loop row = parallel_begin(k, C(0), C(R), 1);
+  STORE(k, to_i32(k, row.iv), inverse, to_index(k, LOAD(k, perm, row.iv)));
+  parallel_end(k, &row);
+  Loop i = parallel_begin(k, C(0), C(T * D), 1);
+  MlirValue t = arith(k, "arith.divui", i.iv, C(D)), d = arith(k, "arith.remui", i.iv, C(D));
+  Loop s = loop_begin(k, C(0), C(slots), F(0.0));
+  MlirValue v = LOAD(k, rows, to_index(k, LOAD(k, inverse, IADD(IMUL(t, C(slots)), s.iv))), d);
+  if (!mlirValueIsNull(w)) v = MUL(LOAD(k, w, t, s.iv), v);
+  STORE(k, loop_end(k, &s, ADD(s.acc, v)), tokens, t, d);
+  parallel_end(k, &i);
+}
+
+/* dx[t] = Σ over the rows of token t of drows[row]; inverse: the GPU form's scratch */
+static void dispatch_grad(Kernel *k, MlirValue drows, MlirValue perm, MlirValue dx, MlirValue inverse) {
   int64_t R = dim(drows, 0), D = dim(drows, 1), slots = R / dim(dx, 0);
+  if (k->gpu) {
+    tokens_from_rows_gpu(k, drows, perm, no_value, dx, inverse);
+    return;
+  }
   fill(k, dx, 0.0);
   Loop c0 = column_blocks_begin(k, R, D);
   FOR(row, C(0), C(R));
@@ -408,12 +470,11 @@ static void grouped_matmul_grad_weight(Kernel *k, MlirValue dy, RowSource rows, 
 /* ---- concat and slice: to[to_row + i, to_col + j] = from[from_row + i, from_col + j] over rows × cols ---- */
 static void copy_window(Kernel *k, MlirValue from, int64_t from_row, int64_t from_col, MlirValue to, int64_t to_row,
                         int64_t to_col, int64_t rows, int64_t cols) {
-  ROWS(i, rows, cols);
-  FOR(j, C(0), C(cols));
-  MlirValue v = LOAD(k, from, IADD(i.iv, C(from_row)), IADD(j.iv, C(from_col)));
-  STORE(k, v, to, IADD(i.iv, C(to_row)), IADD(j.iv, C(to_col)));
-  END(j);
-  END_ROWS(i);
+  Grid g = grid_rows_begin(k, rows, cols);
+  grid_columns_begin(k, &g);
+  MlirValue v = LOAD(k, from, IADD(g.i, C(from_row)), IADD(g.j, C(from_col)));
+  STORE(k, v, to, IADD(g.i, C(to_row)), IADD(g.j, C(to_col)));
+  grid_end(k, &g);
 }
 
 /* y = [a | b] along axis */
@@ -434,30 +495,70 @@ static RowSource gathered(MlirValue x, MlirValue perm) {
 
 
 /* Each dispatched row with its token's weight: combine scatters w[t,s] · rows[row] into
- * tokens[t] (to_tokens); its gradient gathers rows[row] = w[t,s] · tokens[t]. rows[R,D], tokens[T,D]. */
-static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens, int to_tokens) {
+ * tokens[t] (to_tokens; on a GPU tokens_from_rows_gpu, with `inverse` its scratch); its gradient
+ * gathers rows[row] = w[t,s] · tokens[t]. rows[R,D], tokens[T,D]. */
+static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w, MlirValue tokens, int to_tokens,
+                          MlirValue inverse) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(w, 1);
-  if (to_tokens) fill(k, tokens, 0.0);
-  /* combine adds several rows into one token's row: threads own columns; its gradient writes
-   * each row once: threads own rows */
-  Loop c0 = to_tokens ? column_blocks_begin(k, R, D) : (Loop){0};
-  Loop row = parallel_or_serial_begin(k, C(0), C(R), 1, !to_tokens && use_threads(k, R * D));
+  if (to_tokens && k->gpu) {
+    tokens_from_rows_gpu(k, rows, perm, w, tokens, inverse);
+    return;
+  }
+  if (!to_tokens) { /* each row written once: a row's elements on threads (a GPU: each element) */
+    Grid g = grid_rows_begin(k, R, D);
+    MlirValue t, s;
+    matmul_row_origin(k, perm, g.i, slots, &t, &s);
+    MlirValue weight = LOAD(k, w, t, s);
+    grid_columns_begin(k, &g);
+    STORE(k, MUL(weight, LOAD(k, tokens, t, g.j)), rows, g.i, g.j);
+    grid_end(k, &g);
+    return;
+  }
+  /* combine adds several rows into one token's row: threads own columns */
+  fill(k, tokens, 0.0);
+  Loop c0 = column_blocks_begin(k, R, D);
+  FOR(row, C(0), C(R));
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
   MlirValue weight = LOAD(k, w, t, s);
-  FOR(d, to_tokens ? c0.iv : C(0), to_tokens ? column_block_end(k, c0.iv, D) : C(D));
-  if (to_tokens)
-    STORE(k, ADD(LOAD(k, tokens, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), tokens, t, d.iv);
-  else
-    STORE(k, MUL(weight, LOAD(k, tokens, t, d.iv)), rows, row.iv, d.iv);
+  FOR(d, c0.iv, column_block_end(k, c0.iv, D));
+  STORE(k, ADD(LOAD(k, tokens, t, d.iv), MUL(weight, LOAD(k, rows, row.iv, d.iv))), tokens, t, d.iv);
   END(d);
-  END_ROWS(row);
-  if (to_tokens) parallel_or_serial_end(k, &c0);
+  END(row);
+  parallel_or_serial_end(k, &c0);
 }
 
-/* dw[t,s] = dy[t] · rows[row(t,s)] */
-static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw) {
+/* combine_grad_weights on a GPU: a block (a warp) a row, its lanes each taking every lanes-th column
+ * of the dot product (coalesced) into partial[row · lanes + lane]; a barrier; its first thread adds
+ * them in order */
+static void combine_grad_weights_gpu(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw,
+                                     MlirValue partial) {
+  int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1), lanes = combine_weight_lanes(D);
+  Loop row = parallel_begin(k, C(0), C(R), 1);
+  MlirValue t, s, base = IMUL(row.iv, C(lanes));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  matmul_row_origin(k, perm, row.iv, slots, &t, NULL);
+  Loop d = loop_begin_carrying(k, lane.iv, C(D), lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue dot;
+  loop_end_carrying(k, &d, (MlirValue[]){ADD(d.carried[0], MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, row.iv, d.iv)))}, &dot);
+  STORE(k, dot, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  Loop first = parallel_begin(k, C(0), C(1), 1);
+  matmul_row_origin(k, perm, row.iv, slots, &t, &s);
+  Loop j = loop_begin(k, C(0), C(lanes), F(0.0));
+  STORE(k, loop_end(k, &j, ADD(j.acc, LOAD(k, partial, IADD(base, j.iv)))), dw, t, s);
+  parallel_end(k, &first);
+  parallel_end(k, &row);
+}
+
+/* dw[t,s] = dy[t] · rows[row(t,s)]; partial: the GPU form's scratch */
+static void combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw,
+                                 MlirValue partial) {
   int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1);
+  if (k->gpu) {
+    combine_grad_weights_gpu(k, dy, rows, perm, dw, partial);
+    return;
+  }
   ROWS(row, R, D);
   MlirValue t, s;
   matmul_row_origin(k, perm, row.iv, slots, &t, &s);
@@ -729,20 +830,19 @@ static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue 
  * y_{i+hd/2} = x_{i+hd/2} cos + x_i sin. rope_grad turns dy back (sign −1). */
 static void rope(Kernel *k, MlirValue x, MlirValue y, int64_t heads, int64_t seq, double theta, double sign) {
   int64_t head_dim = dim(x, 1) / heads, half = head_dim / 2;
-  ROWS(r, dim(x, 0), dim(x, 1));
-  MlirValue position = index_to_float(k, arith(k, "arith.remsi", r.iv, C(seq)));
-  FOR(i, C(0), C(half));
-  MlirValue inverse_frequency = exp_value(k, MUL(index_to_float(k, i.iv), F(-2.0 * log(theta) / (double)head_dim)));
+  Grid g = grid_rows_begin(k, dim(x, 0), half); /* (row, i): column i of every head, and i + half */
+  MlirValue position = index_to_float(k, arith(k, "arith.remsi", g.i, C(seq)));
+  grid_columns_begin(k, &g);
+  MlirValue inverse_frequency = exp_value(k, MUL(index_to_float(k, g.j), F(-2.0 * log(theta) / (double)head_dim)));
   MlirValue angle = MUL(position, inverse_frequency);
   MlirValue cosine = unary(k, "math.cos", angle), sine = MUL(unary(k, "math.sin", angle), F(sign));
   FOR(h, C(0), C(heads));
-  MlirValue first = IADD(IMUL(h.iv, C(head_dim)), i.iv), second = IADD(first, C(half));
-  MlirValue a = LOAD(k, x, r.iv, first), b = LOAD(k, x, r.iv, second);
-  STORE(k, SUB(MUL(a, cosine), MUL(b, sine)), y, r.iv, first);
-  STORE(k, ADD(MUL(b, cosine), MUL(a, sine)), y, r.iv, second);
+  MlirValue first = IADD(IMUL(h.iv, C(head_dim)), g.j), second = IADD(first, C(half));
+  MlirValue a = LOAD(k, x, g.i, first), b = LOAD(k, x, g.i, second);
+  STORE(k, SUB(MUL(a, cosine), MUL(b, sine)), y, g.i, first);
+  STORE(k, ADD(MUL(b, cosine), MUL(a, sine)), y, g.i, second);
   END(h);
-  END(i);
-  END_ROWS(r);
+  grid_end(k, &g);
 }
 
 /* The rows of one query's keys and its columns in q and in k (or v). */
@@ -967,12 +1067,11 @@ static void causal_attention_grad(Kernel *k, const MlirValue *b, int64_t heads, 
 
 /* y[t] = table[ids[t]] */
 static void embedding(Kernel *k, MlirValue table, MlirValue ids, MlirValue y) {
-  ROWS(t, dim(y, 0), dim(y, 1));
-  MlirValue row = to_index(k, LOAD(k, ids, t.iv));
-  FOR(d, C(0), C(dim(y, 1)));
-  STORE(k, LOAD(k, table, row, d.iv), y, t.iv, d.iv);
-  END(d);
-  END_ROWS(t);
+  Grid g = grid_rows_begin(k, dim(y, 0), dim(y, 1));
+  MlirValue row = to_index(k, LOAD(k, ids, g.i));
+  grid_columns_begin(k, &g);
+  STORE(k, LOAD(k, table, row, g.j), y, g.i, g.j);
+  grid_end(k, &g);
 }
 
 /* dtable = 0; dtable[ids[t]] += dy[t] */
@@ -1047,6 +1146,40 @@ static void row_log_sum_exp_gpu(Kernel *k, MlirValue t, MlirValue partial, int64
 
 static int64_t logit_lanes(MlirValue logits) { return lanes_over(dim(logits, 1), CROSS_ENTROPY_LANES); }
 
+/* Σ_t terms[t] (without terms: 0) and max(1, the labels ≥ 0) on a GPU, by one block: lane l takes
+ * every lanes-th t into partial[at + l] and partial[at + lanes + l]; a barrier; then its first thread adds
+ * them in order. label_totals_gpu_begin leaves the builder in that first thread's code with
+ * *sum and *count; label_totals_gpu_end closes it. */
+typedef struct {
+  Loop block, first;
+} LabelTotals;
+static LabelTotals label_totals_gpu_begin(Kernel *k, MlirValue terms, MlirValue labels, MlirValue partial,
+                                          int64_t at, MlirValue *sum, MlirValue *count) {
+  int64_t T = dim(labels, 0), lanes = lanes_over(T, CROSS_ENTROPY_LANES);
+  LabelTotals totals;
+  totals.block = parallel_begin(k, C(0), C(1), 1);
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop t = loop_begin_carrying(k, lane.iv, C(T), lanes, 2, (MlirValue[]){F(0.0), F(0.0)});
+  MlirValue term = mlirValueIsNull(terms) ? F(0.0) : LOAD(k, terms, t.iv);
+  MlirValue in_loss = select_value(k, label_in_loss(k, LOAD(k, labels, t.iv)), F(1.0), F(0.0)), lane_totals[2];
+  loop_end_carrying(k, &t, (MlirValue[]){ADD(t.carried[0], term), ADD(t.carried[1], in_loss)}, lane_totals);
+  STORE(k, lane_totals[0], partial, IADD(lane.iv, C(at)));
+  STORE(k, lane_totals[1], partial, IADD(lane.iv, C(at + lanes)));
+  parallel_end(k, &lane);
+  totals.first = parallel_begin(k, C(0), C(1), 1);
+  Loop j = loop_begin_carrying(k, C(0), C(lanes), 1, 2, (MlirValue[]){F(0.0), F(0.0)});
+  MlirValue results[2];
+  loop_end_carrying(k, &j, (MlirValue[]){ADD(j.carried[0], LOAD(k, partial, IADD(j.iv, C(at)))),
+                                        ADD(j.carried[1], LOAD(k, partial, IADD(j.iv, C(at + lanes))))}, results);
+  *sum = results[0];
+  *count = arith(k, "arith.maximumf", results[1], F(1.0));
+  return totals;
+}
+static void label_totals_gpu_end(Kernel *k, LabelTotals *totals) {
+  parallel_end(k, &totals->first);
+  parallel_end(k, &totals->block);
+}
+
 /* terms[t] (scratch[t]) as cross_entropy's, a block a row (partials after the terms) */
 static void cross_entropy_terms_gpu(Kernel *k, MlirValue logits, MlirValue labels, MlirValue terms) {
   int64_t T = dim(logits, 0), lanes = logit_lanes(logits);
@@ -1067,8 +1200,10 @@ static void cross_entropy_terms_gpu(Kernel *k, MlirValue logits, MlirValue label
 static void cross_entropy_grad_gpu(Kernel *k, MlirValue logits, MlirValue labels, MlirValue dl, MlirValue d,
                                    MlirValue partial) {
   int64_t T = dim(logits, 0), V = dim(logits, 1), lanes = logit_lanes(logits);
-  MlirValue scale_at = C(T * 2 * CROSS_ENTROPY_LANES);
-  STORE(k, DIV(load(k, dl, 0, NULL), labels_in_loss(k, labels)), partial, scale_at);
+  MlirValue scale_at = C(T * 2 * CROSS_ENTROPY_LANES), unused, count;
+  LabelTotals totals = label_totals_gpu_begin(k, no_value, labels, partial, 0, &unused, &count);
+  STORE(k, DIV(load(k, dl, 0, NULL), count), partial, scale_at);
+  label_totals_gpu_end(k, &totals);
   Loop t = parallel_begin(k, C(0), C(T), 1);
   row_partials_gpu(k, logits, t.iv, partial, 0, lanes);
   Loop lane = parallel_begin(k, C(0), C(lanes), 1);
@@ -1086,22 +1221,26 @@ static void cross_entropy_grad_gpu(Kernel *k, MlirValue logits, MlirValue labels
   parallel_end(k, &t);
 }
 
-/* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss */
-/* loss = Σ_t terms[t] / labels_in_loss: each row's term (in parallel) into terms[T], then their sum in order */
-/* terms: [T], then (a GPU's) partials [T · 2 · CROSS_ENTROPY_LANES] */
+/* loss = Σ_{t: label ≥ 0} (logsumexp(l[t]) − l[t, label]) / labels_in_loss: each row's term (rows in
+ * parallel) into terms[T], then their sum in order (on a GPU by a block of lanes, label_totals_gpu).
+ * terms: [T], then (a GPU's) partials [T · 2 · CROSS_ENTROPY_LANES] */
 static void cross_entropy(Kernel *k, MlirValue logits, MlirValue labels, MlirValue out, MlirValue terms) {
   int64_t T = dim(logits, 0), V = dim(logits, 1);
   if (k->gpu) {
     cross_entropy_terms_gpu(k, logits, labels, terms);
-  } else {
-    ROWS(t, T, V);
-    MlirValue max, log_sum;
-    log_sum_exp(k, logits, t.iv, &max, &log_sum);
-    MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
-    MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
-    STORE(k, select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0)), terms, t.iv);
-    END_ROWS(t);
+    MlirValue total, count; /* the lanes' partials after the terms, where the rows' were */
+    LabelTotals totals = label_totals_gpu_begin(k, terms, labels, terms, T, &total, &count);
+    store(k, DIV(total, count), out, 0, NULL);
+    label_totals_gpu_end(k, &totals);
+    return;
   }
+  ROWS(t, T, V);
+  MlirValue max, log_sum;
+  log_sum_exp(k, logits, t.iv, &max, &log_sum);
+  MlirValue label = LOAD(k, labels, t.iv), in_loss = label_in_loss(k, label);
+  MlirValue picked = LOAD(k, logits, t.iv, to_index(k, select_value(k, in_loss, label, i32_const(k, 0))));
+  STORE(k, select_value(k, in_loss, SUB(ADD(max, log_sum), picked), F(0.0)), terms, t.iv);
+  END_ROWS(t);
   int strict = k->strict;
   k->strict = 1;
   Loop s = loop_begin(k, C(0), C(T), F(0.0));
@@ -1356,9 +1495,55 @@ static int y_index(Kernel *k, const Outer *o, int axis, MlirValue y, MlirValue *
   return x_index(o, axis, rank(y), C(0), index);
 }
 
-/* id: OP_REDUCE_SUM, _MEAN or _MAX */
-static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id) {
+/* x's elements after the axis: x flattened, y's element o and position a along the axis are
+ * element (o / inner) · n · inner + a · inner + o mod inner */
+static int64_t inner_elements(MlirValue x, int axis) {
+  int64_t inner = 1;
+  for (int d = axis + 1; d < rank(x); d++) inner *= dim(x, d);
+  return inner;
+}
+static MlirValue flat_x_index(Kernel *k, MlirValue o, MlirValue a, int64_t n, int64_t inner) {
+  MlirValue outer = arith(k, "arith.divui", o, C(inner)), within = arith(k, "arith.remui", o, C(inner));
+  return IADD(IADD(IMUL(outer, C(n * inner)), IMUL(a, C(inner))), within);
+}
+static void store_flat(Kernel *k, MlirValue v, MlirValue memref, MlirValue i) {
+  if (rank(memref) == 0) store(k, v, memref, 0, NULL);
+  else STORE(k, v, flatten(k, memref), i);
+}
+
+/* reduce on a GPU, when the axis is long enough to share (reduce_lanes): a block an element of y,
+ * its lanes each combining every lanes-th element along the axis into partial[o · lanes + lane]
+ * (a thread an element of y would walk the axis alone: the mean over 4096 tokens of 64 experts'
+ * probabilities would be 64 threads); a barrier; then its first thread combines the lanes' in order. */
+static void reduce_gpu(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id, MlirValue partial) {
+  int64_t n = dim(x, axis), lanes = reduce_lanes(n), inner = inner_elements(x, axis), outputs = numel(x) / n;
+  MlirValue flat_x = flatten(k, x), init = F(id == OP_REDUCE_MAX ? -INFINITY : 0.0);
+#define COMBINE(a, b) (id == OP_REDUCE_MAX ? arith(k, "arith.maximumf", a, b) : ADD(a, b))
+  Loop o = parallel_begin(k, C(0), C(outputs), 1);
+  MlirValue base = IMUL(o.iv, C(lanes));
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop a = loop_begin_carrying(k, lane.iv, C(n), lanes, 1, &init);
+  MlirValue part, v = LOAD(k, flat_x, flat_x_index(k, o.iv, a.iv, n, inner));
+  loop_end_carrying(k, &a, (MlirValue[]){COMBINE(a.carried[0], v)}, &part);
+  STORE(k, part, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  Loop first = parallel_begin(k, C(0), C(1), 1);
+  Loop j = loop_begin(k, C(0), C(lanes), init);
+  MlirValue total = loop_end(k, &j, COMBINE(j.acc, LOAD(k, partial, IADD(base, j.iv))));
+  if (id == OP_REDUCE_MEAN) total = DIV(total, F((double)n));
+  store_flat(k, total, y, o.iv);
+  parallel_end(k, &first);
+  parallel_end(k, &o);
+#undef COMBINE
+}
+
+/* id: OP_REDUCE_SUM, _MEAN or _MAX; partial: the GPU form's scratch */
+static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id, MlirValue partial) {
   int64_t n = dim(x, axis);
+  if (k->gpu && reduce_lanes(n) > 1) {
+    reduce_gpu(k, x, y, axis, id, partial);
+    return;
+  }
   Outer o = outer_begin(k, x, axis);
   MlirValue index[3];
   Loop a = loop_begin(k, C(0), C(n), F(id == OP_REDUCE_MAX ? -INFINITY : 0.0));
@@ -1369,8 +1554,17 @@ static void reduce(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id) {
   store(k, total, y, y_index(k, &o, axis, y, at), at);
   outer_end(k, &o);
 }
-/* dx = dy repeated along the axis */
+/* dx = dy repeated along the axis (on a GPU a thread an element of dx) */
 static void reduce_sum_grad(Kernel *k, MlirValue dy, MlirValue dx, int axis) {
+  if (k->gpu) {
+    int64_t n = dim(dx, axis), inner = inner_elements(dx, axis);
+    Elements e = elements_begin(k, numel(dx));
+    MlirValue i = e.i.iv, o = IADD(IMUL(arith(k, "arith.divui", i, C(n * inner)), C(inner)), arith(k, "arith.remui", i, C(inner)));
+    MlirValue g = rank(dy) == 0 ? load(k, dy, 0, NULL) : LOAD(k, flatten(k, dy), o);
+    STORE(k, g, flatten(k, dx), i);
+    elements_end(k, &e);
+    return;
+  }
   Outer o = outer_begin(k, dx, axis);
   MlirValue at[3];
   MlirValue g = load(k, dy, y_index(k, &o, axis, dy, at), at), index[3];
@@ -1575,7 +1769,7 @@ KERNEL(top_k_grad) {
 }
 KERNEL(dispatch) { sort_by_expert(k, b[1], b[0], b[2], b[3], b[4], b[5]); return 1; }
 KERNEL(route) { sort_by_expert(k, b[0], no_value, no_value, b[1], b[2], b[3]); return 1; }
-KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2]); return 1; }
+KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(grouped_matmul) {
   if (k->library && library_gemm_grouped(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "transpose_w", 0)))
     return 1;
@@ -1654,9 +1848,9 @@ KERNEL(slice) {
   return 1;
 }
 /* combine(rows, perm, w) -> y;  combine_grad_rows(dy, perm, w) -> drows */
-KERNEL(combine) { return STRICT(weighted_rows(k, b[0], b[1], b[2], b[3], 1)); }
-KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0); return 1; }
-KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(combine) { return STRICT(weighted_rows(k, b[0], b[1], b[2], b[3], 1, b[4])); }
+KERNEL(combine_grad_rows) { weighted_rows(k, b[3], b[1], b[2], b[0], 0, no_value); return 1; }
+KERNEL(combine_grad_weights) { combine_grad_weights(k, b[0], b[1], b[2], b[3], b[4]); return 1; }
 KERNEL(load_balance) { load_balance(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(load_balance_grad) { load_balance_grad(k, b[0], b[1], b[2], b[3]); return 1; }
 KERNEL(expert_fraction) { expert_fraction(k, b[0], b[1], b[2]); return 1; }
@@ -1761,7 +1955,7 @@ KERNEL(sum_to) { return STRICT(sum_to(k, b[0], b[1])); }
 KERNEL(log_softmax_grad) { log_softmax_grad(k, b[0], b[1], b[2]); return 1; }
 /* reduce_sum/mean/max(x) {axis} -> y; reduce_sum_grad(x, dy) -> dx; reduce_max_grad(x, y, dy) -> dx */
 KERNEL(reduce) {
-  reduce(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), op_id(op));
+  reduce(k, b[0], b[1], (int)op_int_attribute(op, "axis", 0), op_id(op), b[2]);
   return 1;
 }
 KERNEL(reduce_sum_grad) { reduce_sum_grad(k, b[1], b[2], (int)op_int_attribute(op, "axis", 0)); return 1; }

@@ -32,6 +32,13 @@ enum { CAUSAL_SOFTMAX_LANES = 32 };
  * lanes-th element of it; then a lane per lane index adds it over the chunks; then one thread the
  * lanes (the op's scratch: chunks · lanes + lanes partial sums, mse_partials). */
 enum { MSE_LANES = 256, MSE_CHUNKS = 256 };
+/* reduce_sum/mean/max along an axis of n ≥ REDUCE_MIN_LANES elements on a GPU: a block an element of
+ * the result, its lanes each taking every lanes-th element along the axis (the op's scratch: a
+ * partial result a lane, reduce_lanes(n) an element of the result; shorter axes: a thread an element). */
+enum { REDUCE_LANES = 256, REDUCE_MIN_LANES = 32 };
+/* combine_grad_weights on a GPU: a warp a dispatched row, its lanes each taking every lanes-th
+ * column of the row's dot product (the op's scratch: a partial sum a lane, R · lanes). */
+enum { COMBINE_WEIGHT_LANES = 32 };
 /* The lanes a GPU block uses over n items: min(n, most), at least 1. */
 static inline int64_t lanes_over(int64_t n, int64_t most) { return n < most ? (n > 0 ? n : 1) : most; }
 static inline int64_t expert_count_lanes(int64_t pairs) { return lanes_over(pairs, EXPERT_COUNT_LANES); }
@@ -39,6 +46,9 @@ static inline int64_t sort_lanes(int64_t n) { return lanes_over(n, SORT_LANES); 
 /* mse's lanes and chunks over n elements */
 static inline int64_t mse_lanes(int64_t n) { return lanes_over(n, MSE_LANES); }
 static inline int64_t mse_chunks(int64_t n) { return lanes_over((n + mse_lanes(n) - 1) / mse_lanes(n), MSE_CHUNKS); }
+static inline int64_t combine_weight_lanes(int64_t D) { return lanes_over(D, COMBINE_WEIGHT_LANES); }
+/* reduce's lanes along an axis of n: 1 (no lanes: a thread an element of the result) below REDUCE_MIN_LANES */
+static inline int64_t reduce_lanes(int64_t n) { return n < REDUCE_MIN_LANES ? 1 : lanes_over(n, REDUCE_LANES); }
 
 int cpu_matmul(Kernel *k, MlirOperation op, const MlirValue *b);
 int cpu_linalg_elementwise(Kernel *k, MlirOperation op, const MlirValue *b);

@@ -100,6 +100,27 @@ static int dispatch_scratch(MlirOperation op, TargetKind target, MlirType *types
   types[0] = memref_type(mlirShapedTypeGetElementType(offsets), n);
   return 1;
 }
+/* combine and dispatch_grad: on a GPU, i32 [R], perm's inverse (the dispatched row of each (token,
+ * slot) pair), so each token gathers its rows instead of the rows scattering into tokens */
+static int inverse_perm_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType perm = op_input_type(op, 1);
+  types[0] = memref_type(mlirShapedTypeGetElementType(perm), gpu_only(target, dim_of(perm, 0)));
+  return 1;
+}
+/* combine_grad_weights: on a GPU R · combine_weight_lanes(D) partial dot products */
+static int combine_grad_weights_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType rows = op_input_type(op, 1);
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(rows, 0) * combine_weight_lanes(dim_of(rows, 1))));
+  return 1;
+}
+/* reduce_sum/mean/max: on a GPU a partial result a lane, reduce_lanes(n) an element of y (n the
+ * axis's length; none when reduce_lanes is 1) */
+static int reduce_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType x = op_input_type(op, 0);
+  int64_t n = dim_of(x, (int)op_int_attribute(op, "axis", 0)), lanes = reduce_lanes(n);
+  types[0] = memref_type(float_element(op), gpu_only(target, n > 0 && lanes > 1 ? shaped_num_elements(x) / n * lanes : 0));
+  return 1;
+}
 /* gathered_matmul: a panel[T, K] for one expert's rows (each token meets an expert at most once
  * under top-k; more rows are taken a panel at a time) */
 static int gathered_matmul_scratch(MlirOperation op, TargetKind target, MlirType *types) {
@@ -192,7 +213,8 @@ static int causal_softmax_scratch(MlirOperation op, TargetKind target, MlirType 
 /* sum, mean or max of x along `axis`: y has x's dims without that one */
 #define REDUCE_OP(ID, name, rule)                                                                               \
   [OP_##ID] = {"perft." name, OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),            \
-               ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_reduce, .backward = rule, KERNELS(cpu_reduce)}
+               ATTRIBUTES({"axis", ATTRIBUTE_INT}), .verify = verify_reduce, .backward = rule, .scratch = reduce_scratch, \
+               KERNELS(cpu_reduce)}
 
 const OpInfo op_table[OP_COUNT] = {
     /* upstream: linalg in destination-passing style, ins(a, b) outs(c) -> c */
@@ -238,7 +260,7 @@ const OpInfo op_table[OP_COUNT] = {
                      .backward = backward_dispatch, .scratch = dispatch_scratch, KERNELS(cpu_dispatch)},
     [OP_DISPATCH_GRAD] = {"perft.dispatch_grad", OPERANDS(FLOAT("drows", "R", 2), I32("perm", "M", 1)),
                           RESULTS(FLOAT("dx", "X", 2)), .verify = verify_dispatch_grad, GRADIENT_OP,
-                          KERNELS(cpu_dispatch_grad)},
+                          .scratch = inverse_perm_scratch, KERNELS(cpu_dispatch_grad)},
     [OP_GROUPED_MATMUL] = {"perft.grouped_matmul",
                            OPERANDS(WEIGHT("rows", "R", 2), WEIGHT("bank", "B", 3), I32("offsets", "O", 1)),
                            RESULTS(FLOAT("y", "Y", 2)), ATTRIBUTES({"transpose_w", ATTRIBUTE_BOOL}),
@@ -336,7 +358,7 @@ const OpInfo op_table[OP_COUNT] = {
                                         .flops = grouped_matmul_join_flops, KERNELS(cpu_grouped_matmul_join_combine)},
     [OP_COMBINE] = {"perft.combine", OPERANDS(FLOAT("rows", "R", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                     RESULTS(FLOAT("y", "Y", 2)), .verify = verify_combine, .backward = backward_combine,
-                    KERNELS(cpu_combine)},
+                    .scratch = inverse_perm_scratch, KERNELS(cpu_combine)},
     [OP_COMBINE_GRAD_ROWS] = {"perft.combine_grad_rows",
                               OPERANDS(FLOAT("dy", "Y", 2), I32("perm", "M", 1), FLOAT("w", "W", 2)),
                               RESULTS(FLOAT("drows", "R", 2)), .verify = verify_combine_grad_rows, GRADIENT_OP,
@@ -344,7 +366,7 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_COMBINE_GRAD_WEIGHTS] = {"perft.combine_grad_weights",
                                  OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("perm", "M", 1)),
                                  RESULTS(FLOAT("dw", "W", 2)), .verify = verify_combine_grad_weights, GRADIENT_OP,
-                                 KERNELS(cpu_combine_grad_weights)},
+                                 .scratch = combine_grad_weights_scratch, KERNELS(cpu_combine_grad_weights)},
     [OP_LOAD_BALANCE] = {"perft.load_balance", OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2)),
                          RESULTS(FLOAT("loss", "S", 0)), ATTRIBUTES({"num_experts", ATTRIBUTE_INT}),
                          .verify = verify_load_balance, .backward = backward_load_balance,
