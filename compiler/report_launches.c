@@ -81,8 +81,9 @@ static int value_of(MlirValue v, int64_t *out, int bounds, int depth) {
   int divides = op_is(op, "arith.ceildivsi") || op_is(op, "arith.divsi") || op_is(op, "arith.divui") ||
                 op_is(op, "arith.remsi") || op_is(op, "arith.remui");
   if (divides && b == 0) return 0;
-  if (bounds && (op_is(op, "arith.subi") || op_is(op, "arith.remsi") || op_is(op, "arith.remui")))
-    *out = a; /* a − b ≤ a and a mod b ≤ a for b ≥ 0 */
+  if (bounds && op_is(op, "arith.subi")) *out = a; /* a − b ≤ a for b ≥ 0 */
+  else if (bounds && (op_is(op, "arith.remsi") || op_is(op, "arith.remui")))
+    *out = b > 0 && b - 1 < a ? b - 1 : a; /* a mod b < b, and ≤ a */
   else if (op_is(op, "arith.addi")) *out = a + b;
   else if (op_is(op, "arith.subi")) *out = a - b;
   else if (op_is(op, "arith.muli")) *out = a * b;
@@ -113,12 +114,20 @@ static int span(MlirValue upper, MlirValue lower, int64_t *out, int depth) {
   }
   if (mlirValueIsABlockArgument(upper)) return value_of(upper, out, 1, 0);
   MlirOperation op = mlirOpResultGetOwner(upper);
-  if (op_is(op, "arith.addi"))
+  if (op_is(op, "arith.addi")) {
     for (int i = 0; i < 2; i++)
       if (same_value(mlirOperationGetOperand(op, i), lower) && constant_value(mlirOperationGetOperand(op, 1 - i), &c, 0)) {
         *out = c;
         return 1;
       }
+    /* (x + a) − (x + b): a − b */
+    MlirOperation from = mlirValueIsABlockArgument(lower) ? (MlirOperation){NULL} : mlirOpResultGetOwner(lower);
+    if (!mlirOperationIsNull(from) && op_is(from, "arith.addi"))
+      for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+          if (same_value(mlirOperationGetOperand(op, i), mlirOperationGetOperand(from, j)))
+            return span(mlirOperationGetOperand(op, 1 - i), mlirOperationGetOperand(from, 1 - j), out, depth + 1);
+  }
   if (op_is(op, "arith.minsi")) {
     int64_t a, b;
     int has_a = span(mlirOperationGetOperand(op, 0), lower, &a, depth + 1);

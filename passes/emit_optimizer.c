@@ -7,9 +7,9 @@
  * After: two more entry points (codegen wraps them as perft_grad_norm and perft_adamw, docs/ABI.md),
  * each calling one kernel function per distinct gradient size:
  *   func.func @grad_norm(%g0: memref<3072xf32>, %g1: memref<3072xf32>,
- *                        %s0: memref<256xf64>, %s1: memref<256xf64>) {
- *     call @perft_grad_norm_3072(%g0, %s0)    (lane l of 256: Σ over i ≡ l mod 256 of (double) g[i]²)
- *     call @perft_grad_norm_3072(%g1, %s1)
+ *                        %s0: memref<256xf64>, %s1: memref<256xf64>, %scratch: memref<0xf64>) {
+ *     call @perft_grad_norm_3072(%g0, %s0, %scratch)  (lane l of 256: Σ over i ≡ l mod 256 of (double) g[i]²
+ *     call @perft_grad_norm_3072(%g1, %s1, %scratch)   in each chunk, the chunks in order: optimizer.h)
  *   }
  *   func.func @adamw(%p0, %g0, %m0, %v0, %p1, %g1, %m1, %v1 : memref<3072xf32>..., %c: memref<10xf32>) {
  *     call @perft_adamw_3072(%p0, %g0, %m0, %v0, %c)   (a thread an element)
@@ -22,8 +22,10 @@
  * in its order, each operation rounded as written (strict: no reassociation, no contraction), so
  * cuda-host's optimizer gives the CPU target's numbers bit for bit; the gradient norm's partial
  * sums change only the order of a double sum.
- * The pass also sets the module attribute perft.optimizer_lanes (256), which perft-manifest
- * writes as the record `optimizer device 256`: the runtime then uses these entry points. An f64
+ * The pass also sets the module attributes perft.optimizer_lanes (256) and perft.optimizer_scratch
+ * (the doubles of the norm's scratch: 256 for each chunk of the gradient with the most, 0 when every
+ * gradient is one chunk), which perft-manifest writes as the record `optimizer device 256 SCRATCH`:
+ * the runtime then uses these entry points. An f64
  * program (perftc --dtype=f64: objects for gradient checks, which no executable trains) gets none.
  */
 #include "passes.h"
@@ -36,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NORM_LANES = 256 };
 /* each field's index among the floats of runtime/optimizer.h's AdamwConstants */
 #define ADAMW(field) ((int)(offsetof(AdamwConstants, field) / sizeof(float)))
 
@@ -45,6 +46,7 @@ typedef struct {
   MlirOperation before; /* new functions go in before it */
   int64_t *sizes;       /* the sizes that have kernel functions */
   int num_sizes;
+  int64_t scratch;      /* the norm's scratch: doubles, for the gradient with the most chunks */
 } Emitter;
 
 static Kernel kernel_at(MlirContext context, MlirOperation terminator) {
@@ -59,27 +61,49 @@ static MlirType flat(MlirContext context, int64_t n, MlirType element) {
   return mlirMemRefTypeContiguousGet(element, 1, &n, mlirAttributeGetNull());
 }
 
-/* @perft_grad_norm_N(g: memref<N>, partial: memref<LANES x f64>): lane l sums (double) g[i]² over
- * i = l, l + LANES, ... (as runtime/optimizer.c's global_grad_norm squares each element) */
+/* @perft_grad_norm_N(g: memref<N>, partial: memref<LANES x f64>, scratch: memref<S x f64>):
+ * runtime/optimizer.h's partial sums (global_grad_norm squares each element so): a block a chunk
+ * of g, each of its LANES threads summing every LANES-th (double) g[i]² of the chunk; with one
+ * chunk straight into partial, else into scratch[c · LANES + lane], then a thread a lane adds its
+ * chunks' sums in order (one thread a lane over all of a large gradient would be a few hundred
+ * threads walking it) */
 static void emit_grad_norm(Emitter *e, int64_t n) {
   MlirType f64 = mlirF64TypeGet(e->context);
-  MlirType types[2] = {flat(e->context, n, mlirF32TypeGet(e->context)), flat(e->context, NORM_LANES, f64)};
+  MlirType types[3] = {flat(e->context, n, mlirF32TypeGet(e->context)), flat(e->context, NORM_LANES, f64),
+                       flat(e->context, e->scratch, f64)};
   char name[64];
   snprintf(name, sizeof name, "perft_grad_norm_%lld", (long long)n);
-  MlirOperation terminator, function = build_function(e->before, name, 2, types, 1, mlirLocationUnknownGet(e->context),
+  MlirOperation terminator, function = build_function(e->before, name, 3, types, 1, mlirLocationUnknownGet(e->context),
                                                       &terminator);
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(function, 0));
-  MlirValue g = mlirBlockGetArgument(body, 0), partial = mlirBlockGetArgument(body, 1);
+  MlirValue g = mlirBlockGetArgument(body, 0), partial = mlirBlockGetArgument(body, 1), scratch = mlirBlockGetArgument(body, 2);
   Kernel kernel = kernel_at(e->context, terminator), *k = &kernel;
-  Loop lane = parallel_begin(k, index_const(k, 0), index_const(k, NORM_LANES), 1);
+  int64_t chunks = norm_chunks(n), chunk = norm_chunk(n);
   MlirValue zero = build_float_constant(&k->b, f64, 0.0);
-  Loop i = loop_begin_carrying(k, lane.iv, index_const(k, n), NORM_LANES, 1, &zero);
+  Loop c = parallel_begin(k, index_const(k, 0), index_const(k, chunks), 1);
+  Loop lane = parallel_begin(k, index_const(k, 0), index_const(k, NORM_LANES), 1);
+  MlirValue first = arith(k, "arith.muli", c.iv, index_const(k, chunk));
+  MlirValue end = arith(k, "arith.minsi", arith(k, "arith.addi", first, index_const(k, chunk)), index_const(k, n));
+  Loop i = loop_begin_carrying(k, arith(k, "arith.addi", first, lane.iv), end, NORM_LANES, 1, &zero);
   MlirValue x = load(k, g, 1, &i.iv);
   MlirValue wide = build_value(&k->b, "arith.extf", 1, &x, f64, 0, NULL);
   MlirValue next = arith(k, "arith.addf", i.acc, arith(k, "arith.mulf", wide, wide)), sum;
   loop_end_carrying(k, &i, &next, &sum);
-  store(k, sum, partial, 1, &lane.iv);
+  if (chunks == 1) {
+    store(k, sum, partial, 1, &lane.iv);
+  } else {
+    MlirValue at = arith(k, "arith.addi", arith(k, "arith.muli", c.iv, index_const(k, NORM_LANES)), lane.iv);
+    store(k, sum, scratch, 1, &at);
+  }
   parallel_end(k, &lane);
+  parallel_end(k, &c);
+  if (chunks == 1) return;
+  Loop lane2 = parallel_begin(k, index_const(k, 0), index_const(k, NORM_LANES), 1);
+  Loop over = loop_begin(k, index_const(k, 0), index_const(k, chunks), zero);
+  MlirValue at = arith(k, "arith.addi", arith(k, "arith.muli", over.iv, index_const(k, NORM_LANES)), lane2.iv);
+  MlirValue total = loop_end(k, &over, arith(k, "arith.addf", over.acc, load(k, scratch, 1, &at)));
+  store(k, total, partial, 1, &lane2.iv);
+  parallel_end(k, &lane2);
 }
 
 /* @perft_adamw_N(p, g, m, v: memref<N>, c: memref<ADAMW_CONSTANTS>): runtime/optimizer.c's
@@ -149,8 +173,9 @@ static void emit_entry(Emitter *e, const char *name, int num_types, const MlirTy
   }
 }
 
-/* @grad_norm(g_0 .. g_{G-1}, partial_0 .. partial_{G-1}): call g uses g_g and partial_g */
-static int pick_norm(int g, int j, int G) { return j == 0 ? g : G + g; }
+/* @grad_norm(g_0 .. g_{G-1}, partial_0 .. partial_{G-1}, scratch): call g uses g_g, partial_g and
+ * the scratch */
+static int pick_norm(int g, int j, int G) { return j == 0 ? g : j == 1 ? G + g : 2 * G; }
 /* @adamw(p_0, g_0, m_0, v_0, p_1, ..., constants): call g uses its four and the constants */
 static int pick_adamw(int g, int j, int G) { return j < 4 ? 4 * g + j : 4 * G; }
 
@@ -178,6 +203,8 @@ static void emit_optimizer_run(MlirOperation module, MlirExternalPass pass, void
     sizes[G++] = shaped_num_elements(type);
   }
   Emitter e = {.context = context, .before = step};
+  for (int g = 0; g < G; g++)
+    if (norm_chunks(sizes[g]) > 1 && norm_chunks(sizes[g]) * NORM_LANES > e.scratch) e.scratch = norm_chunks(sizes[g]) * NORM_LANES;
   for (int g = 0; g < G; g++) kernels_for(&e, sizes[g]);
 
   MlirType f32 = mlirF32TypeGet(context), f64 = mlirF64TypeGet(context);
@@ -187,13 +214,16 @@ static void emit_optimizer_run(MlirOperation module, MlirExternalPass pass, void
     types[g] = flat(context, sizes[g], f32);
     types[G + g] = flat(context, NORM_LANES, f64);
   }
-  emit_entry(&e, "grad_norm", 2 * G, types, G, sizes, "perft_grad_norm_", 2, pick_norm);
+  types[2 * G] = flat(context, e.scratch, f64);
+  emit_entry(&e, "grad_norm", 2 * G + 1, types, G, sizes, "perft_grad_norm_", 3, pick_norm);
   for (int g = 0; g < G; g++)
     for (int j = 0; j < 4; j++) types[4 * g + j] = flat(context, sizes[g], f32);
   types[4 * G] = flat(context, ADAMW_CONSTANTS, f32);
   emit_entry(&e, "adamw", 4 * G + 1, types, G, sizes, "perft_adamw_", 5, pick_adamw);
   mlirOperationSetAttributeByName(module, str("perft.optimizer_lanes"),
                                   mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), NORM_LANES));
+  mlirOperationSetAttributeByName(module, str("perft.optimizer_scratch"),
+                                  mlirIntegerAttrGet(mlirIntegerTypeGet(context, 64), e.scratch));
   free(types);
   free(sizes);
   free(e.sizes);

@@ -126,7 +126,10 @@ static char *manifest_text(MlirOperation module_op) {
     if (!mlirAttributeIsNull(bytes) && mlirIntegerAttrGetValueInt(bytes) > workspace) workspace = mlirIntegerAttrGetValueInt(bytes);
   }
   MlirAttribute lanes = mlirOperationGetAttributeByName(module_op, str("perft.optimizer_lanes"));
-  if (!mlirAttributeIsNull(lanes)) fprintf(t, "optimizer device %lld\n", (long long)mlirIntegerAttrGetValueInt(lanes));
+  MlirAttribute scratch = mlirOperationGetAttributeByName(module_op, str("perft.optimizer_scratch"));
+  if (!mlirAttributeIsNull(lanes))
+    fprintf(t, "optimizer device %lld %lld\n", (long long)mlirIntegerAttrGetValueInt(lanes),
+            mlirAttributeIsNull(scratch) ? 0LL : (long long)mlirIntegerAttrGetValueInt(scratch));
   fprintf(t, "dtype %s\n", mlirTypeIsAF64(element) ? "f64" : "f32");
   fprintf(t, "workspace %lld\n", (long long)workspace);
   fclose(t);

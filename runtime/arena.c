@@ -49,10 +49,11 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
   arena->adam_v = training ? carve(carver, (size_t)G * sizeof(float *)) : NULL;
   int device_optimizer = training && manifest->optimizer_lanes > 0;
   arena->optimizer_buffers = device_optimizer ? carve(carver, (size_t)(4 * G + 1) * sizeof(void *)) : NULL;
-  arena->norm_buffers = device_optimizer ? carve(carver, (size_t)(2 * G) * sizeof(void *)) : NULL;
+  arena->norm_buffers = device_optimizer ? carve(carver, (size_t)(2 * G + 1) * sizeof(void *)) : NULL;
   arena->adamw_constants = device_optimizer ? carve_floats(carver, ADAMW_CONSTANTS) : NULL;
   arena->norm_partials =
       device_optimizer ? carve(carver, (size_t)G * (size_t)manifest->optimizer_lanes * sizeof(double)) : NULL;
+  arena->norm_scratch = device_optimizer ? carve(carver, (size_t)manifest->optimizer_scratch * sizeof(double)) : NULL;
   arena->teacher_params = with_teacher ? carve(carver, (size_t)P * sizeof(float *)) : NULL;
   arena->teacher_outputs = with_teacher ? carve(carver, (size_t)O * sizeof(float *)) : NULL;
 
@@ -144,6 +145,7 @@ void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) 
       arena->norm_buffers[g] = arena->grads[g];
       arena->norm_buffers[G + g] = arena->norm_partials + (size_t)g * (size_t)manifest->optimizer_lanes;
     }
+    arena->norm_buffers[2 * G] = arena->norm_scratch;
     arena->optimizer_buffers[4 * G] = arena->adamw_constants;
   }
 }

@@ -10,10 +10,11 @@
  *   grads[g]         float[numel(g)]
  *   workspace        bytes[workspace]     shared by the student and the teacher (calls are sequential)
  *   adam_m[g], adam_v[g]  float[numel(g)] (training only)
- *   optimizer_buffers, norm_buffers, adamw_constants, norm_partials  (training with the device
- *                    optimizer, manifest `optimizer device LANES`: the argument arrays of perft_adamw
- *                    [param, grad, m, v per grad, then the constants] and perft_grad_norm [grads,
- *                    then partials], float[ADAMW_CONSTANTS], double[G · LANES])
+ *   optimizer_buffers, norm_buffers, adamw_constants, norm_partials, norm_scratch  (training with
+ *                    the device optimizer, manifest `optimizer device LANES SCRATCH`: the argument
+ *                    arrays of perft_adamw [param, grad, m, v per grad, then the constants] and
+ *                    perft_grad_norm [grads, then partials, then the scratch], float[ADAMW_CONSTANTS],
+ *                    double[G · LANES], double[SCRATCH])
  *   teacher_params[p], teacher_loss, teacher_outputs[o]  (training or evaluation, with a teacher)
  * The whole block is zeroed once, so every page is touched before the first step.
  */
@@ -43,9 +44,10 @@ typedef struct {
   float **teacher_outputs;  /* (O) */
   int64_t *grad_elements;   /* (G) element count of each grad, for the optimizer */
   void **optimizer_buffers; /* (4G + 1) perft_adamw's, NULL unless the device optimizer trains */
-  void **norm_buffers;      /* (2G) perft_grad_norm's */
+  void **norm_buffers;      /* (2G + 1) perft_grad_norm's: gradients, partial sums, scratch */
   float *adamw_constants;   /* (ADAMW_CONSTANTS) one step's AdamwConstants, as the kernels read them */
   double *norm_partials;    /* (G · LANES) each gradient's partial sums of squares */
+  double *norm_scratch;     /* (SCRATCH) where perft_grad_norm keeps a large gradient's chunk sums */
 } Arena;
 
 /* FORWARD_BACKWARD: --dump; EVALUATION: --eval-only (teacher, no optimizer); TRAINING: all. */

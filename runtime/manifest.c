@@ -274,9 +274,11 @@ int manifest_parse(const char *text, Manifest *manifest, char *error, size_t err
       if (count != 2 || !parse_int64(fields[1], &manifest->tokens) || manifest->tokens < 1)
         ok = fail(&state, "expected 'tokens N' with N >= 1");
     } else if (strcmp(kind, "optimizer") == 0) {
-      if (count != 3 || strcmp(fields[1], "device") != 0 || !parse_int64(fields[2], &manifest->optimizer_lanes) ||
-          manifest->optimizer_lanes < 1 || manifest->optimizer_lanes > 65536)
-        ok = fail(&state, "expected 'optimizer device LANES' with LANES in [1, 65536]");
+      if (count != 4 || strcmp(fields[1], "device") != 0 || !parse_int64(fields[2], &manifest->optimizer_lanes) ||
+          manifest->optimizer_lanes < 1 || manifest->optimizer_lanes > 65536 ||
+          !parse_int64(fields[3], &manifest->optimizer_scratch) || manifest->optimizer_scratch < 0 ||
+          manifest->optimizer_scratch > (1 << 24))
+        ok = fail(&state, "expected 'optimizer device LANES SCRATCH' with LANES in [1, 65536] and SCRATCH in [0, 2^24]");
     } else if (strcmp(kind, "workspace") == 0) {
       if (count != 2 || !parse_int64(fields[1], &manifest->workspace_bytes))
         ok = fail(&state, "expected 'workspace BYTES'");

@@ -105,9 +105,10 @@ typedef struct {
   CheckpointName *checkpoint_names; int num_checkpoint_names; /* in manifest order */
   /* `routing PARAM K`: router params[routing_param[i]] picks routing_k[i] experts a token */
   int *routing_param, *routing_k; int num_routing;
-  /* `optimizer device LANES`: the object has perft_grad_norm and perft_adamw (docs/ABI.md), whose
-   * gradient norm leaves LANES partial sums per gradient; 0: the runtime's C optimizer */
-  int64_t optimizer_lanes;
+  /* `optimizer device LANES SCRATCH`: the object has perft_grad_norm and perft_adamw (docs/ABI.md),
+   * whose gradient norm leaves LANES partial sums per gradient and works in a scratch of SCRATCH
+   * doubles; lanes 0: the runtime's C optimizer */
+  int64_t optimizer_lanes, optimizer_scratch;
 } Manifest;
 
 /* Parses and checks `text`. On failure returns 0 and writes a one-line reason (with the manifest

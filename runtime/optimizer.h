@@ -43,6 +43,18 @@ typedef struct {
 enum { ADAMW_CONSTANTS = sizeof(AdamwConstants) / sizeof(float) };
 AdamwConstants adamw_constants(const OptimizerConfig *config, double learning_rate, double grad_scale, int step);
 
+/* The generated gradient norm's partial sums (GPU targets: passes/emit_optimizer.c, docs/ABI.md): a
+ * gradient of n elements is cut into norm_chunks(n) chunks of norm_chunk(n) elements (the last one
+ * shorter), a block of NORM_LANES threads a chunk; lane l's partial sum is, over the chunks in
+ * order, the sum over that chunk's elements l, l + NORM_LANES, ... of (double) g[i]². Past one
+ * chunk the chunks' lane sums wait in a scratch of norm_chunks(n) · NORM_LANES doubles. */
+enum { NORM_LANES = 256, NORM_ELEMENTS_PER_THREAD = 32, NORM_MAX_CHUNKS = 1024 };
+static inline int64_t norm_chunks(int64_t n) {
+  int64_t chunks = (n + NORM_LANES * NORM_ELEMENTS_PER_THREAD - 1) / (NORM_LANES * NORM_ELEMENTS_PER_THREAD);
+  return chunks < 1 ? 1 : chunks > NORM_MAX_CHUNKS ? NORM_MAX_CHUNKS : chunks;
+}
+static inline int64_t norm_chunk(int64_t n) { return (n + norm_chunks(n) - 1) / norm_chunks(n); }
+
 /* One AdamW update of one tensor (step is 1-based, grad_scale is the clipping factor). */
 void adamw_update(const OptimizerConfig *config, float *param, const float *grad, float *m,
                   float *v, int64_t num_elements, double learning_rate, double grad_scale,

@@ -5,7 +5,8 @@
  *   clipping and weight decay;
  *   perft_grad_norm's partial sums (LANES a gradient) add up to global_grad_norm's sum of squares
  *   (to a relative 1e-12: only the order of a double sum differs), and each lane holds exactly
- *   the squares of its own elements.
+ *   the squares of its own elements in optimizer.h's order (chunk by chunk; the program's
+ *   gradients are of one chunk and of two, so the scratch is used).
  * Ends with "test_device_optimizer: PASS" or "... FAIL (n checks)". */
 #include <math.h>
 #include <stdio.h>
@@ -53,7 +54,9 @@ int main(void) {
         **v_c = calloc((size_t)G, sizeof *v);
   int64_t *n = calloc((size_t)G, sizeof *n);
   double *partials = calloc((size_t)(G * lanes), sizeof *partials);
-  void **adamw_buffers = calloc((size_t)(4 * G + 1), sizeof(void *)), **norm_buffers = calloc((size_t)(2 * G), sizeof(void *));
+  void **adamw_buffers = calloc((size_t)(4 * G + 1), sizeof(void *)), **norm_buffers = calloc((size_t)(2 * G + 1), sizeof(void *));
+  norm_buffers[2 * G] = calloc((size_t)manifest.optimizer_scratch + 1, sizeof(double));
+  int64_t most_chunks = 0;
   AdamwConstants constants;
   for (int t = 0; t < G; t++) {
     n[t] = manifest.grads[t].num_elements;
@@ -64,7 +67,9 @@ int main(void) {
     memcpy(&adamw_buffers[4 * t], four, sizeof four);
     norm_buffers[t] = g[t];
     norm_buffers[G + t] = partials + t * lanes;
+    if (norm_chunks(n[t]) > most_chunks) most_chunks = norm_chunks(n[t]);
   }
+  CHECK(lanes == NORM_LANES && most_chunks > 1 && manifest.optimizer_scratch == most_chunks * NORM_LANES);
   adamw_buffers[4 * G] = &constants;
 
   /* the gradient norm */
@@ -76,7 +81,12 @@ int main(void) {
   for (int t = 0; t < G; t++)
     for (int64_t lane = 0; lane < lanes; lane++) {
       double own = 0;
-      for (int64_t i = lane; i < n[t]; i += lanes) own += (double)g[t][i] * g[t][i];
+      for (int64_t c = 0; c < norm_chunks(n[t]); c++) {
+        double chunk_sum = 0; /* the chunk's lane sum, then added to the lane's (0 + x = x: one chunk too) */
+        int64_t first = c * norm_chunk(n[t]), end = first + norm_chunk(n[t]) < n[t] ? first + norm_chunk(n[t]) : n[t];
+        for (int64_t i = first + lane; i < end; i += lanes) chunk_sum += (double)g[t][i] * g[t][i];
+        own += chunk_sum;
+      }
       CHECK(partials[t * lanes + lane] == own);
     }
 

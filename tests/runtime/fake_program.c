@@ -34,7 +34,7 @@ const char perft_manifest[] =
     "future-record this kind is unknown to the runtime and must be ignored\n"
     "teacher target y\n"
 #ifdef FAKE_DEVICE_OPTIMIZER
-    "optimizer device 256\n" /* a GPU target's record, without the entry points it promises */
+    "optimizer device 256 0\n" /* a GPU target's record, without the entry points it promises */
 #endif
     "workspace 96\n";
 

@@ -70,9 +70,9 @@ static void test_manifest_good(void) {
   CHECK(m.optimizer_lanes == 0);
   manifest_destroy(&m);
   /* the generated optimizer's record (GPU targets) */
-  CHECK(manifest_parse("perft-manifest 1\ntokens 1\noutput y 1\noptimizer device 256\nworkspace 0\n", &m, error,
+  CHECK(manifest_parse("perft-manifest 1\ntokens 1\noutput y 1\noptimizer device 256 512\nworkspace 0\n", &m, error,
                        sizeof error));
-  CHECK(m.optimizer_lanes == 256);
+  CHECK(m.optimizer_lanes == 256 && m.optimizer_scratch == 512);
   manifest_destroy(&m);
 }
 
@@ -114,8 +114,10 @@ static void test_manifest_rejections(void) {
   expect_rejected("perft-manifest 1\noutput y 4\nworkspace 0\n", "missing 'tokens N'");
   expect_rejected("perft-manifest 1\ntokens 1\noutput y 4\n", "missing 'workspace BYTES'");
   expect_rejected("perft-manifest 1\ntokens 1\ninput x 4\ninput x 4\nworkspace 0\n", "twice");
-  expect_rejected("perft-manifest 1\ntokens 1\noptimizer host 256\nworkspace 0\n", "'optimizer device LANES'");
-  expect_rejected("perft-manifest 1\ntokens 1\noptimizer device 0\nworkspace 0\n", "LANES in [1, 65536]");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer host 256 0\nworkspace 0\n", "'optimizer device LANES SCRATCH'");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer device 0 0\nworkspace 0\n", "LANES in [1, 65536]");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer device 256\nworkspace 0\n", "'optimizer device LANES SCRATCH'");
+  expect_rejected("perft-manifest 1\ntokens 1\noptimizer device 256 -1\nworkspace 0\n", "SCRATCH in [0, 2^24]");
 }
 
 static const char *token_manifest =
