@@ -36,6 +36,13 @@ void *malloc_check(size_t size, const char *file, int line) {
   return pointer;
 }
 
+void *realloc_check(void *pointer, size_t size, const char *file, int line) {
+  void *grown = realloc(pointer, size ? size : 1);
+  if (!grown)
+    perft_fatal("%s:%d: out of memory allocating %zu bytes (hint: a smaller program, or more RAM)", file, line, size);
+  return grown;
+}
+
 void *calloc_check(size_t count, size_t size, const char *file, int line) {
   void *pointer = calloc(count ? count : 1, size ? size : 1);
   if (!pointer)

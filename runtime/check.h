@@ -19,11 +19,13 @@ void perft_fatal_at(const char *file, int line, const char *format, ...)
 
 void *malloc_check(size_t size, const char *file, int line);
 void *calloc_check(size_t count, size_t size, const char *file, int line);
+void *realloc_check(void *pointer, size_t size, const char *file, int line);
 char *strdup_check(const char *text, const char *file, int line);
 FILE *fopen_check(const char *path, const char *mode, const char *file, int line);
 
 #define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(count, size) calloc_check((count), (size), __FILE__, __LINE__)
+#define reallocCheck(pointer, size) realloc_check((pointer), (size), __FILE__, __LINE__)
 #define strdupCheck(text) strdup_check((text), __FILE__, __LINE__)
 #define fopenCheck(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)
 #define assertCheck(condition)                                                                     \

@@ -24,11 +24,21 @@ typedef CUBLAS_ENUM(cublasStatus_t) (*CublasGemmEx)(
     int n, int k, const void *alpha, const void *a, CUBLAS_ENUM(cudaDataType) a_type, int lda, const void *b,
     CUBLAS_ENUM(cudaDataType) b_type, int ldb, const void *beta, void *c, CUBLAS_ENUM(cudaDataType) c_type, int ldc,
     CUBLAS_ENUM(cublasComputeType_t) compute_type, CUBLAS_ENUM(cublasGemmAlgo_t) algorithm);
+/* cuBLAS 12.5 and later: group_count groups of problems, each group its own sizes, operations, leading
+ * dimensions and scalars (host arrays of group_count), every problem its own A, B, C pointers
+ * (arrays in device memory, the problems of group 0 first) */
+typedef CUBLAS_ENUM(cublasStatus_t) (*CublasGemmGroupedBatchedEx)(
+    struct cublasContext *handle, const CUBLAS_ENUM(cublasOperation_t) trans_a[], const CUBLAS_ENUM(cublasOperation_t) trans_b[],
+    const int m[], const int n[], const int k[], const void *alpha, const void *const a[], CUBLAS_ENUM(cudaDataType) a_type,
+    const int lda[], const void *const b[], CUBLAS_ENUM(cudaDataType) b_type, const int ldb[], const void *beta,
+    void *const c[], CUBLAS_ENUM(cudaDataType) c_type, const int ldc[], int group_count, const int group_size[],
+    CUBLAS_ENUM(cublasComputeType_t) compute_type);
 typedef const char *(*CublasStatusText)(CUBLAS_ENUM(cublasStatus_t) status);
 
 /* the values, as the toolkit's headers give them (checked there) */
 enum {
   PERFT_CUBLAS_STATUS_SUCCESS = 0,
+  PERFT_CUBLAS_STATUS_NOT_SUPPORTED = 15,
   PERFT_CUBLAS_OP_N = 0,
   PERFT_CUBLAS_OP_T = 1,
   PERFT_CUDA_R_32F = 0,

@@ -48,6 +48,8 @@ void cuda_driver_start(void) {
   RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent");
   RESOLVE(cuCtxSynchronize, "cuCtxSynchronize");
   RESOLVE(cuMemAllocManaged, "cuMemAllocManaged");
+  RESOLVE(cuMemAlloc, "cuMemAlloc_v2");
+  RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   RESOLVE(cuMemFree, "cuMemFree_v2");
   RESOLVE(cuModuleLoadData, "cuModuleLoadData");
   RESOLVE(cuModuleGetFunction, "cuModuleGetFunction");

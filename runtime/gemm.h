@@ -5,8 +5,10 @@
  *   gemm_host.c    (libperftrt.a, so cuda-host) a plain-C column-major GEMM that takes each sum in
  *                  the order the generated GPU kernel of the same op takes it, so a fusion that turns
  *                  library GEMMs into generated ones changes no bit on cuda-host.
- * The generated code (passes/library_gemm.c) calls the three perft_* functions with the
- * addresses of row-major buffers; everything is row-major until gemm.c maps it.
+ * The generated code (passes/library_gemm.c) calls the perft_* functions with the addresses of
+ * row-major buffers; everything is row-major until gemm.c maps it. A call that is many GEMMs (an
+ * expert's rows each, a (sequence, head) each) hands them to its backend as one group
+ * (gemm_backend_run_group): on the GPU one cublasGemmGroupedBatchedEx, not one launch each.
  *
  * flags: GEMM_TRANSPOSE_A, GEMM_TRANSPOSE_B (the operand is stored transposed), GEMM_ACCUMULATE
  * (c += ..., else c = ...), GEMM_F64 (every operand double, else float), GEMM_BF16_INPUTS (the two
@@ -64,6 +66,9 @@ typedef struct {
 } ColumnGemm;
 
 void gemm_backend_run(const ColumnGemm *g);
+/* `count` column-major GEMMs with one element type and outputs that do not overlap, in any order:
+ * one library call where the backend has one (cuBLAS's grouped GEMM), else each in turn. */
+void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count);
 /* Waits until the GEMMs and kernels already issued have finished (the host then reads offsets). */
 void gemm_backend_wait(void);
 /* Sets `bytes` bytes at c to zero, in order with the GEMMs. */

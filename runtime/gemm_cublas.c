@@ -7,6 +7,12 @@
  * math, for comparing numbers with the CPU at fp32 tolerances). bf16 inputs (a frozen bf16 weight,
  * GEMM_BF16_INPUTS) with a float output: CUBLAS_COMPUTE_32F, tensor cores with fp32 accumulation.
  * double operands: CUBLAS_COMPUTE_64F.
+ * A group of GEMMs (an expert's rows each, a (sequence, head) each: gemm_backend_run_group) is one
+ * cublasGemmGroupedBatchedEx (cuBLAS 12.5 and later), each GEMM a group of its own: its sizes,
+ * operations and scalars in host arrays, its three pointers copied to a device array on the stream
+ * just before the call (allocated with the handle, GROUP_MOST GEMMs a call). Where cuBLAS has no
+ * grouped GEMM, or answers CUBLAS_STATUS_NOT_SUPPORTED for a kind of inputs (then one line on
+ * stderr, once), or PERFT_GEMM_GROUPED=0 asks so, each GEMM of a group is its own cublasGemmEx.
  * Every call is checked: the call, file and line, and cuBLAS's status name and text.
  * The few types and constants come from cublas_abi.h (no CUDA header needed to build; checked
  * against the toolkit's headers by tests/gpu/check_cublas_abi.c).
@@ -19,6 +25,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +33,15 @@ static struct {
   CublasCreate create;
   CublasSetStream set_stream;
   CublasGemmEx gemm_ex;
+  CublasGemmGroupedBatchedEx grouped; /* NULL before cuBLAS 12.5 */
   CublasStatusText status_name, status_string;
 } cublas;
 static struct cublasContext *handle;
 static int compute_32f;
+/* the kinds of inputs (f32, bf16, f64) cuBLAS's grouped GEMM has refused, and PERFT_GEMM_GROUPED=0 */
+static int grouped_refused[3], grouped_off;
+static CUdeviceptr group_pointers; /* 3 · GROUP_MOST pointers on the device: each GEMM's A, then B, then C */
+enum { GROUP_MOST = 4096 };
 
 static void cublas_check(int status, const char *call, const char *file, int line) {
   if (status == PERFT_CUBLAS_STATUS_SUCCESS) return;
@@ -59,6 +71,7 @@ static void start(void) {
   *(void **)&cublas.create = symbol(library, "cublasCreate_v2");
   *(void **)&cublas.set_stream = symbol(library, "cublasSetStream_v2");
   *(void **)&cublas.gemm_ex = symbol(library, "cublasGemmEx");
+  *(void **)&cublas.grouped = dlsym(library, "cublasGemmGroupedBatchedEx");
   *(void **)&cublas.status_name = symbol(library, "cublasGetStatusName");
   *(void **)&cublas.status_string = symbol(library, "cublasGetStatusString");
   CUBLAS_CHECK(cublas.create(&handle));
@@ -67,12 +80,36 @@ static void start(void) {
   if (math && strcmp(math, "fp32") && strcmp(math, "bf16"))
     perft_fatal("PERFT_GEMM_MATH must be fp32 or bf16, not '%s'", math);
   compute_32f = math && !strcmp(math, "fp32");
+  const char *grouped = getenv("PERFT_GEMM_GROUPED");
+  if (grouped && strcmp(grouped, "0") && strcmp(grouped, "1"))
+    perft_fatal("PERFT_GEMM_GROUPED must be 0 (a cublasGemmEx a GEMM) or 1 (grouped GEMMs), not '%s'", grouped);
+  grouped_off = grouped && !strcmp(grouped, "0");
+  if (cublas.grouped && !grouped_off)
+    CU_CHECK(cuda.cuMemAlloc(&group_pointers, 3 * GROUP_MOST * sizeof(void *)));
 }
 
 static int int_size(int64_t v, const char *what) {
   if (v < 0 || v > INT_MAX) perft_fatal_at(__FILE__, __LINE__, "a GEMM's %s (%lld) is beyond cuBLAS's int", what, (long long)v);
   return (int)v;
 }
+
+/* A GEMM's data types and compute type: float operands on tensor cores (CUBLAS_COMPUTE_32F_FAST_16BF)
+ * unless PERFT_GEMM_MATH=fp32; bf16 inputs with a float output: CUBLAS_COMPUTE_32F, which is tensor
+ * cores with fp32 accumulation for them; double: CUBLAS_COMPUTE_64F */
+typedef struct {
+  int type, input_type, compute;
+} GemmTypes;
+static GemmTypes types_of(const ColumnGemm *g) {
+  int type = g->f64 ? PERFT_CUDA_R_64F : PERFT_CUDA_R_32F;
+  return (GemmTypes){
+      .type = type,
+      .input_type = g->bf16_inputs ? PERFT_CUDA_R_16BF : type,
+      .compute = g->f64                         ? PERFT_CUBLAS_COMPUTE_64F
+                 : compute_32f || g->bf16_inputs ? PERFT_CUBLAS_COMPUTE_32F
+                                                 : PERFT_CUBLAS_COMPUTE_32F_FAST_16BF,
+  };
+}
+static const char *types_text(const ColumnGemm *g) { return g->f64 ? "f64" : g->bf16_inputs ? "bf16 inputs" : "f32"; }
 
 void gemm_backend_run(const ColumnGemm *g) {
   start();
@@ -83,18 +120,72 @@ void gemm_backend_run(const ColumnGemm *g) {
   float alpha32 = 1, beta32 = g->accumulate ? 1 : 0;
   double alpha64 = 1, beta64 = g->accumulate ? 1 : 0;
   const void *alpha = g->f64 ? (const void *)&alpha64 : &alpha32, *beta = g->f64 ? (const void *)&beta64 : &beta32;
-  int type = g->f64 ? PERFT_CUDA_R_64F : PERFT_CUDA_R_32F, input_type = g->bf16_inputs ? PERFT_CUDA_R_16BF : type;
-  /* bf16 inputs: tensor cores with fp32 accumulation is what CUBLAS_COMPUTE_32F does with them */
-  int compute = g->f64                         ? PERFT_CUBLAS_COMPUTE_64F
-                : compute_32f || g->bf16_inputs ? PERFT_CUBLAS_COMPUTE_32F
-                                                : PERFT_CUBLAS_COMPUTE_32F_FAST_16BF;
+  GemmTypes t = types_of(g);
   int trans_a = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N, trans_b = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, input_type, lda, g->b, input_type, ldb, beta, g->c, type,
-                              ldc, compute, PERFT_CUBLAS_GEMM_DEFAULT);
+  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, t.input_type, lda, g->b, t.input_type, ldb, beta,
+                              g->c, t.type, ldc, t.compute, PERFT_CUBLAS_GEMM_DEFAULT);
   if (status != PERFT_CUBLAS_STATUS_SUCCESS)
     perft_fatal("cublasGemmEx(%c%c m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, compute type %d) failed at %s:%d: %s (%d): %s",
-                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, g->f64 ? "f64" : g->bf16_inputs ? "bf16 inputs" : "f32", compute,
+                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, types_text(g), t.compute,
                 __FILE__, __LINE__, cublas.status_name(status), status, cublas.status_string(status));
+}
+
+/* One cublasGemmGroupedBatchedEx over count (≤ GROUP_MOST) GEMMs of one kind, none empty, each its
+ * own group; 0 when cuBLAS answers CUBLAS_STATUS_NOT_SUPPORTED (nothing was computed). */
+static int run_grouped(const ColumnGemm *gemms, int count) {
+  static int trans_a[GROUP_MOST], trans_b[GROUP_MOST], m[GROUP_MOST], n[GROUP_MOST], k[GROUP_MOST], lda[GROUP_MOST],
+      ldb[GROUP_MOST], ldc[GROUP_MOST], group_size[GROUP_MOST];
+  static float alpha32[GROUP_MOST], beta32[GROUP_MOST];
+  static double alpha64[GROUP_MOST], beta64[GROUP_MOST];
+  static const void *pointers[3 * GROUP_MOST];
+  for (int i = 0; i < count; i++) {
+    const ColumnGemm *g = &gemms[i];
+    trans_a[i] = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
+    trans_b[i] = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
+    m[i] = int_size(g->m, "m"), n[i] = int_size(g->n, "n"), k[i] = int_size(g->k, "k");
+    lda[i] = int_size(g->lda > 0 ? g->lda : 1, "lda"), ldb[i] = int_size(g->ldb > 0 ? g->ldb : 1, "ldb");
+    ldc[i] = int_size(g->ldc, "ldc");
+    group_size[i] = 1;
+    alpha32[i] = 1, beta32[i] = g->accumulate ? 1 : 0;
+    alpha64[i] = 1, beta64[i] = g->accumulate ? 1 : 0;
+    pointers[i] = g->a, pointers[count + i] = g->b, pointers[2 * count + i] = g->c;
+  }
+  /* from pageable memory: the driver stages the copy before returning, so `pointers` may change after */
+  CU_CHECK(cuda.cuMemcpyHtoDAsync(group_pointers, pointers, 3 * (size_t)count * sizeof(void *), cuda_stream()));
+  const void *const *on_device = (const void *const *)(uintptr_t)group_pointers;
+  GemmTypes t = types_of(&gemms[0]);
+  int f64 = gemms[0].f64;
+  int status = cublas.grouped(handle, trans_a, trans_b, m, n, k, f64 ? (const void *)alpha64 : alpha32, on_device,
+                              t.input_type, lda, on_device + count, t.input_type, ldb, f64 ? (const void *)beta64 : beta32,
+                              (void *const *)(on_device + 2 * count), t.type, ldc, count, group_size, t.compute);
+  if (status == PERFT_CUBLAS_STATUS_NOT_SUPPORTED) return 0;
+  if (status != PERFT_CUBLAS_STATUS_SUCCESS)
+    perft_fatal("cublasGemmGroupedBatchedEx(%d GEMMs, %s, compute type %d) failed at %s:%d: %s (%d): %s", count,
+                types_text(&gemms[0]), t.compute, __FILE__, __LINE__, cublas.status_name(status), status,
+                cublas.status_string(status));
+  return 1;
+}
+
+void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
+  start();
+  int kind = gemms[0].f64 ? 2 : gemms[0].bf16_inputs ? 1 : 0;
+  static ColumnGemm batch[GROUP_MOST];
+  int64_t i = 0;
+  while (i < count && cublas.grouped && !grouped_off && !grouped_refused[kind]) {
+    int n = 0; /* the next GEMMs that are not empty */
+    for (; i < count && n < GROUP_MOST; i++)
+      if (gemms[i].m > 0 && gemms[i].n > 0) batch[n++] = gemms[i];
+    if (n == 0) return;
+    if (n == 1) {
+      gemm_backend_run(&batch[0]);
+    } else if (!run_grouped(batch, n)) {
+      grouped_refused[kind] = 1;
+      fprintf(stderr, "perft: note: cuBLAS's grouped GEMM does not take %s with compute type %d here; "
+                      "a cublasGemmEx a GEMM instead\n", types_text(&batch[0]), types_of(&batch[0]).compute);
+      for (int j = 0; j < n; j++) gemm_backend_run(&batch[j]);
+    }
+  }
+  for (; i < count; i++) gemm_backend_run(&gemms[i]);
 }
 
 void gemm_backend_wait(void) {

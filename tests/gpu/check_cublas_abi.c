@@ -10,6 +10,7 @@
 CublasCreate check_create = cublasCreate_v2;
 CublasSetStream check_set_stream = cublasSetStream_v2;
 CublasGemmEx check_gemm_ex = cublasGemmEx;
+CublasGemmGroupedBatchedEx check_gemm_grouped = cublasGemmGroupedBatchedEx;
 CublasStatusText check_status_name = cublasGetStatusName;
 CublasStatusText check_status_string = cublasGetStatusString;
 
@@ -17,7 +18,9 @@ _Static_assert(sizeof(cublasOperation_t) == sizeof(int) && sizeof(cudaDataType) 
                    sizeof(cublasComputeType_t) == sizeof(int) && sizeof(cublasGemmAlgo_t) == sizeof(int) &&
                    sizeof(cublasStatus_t) == sizeof(int),
                "cuBLAS's enums are passed as ints");
-_Static_assert((int)PERFT_CUBLAS_STATUS_SUCCESS == (int)CUBLAS_STATUS_SUCCESS, "CUBLAS_STATUS_SUCCESS");
+_Static_assert((int)PERFT_CUBLAS_STATUS_SUCCESS == (int)CUBLAS_STATUS_SUCCESS &&
+                   (int)PERFT_CUBLAS_STATUS_NOT_SUPPORTED == (int)CUBLAS_STATUS_NOT_SUPPORTED,
+               "cublasStatus_t");
 _Static_assert((int)PERFT_CUBLAS_OP_N == (int)CUBLAS_OP_N && (int)PERFT_CUBLAS_OP_T == (int)CUBLAS_OP_T, "cublasOperation_t");
 _Static_assert((int)PERFT_CUDA_R_32F == (int)CUDA_R_32F && (int)PERFT_CUDA_R_64F == (int)CUDA_R_64F &&
                    (int)PERFT_CUDA_R_16BF == (int)CUDA_R_16BF,

@@ -26,7 +26,9 @@
 #    PERFT-R N=4 K̃=2 r=16 — at T=4096 and T=16384, and an OLMoE-shaped 16-layer stack
 #    (olmoe_perft_r at OLMoE-1B-7B's sizes, 4 sequences of 1024 tokens, random bf16 frozen weights):
 #    ms/step, tokens/s, GEMM TFLOP/s (perftc --report's GEMM FLOPs) and the fraction of the cuBLAS
-#    rate. A step is the training executable's (forward + backward, AdamW on the adapters; for
+#    rate; the T=4096 layer also with PERFT_GEMM_GROUPED=0 (a cublasGemmEx an expert, not one
+#    cublasGemmGroupedBatchedEx a grouped GEMM), and any note the executables print (a cuBLAS that
+#    refuses the grouped GEMM for some inputs) after the table. A step is the training executable's (forward + backward, AdamW on the adapters; for
 #    moe_perft_r also the teacher's forward that makes the targets), averaged over the run.
 #
 # A dry run without a GPU: PERFT_GPU_TARGET=cuda-host PERFT_GPU_TIMING=0 tests/gpu/run.sh runs part
@@ -167,11 +169,14 @@ time_step() {
 }
 olmoe_layer=(-DD=2048 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16)
 time_step "OLMoE layer, PERFT-R, T=4096" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=4096 "${olmoe_layer[@]}"
+# the same with a cublasGemmEx an expert instead of one grouped GEMM a call (runtime/gemm_cublas.c)
+PERFT_GEMM_GROUPED=0 time_step "OLMoE layer T=4096, a GEMM an expert" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=4096 "${olmoe_layer[@]}"
 time_step "OLMoE layer, PERFT-R, T=16384" 5 "$ROOT/examples/moe_perft_r.perft" -Dtokens=16384 "${olmoe_layer[@]}"
 olmoe_16=(-DB=4 -DSq=1024 -DV=50304 -DD=2048 -DH=16 -DG=16 -DL=16 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16)
 time_step "OLMoE 16 layers, PERFT-R, 4x1024" 3 "$ROOT/examples/olmoe_perft_r.perft" "${olmoe_16[@]}"
 # bf16 frozen weights: half the memory; their GEMMs take bf16 copies of their inputs (perft-bf16-gemm-inputs)
 time_step "OLMoE 16 layers, bf16 frozen" 2 "$ROOT/examples/olmoe_perft_r.perft" --frozen-dtype=bf16 "${olmoe_16[@]}"
 
+grep -h "perft: note:" "$OUT"/timing/*/run.log "$OUT"/numerics/*/*.log 2>/dev/null | sort | uniq -c
 echo "== gpu: $passed passed, $failed failed ($(($(date +%s) - start)) s)"
 [ "$failed" -eq 0 ]

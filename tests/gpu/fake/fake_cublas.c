@@ -4,6 +4,7 @@
  * checks cuBLAS makes (CUBLAS_STATUS_INVALID_VALUE for negative sizes or leading dimensions below
  * max(1, rows); CUBLAS_STATUS_NOT_SUPPORTED for type combinations outside those perft uses: fp32,
  * fp64, and bf16 A and B with an fp32 C under CUBLAS_COMPUTE_32F).
+ * cublasGemmGroupedBatchedEx likewise, each group's problems with their own pointers.
  * It records the last call's compute type (fake_cublas_last_compute_type) and counts calls.
  * FAKE_CUBLAS_FAIL=1: every GEMM fails with CUBLAS_STATUS_EXECUTION_FAILED; FAKE_CUBLAS_CREATE_FAIL=1:
  * cublasCreate fails with CUBLAS_STATUS_NOT_INITIALIZED (as it does without a usable GPU). */
@@ -54,22 +55,21 @@ static double element(const void *x, int type, size_t i) {
   return f;
 }
 
-int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, int n, int k, const void *alpha,
-                 const void *a, int a_type, int lda, const void *b, int b_type, int ldb, const void *beta, void *c,
-                 int c_type, int ldc, int compute_type, int algorithm) {
-  (void)algorithm;
-  calls++;
-  last_compute_type = compute_type;
-  const char *fail = getenv("FAKE_CUBLAS_FAIL");
-  if (fail && *fail == '1') return EXECUTION_FAILED;
-  if (handle != &context) return NOT_INITIALIZED;
+/* a call's argument checks and types: SUCCESS or the status cuBLAS answers */
+static int check_gemm(int trans_a, int trans_b, int m, int n, int k, int a_type, int lda, int b_type, int ldb, int c_type,
+                      int ldc, int compute_type) {
   if (m < 0 || n < 0 || k < 0 || (trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1)) return INVALID_VALUE;
   if (bad_leading(lda, trans_a ? k : m) || bad_leading(ldb, trans_b ? n : k) || bad_leading(ldc, m)) return INVALID_VALUE;
   int f32 = a_type == R_32F && b_type == R_32F && c_type == R_32F &&
             (compute_type == COMPUTE_32F || compute_type == COMPUTE_32F_FAST_16BF);
   int f64 = a_type == R_64F && b_type == R_64F && c_type == R_64F && compute_type == COMPUTE_64F;
   int bf16 = a_type == R_16BF && b_type == R_16BF && c_type == R_32F && compute_type == COMPUTE_32F;
-  if (!f32 && !f64 && !bf16) return NOT_SUPPORTED;
+  return f32 || f64 || bf16 ? SUCCESS : NOT_SUPPORTED;
+}
+
+/* C = α·op(A)·op(B) + β·C, column-major (β = 0: C is not read) */
+static void gemm(int trans_a, int trans_b, int m, int n, int k, const void *alpha, const void *a, int a_type, int lda,
+                 const void *b, int b_type, int ldb, const void *beta, void *c, int c_type, int ldc) {
   for (int j = 0; j < n; j++)
     for (int i = 0; i < m; i++) {
       double sum = 0;
@@ -81,11 +81,57 @@ int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, 
       size_t ci = (size_t)i + (size_t)j * (size_t)ldc;
       if (c_type == R_32F) {
         float al = *(const float *)alpha, be = *(const float *)beta, *cc = c;
-        cc[ci] = (float)(al * sum + (be == 0 ? 0 : be * cc[ci])); /* β = 0: C is not read */
+        cc[ci] = (float)(al * sum + (be == 0 ? 0 : be * cc[ci]));
       } else {
         double al = *(const double *)alpha, be = *(const double *)beta, *cc = c;
         cc[ci] = al * sum + (be == 0 ? 0 : be * cc[ci]);
       }
+    }
+}
+
+int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, int n, int k, const void *alpha,
+                 const void *a, int a_type, int lda, const void *b, int b_type, int ldb, const void *beta, void *c,
+                 int c_type, int ldc, int compute_type, int algorithm) {
+  (void)algorithm;
+  calls++;
+  last_compute_type = compute_type;
+  const char *fail = getenv("FAKE_CUBLAS_FAIL");
+  if (fail && *fail == '1') return EXECUTION_FAILED;
+  if (handle != &context) return NOT_INITIALIZED;
+  int status = check_gemm(trans_a, trans_b, m, n, k, a_type, lda, b_type, ldb, c_type, ldc, compute_type);
+  if (status == SUCCESS) gemm(trans_a, trans_b, m, n, k, alpha, a, a_type, lda, b, b_type, ldb, beta, c, c_type, ldc);
+  return status;
+}
+
+/* cublasGemmGroupedBatchedEx: group g's group_size[g] problems (the arrays' next ones) each
+ * C = α_g·op_g(A)·op_g(B) + β_g·C with group g's sizes and leading dimensions (host arrays); the
+ * pointer arrays A, B, C one entry a problem. FAKE_CUBLAS_NO_GROUPED=1: CUBLAS_STATUS_NOT_SUPPORTED
+ * (as a cuBLAS that does not take the types would). */
+static int grouped_calls, grouped_problems;
+int fake_cublas_grouped_calls(void) { return grouped_calls; }
+int fake_cublas_grouped_problems(void) { return grouped_problems; }
+int cublasGemmGroupedBatchedEx(struct cublasContext *handle, const int trans_a[], const int trans_b[], const int m[],
+                               const int n[], const int k[], const void *alpha, const void *const a[], int a_type,
+                               const int lda[], const void *const b[], int b_type, const int ldb[], const void *beta,
+                               void *const c[], int c_type, const int ldc[], int group_count, const int group_size[],
+                               int compute_type) {
+  grouped_calls++;
+  last_compute_type = compute_type;
+  const char *refuse = getenv("FAKE_CUBLAS_NO_GROUPED");
+  if (refuse && *refuse == '1') return NOT_SUPPORTED;
+  if (handle != &context) return NOT_INITIALIZED;
+  if (group_count < 0) return INVALID_VALUE;
+  for (int g = 0; g < group_count; g++) {
+    if (group_size[g] < 0) return INVALID_VALUE;
+    int status = check_gemm(trans_a[g], trans_b[g], m[g], n[g], k[g], a_type, lda[g], b_type, ldb[g], c_type, ldc[g], compute_type);
+    if (status != SUCCESS) return status;
+  }
+  size_t scalar = c_type == R_64F ? sizeof(double) : sizeof(float);
+  for (int g = 0, p = 0; g < group_count; g++)
+    for (int j = 0; j < group_size[g]; j++, p++) {
+      gemm(trans_a[g], trans_b[g], m[g], n[g], k[g], (const char *)alpha + g * scalar, a[p], a_type, lda[g], b[p], b_type,
+           ldb[g], (const char *)beta + g * scalar, c[p], c_type, ldc[g]);
+      grouped_problems++;
     }
   return SUCCESS;
 }

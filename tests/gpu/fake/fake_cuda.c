@@ -3,7 +3,8 @@
  * checks, memory, synchronisation, the cuBLAS backend) runs in CI. It cannot run kernels:
  * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED.
  * FAKE_CUDA_MAJOR=N: the device's compute capability (default 9); FAKE_CUDA_INIT_FAIL=1: cuInit
- * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations. */
+ * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations,
+ * fake_cuda_copies() host-to-device copies. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,15 @@ CUresult cuMemAllocManaged(unsigned long long *pointer, size_t bytes, unsigned f
   if (!p) return ERROR_NOT_SUPPORTED;
   memset(p, 0, bytes);
   *pointer = (unsigned long long)(size_t)p;
+  return SUCCESS;
+}
+CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) { return cuMemAllocManaged(pointer, bytes, 1); }
+static int copies;
+int fake_cuda_copies(void) { return copies; }
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long destination, const void *source, size_t bytes, void *stream) {
+  (void)stream;
+  copies++;
+  memcpy((void *)(size_t)destination, source, bytes);
   return SUCCESS;
 }
 CUresult cuMemFree_v2(unsigned long long pointer) { free((void *)(size_t)pointer); return SUCCESS; }
