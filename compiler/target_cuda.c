@@ -42,8 +42,12 @@ static const char *const cuda_link_libraries[] = {"-ldl", "-lm", NULL};
  * which sums as the generated kernels do). perft-fuse-route would make the expert GEMMs gathered
  * and combined ones, and perft-fuse-join would join an adapter into the experts' W2: both generated
  * kernels, far from tensor-core rates. Without them the routed rows are gathered and combined by
- * generated kernels (dispatch, combine) around the library's grouped GEMMs. */
-static const char *const library_skipped_fusions[] = {"route", "join", NULL};
+ * generated kernels (dispatch, combine) around the library's grouped GEMMs. perft-fuse-lora-chain
+ * keeps a LoRA's r-wide intermediate in a CPU core's L1 by running 32 rows' dropout and both GEMMs
+ * on one thread: on a GPU that is M/32 threads each walking 32·D·(r+1) steps (128 threads at
+ * M = 4,096), so here the dropout stays a kernel of a thread an element and the down-projection a
+ * library GEMM (perft-fuse-epilogue still takes the up-projection's scale and add). */
+static const char *const library_skipped_fusions[] = {"route", "join", "lora-chain", NULL};
 
 const Target cuda_target = {
     .name = "cuda",

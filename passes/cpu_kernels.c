@@ -662,19 +662,22 @@ static void expert_fraction(Kernel *k, MlirValue idx, MlirValue f, MlirValue scr
   parallel_or_serial_end(k, &e);
 }
 
-/* mean((y - t)²) on a GPU (one thread walking the [T, D] of an MoE layer's output would take tens
- * of milliseconds): chunks of ⌈n / chunks⌉ elements, a block a chunk, its lanes each summing every
- * lanes-th squared difference of it into partial[c · lanes + lane]; then lane l adds partial[c ·
- * lanes + l] over the chunks into partial[chunks · lanes + l]; then one thread adds those. */
-static void mse_gpu(Kernel *k, MlirValue fy, MlirValue ft, MlirValue out, MlirValue partial, int64_t n) {
+/* Σ_i f(inputs[i]) over n elements, divided by `divisor` (0: not), into out (rank 0) on a GPU (one
+ * thread walking the [T, D] of an MoE layer's output would take tens of milliseconds): chunks of
+ * ⌈n / chunks⌉ elements, a block a chunk, its lanes each summing every lanes-th f of it into
+ * partial[c · lanes + lane]; then lane l adds partial[c · lanes + l] over the chunks into
+ * partial[chunks · lanes + l]; then one thread adds those (mse_lanes, mse_chunks). */
+static void sum_gpu(Kernel *k, ElementFn f, int num_inputs, const MlirValue *inputs, int64_t n, double divisor,
+                    MlirValue out, MlirValue partial) {
   int64_t lanes = mse_lanes(n), chunks = mse_chunks(n), chunk = (n + chunks - 1) / chunks;
   Loop c = parallel_begin(k, C(0), C(chunks), 1);
   MlirValue first = IMUL(c.iv, C(chunk));
   MlirValue end = arith(k, "arith.minsi", IADD(first, C(chunk)), C(n));
   Loop lane = parallel_begin(k, C(0), C(lanes), 1);
   Loop i = loop_begin_carrying(k, IADD(first, lane.iv), end, lanes, 1, (MlirValue[]){F(0.0)});
-  MlirValue diff = SUB(LOAD(k, fy, i.iv), LOAD(k, ft, i.iv)), lane_sum;
-  loop_end_carrying(k, &i, (MlirValue[]){ADD(i.carried[0], MUL(diff, diff))}, &lane_sum);
+  MlirValue x[4], lane_sum;
+  for (int j = 0; j < num_inputs; j++) x[j] = LOAD(k, inputs[j], i.iv);
+  loop_end_carrying(k, &i, (MlirValue[]){ADD(i.carried[0], f(k, x, NULL))}, &lane_sum);
   STORE(k, lane_sum, partial, IADD(IMUL(c.iv, C(lanes)), lane.iv));
   parallel_end(k, &lane);
   parallel_end(k, &c);
@@ -685,7 +688,12 @@ static void mse_gpu(Kernel *k, MlirValue fy, MlirValue ft, MlirValue out, MlirVa
   parallel_end(k, &l);
   Loop s = loop_begin(k, C(0), C(lanes), F(0.0));
   MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, partial, IADD(C(chunks * lanes), s.iv))));
-  store(k, DIV(sum, F((double)n)), out, 0, NULL);
+  store(k, divisor > 0 ? DIV(sum, F(divisor)) : sum, out, 0, NULL);
+}
+
+static MlirValue squared_difference(Kernel *k, const MlirValue *x, const void *unused) {
+  MlirValue diff = SUB(x[0], x[1]);
+  return MUL(diff, diff);
 }
 
 /* mean((y - t)²); partial: the GPU form's scratch */
@@ -693,7 +701,7 @@ static void mse(Kernel *k, MlirValue y, MlirValue target, MlirValue out, MlirVal
   int64_t n = numel(y);
   MlirValue fy = flatten(k, y), ft = flatten(k, target);
   if (k->gpu) {
-    mse_gpu(k, fy, ft, out, partial, n);
+    sum_gpu(k, squared_difference, 2, (MlirValue[]){fy, ft}, n, (double)n, out, partial);
     return;
   }
   Loop i = loop_begin(k, C(0), C(n), F(0.0));
@@ -811,8 +819,21 @@ static void rmsnorm_grad_input(Kernel *k, MlirValue x, MlirValue w, MlirValue dy
   END_ROWS(t);
 }
 
-/* dw[d] = Σ_t dy[t,d] · x[t,d] · inv_t */
-static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue dw, double eps) {
+/* dw[d] = Σ_t dy[t,d] · x[t,d] · inv_t; inverses: the GPU form's scratch [T]. On a GPU (one thread
+ * walking every row would be the whole [T, D] twice on one thread) first a thread a row its inv_t,
+ * then a thread a column its sum over the rows in order (the CPU's order: the same bits) */
+static void rmsnorm_grad_weight(Kernel *k, MlirValue x, MlirValue dy, MlirValue dw, double eps, MlirValue inverses) {
+  if (k->gpu) {
+    Loop t = parallel_begin(k, C(0), C(dim(x, 0)), 1);
+    STORE(k, rms_inverse(k, x, t.iv, eps), inverses, t.iv);
+    parallel_end(k, &t);
+    Loop d = parallel_begin(k, C(0), C(dim(x, 1)), 1);
+    Loop r = loop_begin(k, C(0), C(dim(x, 0)), F(0.0));
+    MlirValue term = MUL(MUL(LOAD(k, dy, r.iv, d.iv), LOAD(k, x, r.iv, d.iv)), LOAD(k, inverses, r.iv));
+    STORE(k, loop_end(k, &r, ADD(r.acc, term)), dw, d.iv);
+    parallel_end(k, &d);
+    return;
+  }
   fill(k, dw, 0.0);
   FOR(t, C(0), C(dim(x, 0)));
   MlirValue inverse = rms_inverse(k, x, t.iv, eps);
@@ -1074,15 +1095,19 @@ static void embedding(Kernel *k, MlirValue table, MlirValue ids, MlirValue y) {
   grid_end(k, &g);
 }
 
-/* dtable = 0; dtable[ids[t]] += dy[t] */
+/* dtable = 0; dtable[ids[t]] += dy[t] (tokens repeat, so rows cannot go to threads: on a GPU a
+ * thread a column walks the tokens in order, as column_blocks_begin) */
 static void embedding_grad(Kernel *k, MlirValue ids, MlirValue dy, MlirValue dtable) {
+  int64_t T = dim(dy, 0), D = dim(dy, 1);
   fill(k, dtable, 0.0);
-  FOR(t, C(0), C(dim(dy, 0)));
+  Loop c0 = column_blocks_begin(k, T, D);
+  FOR(t, C(0), C(T));
   MlirValue row = to_index(k, LOAD(k, ids, t.iv));
-  FOR(d, C(0), C(dim(dy, 1)));
+  FOR(d, c0.iv, column_block_end(k, c0.iv, D));
   STORE(k, ADD(LOAD(k, dtable, row, d.iv), LOAD(k, dy, t.iv, d.iv)), dtable, row, d.iv);
   END(d);
   END(t);
+  parallel_or_serial_end(k, &c0);
 }
 
 /* max_v logits[t,v] and log Σ_v exp(logits[t,v] − max) */
@@ -1623,8 +1648,67 @@ static void broadcast(Kernel *k, MlirValue x, MlirValue y) {
   STORE(k, LOAD(k, flat_x, small_index(k, e.i.iv, y, x)), flat_y, e.i.iv);
   elements_end(k, &e);
 }
-/* dx[j] = Σ dy[i] over the i that read j, in order of i (one thread: the sums are scattered) */
-static void sum_to(Kernel *k, MlirValue dy, MlirValue dx) {
+static MlirValue identity_element(Kernel *k, const MlirValue *x, const void *unused) { return x[0]; }
+
+/* The element of dy that is the s-th (in order) of those broadcast from element j of dx: j's
+ * coordinates along dx's dims of more than 1, s's along dy's dims that dx broadcasts (row-major,
+ * so the i grow with s). */
+static MlirValue broadcast_source(Kernel *k, MlirValue j, MlirValue s, MlirValue dy, MlirValue dx) {
+  int rank_large = rank(dy), offset = rank(dy) - rank(dx);
+  MlirValue i = C(0), j_rest = j, s_rest = s;
+  int64_t stride = 1;
+  for (int d = rank_large - 1; d >= 0; d--) {
+    int64_t n = dim(dy, d);
+    int kept = d >= offset && dim(dx, d - offset) == n && n > 1;
+    MlirValue *rest = kept ? &j_rest : &s_rest;
+    MlirValue coordinate = arith(k, "arith.remui", *rest, C(n));
+    *rest = arith(k, "arith.divui", *rest, C(n));
+    i = IADD(i, IMUL(coordinate, C(stride)));
+    stride *= n;
+  }
+  return i;
+}
+
+/* sum_to on a GPU: dx[j] = Σ over the `count` elements of dy broadcast from j. A scalar dx: sum_gpu's
+ * chunks and lanes; else a thread an element of dx adding its elements in order (count below
+ * REDUCE_MIN_LANES), or a block one whose lanes each take every lanes-th of them into
+ * partial[j · lanes + lane], then its first thread adding those in order. */
+static void sum_to_gpu(Kernel *k, MlirValue dy, MlirValue dx, MlirValue partial) {
+  MlirValue flat_dy = flat(k, dy);
+  if (rank(dx) == 0) {
+    sum_gpu(k, identity_element, 1, &flat_dy, numel(dy), 0, dx, partial);
+    return;
+  }
+  MlirValue flat_dx = flat(k, dx);
+  int64_t outputs = numel(dx), count = numel(dy) / outputs, lanes = reduce_lanes(count);
+  Loop j = parallel_begin(k, C(0), C(outputs), 1);
+  if (lanes == 1) {
+    Loop s = loop_begin(k, C(0), C(count), F(0.0));
+    STORE(k, loop_end(k, &s, ADD(s.acc, LOAD(k, flat_dy, broadcast_source(k, j.iv, s.iv, dy, dx)))), flat_dx, j.iv);
+    parallel_end(k, &j);
+    return;
+  }
+  MlirValue base = IMUL(j.iv, C(lanes)), part;
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop s = loop_begin_carrying(k, lane.iv, C(count), lanes, 1, (MlirValue[]){F(0.0)});
+  MlirValue v = LOAD(k, flat_dy, broadcast_source(k, j.iv, s.iv, dy, dx));
+  loop_end_carrying(k, &s, (MlirValue[]){ADD(s.carried[0], v)}, &part);
+  STORE(k, part, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  Loop first = parallel_begin(k, C(0), C(1), 1);
+  Loop l = loop_begin(k, C(0), C(lanes), F(0.0));
+  STORE(k, loop_end(k, &l, ADD(l.acc, LOAD(k, partial, IADD(base, l.iv)))), flat_dx, j.iv);
+  parallel_end(k, &first);
+  parallel_end(k, &j);
+}
+
+/* dx[j] = Σ dy[i] over the i that read j, in order of i (one thread: the sums are scattered; on a
+ * GPU sum_to_gpu, with `partial` its scratch) */
+static void sum_to(Kernel *k, MlirValue dy, MlirValue dx, MlirValue partial) {
+  if (k->gpu) {
+    sum_to_gpu(k, dy, dx, partial);
+    return;
+  }
   fill(k, dx, 0.0);
   MlirValue flat_dy = flat(k, dy);
   if (rank(dx) == 0) {
@@ -1865,7 +1949,10 @@ KERNEL(rmsnorm_grad_input) {
   rmsnorm_grad_input(k, b[0], b[1], b[2], b[3], op_float_attribute(op, "eps", 1e-6), b[4]);
   return 1;
 }
-KERNEL(rmsnorm_grad_weight) { rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6)); return 1; }
+KERNEL(rmsnorm_grad_weight) {
+  rmsnorm_grad_weight(k, b[0], b[1], b[2], op_float_attribute(op, "eps", 1e-6), b[3]);
+  return 1;
+}
 KERNEL(embedding) { embedding(k, b[0], flat(k, b[1]), b[2]); return 1; } /* ids [T] or [B, S] */
 KERNEL(rope) {
   rope(k, b[0], b[1], op_int_attribute(op, "heads", 1), op_int_attribute(op, "seq", 1),
@@ -1951,7 +2038,7 @@ KERNEL(where_grad) {
 }
 KERNEL(expert_rows) { expert_rows(k, b[0], b[1], b[2], 0); return 1; }
 KERNEL(expert_rows_grad) { return STRICT(expert_rows(k, b[2], b[1], b[0], 1)); }
-KERNEL(sum_to) { return STRICT(sum_to(k, b[0], b[1])); }
+KERNEL(sum_to) { return STRICT(sum_to(k, b[0], b[1], b[2])); }
 KERNEL(log_softmax_grad) { log_softmax_grad(k, b[0], b[1], b[2]); return 1; }
 /* reduce_sum/mean/max(x) {axis} -> y; reduce_sum_grad(x, dy) -> dx; reduce_max_grad(x, y, dy) -> dx */
 KERNEL(reduce) {

@@ -107,6 +107,21 @@ static int inverse_perm_scratch(MlirOperation op, TargetKind target, MlirType *t
   types[0] = memref_type(mlirShapedTypeGetElementType(perm), gpu_only(target, dim_of(perm, 0)));
   return 1;
 }
+/* rmsnorm_grad_weight: on a GPU each row's 1/rms [T] */
+static int rmsnorm_grad_weight_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0)));
+  return 1;
+}
+/* sum_to: on a GPU a scalar's chunk and lane sums (as mse's), else reduce_lanes(count) partial sums
+ * an element of dx (count: the elements of dy broadcast from each; none when that is 1) */
+static int sum_to_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType dy = op_input_type(op, 0), dx = op_output_type(op, op_info_of(op), 0);
+  int64_t n = shaped_num_elements(dy), outputs = shaped_num_elements(dx);
+  int64_t lanes = outputs > 0 ? reduce_lanes(n / outputs) : 1;
+  int64_t size = mlirShapedTypeGetRank(dx) == 0 ? mse_chunks(n) * mse_lanes(n) + mse_lanes(n) : lanes > 1 ? outputs * lanes : 0;
+  types[0] = memref_type(float_element(op), gpu_only(target, size));
+  return 1;
+}
 /* combine_grad_weights: on a GPU R · combine_weight_lanes(D) partial dot products */
 static int combine_grad_weights_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   MlirType rows = op_input_type(op, 1);
@@ -400,7 +415,7 @@ const OpInfo op_table[OP_COUNT] = {
                                KERNELS(cpu_rmsnorm_grad_input)},
     [OP_RMSNORM_GRAD_WEIGHT] = {"perft.rmsnorm_grad_weight", OPERANDS(FLOAT("x", "X", 2), FLOAT("dy", "X", 2)),
                                 RESULTS(FLOAT("dw", "W", 1)), ATTRIBUTES({"eps", ATTRIBUTE_FLOAT}),
-                                .verify = verify_rmsnorm_grad_weight, GRADIENT_OP,
+                                .verify = verify_rmsnorm_grad_weight, GRADIENT_OP, .scratch = rmsnorm_grad_weight_scratch,
                                 KERNELS(cpu_rmsnorm_grad_weight)},
 #define ROPE_ATTRIBUTES ATTRIBUTES({"heads", ATTRIBUTE_INT}, {"seq", ATTRIBUTE_INT}, {"theta", ATTRIBUTE_FLOAT})
     [OP_ROPE] = {"perft.rope", OPERANDS(FLOAT("x", "X", 2)), RESULTS(FLOAT("y", "X", 2)), ROPE_ATTRIBUTES,
@@ -480,7 +495,7 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_BROADCAST] = {"perft.broadcast", OPERANDS(FLOAT("x", "X", ANY_RANK)), RESULTS(FLOAT("y", "Y", ANY_RANK)),
                       .verify = verify_broadcast, .backward = backward_broadcast, KERNELS(cpu_broadcast)},
     [OP_SUM_TO] = {"perft.sum_to", OPERANDS(FLOAT("dy", "Y", ANY_RANK)), RESULTS(FLOAT("dx", "X", ANY_RANK)),
-                   .verify = verify_broadcast, GRADIENT_OP, KERNELS(cpu_sum_to)},
+                   .verify = verify_broadcast, GRADIENT_OP, .scratch = sum_to_scratch, KERNELS(cpu_sum_to)},
     /* an expert's parameter in an elementwise position of a route body: each dispatched row gets its
      * expert's slice (a scalar slice as [R, 1]); the gradient sums each expert's rows */
     [OP_EXPERT_ROWS] = {"perft.expert_rows", OPERANDS(FLOAT("bank", "B", ANY_RANK), I32("offsets", "O", 1)),

@@ -9,8 +9,8 @@
 #      this script) has three GEMMs on one input forward and two weight gradients on it.
 # Each case also checks that fusion did happen (no perft.silu is left in @train_step; where
 # gradients flow through the experts, their backward is fused too), so the test cannot pass
-# vacuously; the checks of perft-fuse-route and -join apply where the target runs them (the CUDA
-# target leaves both out: its expert GEMMs are cuBLAS calls, compiler/target_cuda.c).
+# vacuously; the checks of perft-fuse-route, -join and -lora-chain apply where the target runs them
+# (the CUDA target leaves them out: its expert and LoRA GEMMs are cuBLAS calls, compiler/target_cuda.c).
 # usage: fusion_on_off.sh PERFTC PERFT_REF EXAMPLES_DIR WORKDIR
 set -euo pipefail
 perftc=$1 ref=$2 examples=$3 work=$4
@@ -30,6 +30,8 @@ fuses() { "$perftc" "$examples/moe_perft_r.perft" --print-pipeline | grep -q "pe
 route=0 join=0
 fuses route && route=1
 fuses join && join=1
+lora=0
+fuses lora-chain && lora=1
 
 # 1. moe_perft_r: --dump on the same weights and inputs, at awkward sizes and at widths past
 #    the GEMM kernels' K chunks (long: D=1030, F=1100; W2's K = F is then past the 1024 up to which
@@ -144,7 +146,7 @@ for case in perft_r perft_e perft_s perft_d lora_router full_ft lora_experts sha
     # the LoRAs' dropout, down- and up-projection as one kernel
     chains=$(($(count perft.lora_chain "$program" ${sizes[@]+"${sizes[@]}"}) + $(count perft.grouped_lora_chain "$program" ${sizes[@]+"${sizes[@]}"})))
     # (PERFT-R's LoRA experts chain only with perft-fuse-route's gathered rows)
-    [ "$chains" -ge 1 ] || { [ $route = 0 ] && [ $name = perft_r ]; } || fail "$name: no LoRA chain was fused"
+    [ "$chains" -ge 1 ] || [ $lora = 0 ] || { [ $route = 0 ] && [ $name = perft_r ]; } || fail "$name: no LoRA chain was fused"
     n="$n, $chains lora_chain" ;;
   esac
   train_both "$case" "$dir" "$program" "$n" ${sizes[@]+"${sizes[@]}"}
