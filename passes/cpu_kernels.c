@@ -210,44 +210,76 @@ static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
  * For each j: rank_j = #{j' : p_j' > p_j or (p_j' == p_j and j' < j)}; if rank_j < k the
  * entry goes to slot rank_j. Slots are in descending order, lower index first on ties.
  * With renormalisation the k weights are divided by their sum. */
-static void top_k_row(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize, Loop t) {
-  int64_t slots = dim(w, 1);
-  FOR(j, C(0), C(dim(p, 1)));
-  MlirValue pj = LOAD(k, p, t.iv, j.iv);
+/* Entry j of row t: its rank among the row's entries, and if that is below k, its slot */
+static void top_k_entry(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, MlirValue t, MlirValue j) {
+  MlirValue pj = LOAD(k, p, t, j);
   Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
-  MlirValue po = LOAD(k, p, t.iv, o.iv);
+  MlirValue po = LOAD(k, p, t, o.iv);
   /* o comes before j: larger, or equal and earlier; a NaN counts as smaller than any number (and NaNs
    * by index), so the ranks are a permutation and every slot gets one valid index (issue 9: a NaN
    * score must not leave slots unwritten) */
-  MlirValue earlier = compare_index(k, "slt", o.iv, j.iv);
+  MlirValue earlier = compare_index(k, "slt", o.iv, j);
   MlirValue before = arith(k, "arith.ori", compare_float(k, "ogt", po, pj),
                            arith(k, "arith.andi", compare_float(k, "oeq", po, pj), earlier));
   MlirValue j_is_nan = compare_float(k, "uno", pj, pj), o_is_number = compare_float(k, "ord", po, po);
   before = arith(k, "arith.ori", before, arith(k, "arith.andi", j_is_nan, arith(k, "arith.ori", o_is_number, earlier)));
   MlirValue rank_j = loop_end(k, &o, select_value(k, before, IADD(o.acc, C(1)), o.acc));
-  Loop chosen = if_begin(k, compare_index(k, "slt", rank_j, C(slots)));
-  STORE(k, pj, w, t.iv, rank_j);
-  STORE(k, to_i32(k, j.iv), idx, t.iv, rank_j);
+  Loop chosen = if_begin(k, compare_index(k, "slt", rank_j, C(dim(w, 1))));
+  STORE(k, pj, w, t, rank_j);
+  STORE(k, to_i32(k, j), idx, t, rank_j);
   if_end(k, &chosen);
+}
+
+/* row t's k weights divided by their sum (in slot order) */
+static void renormalize_row(Kernel *k, MlirValue w, MlirValue t) {
+  int64_t slots = dim(w, 1);
+  Loop s = loop_begin(k, C(0), C(slots), F(0.0));
+  MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, w, t, s.iv)));
+  FOR(c, C(0), C(slots));
+  STORE(k, DIV(LOAD(k, w, t, c.iv), sum), w, t, c.iv);
+  END(c);
+}
+
+static void top_k_row(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize, Loop t) {
+  FOR(j, C(0), C(dim(p, 1)));
+  top_k_entry(k, p, w, idx, t.iv, j.iv);
   END(j);
-  if (renormalize) {
-    Loop s = loop_begin(k, C(0), C(slots), F(0.0));
-    MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, w, t.iv, s.iv)));
-    FOR(c, C(0), C(slots));
-    STORE(k, DIV(LOAD(k, w, t.iv, c.iv), sum), w, t.iv, c.iv);
-    END(c);
-  }
+  if (renormalize) renormalize_row(k, w, t.iv);
+}
+
+/* top_k on a GPU: each entry's rank is its own, so a thread an entry (row, j) counts the entries
+ * before it (E steps, not a thread a row's E²); then, renormalising, a thread a row divides its k
+ * weights by their sum. The same ops as top_k_row: the same bits. */
+static void top_k_gpu(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  Grid g = grid_rows_begin(k, dim(p, 0), dim(p, 1));
+  grid_columns_begin(k, &g);
+  top_k_entry(k, p, w, idx, g.i, g.j);
+  grid_end(k, &g);
+  if (!renormalize) return;
+  Loop t = parallel_begin(k, C(0), C(dim(w, 0)), 1);
+  renormalize_row(k, w, t.iv);
+  parallel_end(k, &t);
 }
 
 static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  if (k->gpu) {
+    top_k_gpu(k, p, w, idx, renormalize);
+    return;
+  }
   ROWS(t, dim(p, 0), dim(p, 1) * dim(p, 1));
   top_k_row(k, p, w, idx, renormalize, t);
   END_ROWS(t);
 }
 
 /* perft-fuse-softmax-top-k's kernel: a router's softmax and its top-k in one pass over the rows,
- * each row's probabilities chosen from while in cache; per row the same ops as the two kernels. */
+ * each row's probabilities chosen from while in cache; per row the same ops as the two kernels
+ * (on a GPU the softmax a thread a row, then top_k_gpu). */
 static void softmax_top_k(Kernel *k, MlirValue x, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+  if (k->gpu) {
+    softmax(k, x, p);
+    top_k_gpu(k, p, w, idx, renormalize);
+    return;
+  }
   ROWS(t, dim(x, 0), dim(x, 1) * dim(x, 1));
   softmax_row(k, x, p, t);
   top_k_row(k, p, w, idx, renormalize, t);
