@@ -1772,11 +1772,10 @@ static MlirValue where_grad_element(Kernel *k, const MlirValue *x, const void *b
 
 /* ---- transpose, and expert-choice routing: row r = e·C + c of the routed rows is token tok[e, c] ---- */
 static void transpose(Kernel *k, MlirValue x, MlirValue y) {
-  ROWS(i, dim(x, 0), dim(x, 1));
-  FOR(j, C(0), C(dim(x, 1)));
-  STORE(k, LOAD(k, x, i.iv, j.iv), y, j.iv, i.iv);
-  END(j);
-  END_ROWS(i);
+  Grid g = grid_rows_begin(k, dim(x, 0), dim(x, 1));
+  grid_columns_begin(k, &g);
+  STORE(k, LOAD(k, x, g.i, g.j), y, g.j, g.i);
+  grid_end(k, &g);
 }
 /* the token of routed row r */
 static MlirValue chosen_token(Kernel *k, MlirValue tok, MlirValue r) {
@@ -1924,9 +1923,18 @@ KERNEL(matmul_scale_add) {
                   y, 0);
   return 1;
 }
+/* scale · u + addend, as perft.scale and linalg.add round it (strict: no contraction) */
+static MlirValue scale_add_element(Kernel *k, const MlirValue *x, const void *scale) {
+  return ADD(MUL(x[0], F(*(const double *)scale)), x[1]);
+}
 KERNEL(grouped_matmul_scale_add) {
-  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){.memref = b[4], .scale = op_float_attribute(op, "scale", 1.0), .addend = b[3]},
-                 1, no_value);
+  double scale = op_float_attribute(op, "scale", 1.0);
+  /* with a GEMM library (a GPU's, where this kernel's threads would own columns over every
+   * expert's rows): the grouped GEMM into y, then y = addend + scale · y a thread an element, the
+   * numbers of the unfused GEMM, scale and add */
+  if (k->library && library_gemm_grouped(k, b[0], b[1], b[2], b[4], 1))
+    return STRICT(elementwise(k, 2, (MlirValue[]){b[4], b[3]}, b[4], scale_add_element, &scale));
+  grouped_matmul(k, rows_of(b[0]), b[1], b[2], (Output){.memref = b[4], .scale = scale, .addend = b[3]}, 1, no_value);
   return 1;
 }
 KERNEL(lora_chain) { lora_chain(k, b, op_float_attribute(op, "p", 0.0), op_float_attribute(op, "scale", 1.0)); return 1; }
@@ -2034,6 +2042,17 @@ KERNEL(transpose) { transpose(k, b[0], b[1]); return 1; }
 /* nest_indices(idx, offsets) {width} -> nested: nested[r, s] = e·width + idx[r, s], e the expert of row r */
 KERNEL(nest_indices) {
   int64_t width = op_int_attribute(op, "width", 1), E = dim(b[1], 0) - 1;
+  if (k->gpu) { /* a thread an entry (r, s): its row's expert, the experts whose rows end at or before r */
+    Grid g = grid_rows_begin(k, dim(b[0], 0), dim(b[0], 1));
+    grid_columns_begin(k, &g);
+    Loop e = loop_begin(k, C(0), C(E), C(0));
+    MlirValue before = compare_index(k, "sle", to_index(k, LOAD(k, b[1], IADD(e.iv, C(1)))), g.i);
+    MlirValue expert = loop_end(k, &e, select_value(k, before, IADD(e.acc, C(1)), e.acc));
+    MlirValue base = to_i32(k, arith(k, "arith.muli", expert, C(width)));
+    STORE(k, arith(k, "arith.addi", LOAD(k, b[0], g.i, g.j), base), b[2], g.i, g.j);
+    grid_end(k, &g);
+    return 1;
+  }
   FOR(e, C(0), C(E));
   MlirValue first = to_index(k, LOAD(k, b[1], e.iv)), last = to_index(k, LOAD(k, b[1], IADD(e.iv, C(1))));
   MlirValue base = to_i32(k, arith(k, "arith.muli", e.iv, C(width)));
@@ -2047,11 +2066,10 @@ KERNEL(nest_indices) {
 }
 /* gather(p, idx) -> y: y[t, s] = p[t, idx[t, s]] */
 KERNEL(gather) {
-  ROWS(t, dim(b[1], 0), dim(b[1], 1));
-  FOR(s, C(0), C(dim(b[1], 1)));
-  STORE(k, LOAD(k, b[0], t.iv, to_index(k, LOAD(k, b[1], t.iv, s.iv))), b[2], t.iv, s.iv);
-  END(s);
-  END_ROWS(t);
+  Grid g = grid_rows_begin(k, dim(b[1], 0), dim(b[1], 1));
+  grid_columns_begin(k, &g);
+  STORE(k, LOAD(k, b[0], g.i, to_index(k, LOAD(k, b[1], g.i, g.j))), b[2], g.i, g.j);
+  grid_end(k, &g);
   return 1;
 }
 KERNEL(ec_dispatch) { ec_dispatch(k, b[0], b[1], b[2], b[3]); return 1; }
