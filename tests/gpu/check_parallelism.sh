@@ -3,8 +3,9 @@
 # without a GPU: `perftc --report`'s launch table (compiler/report_launches.c: each gpu.launch's
 # threads and the loop iterations one of its threads runs, an upper bound from the IR's constants)
 # for the OLMoE-layer step (moe_perft_r at D=2048 E=64 k=8 F=1024, PERFT-R N=4 K̃=2 r=16, T=4096),
-# OLMoE-1B-7B with PERFT-R (16 layers, 4 × 1024 tokens, bf16 frozen weights) and Mixtral-8x7B with
-# PERFT-R (32 layers). A GPU wants many threads each doing little; every launch must have
+# OLMoE-1B-7B with PERFT-R (16 layers, 4 × 1024 tokens, bf16 frozen weights), Mixtral-8x7B with
+# PERFT-R (32 layers), and PERFT-S, -D, -E and E+R on OLMoE-sized token models. A GPU wants many
+# threads each doing little; every launch must have
 #   - trip counts the table can bound (no '?'),
 #   - at most 2,048 steps a thread,
 #   - at most 1,024 steps a thread when it has fewer than 4,096 threads, and at most 512 when fewer
@@ -46,4 +47,9 @@ check "OLMoE-1B-7B, 16 layers, bf16 frozen" olmoe_perft_r.perft --frozen-dtype=b
   -DB=4 -DSq=1024 -DV=50304 -DD=2048 -DH=16 -DG=16 -DL=16 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16
 check "Mixtral-8x7B, 32 layers, bf16 frozen" mixtral_perft_r.perft --frozen-dtype=bf16 \
   -DB=4 -DSq=1024 -DV=32000 -DD=4096 -DH=32 -DG=8 -DL=32 -DE=8 -DK=2 -DF=14336 -DN=8 -DKt=2 -Dr=8
+# PERFT's other strategies (the token models, two OLMoE-sized layers)
+olmoe_token=(-Dtokens=4096 -DV=50304 -DD=2048 -DE=64 -DK=8 -DF=1024 -DL=2 -DN=4 -DKt=2 -Dr=16)
+for strategy in S:perft_s D:perft_d E:perft_e E+R:perft_e_plus_r; do
+  check "PERFT-${strategy%%:*}, OLMoE-sized token model" "token_${strategy#*:}.perft" "${olmoe_token[@]}"
+done
 [ "$failed" -eq 0 ]
