@@ -12,6 +12,7 @@ CudaDriver cuda;
 static int started;
 static CUstream stream;
 static char description[192];
+static CUdevice device;
 
 enum { ATTRIBUTE_COMPUTE_MAJOR = 75, ATTRIBUTE_COMPUTE_MINOR = 76 };
 
@@ -50,6 +51,7 @@ void cuda_driver_start(void) {
   RESOLVE(cuMemAllocManaged, "cuMemAllocManaged");
   RESOLVE(cuMemAlloc, "cuMemAlloc_v2");
   RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  *(void **)&cuda.cuMemPrefetchAsync = dlsym(library, "cuMemPrefetchAsync"); /* optional */
   RESOLVE(cuMemFree, "cuMemFree_v2");
   RESOLVE(cuModuleLoadData, "cuModuleLoadData");
   RESOLVE(cuModuleGetFunction, "cuModuleGetFunction");
@@ -70,7 +72,6 @@ void cuda_driver_start(void) {
   CU_CHECK(cuda.cuDeviceGetCount(&count));
   if (ordinal < 0 || ordinal >= count)
     perft_fatal("no CUDA device %d (this machine has %d; set PERFT_CUDA_DEVICE)", ordinal, count);
-  CUdevice device;
   CU_CHECK(cuda.cuDeviceGet(&device, ordinal));
   int major = 0, minor = 0;
   CU_CHECK(cuda.cuDeviceGetAttribute(&major, ATTRIBUTE_COMPUTE_MAJOR, device));
@@ -89,6 +90,7 @@ void cuda_driver_start(void) {
 }
 
 CUstream cuda_stream(void) { return stream; }
+CUdevice cuda_device(void) { return device; }
 
 const char *cuda_device_description(void) {
   cuda_driver_start();

@@ -88,11 +88,13 @@ void mgpuStreamDestroy(CUstream stream) { (void)stream; }     /* the program's o
 void mgpuModuleUnload(CUmodule module) { (void)module; }      /* loaded once, kept to the end */
 
 void launch_train_step(void **buffers) {
+  cuda_memory_prefetch();
   perft_train_step(buffers);
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }
 
 void launch_forward(void **buffers) {
+  cuda_memory_prefetch();
   perft_forward(buffers);
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }

@@ -4,7 +4,8 @@
  * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED.
  * FAKE_CUDA_MAJOR=N: the device's compute capability (default 9); FAKE_CUDA_INIT_FAIL=1: cuInit
  * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations,
- * fake_cuda_copies() host-to-device copies. */
+ * fake_cuda_copies() host-to-device copies, fake_cuda_prefetches() prefetches (FAKE_CUDA_NO_PREFETCH=1:
+ * they fail with CUDA_ERROR_NOT_SUPPORTED). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,14 @@ CUresult cuMemcpyHtoDAsync_v2(unsigned long long destination, const void *source
   copies++;
   memcpy((void *)(size_t)destination, source, bytes);
   return SUCCESS;
+}
+static int prefetches;
+int fake_cuda_prefetches(void) { return prefetches; }
+CUresult cuMemPrefetchAsync(unsigned long long pointer, size_t bytes, int device, void *stream) {
+  (void)pointer, (void)bytes, (void)device, (void)stream;
+  prefetches++;
+  const char *refuse = getenv("FAKE_CUDA_NO_PREFETCH");
+  return refuse && *refuse == '1' ? ERROR_NOT_SUPPORTED : SUCCESS;
 }
 CUresult cuMemFree_v2(unsigned long long pointer) { free((void *)(size_t)pointer); return SUCCESS; }
 CUresult cuModuleLoadData(void **module, const void *image) { (void)module, (void)image; return ERROR_NOT_SUPPORTED; }
