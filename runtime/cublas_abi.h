@@ -38,6 +38,7 @@ typedef const char *(*CublasStatusText)(CUBLAS_ENUM(cublasStatus_t) status);
 /* the values, as the toolkit's headers give them (checked there) */
 enum {
   PERFT_CUBLAS_STATUS_SUCCESS = 0,
+  PERFT_CUBLAS_STATUS_INVALID_VALUE = 7,
   PERFT_CUBLAS_STATUS_NOT_SUPPORTED = 15,
   PERFT_CUBLAS_OP_N = 0,
   PERFT_CUBLAS_OP_T = 1,

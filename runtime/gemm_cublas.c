@@ -11,8 +11,9 @@
  * cublasGemmGroupedBatchedEx (cuBLAS 12.5 and later), each GEMM a group of its own: its sizes,
  * operations and scalars in host arrays, its three pointers copied to a device array on the stream
  * just before the call (allocated with the handle, GROUP_MOST GEMMs a call). Where cuBLAS has no
- * grouped GEMM, or answers CUBLAS_STATUS_NOT_SUPPORTED for a kind of inputs (then one line on
- * stderr, once), or PERFT_GEMM_GROUPED=0 asks so, each GEMM of a group is its own cublasGemmEx.
+ * grouped GEMM, or refuses it for a kind of inputs (CUBLAS_STATUS_NOT_SUPPORTED or _INVALID_VALUE:
+ * then one line on stderr, once), or PERFT_GEMM_GROUPED=0 asks so, each GEMM of a group is its
+ * own cublasGemmEx.
  * Every call is checked: the call, file and line, and cuBLAS's status name and text.
  * The few types and constants come from cublas_abi.h (no CUDA header needed to build; checked
  * against the toolkit's headers by tests/gpu/check_cublas_abi.c).
@@ -131,7 +132,10 @@ void gemm_backend_run(const ColumnGemm *g) {
 }
 
 /* One cublasGemmGroupedBatchedEx over count (≤ GROUP_MOST) GEMMs of one kind, none empty, each its
- * own group; 0 when cuBLAS answers CUBLAS_STATUS_NOT_SUPPORTED (nothing was computed). */
+ * own group: CUBLAS_STATUS_SUCCESS, or the status with which cuBLAS refused the call before computing
+ * anything (CUBLAS_STATUS_NOT_SUPPORTED: these types; CUBLAS_STATUS_INVALID_VALUE: arguments the
+ * grouped GEMM does not take, such as a compute type: the caller runs the GEMMs one by one, and
+ * cublasGemmEx names any argument that is wrong for it too). */
 static int run_grouped(const ColumnGemm *gemms, int count) {
   static int trans_a[GROUP_MOST], trans_b[GROUP_MOST], m[GROUP_MOST], n[GROUP_MOST], k[GROUP_MOST], lda[GROUP_MOST],
       ldb[GROUP_MOST], ldc[GROUP_MOST], group_size[GROUP_MOST];
@@ -158,12 +162,12 @@ static int run_grouped(const ColumnGemm *gemms, int count) {
   int status = cublas.grouped(handle, trans_a, trans_b, m, n, k, f64 ? (const void *)alpha64 : alpha32, on_device,
                               t.input_type, lda, on_device + count, t.input_type, ldb, f64 ? (const void *)beta64 : beta32,
                               (void *const *)(on_device + 2 * count), t.type, ldc, count, group_size, t.compute);
-  if (status == PERFT_CUBLAS_STATUS_NOT_SUPPORTED) return 0;
-  if (status != PERFT_CUBLAS_STATUS_SUCCESS)
+  if (status != PERFT_CUBLAS_STATUS_SUCCESS && status != PERFT_CUBLAS_STATUS_NOT_SUPPORTED &&
+      status != PERFT_CUBLAS_STATUS_INVALID_VALUE)
     perft_fatal("cublasGemmGroupedBatchedEx(%d GEMMs, %s, compute type %d) failed at %s:%d: %s (%d): %s", count,
                 types_text(&gemms[0]), t.compute, __FILE__, __LINE__, cublas.status_name(status), status,
                 cublas.status_string(status));
-  return 1;
+  return status;
 }
 
 void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
@@ -176,12 +180,12 @@ void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
     for (; i < count && n < GROUP_MOST; i++)
       if (gemms[i].m > 0 && gemms[i].n > 0) batch[n++] = gemms[i];
     if (n == 0) return;
-    if (n == 1) {
-      gemm_backend_run(&batch[0]);
-    } else if (!run_grouped(batch, n)) {
+    int status = n == 1 ? (gemm_backend_run(&batch[0]), PERFT_CUBLAS_STATUS_SUCCESS) : run_grouped(batch, n);
+    if (status != PERFT_CUBLAS_STATUS_SUCCESS) {
       grouped_refused[kind] = 1;
-      fprintf(stderr, "perft: note: cuBLAS's grouped GEMM does not take %s with compute type %d here; "
-                      "a cublasGemmEx a GEMM instead\n", types_text(&batch[0]), types_of(&batch[0]).compute);
+      fprintf(stderr, "perft: note: cuBLAS's grouped GEMM does not take %s with compute type %d here (%s); "
+                      "a cublasGemmEx a GEMM instead\n", types_text(&batch[0]), types_of(&batch[0]).compute,
+              cublas.status_name(status));
       for (int j = 0; j < n; j++) gemm_backend_run(&batch[j]);
     }
   }

@@ -19,7 +19,8 @@ _Static_assert(sizeof(cublasOperation_t) == sizeof(int) && sizeof(cudaDataType) 
                    sizeof(cublasStatus_t) == sizeof(int),
                "cuBLAS's enums are passed as ints");
 _Static_assert((int)PERFT_CUBLAS_STATUS_SUCCESS == (int)CUBLAS_STATUS_SUCCESS &&
-                   (int)PERFT_CUBLAS_STATUS_NOT_SUPPORTED == (int)CUBLAS_STATUS_NOT_SUPPORTED,
+                   (int)PERFT_CUBLAS_STATUS_NOT_SUPPORTED == (int)CUBLAS_STATUS_NOT_SUPPORTED &&
+                   (int)PERFT_CUBLAS_STATUS_INVALID_VALUE == (int)CUBLAS_STATUS_INVALID_VALUE,
                "cublasStatus_t");
 _Static_assert((int)PERFT_CUBLAS_OP_N == (int)CUBLAS_OP_N && (int)PERFT_CUBLAS_OP_T == (int)CUBLAS_OP_T, "cublasOperation_t");
 _Static_assert((int)PERFT_CUDA_R_32F == (int)CUDA_R_32F && (int)PERFT_CUDA_R_64F == (int)CUDA_R_64F &&

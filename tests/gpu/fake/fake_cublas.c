@@ -106,7 +106,8 @@ int cublasGemmEx(struct cublasContext *handle, int trans_a, int trans_b, int m, 
 /* cublasGemmGroupedBatchedEx: group g's group_size[g] problems (the arrays' next ones) each
  * C = α_g·op_g(A)·op_g(B) + β_g·C with group g's sizes and leading dimensions (host arrays); the
  * pointer arrays A, B, C one entry a problem. FAKE_CUBLAS_NO_GROUPED=1: CUBLAS_STATUS_NOT_SUPPORTED
- * (as a cuBLAS that does not take the types would). */
+ * (as a cuBLAS that does not take the types would); =7: CUBLAS_STATUS_INVALID_VALUE (one that does
+ * not take the compute type). */
 static int grouped_calls, grouped_problems;
 int fake_cublas_grouped_calls(void) { return grouped_calls; }
 int fake_cublas_grouped_problems(void) { return grouped_problems; }
@@ -119,6 +120,7 @@ int cublasGemmGroupedBatchedEx(struct cublasContext *handle, const int trans_a[]
   last_compute_type = compute_type;
   const char *refuse = getenv("FAKE_CUBLAS_NO_GROUPED");
   if (refuse && *refuse == '1') return NOT_SUPPORTED;
+  if (refuse && *refuse == '7') return INVALID_VALUE;
   if (handle != &context) return NOT_INITIALIZED;
   if (group_count < 0) return INVALID_VALUE;
   for (int g = 0; g < group_count; g++) {
