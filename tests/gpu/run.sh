@@ -34,7 +34,9 @@
 #    starts cuBLAS and moves the arena to the GPU: its time is in the note).
 #
 # A dry run without a GPU: PERFT_GPU_TARGET=cuda-host PERFT_GPU_TIMING=0 tests/gpu/run.sh runs part
-# 1 with the same kernels executed on the CPU (what CI's gpu.* tests also do).
+# 1 with the same kernels executed on the CPU (what CI's gpu.* tests also do). PERFT_GPU_NUMERICS=0
+# leaves part 1 out; PERFT_GPU_SIZES=small times tiny stand-ins of the table's programs (CI's
+# gpu.run_sh_timing runs the table's code so on cuda-host).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$ROOT" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
@@ -66,6 +68,7 @@ fi
 PERFTC=$BUILD/compiler/perftc REF=$BUILD/tests/reference/perft-ref
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
 
+if [ "${PERFT_GPU_NUMERICS:-1}" = 1 ]; then
 echo "== 1. numerics: GPU against CPU (5 steps: trainable tensors rtol 1e-3 atol 1e-5, losses 1e-4; bf16 GEMMs 5e-2 5e-3 1e-2)"
 # the tolerances of compare: trainable tensors' rtol and atol, the losses' relative tolerance
 tolerances=(1e-3 1e-5 1e-4)
@@ -130,6 +133,8 @@ else
   fail "moe_perft_r --dump on the GPU against the independent reference (see $dir)"
 fi
 
+fi # PERFT_GPU_NUMERICS
+
 if [ "${PERFT_GPU_TIMING:-1}" = 0 ]; then
   echo "== gpu: $passed passed, $failed failed ($(($(date +%s) - start)) s; no timing: PERFT_GPU_TIMING=0)"
   [ "$failed" -eq 0 ]
@@ -138,7 +143,9 @@ fi
 
 echo "== 2. this GPU's bf16 GEMM rate (cuBLAS) and copy bandwidth"
 peak_tflops=0
-if cc -std=c11 -O2 "$ROOT/bench/cublas_peak.c" -I"$CUDA/include" -L"$CUDA/lib64" -lcublas -lcudart \
+if [ "$TARGET" != cuda ]; then
+  echo "(no GPU: --target=$TARGET)"
+elif cc -std=c11 -O2 "$ROOT/bench/cublas_peak.c" -I"$CUDA/include" -L"$CUDA/lib64" -lcublas -lcudart \
      -Wl,-rpath,"$CUDA/lib64" -o "$OUT/cublas_peak" 2>"$OUT/cublas_peak.log" && "$OUT/cublas_peak" | tee "$OUT/peak.txt"; then
   peak_tflops=$(grep -o '[0-9.]* TFLOP/s' "$OUT/peak.txt" | cut -d' ' -f1)
 else
@@ -153,8 +160,8 @@ time_step() {
   local label=$1 steps=$2 program=$3 dir=$OUT/timing/$1
   shift 3
   mkdir -p "$dir"
-  if ! "$PERFTC" "$program" --target=cuda "$@" -o "$dir/prog" >"$dir/compile.log" 2>&1 ||
-     ! "$PERFTC" "$program" --target=cuda "$@" --report >"$dir/report.txt" 2>&1; then
+  if ! "$PERFTC" "$program" --target="$TARGET" "$@" -o "$dir/prog" >"$dir/compile.log" 2>&1 ||
+     ! "$PERFTC" "$program" --target="$TARGET" "$@" --report >"$dir/report.txt" 2>&1; then
     printf '%-34s %s\n' "$label" "perftc failed (see $dir)"; failed=$((failed + 1)); return
   fi
   local tokens flops
@@ -176,12 +183,16 @@ time_step() {
     share = peak > 0 ? 100 * tf / peak : 0
     printf "%-34s %10.2f %12.0f %12.2f %9.1f%% T=%d, first step %.0f ms\n", label, ms, tps, tf, share, tokens, first }'
 }
-olmoe_layer=(-DD=2048 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16)
-time_step "OLMoE layer, PERFT-R, T=4096" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=4096 "${olmoe_layer[@]}"
-# the same with a cublasGemmEx an expert instead of one grouped GEMM a call (runtime/gemm_cublas.c)
-PERFT_GEMM_GROUPED=0 time_step "OLMoE layer T=4096, a GEMM an expert" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=4096 "${olmoe_layer[@]}"
-time_step "OLMoE layer, PERFT-R, T=16384" 5 "$ROOT/examples/moe_perft_r.perft" -Dtokens=16384 "${olmoe_layer[@]}"
+olmoe_layer=(-DD=2048 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16) t1=4096 t2=16384
 olmoe_16=(-DB=4 -DSq=1024 -DV=50304 -DD=2048 -DH=16 -DG=16 -DL=16 -DE=64 -DK=8 -DF=1024 -DN=4 -DKt=2 -Dr=16)
+if [ "${PERFT_GPU_SIZES:-full}" = small ]; then # the table's own test, on cuda-host (gpu.run_sh_timing)
+  olmoe_layer=(-DD=64 -DE=8 -DK=2 -DF=32 -DN=4 -DKt=2 -Dr=4) t1=64 t2=128
+  olmoe_16=(-DB=2 -DSq=16 -DV=64 -DD=32 -DH=4 -DG=4 -DL=2 -DE=8 -DK=2 -DF=32 -DN=4 -DKt=2 -Dr=4)
+fi
+time_step "OLMoE layer, PERFT-R, T=4096" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=$t1 "${olmoe_layer[@]}"
+# the same with a cublasGemmEx an expert instead of one grouped GEMM a call (runtime/gemm_cublas.c)
+PERFT_GEMM_GROUPED=0 time_step "OLMoE layer T=4096, call an expert" 10 "$ROOT/examples/moe_perft_r.perft" -Dtokens=$t1 "${olmoe_layer[@]}"
+time_step "OLMoE layer, PERFT-R, T=16384" 5 "$ROOT/examples/moe_perft_r.perft" -Dtokens=$t2 "${olmoe_layer[@]}"
 time_step "OLMoE 16 layers, PERFT-R, 4x1024" 4 "$ROOT/examples/olmoe_perft_r.perft" "${olmoe_16[@]}"
 # bf16 frozen weights: half the memory; their GEMMs take bf16 copies of their inputs (perft-bf16-gemm-inputs)
 time_step "OLMoE 16 layers, bf16 frozen" 3 "$ROOT/examples/olmoe_perft_r.perft" --frozen-dtype=bf16 "${olmoe_16[@]}"
