@@ -2103,7 +2103,9 @@ KERNEL(reduce_max_grad) { reduce_max_grad(k, b[0], b[1], b[2], b[3], (int)op_int
 KERNEL(matmul) {
   const OpInfo *info = op_info_of(op);
   int transpose_a = info == &op_table[OP_MATMUL_TRANSPOSE_A], transpose_b = info == &op_table[OP_MATMUL_TRANSPOSE_B];
-  if (k->library && library_gemm_dense(k, b[0], b[1], b[2], transpose_a, transpose_b)) return 1;
+  int overwrite = !mlirAttributeIsNull(mlirOperationGetAttributeByName(op, str("perft.overwrite")));
+  if (k->library && library_gemm_dense(k, b[0], b[1], b[2], transpose_a, transpose_b, overwrite)) return 1;
+  IR_CHECK(!overwrite, "a GEMM marked perft.overwrite that the library does not take");
   return matmul_dense(k, b[0], b[1], b[2], transpose_a, transpose_b);
 }
 

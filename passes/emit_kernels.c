@@ -38,6 +38,7 @@
 #include "library_gemm.h"
 #include "op_table.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,31 @@ static void announce_offsets(Kernel *k, const OpInfo *info, const MlirValue *buf
 }
 
 /* Emits the kernels of one function; 0 on failure (diagnosed). */
+/* With a GEMM library (library=1), a linalg.fill of +0.0 into c just before a dense GEMM that adds
+ * into c, and that the library takes, is folded into it: the fill goes, the GEMM is marked
+ * perft.overwrite (c = a·b: cuBLAS's β = 0), and c is neither written twice nor read once.
+ *   linalg.fill ins(%zero) outs(%c);  linalg.matmul ins(%a, %b) outs(%c)
+ * ->
+ *   linalg.matmul {perft.overwrite} ins(%a, %b) outs(%c)
+ * Returns 1 when it folded `fill`. */
+static int fold_zero_fill(MlirOperation fill, MlirOperation next) {
+  if (mlirOperationIsNull(next) || mlirOperationGetNumOperands(fill) != 2) return 0;
+  const OpInfo *info = op_info_of(next);
+  if (info != &op_table[OP_MATMUL] && info != &op_table[OP_MATMUL_TRANSPOSE_A] && info != &op_table[OP_MATMUL_TRANSPOSE_B])
+    return 0;
+  MlirValue value = mlirOperationGetOperand(fill, 0), c = mlirOperationGetOperand(fill, 1);
+  if (mlirOperationGetNumOperands(next) != 3 || !mlirValueEqual(mlirOperationGetOperand(next, 2), c) ||
+      mlirValueIsABlockArgument(value) || !op_is(mlirOpResultGetOwner(value), "arith.constant") ||
+      !library_gemm_dense_takes(mlirOperationGetOperand(next, 0), mlirOperationGetOperand(next, 1), c))
+    return 0;
+  MlirAttribute zero = mlirOperationGetAttributeByName(mlirOpResultGetOwner(value), str("value"));
+  if (!mlirAttributeIsAFloat(zero) || mlirFloatAttrGetValueDouble(zero) != 0.0 || signbit(mlirFloatAttrGetValueDouble(zero)))
+    return 0;
+  mlirOperationSetAttributeByName(next, str("perft.overwrite"), mlirUnitAttrGet(mlirOperationGetContext(next)));
+  mlirOperationDestroy(fill);
+  return 1;
+}
+
 static int emit_function(MlirOperation func, const EmitKernelsOptions *options, Outliner *outliner) {
   MlirContext context = mlirOperationGetContext(func);
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
@@ -209,6 +235,7 @@ static int emit_function(MlirOperation func, const EmitKernelsOptions *options, 
   for (MlirOperation op = mlirBlockGetFirstOperation(body), next; !mlirOperationIsNull(op); op = next) {
     next = mlirOperationGetNextInBlock(op);
     const OpInfo *info = op_info_of(op);
+    if (!info && options->library && op_is(op, "linalg.fill") && fold_zero_fill(op, next)) continue;
     if (!info && options->outline && op_is(op, "linalg.fill")) {
       emit_outlined(outliner, &k, func, op, NULL, options); /* its loops, out of the big function */
       continue;

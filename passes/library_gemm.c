@@ -8,7 +8,7 @@
  *   func.call @perft_gemm(%flags, %c64, %c64, %c2048, %ax, %aw, %ay) : (i64, ...) -> ()
  *   func.func private @perft_gemm(i64, i64, i64, i64, i64, i64, i64)      (declared once per module)
  * flags are runtime/gemm.h's (GEMM_TRANSPOSE_B | GEMM_ACCUMULATE here: linalg.matmul adds into its
- * output; GEMM_BF16_INPUTS when both inputs are bf16, which perft-bf16-gemm-inputs arranges for a
+ * output, but for a GEMM marked perft.overwrite, whose zero fill perft-emit-kernels folded into it; GEMM_BF16_INPUTS when both inputs are bf16, which perft-bf16-gemm-inputs arranges for a
  * GEMM with a frozen bf16 weight). perft-gpu-launch leaves the call on the host, between the launches on the one stream
  * that cuBLAS shares, so the GEMM runs in program order with the generated kernels.
  */
@@ -113,8 +113,14 @@ void library_gemm_offsets_ready(Kernel *k, MlirValue offsets) {
   call(k, "perft_gemm_offsets_ready", E, 0, NULL, 1, &offsets);
 }
 
-int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b) {
-  int64_t flags = GEMM_ACCUMULATE | (transpose_a ? GEMM_TRANSPOSE_A : 0) | (transpose_b ? GEMM_TRANSPOSE_B : 0);
+int library_gemm_dense_takes(MlirValue a, MlirValue b, MlirValue c) {
+  int64_t flags = 0;
+  return float_operands((MlirValue[]){a, b, c}, &flags);
+}
+
+int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b,
+                       int overwrite) {
+  int64_t flags = (overwrite ? 0 : GEMM_ACCUMULATE) | (transpose_a ? GEMM_TRANSPOSE_A : 0) | (transpose_b ? GEMM_TRANSPOSE_B : 0);
   MlirValue memrefs[3] = {a, b, c};
   if (!float_operands(memrefs, &flags)) return 0;
   int64_t sizes[3] = {dim(c, 0), dim(c, 1), dim(a, transpose_a ? 0 : 1)}; /* M, N, K */

@@ -9,8 +9,12 @@
 #include "loop_builder.h"
 #include "../runtime/gemm.h" /* the calls' flags (GEMM_*, ATTENTION_*): one definition for both sides */
 
-/* linalg.matmul{,_transpose_a,_transpose_b} on buffers: c += op(a) · op(b) */
-int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b);
+/* linalg.matmul{,_transpose_a,_transpose_b} on buffers: c += op(a) · op(b), or with `overwrite`
+ * c = op(a) · op(b) (perft-emit-kernels folds a zero fill of c just before into the GEMM so) */
+int library_gemm_dense(Kernel *k, MlirValue a, MlirValue b, MlirValue c, int transpose_a, int transpose_b,
+                       int overwrite);
+/* Whether library_gemm_dense takes a GEMM of these operands (a, b inputs, c output). */
+int library_gemm_dense_takes(MlirValue a, MlirValue b, MlirValue c);
 /* perft.grouped_matmul on buffers (packed rows, plain output) */
 int library_gemm_grouped(Kernel *k, MlirValue rows, MlirValue bank, MlirValue offsets, MlirValue y, int transpose_w);
 /* perft.grouped_matmul_grad_weight on buffers (packed rows) */

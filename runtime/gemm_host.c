@@ -34,7 +34,7 @@ enum { DOT_CHUNK = 1024 }; /* as passes/matmul_kernels.c */
             for (int64_t l = l0; l < l1; l++) s = s + LOAD(A[l + i * g->lda]) * LOAD(B[l + j * g->ldb]); \
             total = l0 == 0 ? s : total + s;                                                             \
           }                                                                                              \
-          *c = g->accumulate ? *c + total : total;                                                       \
+          *c = g->accumulate ? *c + total : (T)0 + total; /* 0 + : as onto a zero fill (-0 → +0) */     \
         } else {                                                                                         \
           T s = g->accumulate ? *c : 0;                                                                  \
           for (int64_t l = 0; l < g->k; l++) {                                                           \
