@@ -42,6 +42,12 @@ BUNDLE_ARG=${1:-gpu-bundle.tar.xz}
 OUT=${PERFT_GPU_OUT:-/tmp/perft-gpu}
 CUDA=${CUDA_HOME:-/usr/local/cuda}
 export LD_LIBRARY_PATH=$CUDA/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} # cuBLAS, dlopen'd by the executables
+if ! ls "$CUDA"/lib64/libcublas.so.1[23] >/dev/null 2>&1; then # else the pip wheels', where Python has them
+  for module in cublas cuda_runtime; do
+    wheel=$(python3 -c "import os, nvidia.$module as m; print(os.path.join(list(m.__path__)[0], 'lib'))" 2>/dev/null)
+    [ -n "$wheel" ] && export LD_LIBRARY_PATH=$wheel:$LD_LIBRARY_PATH
+  done
+fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 if [ -f "$BUNDLE_ARG" ]; then
   mkdir -p "$OUT/bundle" && tar -C "$OUT/bundle" -xJf "$BUNDLE_ARG" || { echo "run.sh: cannot unpack $BUNDLE_ARG"; exit 2; }
