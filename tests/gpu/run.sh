@@ -76,9 +76,10 @@ echo "== 1. numerics: GPU against CPU (5 steps: trainable tensors rtol 1e-3 atol
 numerics_case() {
   local name=$1 math=$2 rtol=$3 atol=$4 loss=$5 dir=$OUT/numerics/$1 cpu=$B/numerics/$1
   mkdir -p "$dir"
-  if ! PERFT_GEMM_MATH=$math timeout 120 "$cpu/cuda" --init --steps 5 --seed 3 --save "$dir/cuda.safetensors" \
+  if ! PERFT_GEMM_MATH=$math timeout 60 "$cpu/cuda" --init --steps 5 --seed 3 --save "$dir/cuda.safetensors" \
        --metrics "$dir/cuda.jsonl" >"$dir/cuda.log" 2>&1; then
-    fail "$name: the $TARGET executable failed (see $dir/cuda.log)"; tail -3 "$dir/cuda.log"; return
+    fail "$name: the $TARGET executable failed or took over 60 s (see $dir/cuda.log)"; tail -5 "$dir/cuda.log"
+    return 2
   fi
   if ! "$REF" compare "$cpu/cpu.safetensors" "$dir/cuda.safetensors" --rtol "$rtol" --atol "$atol" >"$dir/compare.log" 2>&1; then
     fail "$name: trainable tensors differ (see $dir/compare.log)"; return
@@ -90,8 +91,14 @@ numerics_case() {
   fi
   pass "$name: 5 steps, trainable tensors and losses match (PERFT_GEMM_MATH=$math)"
 }
+first=1
 while read -r name math rtol atol loss; do
   numerics_case "$name" "$math" "$rtol" "$atol" "$loss"
+  if [ $? -eq 2 ] && [ $first = 1 ]; then # the first executable cannot run here: the rest would not either
+    echo "== gpu: stopped after the first executable failed: $(grep -m1 'error' "$OUT/numerics/$name/cuda.log")"
+    exit 1
+  fi
+  first=0
 done <"$B/numerics/cases"
 # the GPU's one step against the independent reference (at awkward sizes)
 if [ -d "$B/reference" ]; then
