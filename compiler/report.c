@@ -24,7 +24,6 @@ static double function_flops(MlirOperation func) {
   return total;
 }
 
-enum { NUMBER_TEXT = 64 }; /* the size of a buffer for with_commas / count_text */
 
 /* `digits` ("-1234567") into `buffer` with a comma every three digits ("-1,234,567"). */
 static const char *group_digits(const char *digits, char *buffer) {
@@ -48,8 +47,7 @@ static const char *with_commas(double v, char *buffer) {
   return group_digits(digits, buffer);
 }
 
-/* An exact count with commas, or "more than 9,223,372,036,854,775,807" after an overflow. */
-static const char *count_text(int64_t count, int overflow, char *buffer) {
+const char *count_text(int64_t count, int overflow, char *buffer) {
   char digits[32];
   if (overflow) {
     snprintf(buffer, NUMBER_TEXT, "more than 9,223,372,036,854,775,807");

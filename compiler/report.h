@@ -6,7 +6,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { REPORT_MAX_KINDS = 64 };
+enum { REPORT_MAX_KINDS = 64, NUMBER_TEXT = 64 /* the size of a buffer for count_text */ };
+
+/* An exact count with commas ("1,234,567") in `buffer`, or "more than 9,223,372,036,854,775,807"
+ * after an overflow. */
+const char *count_text(int64_t count, int overflow, char *buffer);
 
 /* The kernels of @train_step: each op kind with its count, in order of first appearance,
  * and the bytes of every tensor they write (counted with overflow checks: `bytes_overflow` is 1

@@ -186,17 +186,6 @@ static int64_t launch_threads(MlirOperation launch) {
   return threads;
 }
 
-static void group_digits(int64_t v, char *buffer, size_t size) {
-  char digits[32];
-  snprintf(digits, sizeof digits, "%lld", (long long)v);
-  size_t n = strlen(digits), j = 0;
-  for (size_t i = 0; i < n && j + 2 < size; i++) {
-    buffer[j++] = digits[i];
-    if (i + 1 < n && (n - i - 1) % 3 == 0) buffer[j++] = ',';
-  }
-  buffer[j] = 0;
-}
-
 /* Prints a row for each launch of each function of the (cloned, launched) module */
 static void print_launches(MlirOperation module_op, FILE *out) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module_op, 0));
@@ -216,9 +205,9 @@ static void print_launches(MlirOperation module_op, FILE *out) {
       int unknown = 0;
       int64_t threads = launch_threads(op), steps = op_steps(op, &unknown, 0);
       if (steps < 1) steps = 1;
-      char threads_text[32] = "?", steps_text[40];
-      if (threads >= 0) group_digits(threads, threads_text, sizeof threads_text);
-      group_digits(steps, steps_text, sizeof steps_text - 2);
+      char threads_text[NUMBER_TEXT] = "?", steps_text[NUMBER_TEXT + 2];
+      if (threads >= 0) count_text(threads, 0, threads_text);
+      count_text(steps, 0, steps_text);
       if (unknown) strcat(steps_text, " ?");
       fprintf(out, "  %-54.*s %6d %15s %14s\n", (int)name.length, name.data, ++index, threads_text, steps_text);
       launches++;
@@ -228,9 +217,8 @@ static void print_launches(MlirOperation module_op, FILE *out) {
       }
     }
   }
-  char most_text[32];
-  group_digits(most_steps, most_text, sizeof most_text);
-  fprintf(out, "  %d launches; the most steps a thread: %s (%s)\n", launches, most_text, most_in);
+  char most_text[NUMBER_TEXT];
+  fprintf(out, "  %d launches; the most steps a thread: %s (%s)\n", launches, count_text(most_steps, 0, most_text), most_in);
 }
 
 int report_launches(MlirModule module, const char *launch_pipeline, FILE *out) {
