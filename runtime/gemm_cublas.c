@@ -112,23 +112,36 @@ static GemmTypes types_of(const ColumnGemm *g) {
 }
 static const char *types_text(const ColumnGemm *g) { return g->f64 ? "f64" : g->bf16_inputs ? "bf16 inputs" : "f32"; }
 
+/* A GEMM's operations, sizes, leading dimensions and scalars as cuBLAS takes them */
+typedef struct {
+  int trans_a, trans_b, m, n, k, lda, ldb, ldc;
+  float alpha32, beta32;
+  double alpha64, beta64;
+} CallArgs;
+static CallArgs call_args(const ColumnGemm *g) {
+  return (CallArgs){
+      .trans_a = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N,
+      .trans_b = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N,
+      .m = int_size(g->m, "m"), .n = int_size(g->n, "n"), .k = int_size(g->k, "k"),
+      .lda = int_size(g->lda > 0 ? g->lda : 1, "lda"), .ldb = int_size(g->ldb > 0 ? g->ldb : 1, "ldb"),
+      .ldc = int_size(g->ldc, "ldc"),
+      .alpha32 = 1, .beta32 = g->accumulate ? 1 : 0,
+      .alpha64 = 1, .beta64 = g->accumulate ? 1 : 0,
+  };
+}
+
 void gemm_backend_run(const ColumnGemm *g) {
   start();
   if (g->m == 0 || g->n == 0) return;
-  int m = int_size(g->m, "m"), n = int_size(g->n, "n"), k = int_size(g->k, "k");
-  int lda = int_size(g->lda > 0 ? g->lda : 1, "lda"), ldb = int_size(g->ldb > 0 ? g->ldb : 1, "ldb");
-  int ldc = int_size(g->ldc, "ldc");
-  float alpha32 = 1, beta32 = g->accumulate ? 1 : 0;
-  double alpha64 = 1, beta64 = g->accumulate ? 1 : 0;
-  const void *alpha = g->f64 ? (const void *)&alpha64 : &alpha32, *beta = g->f64 ? (const void *)&beta64 : &beta32;
+  CallArgs c = call_args(g);
+  const void *alpha = g->f64 ? (const void *)&c.alpha64 : &c.alpha32, *beta = g->f64 ? (const void *)&c.beta64 : &c.beta32;
   GemmTypes t = types_of(g);
-  int trans_a = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N, trans_b = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-  int status = cublas.gemm_ex(handle, trans_a, trans_b, m, n, k, alpha, g->a, t.input_type, lda, g->b, t.input_type, ldb, beta,
-                              g->c, t.type, ldc, t.compute, PERFT_CUBLAS_GEMM_DEFAULT);
+  int status = cublas.gemm_ex(handle, c.trans_a, c.trans_b, c.m, c.n, c.k, alpha, g->a, t.input_type, c.lda, g->b,
+                              t.input_type, c.ldb, beta, g->c, t.type, c.ldc, t.compute, PERFT_CUBLAS_GEMM_DEFAULT);
   if (status != PERFT_CUBLAS_STATUS_SUCCESS)
     perft_fatal("cublasGemmEx(%c%c m=%d n=%d k=%d lda=%d ldb=%d ldc=%d, %s, compute type %d) failed at %s:%d: %s (%d): %s",
-                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, k, lda, ldb, ldc, types_text(g), t.compute,
-                __FILE__, __LINE__, cublas.status_name(status), status, cublas.status_string(status));
+                g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', c.m, c.n, c.k, c.lda, c.ldb, c.ldc, types_text(g),
+                t.compute, __FILE__, __LINE__, cublas.status_name(status), status, cublas.status_string(status));
 }
 
 /* One cublasGemmGroupedBatchedEx over count (≤ GROUP_MOST) GEMMs of one kind, none empty, each its
@@ -143,16 +156,11 @@ static int run_grouped(const ColumnGemm *gemms, int count) {
   static double alpha64[GROUP_MOST], beta64[GROUP_MOST];
   static const void *pointers[3 * GROUP_MOST];
   for (int i = 0; i < count; i++) {
-    const ColumnGemm *g = &gemms[i];
-    trans_a[i] = g->trans_a ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-    trans_b[i] = g->trans_b ? PERFT_CUBLAS_OP_T : PERFT_CUBLAS_OP_N;
-    m[i] = int_size(g->m, "m"), n[i] = int_size(g->n, "n"), k[i] = int_size(g->k, "k");
-    lda[i] = int_size(g->lda > 0 ? g->lda : 1, "lda"), ldb[i] = int_size(g->ldb > 0 ? g->ldb : 1, "ldb");
-    ldc[i] = int_size(g->ldc, "ldc");
-    group_size[i] = 1;
-    alpha32[i] = 1, beta32[i] = g->accumulate ? 1 : 0;
-    alpha64[i] = 1, beta64[i] = g->accumulate ? 1 : 0;
-    pointers[i] = g->a, pointers[count + i] = g->b, pointers[2 * count + i] = g->c;
+    CallArgs c = call_args(&gemms[i]);
+    trans_a[i] = c.trans_a, trans_b[i] = c.trans_b, m[i] = c.m, n[i] = c.n, k[i] = c.k;
+    lda[i] = c.lda, ldb[i] = c.ldb, ldc[i] = c.ldc, group_size[i] = 1;
+    alpha32[i] = c.alpha32, beta32[i] = c.beta32, alpha64[i] = c.alpha64, beta64[i] = c.beta64;
+    pointers[i] = gemms[i].a, pointers[count + i] = gemms[i].b, pointers[2 * count + i] = gemms[i].c;
   }
   /* from pageable memory: the driver stages the copy before returning, so `pointers` may change after */
   CU_CHECK(cuda.cuMemcpyHtoDAsync(group_pointers, pointers, 3 * (size_t)count * sizeof(void *), cuda_stream()));
