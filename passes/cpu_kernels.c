@@ -560,27 +560,61 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
   parallel_or_serial_end(k, &c0);
 }
 
+/* Per output o < outputs on a GPU: a block o whose `lanes` threads each add (or, with `max`, take
+ * the maximum of) every lanes-th term a < n, term(k, o, a, data), into partial[o · lanes + lane];
+ * a barrier; then the block's first thread combines the lanes' in order. lane_sum_begin leaves the
+ * builder in that first thread's code, with .o and .total; lane_sum_end closes it. (A thread an
+ * output would walk all n terms alone.) */
+typedef MlirValue (*LaneTerm)(Kernel *k, MlirValue o, MlirValue a, const void *data);
+typedef struct {
+  Loop block, first;
+  MlirValue o, total;
+} LaneSum;
+static LaneSum lane_sum_begin(Kernel *k, int64_t outputs, int64_t n, int64_t lanes, LaneTerm term, const void *data,
+                              int max, MlirValue partial) {
+  MlirValue init = F(max ? -INFINITY : 0.0);
+#define COMBINE(a, b) (max ? arith(k, "arith.maximumf", a, b) : ADD(a, b))
+  LaneSum sum;
+  sum.block = parallel_begin(k, C(0), C(outputs), 1);
+  sum.o = sum.block.iv;
+  MlirValue base = IMUL(sum.o, C(lanes)), part;
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop a = loop_begin_carrying(k, lane.iv, C(n), lanes, 1, &init);
+  loop_end_carrying(k, &a, (MlirValue[]){COMBINE(a.carried[0], term(k, sum.o, a.iv, data))}, &part);
+  STORE(k, part, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  sum.first = parallel_begin(k, C(0), C(1), 1);
+  Loop j = loop_begin(k, C(0), C(lanes), init);
+  sum.total = loop_end(k, &j, COMBINE(j.acc, LOAD(k, partial, IADD(base, j.iv))));
+#undef COMBINE
+  return sum;
+}
+static void lane_sum_end(Kernel *k, LaneSum *sum) {
+  parallel_end(k, &sum->first);
+  parallel_end(k, &sum->block);
+}
+
 /* combine_grad_weights on a GPU: a block (a warp) a row, its lanes each taking every lanes-th column
- * of the dot product (coalesced) into partial[row · lanes + lane]; a barrier; its first thread adds
- * them in order */
+ * of the dot product (coalesced): lane_sum_begin */
+typedef struct {
+  MlirValue dy, rows, perm;
+  int64_t slots;
+} RowDot;
+static MlirValue row_dot_term(Kernel *k, MlirValue row, MlirValue d, const void *data) {
+  const RowDot *r = data;
+  MlirValue t;
+  matmul_row_origin(k, r->perm, row, r->slots, &t, NULL);
+  return MUL(LOAD(k, r->dy, t, d), LOAD(k, r->rows, row, d));
+}
 static void combine_grad_weights_gpu(Kernel *k, MlirValue dy, MlirValue rows, MlirValue perm, MlirValue dw,
                                      MlirValue partial) {
-  int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1), lanes = combine_weight_lanes(D);
-  Loop row = parallel_begin(k, C(0), C(R), 1);
-  MlirValue t, s, base = IMUL(row.iv, C(lanes));
-  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
-  matmul_row_origin(k, perm, row.iv, slots, &t, NULL);
-  Loop d = loop_begin_carrying(k, lane.iv, C(D), lanes, 1, (MlirValue[]){F(0.0)});
-  MlirValue dot;
-  loop_end_carrying(k, &d, (MlirValue[]){ADD(d.carried[0], MUL(LOAD(k, dy, t, d.iv), LOAD(k, rows, row.iv, d.iv)))}, &dot);
-  STORE(k, dot, partial, IADD(base, lane.iv));
-  parallel_end(k, &lane);
-  Loop first = parallel_begin(k, C(0), C(1), 1);
-  matmul_row_origin(k, perm, row.iv, slots, &t, &s);
-  Loop j = loop_begin(k, C(0), C(lanes), F(0.0));
-  STORE(k, loop_end(k, &j, ADD(j.acc, LOAD(k, partial, IADD(base, j.iv)))), dw, t, s);
-  parallel_end(k, &first);
-  parallel_end(k, &row);
+  int64_t R = dim(rows, 0), D = dim(rows, 1), slots = dim(dw, 1);
+  RowDot dot = {dy, rows, perm, slots};
+  LaneSum sum = lane_sum_begin(k, R, D, combine_weight_lanes(D), row_dot_term, &dot, 0, partial);
+  MlirValue t, s;
+  matmul_row_origin(k, perm, sum.o, slots, &t, &s);
+  STORE(k, sum.total, dw, t, s);
+  lane_sum_end(k, &sum);
 }
 
 /* dw[t,s] = dy[t] · rows[row(t,s)]; partial: the GPU form's scratch */
@@ -1568,30 +1602,23 @@ static void store_flat(Kernel *k, MlirValue v, MlirValue memref, MlirValue i) {
   else STORE(k, v, flatten(k, memref), i);
 }
 
-/* reduce on a GPU, when the axis is long enough to share (reduce_lanes): a block an element of y,
- * its lanes each combining every lanes-th element along the axis into partial[o · lanes + lane]
- * (a thread an element of y would walk the axis alone: the mean over 4096 tokens of 64 experts'
- * probabilities would be 64 threads); a barrier; then its first thread combines the lanes' in order. */
+/* reduce on a GPU, when the axis is long enough to share (reduce_lanes): a block an element of y
+ * whose lanes share the axis (lane_sum_begin; a thread an element of y would walk the axis alone:
+ * the mean over 4096 tokens of 64 experts' probabilities would be 64 threads). */
+typedef struct {
+  MlirValue flat_x;
+  int64_t n, inner;
+} AxisTerms;
+static MlirValue axis_term(Kernel *k, MlirValue o, MlirValue a, const void *data) {
+  const AxisTerms *x = data;
+  return LOAD(k, x->flat_x, flat_x_index(k, o, a, x->n, x->inner));
+}
 static void reduce_gpu(Kernel *k, MlirValue x, MlirValue y, int axis, OpId id, MlirValue partial) {
-  int64_t n = dim(x, axis), lanes = reduce_lanes(n), inner = inner_elements(x, axis), outputs = numel(x) / n;
-  MlirValue flat_x = flatten(k, x), init = F(id == OP_REDUCE_MAX ? -INFINITY : 0.0);
-#define COMBINE(a, b) (id == OP_REDUCE_MAX ? arith(k, "arith.maximumf", a, b) : ADD(a, b))
-  Loop o = parallel_begin(k, C(0), C(outputs), 1);
-  MlirValue base = IMUL(o.iv, C(lanes));
-  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
-  Loop a = loop_begin_carrying(k, lane.iv, C(n), lanes, 1, &init);
-  MlirValue part, v = LOAD(k, flat_x, flat_x_index(k, o.iv, a.iv, n, inner));
-  loop_end_carrying(k, &a, (MlirValue[]){COMBINE(a.carried[0], v)}, &part);
-  STORE(k, part, partial, IADD(base, lane.iv));
-  parallel_end(k, &lane);
-  Loop first = parallel_begin(k, C(0), C(1), 1);
-  Loop j = loop_begin(k, C(0), C(lanes), init);
-  MlirValue total = loop_end(k, &j, COMBINE(j.acc, LOAD(k, partial, IADD(base, j.iv))));
-  if (id == OP_REDUCE_MEAN) total = DIV(total, F((double)n));
-  store_flat(k, total, y, o.iv);
-  parallel_end(k, &first);
-  parallel_end(k, &o);
-#undef COMBINE
+  int64_t n = dim(x, axis);
+  AxisTerms terms = {flatten(k, x), n, inner_elements(x, axis)};
+  LaneSum sum = lane_sum_begin(k, numel(x) / n, n, reduce_lanes(n), axis_term, &terms, id == OP_REDUCE_MAX, partial);
+  store_flat(k, id == OP_REDUCE_MEAN ? DIV(sum.total, F((double)n)) : sum.total, y, sum.o);
+  lane_sum_end(k, &sum);
 }
 
 /* id: OP_REDUCE_SUM, _MEAN or _MAX; partial: the GPU form's scratch */
@@ -1703,34 +1730,31 @@ static MlirValue broadcast_source(Kernel *k, MlirValue j, MlirValue s, MlirValue
 
 /* sum_to on a GPU: dx[j] = Σ over the `count` elements of dy broadcast from j. A scalar dx: sum_gpu's
  * chunks and lanes; else a thread an element of dx adding its elements in order (count below
- * REDUCE_MIN_LANES), or a block one whose lanes each take every lanes-th of them into
- * partial[j · lanes + lane], then its first thread adding those in order. */
+ * REDUCE_MIN_LANES), or a block one whose lanes share them (lane_sum_begin). */
+typedef struct {
+  MlirValue flat_dy, dy, dx;
+} BroadcastTerms;
+static MlirValue broadcast_term(Kernel *k, MlirValue j, MlirValue s, const void *data) {
+  const BroadcastTerms *b = data;
+  return LOAD(k, b->flat_dy, broadcast_source(k, j, s, b->dy, b->dx));
+}
 static void sum_to_gpu(Kernel *k, MlirValue dy, MlirValue dx, MlirValue partial) {
-  MlirValue flat_dy = flat(k, dy);
+  BroadcastTerms terms = {flat(k, dy), dy, dx};
   if (rank(dx) == 0) {
-    sum_gpu(k, identity_element, 1, &flat_dy, numel(dy), 0, dx, partial);
+    sum_gpu(k, identity_element, 1, &terms.flat_dy, numel(dy), 0, dx, partial);
     return;
   }
   MlirValue flat_dx = flat(k, dx);
   int64_t outputs = numel(dx), count = numel(dy) / outputs, lanes = reduce_lanes(count);
-  Loop j = parallel_begin(k, C(0), C(outputs), 1);
-  if (lanes == 1) {
-    Loop s = loop_begin(k, C(0), C(count), F(0.0));
-    STORE(k, loop_end(k, &s, ADD(s.acc, LOAD(k, flat_dy, broadcast_source(k, j.iv, s.iv, dy, dx)))), flat_dx, j.iv);
-    parallel_end(k, &j);
+  if (lanes > 1) {
+    LaneSum sum = lane_sum_begin(k, outputs, count, lanes, broadcast_term, &terms, 0, partial);
+    STORE(k, sum.total, flat_dx, sum.o);
+    lane_sum_end(k, &sum);
     return;
   }
-  MlirValue base = IMUL(j.iv, C(lanes)), part;
-  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
-  Loop s = loop_begin_carrying(k, lane.iv, C(count), lanes, 1, (MlirValue[]){F(0.0)});
-  MlirValue v = LOAD(k, flat_dy, broadcast_source(k, j.iv, s.iv, dy, dx));
-  loop_end_carrying(k, &s, (MlirValue[]){ADD(s.carried[0], v)}, &part);
-  STORE(k, part, partial, IADD(base, lane.iv));
-  parallel_end(k, &lane);
-  Loop first = parallel_begin(k, C(0), C(1), 1);
-  Loop l = loop_begin(k, C(0), C(lanes), F(0.0));
-  STORE(k, loop_end(k, &l, ADD(l.acc, LOAD(k, partial, IADD(base, l.iv)))), flat_dx, j.iv);
-  parallel_end(k, &first);
+  Loop j = parallel_begin(k, C(0), C(outputs), 1);
+  Loop s = loop_begin(k, C(0), C(count), F(0.0));
+  STORE(k, loop_end(k, &s, ADD(s.acc, broadcast_term(k, j.iv, s.iv, &terms))), flat_dx, j.iv);
   parallel_end(k, &j);
 }
 
