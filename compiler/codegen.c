@@ -185,7 +185,7 @@ int codegen_link(const Target *target, const char *object_path, const char *runt
   int n = 0;
   argv[n++] = compiler;
   argv[n++] = object_path;
-  argv[n++] = target->runtime_library ? target->runtime_library : runtime_library;
+  argv[n++] = runtime_library;
   for (const char *const *l = target->link_libraries; *l && n < 27; l++) argv[n++] = *l;
 #ifdef PERFT_RUNTIME_LINK_FLAG /* a sanitizer build: the runtime library needs its runtime */
   argv[n++] = PERFT_RUNTIME_LINK_FLAG;

@@ -19,7 +19,7 @@ int codegen_emit(MlirModule module, const Target *target, EmitKind kind, const c
  * 32 with AVX, 16 otherwise. */
 int codegen_host_vector_bytes(void);
 
-/* Links an object with the target's runtime library (or `runtime_library`) and libraries. */
+/* Links an object with a runtime library (the target's) and the target's libraries. */
 int codegen_link(const Target *target, const char *object_path, const char *runtime_library, const char *output_path);
 
 #endif

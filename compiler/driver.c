@@ -34,8 +34,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef PERFT_RUNTIME_LIBRARY
+#ifndef PERFT_RUNTIME_LIBRARY /* the three runtime libraries (compiler/target.h: TargetRuntime) */
 #define PERFT_RUNTIME_LIBRARY "libperftrt.a"
+#define PERFT_SPLIT_RUNTIME_LIBRARY "libperftrt_split.a"
+#define PERFT_CUDA_RUNTIME_LIBRARY "libperftrt_cuda.a"
 #endif
 
 typedef enum {
@@ -309,9 +311,9 @@ static int compile_module(MlirModule module, const Options *o) {
     return 0;
   }
   close(fd);
-  const char *runtime = o->target->gpu_runtime
-                            ? (getenv("PERFT_CUDA_RUNTIME") ? getenv("PERFT_CUDA_RUNTIME") : PERFT_CUDA_RUNTIME_LIBRARY)
-                            : (getenv("PERFT_RUNTIME") ? getenv("PERFT_RUNTIME") : PERFT_RUNTIME_LIBRARY);
+  const char *runtime = o->target->runtime == RUNTIME_CUDA    ? PERFT_CUDA_RUNTIME_LIBRARY
+                        : o->target->runtime == RUNTIME_SPLIT ? PERFT_SPLIT_RUNTIME_LIBRARY
+                                                              : PERFT_RUNTIME_LIBRARY;
   int ok = codegen_emit(module, o->target, EMIT_OBJECT, object) && codegen_link(o->target, object, runtime, output);
   unlink(object);
   return ok;

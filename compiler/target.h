@@ -19,6 +19,11 @@
 
 #include "op_table.h"
 
+/* The runtime library an executable links (runtime/CMakeLists.txt), by its memory and launch calls
+ * (runtime/launch.h): libperftrt.a (host memory, direct calls), libperftrt_split.a (the same with
+ * the arena's device and host sides apart, for cuda-host), libperftrt_cuda.a (the GPU). */
+typedef enum { RUNTIME_CPU, RUNTIME_SPLIT, RUNTIME_CUDA } TargetRuntime;
+
 typedef struct {
   const char *name;
   TargetKind kind;
@@ -33,10 +38,8 @@ typedef struct {
   /* The machine: NULL triple = the host's; host_cpu = tune for the host CPU and its features. */
   const char *triple;
   int host_cpu;
-  /* The runtime library (NULL: the one this perftc was built with; gpu_runtime: the GPU one,
-   * runtime/launch_cuda.c) and what follows it on the link line; NULL-terminated. */
-  const char *runtime_library;
-  int gpu_runtime;
+  /* The runtime library, and what follows it on the link line (NULL-terminated). */
+  TargetRuntime runtime;
   const char *const *link_libraries;
   /* Kernel options: GEMM blocks on threads, from this many multiply-adds on; the width of the
    * vectors of GEMM microkernels (bytes; 0: the host CPU's widest; -1: none). */

@@ -20,7 +20,7 @@ const Target cpu_target = {
     .lowering_pipeline = CPU_LOOPS_TO_LLVM,
     .triple = NULL,
     .host_cpu = 1,
-    .runtime_library = NULL,
+    .runtime = RUNTIME_CPU,
     .link_libraries = cpu_link_libraries,
     .parallel_min_work = 1 << 22,
     /* 0: the host's widest (codegen_host_vector_bytes: 64 bytes with AVX-512, 32 with AVX2). A

@@ -1,4 +1,5 @@
-/* arena.c: one 64-byte aligned allocation holding every tensor; see arena.h for the layout. */
+/* arena.c: one 64-byte aligned allocation holding every tensor, its two sides and the copies
+ * between them; see arena.h for the layout. */
 #include "arena.h"
 #include "launch.h"
 
@@ -28,6 +29,15 @@ static void *carve(Carver *carver, size_t bytes) {
 
 static float *carve_floats(Carver *carver, int64_t count) {
   return carve(carver, (size_t)count * sizeof(float));
+}
+
+/* Where a range of blocks starts, and (range_end) its length once they are carved. */
+static ArenaRange range_begin(const Carver *carver) {
+  return (ArenaRange){(carver->offset + ARENA_ALIGNMENT - 1) & ~(size_t)(ARENA_ALIGNMENT - 1), 0};
+}
+static ArenaRange range_end(ArenaRange range, const Carver *carver) {
+  range.bytes = carver->offset > range.offset ? carver->offset - range.offset : 0;
+  return range;
 }
 
 /* Runs once to measure (carver->base NULL) and once to assign. */
@@ -63,15 +73,20 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
     float *block = carve_floats(carver, t->element_type == ELEMENT_BF16 ? (t->num_elements + 1) / 2 : t->num_elements);
     if (assign) arena->params[p] = block;
   }
+  arena->inputs_range = range_begin(carver);
   for (int i = 0; i < I; i++) {
     void *block = carve_floats(carver, manifest->inputs[i].num_elements); /* 4-byte elements */
     if (assign) arena->inputs[i] = block;
   }
+  arena->inputs_range = range_end(arena->inputs_range, carver);
+  arena->results_range = range_begin(carver);
   arena->loss = carve_floats(carver, 1);
   for (int o = 0; o < O; o++) {
     float *block = carve_floats(carver, manifest->outputs[o].num_elements);
     if (assign) arena->outputs[o] = block;
   }
+  arena->results_range = range_end(arena->results_range, carver);
+  arena->grads_range = range_begin(carver);
   for (int g = 0; g < G; g++) {
     float *block = carve_floats(carver, manifest->grads[g].num_elements);
     if (assign) {
@@ -79,7 +94,8 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
       arena->grad_elements[g] = manifest->grads[g].num_elements;
     }
   }
-  arena->workspace = carve(carver, (size_t)manifest->workspace_bytes);
+  arena->grads_range = range_end(arena->grads_range, carver);
+  arena->moments_range = range_begin(carver);
   for (int g = 0; training && g < G; g++) {
     float *m = carve_floats(carver, manifest->grads[g].num_elements);
     float *v = carve_floats(carver, manifest->grads[g].num_elements);
@@ -88,69 +104,156 @@ static void lay_out(Arena *arena, const Manifest *manifest, ArenaPurpose purpose
       arena->adam_v[g] = v;
     }
   }
+  arena->moments_range = range_end(arena->moments_range, carver);
   if (with_teacher) {
     for (int p = 0; p < P; p++) {
       float *block = carve_floats(carver, manifest->params[p].tensor.num_elements);
       if (assign) arena->teacher_params[p] = block;
     }
+    arena->teacher_results_range = range_begin(carver);
     arena->teacher_loss = carve_floats(carver, 1);
     for (int o = 0; o < O; o++) {
       float *block = carve_floats(carver, manifest->outputs[o].num_elements);
       if (assign) arena->teacher_outputs[o] = block;
     }
+    arena->teacher_results_range = range_end(arena->teacher_results_range, carver);
   }
   carve(carver, 0);
 }
 
-/* Fills a buffers array in ABI order (docs/ABI.md). */
-static void fill_buffers(void **buffers, const Manifest *manifest, float **params, void **inputs,
-                         float *loss, float **outputs, float **grads, void *workspace) {
+/* The workspace: after everything the host side mirrors (device side only). */
+static void *lay_out_workspace(const Manifest *manifest, Carver *carver) {
+  return carve(carver, (size_t)manifest->workspace_bytes);
+}
+
+/* The device-side address of a host-side one (the workspace, device side only, is given as such). */
+static void *device_of(const Arena *arena, const void *host) {
+  if (host == arena->workspace) return (void *)host;
+  assertCheck((const char *)host >= arena->memory.host && (const char *)host <= arena->memory.host + arena->memory.host_bytes);
+  return arena->memory.device + ((const char *)host - arena->memory.host);
+}
+
+/* Fills a buffers array in ABI order (docs/ABI.md), with the device side's addresses. */
+static void fill_buffers(const Arena *arena, void **buffers, float **params, void **inputs, float *loss,
+                         float **outputs, float **grads) {
+  const Manifest *manifest = arena->manifest;
   int k = 0;
-  for (int p = 0; p < manifest->num_params; p++) buffers[k++] = params[p];
-  for (int i = 0; i < manifest->num_inputs; i++) buffers[k++] = inputs[i];
-  buffers[k++] = loss;
-  for (int o = 0; o < manifest->num_outputs; o++) buffers[k++] = outputs[o];
-  for (int g = 0; g < manifest->num_grads; g++) buffers[k++] = grads[g];
-  buffers[k++] = workspace;
+  for (int p = 0; p < manifest->num_params; p++) buffers[k++] = device_of(arena, params[p]);
+  for (int i = 0; i < manifest->num_inputs; i++) buffers[k++] = device_of(arena, inputs[i]);
+  buffers[k++] = device_of(arena, loss);
+  for (int o = 0; o < manifest->num_outputs; o++) buffers[k++] = device_of(arena, outputs[o]);
+  for (int g = 0; g < manifest->num_grads; g++) buffers[k++] = device_of(arena, grads[g]);
+  buffers[k++] = arena->workspace;
 }
 
 void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) {
   memset(arena, 0, sizeof *arena);
   Carver measure = {NULL, 0};
   lay_out(arena, manifest, purpose, &measure);
+  size_t host_bytes = measure.offset;
+  lay_out_workspace(manifest, &measure);
   size_t bytes = (measure.offset + ARENA_ALIGNMENT - 1) & ~(size_t)(ARENA_ALIGNMENT - 1);
-  void *base = launch_memory_allocate(bytes, ARENA_ALIGNMENT);
-  if (!base)
-    perft_fatal("cannot allocate the %zu-byte arena (hint: a smaller program, or more RAM)", bytes);
+  LaunchMemory memory;
+  if (!launch_memory_allocate(&memory, bytes, host_bytes, ARENA_ALIGNMENT))
+    perft_fatal("cannot allocate the %zu-byte arena (hint: a smaller program, or more memory)", bytes);
   memset(arena, 0, sizeof *arena);
-  Carver assign = {base, 0};
+  Carver assign = {memory.host, 0};
   lay_out(arena, manifest, purpose, &assign);
-  arena->base = base;
+  arena->memory = memory;
   arena->bytes = bytes;
-  fill_buffers(arena->buffers, manifest, arena->params, arena->inputs, arena->loss,
-               arena->outputs, arena->grads, arena->workspace);
+  arena->manifest = manifest;
+  Carver device = {memory.device, host_bytes};
+  arena->workspace = lay_out_workspace(manifest, &device);
+  fill_buffers(arena, arena->buffers, arena->params, arena->inputs, arena->loss, arena->outputs, arena->grads);
   /* The teacher reads the student's inputs and writes its own loss and outputs; perft_forward
    * leaves gradients untouched, so the student's gradient buffers are passed. */
   if (arena->teacher_buffers)
-    fill_buffers(arena->teacher_buffers, manifest, arena->teacher_params, arena->inputs,
-                 arena->teacher_loss, arena->teacher_outputs, arena->grads, arena->workspace);
+    fill_buffers(arena, arena->teacher_buffers, arena->teacher_params, arena->inputs, arena->teacher_loss,
+                 arena->teacher_outputs, arena->grads);
   if (arena->optimizer_buffers) {
     int G = manifest->num_grads;
     for (int g = 0; g < G; g++) {
       void **four = &arena->optimizer_buffers[4 * g];
-      four[0] = arena->params[manifest->grad_param_index[g]];
-      four[1] = arena->grads[g];
-      four[2] = arena->adam_m[g];
-      four[3] = arena->adam_v[g];
-      arena->norm_buffers[g] = arena->grads[g];
-      arena->norm_buffers[G + g] = arena->norm_partials + (size_t)g * (size_t)manifest->optimizer_lanes;
+      four[0] = device_of(arena, arena->params[manifest->grad_param_index[g]]);
+      four[1] = device_of(arena, arena->grads[g]);
+      four[2] = device_of(arena, arena->adam_m[g]);
+      four[3] = device_of(arena, arena->adam_v[g]);
+      arena->norm_buffers[g] = device_of(arena, arena->grads[g]);
+      arena->norm_buffers[G + g] =
+          device_of(arena, arena->norm_partials + (size_t)g * (size_t)manifest->optimizer_lanes);
     }
-    arena->norm_buffers[2 * G] = arena->norm_scratch;
-    arena->optimizer_buffers[4 * G] = arena->adamw_constants;
+    arena->norm_buffers[2 * G] = device_of(arena, arena->norm_scratch);
+    arena->optimizer_buffers[4 * G] = device_of(arena, arena->adamw_constants);
   }
 }
 
 void arena_destroy(Arena *arena) {
-  launch_memory_free(arena->base);
+  launch_memory_free(&arena->memory);
   memset(arena, 0, sizeof *arena);
+}
+
+static size_t offset_of(const Arena *arena, const void *host, size_t bytes) {
+  size_t offset = (size_t)((const char *)host - arena->memory.host);
+  assertCheck((const char *)host >= arena->memory.host && offset + bytes <= arena->memory.host_bytes);
+  return offset;
+}
+
+void arena_to_device(const Arena *arena, const void *host, size_t bytes) {
+  launch_memory_to_device(&arena->memory, offset_of(arena, host, bytes), bytes);
+}
+
+void arena_to_host(const Arena *arena, void *host, size_t bytes) {
+  launch_memory_to_host(&arena->memory, offset_of(arena, host, bytes), bytes);
+}
+
+void arena_all_to_device(const Arena *arena) { launch_memory_to_device(&arena->memory, 0, arena->memory.host_bytes); }
+
+void arena_all_to_host(const Arena *arena) { launch_memory_to_host(&arena->memory, 0, arena->memory.host_bytes); }
+
+/* each trainable parameter (grad order), and the moments when training */
+static void copy_trained(const Arena *arena, void (*copy)(const LaunchMemory *, size_t, size_t)) {
+  const Manifest *manifest = arena->manifest;
+  for (int g = 0; g < manifest->num_grads; g++) {
+    const float *param = arena->params[manifest->grad_param_index[g]];
+    size_t bytes = (size_t)manifest->grads[g].num_elements * sizeof(float);
+    copy(&arena->memory, offset_of(arena, param, bytes), bytes);
+  }
+  if (arena->adam_m) copy(&arena->memory, arena->moments_range.offset, arena->moments_range.bytes);
+}
+
+void arena_trained_to_host(const Arena *arena) { copy_trained(arena, launch_memory_to_host); }
+
+void arena_trained_to_device(const Arena *arena) { copy_trained(arena, launch_memory_to_device); }
+
+void arena_results_to_host(const Arena *arena) {
+  launch_memory_to_host(&arena->memory, arena->results_range.offset, arena->results_range.bytes);
+}
+
+void arena_grads_to_host(const Arena *arena) {
+  launch_memory_to_host(&arena->memory, arena->grads_range.offset, arena->grads_range.bytes);
+}
+
+static void inputs_to_device(const Arena *arena) {
+  launch_memory_to_device(&arena->memory, arena->inputs_range.offset, arena->inputs_range.bytes);
+}
+
+/* the loss alone: a step's outputs can be large (a language model's logits) and are copied only when read */
+static void loss_to_host(const Arena *arena, const float *loss) { arena_to_host(arena, (void *)loss, sizeof *loss); }
+
+void arena_train_step(const Arena *arena) {
+  inputs_to_device(arena);
+  launch_train_step(arena->buffers);
+  loss_to_host(arena, arena->loss);
+}
+
+void arena_forward(const Arena *arena) {
+  inputs_to_device(arena);
+  launch_forward(arena->buffers);
+  loss_to_host(arena, arena->loss);
+}
+
+void arena_teacher_forward(const Arena *arena) {
+  inputs_to_device(arena);
+  launch_forward(arena->teacher_buffers);
+  launch_memory_to_host(&arena->memory, arena->teacher_results_range.offset, arena->teacher_results_range.bytes);
 }

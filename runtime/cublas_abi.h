@@ -19,6 +19,7 @@ struct CUstream_st;        /* cudaStream_t, CUstream */
 
 typedef CUBLAS_ENUM(cublasStatus_t) (*CublasCreate)(struct cublasContext **handle);
 typedef CUBLAS_ENUM(cublasStatus_t) (*CublasSetStream)(struct cublasContext *handle, struct CUstream_st *stream);
+typedef CUBLAS_ENUM(cublasStatus_t) (*CublasSetWorkspace)(struct cublasContext *handle, void *workspace, size_t bytes);
 typedef CUBLAS_ENUM(cublasStatus_t) (*CublasGemmEx)(
     struct cublasContext *handle, CUBLAS_ENUM(cublasOperation_t) trans_a, CUBLAS_ENUM(cublasOperation_t) trans_b, int m,
     int n, int k, const void *alpha, const void *a, CUBLAS_ENUM(cudaDataType) a_type, int lda, const void *b,

@@ -48,10 +48,9 @@ void cuda_driver_start(void) {
   RESOLVE(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
   RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent");
   RESOLVE(cuCtxSynchronize, "cuCtxSynchronize");
-  RESOLVE(cuMemAllocManaged, "cuMemAllocManaged");
   RESOLVE(cuMemAlloc, "cuMemAlloc_v2");
   RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
-  *(void **)&cuda.cuMemPrefetchAsync = dlsym(library, "cuMemPrefetchAsync"); /* optional */
+  RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   RESOLVE(cuMemFree, "cuMemFree_v2");
   RESOLVE(cuModuleLoadData, "cuModuleLoadData");
   RESOLVE(cuModuleGetFunction, "cuModuleGetFunction");

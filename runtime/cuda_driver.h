@@ -30,11 +30,9 @@ typedef struct {
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *context, CUdevice device);
   CUresult (*cuCtxSetCurrent)(CUcontext context);
   CUresult (*cuCtxSynchronize)(void);
-  CUresult (*cuMemAllocManaged)(CUdeviceptr *pointer, size_t bytes, unsigned flags);
   CUresult (*cuMemAlloc)(CUdeviceptr *pointer, size_t bytes);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr destination, const void *source, size_t bytes, CUstream stream);
-  /* managed memory to a device ahead of its kernels; NULL where the driver has none */
-  CUresult (*cuMemPrefetchAsync)(CUdeviceptr pointer, size_t bytes, CUdevice device, CUstream stream);
+  CUresult (*cuMemcpyDtoHAsync)(void *destination, CUdeviceptr source, size_t bytes, CUstream stream);
   CUresult (*cuMemFree)(CUdeviceptr pointer);
   CUresult (*cuModuleLoadData)(CUmodule *module, const void *image);
   CUresult (*cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
@@ -55,9 +53,6 @@ void cuda_driver_start(void);
 /* The one stream every kernel of the program runs on, and its device. */
 CUstream cuda_stream(void);
 CUdevice cuda_device(void);
-/* memory_cuda.c: moves the managed memory allocated so far to the device, on the stream, once per
- * allocation (the runtime's C code wrote the weights there; kernels would fault each page over) */
-void cuda_memory_prefetch(void);
 /* "CUDA device 0: NVIDIA H200 (sm_90)" (starts the driver). */
 const char *cuda_device_description(void);
 

@@ -241,7 +241,7 @@ void data_fill(const DataPlan *plan, const Manifest *manifest, Arena *arena, Rng
   }
   data_set_seed(manifest, arena, 0);
   if (plan->kind == DATA_TEACHER) {
-    launch_forward(arena->teacher_buffers);
+    arena_teacher_forward(arena);
     memcpy(arena->inputs[manifest->teacher_input],
            arena->teacher_outputs[manifest->teacher_output],
            (size_t)manifest->inputs[manifest->teacher_input].num_elements * sizeof(float));

@@ -46,8 +46,11 @@ int run_dump(const Manifest *manifest, const RunOptions *options) {
   identity_compute(perft_manifest, manifest, &arena, &identity);
   identity_check_weights(options, &identity);
   inputs_load(manifest, &arena, options->inputs_path);
+  arena_all_to_device(&arena);
 
-  launch_train_step(arena.buffers);
+  arena_train_step(&arena);
+  arena_results_to_host(&arena);
+  arena_grads_to_host(&arena);
 
   int num_tensors = 1 + manifest->num_outputs + manifest->num_grads;
   SafetensorsTensor *tensors = callocCheck((size_t)num_tensors, sizeof *tensors);

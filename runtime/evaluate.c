@@ -25,12 +25,13 @@ EvalResult evaluate(const Manifest *manifest, const DataPlan *plan, Arena *arena
   int first_non_finite_batch = -1;
   for (int batch = 0; batch < batches; batch++) {
     data_fill(plan, manifest, arena, &rng, SPLIT_EVAL);
-    launch_forward(arena->buffers);
+    arena_forward(arena);
     loss_sum += *arena->loss;
     if (!isfinite(*arena->loss) && first_non_finite_batch < 0) first_non_finite_batch = batch;
     if (!manifest->has_classify) continue;
     const TensorSpec *logits_spec = &manifest->outputs[manifest->classify_output];
     const float *logits = arena->outputs[manifest->classify_output]; /* (rows, V) */
+    arena_to_host(arena, arena->outputs[manifest->classify_output], (size_t)logits_spec->num_elements * sizeof(float));
     const int32_t *labels = arena->inputs[manifest->classify_input];   /* (rows) */
     int64_t classes = logits_spec->dims[logits_spec->num_dims - 1];
     int64_t rows = logits_spec->num_elements / classes;

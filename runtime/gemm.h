@@ -65,12 +65,13 @@ typedef struct {
   int64_t lda, ldb, ldc;
 } ColumnGemm;
 
+/* Starts the backend (cuBLAS: loads it, makes its handle and allocates its device memory) if it
+ * has not started; the GPU runtime calls it at start-up, with the arena's allocation. */
+void gemm_backend_start(void);
 void gemm_backend_run(const ColumnGemm *g);
 /* `count` column-major GEMMs with one element type and outputs that do not overlap, in any order:
  * one library call where the backend has one (cuBLAS's grouped GEMM), else each in turn. */
 void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count);
-/* Waits until the GEMMs and kernels already issued have finished (the host then reads offsets). */
-void gemm_backend_wait(void);
 /* Sets `bytes` bytes at c to zero, in order with the GEMMs. */
 void gemm_backend_zero(void *c, size_t bytes);
 

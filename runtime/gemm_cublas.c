@@ -1,5 +1,8 @@
-/* gemm_cublas.c — gemm.h's backend on the GPU: cuBLAS, loaded with dlopen on the first GEMM (so an
- * executable links without CUDA libraries and one without library GEMMs never needs cuBLAS).
+/* gemm_cublas.c — gemm.h's backend on the GPU: cuBLAS, loaded with dlopen at start-up (memory_cuda.c
+ * calls gemm_backend_start with the arena's allocation), so an executable links without CUDA
+ * libraries. Its device memory is allocated then too: cuBLAS's workspace (WORKSPACE_BYTES, handed
+ * to it with cublasSetWorkspace, so it allocates none of its own during a step) and the grouped
+ * GEMMs' pointer array.
  *
  * Every GEMM runs on the program's one stream (cuda_driver.h) with cublasGemmEx. float operands:
  * CUBLAS_COMPUTE_32F_FAST_16BF — tensor cores, inputs rounded to bf16, fp32 accumulation and
@@ -33,6 +36,7 @@
 static struct {
   CublasCreate create;
   CublasSetStream set_stream;
+  CublasSetWorkspace set_workspace;
   CublasGemmEx gemm_ex;
   CublasGemmGroupedBatchedEx grouped; /* NULL before cuBLAS 12.5 */
   CublasStatusText status_name, status_string;
@@ -42,7 +46,8 @@ static int compute_32f;
 /* the kinds of inputs (f32, bf16, f64) cuBLAS's grouped GEMM has refused, and PERFT_GEMM_GROUPED=0 */
 static int grouped_refused[3], grouped_off;
 static CUdeviceptr group_pointers; /* 3 · GROUP_MOST pointers on the device: each GEMM's A, then B, then C */
-enum { GROUP_MOST = 4096 };
+static CUdeviceptr workspace;      /* (WORKSPACE_BYTES) cuBLAS's: 32 MiB, as NVIDIA advises for Hopper */
+enum { GROUP_MOST = 4096, WORKSPACE_BYTES = 32 << 20 };
 
 static void cublas_check(int status, const char *call, const char *file, int line) {
   if (status == PERFT_CUBLAS_STATUS_SUCCESS) return;
@@ -57,7 +62,7 @@ static void *symbol(void *library, const char *name) {
   return address;
 }
 
-static void start(void) {
+void gemm_backend_start(void) {
   if (handle) return;
   cuda_driver_start();
   /* the loader's path first, then the toolkit's usual home (not always in the loader's cache) */
@@ -71,12 +76,15 @@ static void start(void) {
                 dlerror());
   *(void **)&cublas.create = symbol(library, "cublasCreate_v2");
   *(void **)&cublas.set_stream = symbol(library, "cublasSetStream_v2");
+  *(void **)&cublas.set_workspace = symbol(library, "cublasSetWorkspace_v2");
   *(void **)&cublas.gemm_ex = symbol(library, "cublasGemmEx");
   *(void **)&cublas.grouped = dlsym(library, "cublasGemmGroupedBatchedEx");
   *(void **)&cublas.status_name = symbol(library, "cublasGetStatusName");
   *(void **)&cublas.status_string = symbol(library, "cublasGetStatusString");
   CUBLAS_CHECK(cublas.create(&handle));
   CUBLAS_CHECK(cublas.set_stream(handle, cuda_stream()));
+  CU_CHECK(cuda.cuMemAlloc(&workspace, WORKSPACE_BYTES));
+  CUBLAS_CHECK(cublas.set_workspace(handle, (void *)(uintptr_t)workspace, WORKSPACE_BYTES));
   const char *math = getenv("PERFT_GEMM_MATH");
   if (math && strcmp(math, "fp32") && strcmp(math, "bf16"))
     perft_fatal("PERFT_GEMM_MATH must be fp32 or bf16, not '%s'", math);
@@ -131,7 +139,7 @@ static CallArgs call_args(const ColumnGemm *g) {
 }
 
 void gemm_backend_run(const ColumnGemm *g) {
-  start();
+  gemm_backend_start();
   if (g->m == 0 || g->n == 0) return;
   CallArgs c = call_args(g);
   const void *alpha = g->f64 ? (const void *)&c.alpha64 : &c.alpha32, *beta = g->f64 ? (const void *)&c.beta64 : &c.beta32;
@@ -179,7 +187,7 @@ static int run_grouped(const ColumnGemm *gemms, int count) {
 }
 
 void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
-  start();
+  gemm_backend_start();
   int kind = gemms[0].f64 ? 2 : gemms[0].bf16_inputs ? 1 : 0;
   static ColumnGemm batch[GROUP_MOST];
   int64_t i = 0;
@@ -198,11 +206,6 @@ void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
     }
   }
   for (; i < count; i++) gemm_backend_run(&gemms[i]);
-}
-
-void gemm_backend_wait(void) {
-  cuda_driver_start();
-  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }
 
 void gemm_backend_zero(void *c, size_t bytes) {

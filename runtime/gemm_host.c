@@ -61,6 +61,6 @@ void gemm_backend_run_group(const ColumnGemm *gemms, int64_t count) {
   for (int64_t i = 0; i < count; i++) gemm_backend_run(&gemms[i]);
 }
 
-void gemm_backend_wait(void) {}
+void gemm_backend_start(void) {}
 
 void gemm_backend_zero(void *c, size_t bytes) { memset(c, 0, bytes); }

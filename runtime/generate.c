@@ -78,9 +78,10 @@ int generate_greedy(Generator *g, const int32_t *const *prompts, const size_t *p
     int any = 0;
     for (int64_t r = 0; r < num_prompts; r++) any |= live[r];
     if (!any) break;
-    launch_forward(g->arena->buffers);
+    arena_forward(g->arena);
     passes++;
-    const float *logits = g->arena->outputs[g->logits_output]; /* (rows · sequence, vocabulary) */
+    float *logits = g->arena->outputs[g->logits_output]; /* (rows · sequence, vocabulary) */
+    arena_to_host(g->arena, logits, (size_t)g->manifest->outputs[g->logits_output].num_elements * sizeof(float));
     for (int r = 0; r < num_prompts; r++) {
       if (!live[r]) continue;
       int32_t id = argmax(logits + (r * S + length[r] - 1) * g->vocabulary, g->vocabulary);

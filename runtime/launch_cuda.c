@@ -8,7 +8,7 @@
  * function is looked up once, every launch goes on the program's one stream, and the
  * per-launch synchronisation is dropped: kernels on one stream run in order, and the host code
  * of a step only launches. launch_train_step and launch_forward synchronise once, at the end,
- * before the runtime's C code reads the arena.
+ * before the runtime copies anything back (arena.c).
  */
 #include "launch.h"
 
@@ -88,13 +88,11 @@ void mgpuStreamDestroy(CUstream stream) { (void)stream; }     /* the program's o
 void mgpuModuleUnload(CUmodule module) { (void)module; }      /* loaded once, kept to the end */
 
 void launch_train_step(void **buffers) {
-  cuda_memory_prefetch();
   perft_train_step(buffers);
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }
 
 void launch_forward(void **buffers) {
-  cuda_memory_prefetch();
   perft_forward(buffers);
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }

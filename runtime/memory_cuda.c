@@ -1,59 +1,57 @@
-/* memory_cuda.c — launch.h's memory calls for the CUDA target: managed memory.
- *
- * The arena (launch.h) is one allocation made at start-up, reachable from the GPU's kernels and
- * from the runtime's C code (loading, AdamW, saving), which touches it only between steps, after
- * the step's kernels have finished (launch_cuda.c synchronises). Starting the driver here makes a
- * program without a GPU stop at its first allocation, before any work, with one clear line.
- * Before the first kernel (launch_cuda.c) the whole arena, which the host zeroed and loaded, is
- * prefetched to the GPU in one transfer (cuda_memory_prefetch) rather than faulted over page by page
- * by the first step's kernels.
+/* memory_cuda.c — launch.h's memory calls for the CUDA target: the arena's device side is one
+ * cuMemAlloc made at start-up (plain device memory: no page faults, no migrations), its host side
+ * ordinary host memory; the copies between them go on the program's one stream. cuBLAS (its handle,
+ * its workspace and the grouped GEMMs' pointer array) starts here too, so every allocation on the
+ * device is made before the first step. Starting the driver here makes a program without a GPU stop
+ * at its first allocation, before any work, with one clear line.
  */
 #include "launch.h"
 
 #include "cuda_driver.h"
+#include "gemm.h"
 
-#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum { CU_MEM_ATTACH_GLOBAL = 1, MOST_ALLOCATIONS = 8 };
+static CUdeviceptr device_address(const void *pointer) { return (CUdeviceptr)(uintptr_t)pointer; }
 
-/* the allocations not yet moved to the device (cuda_memory_prefetch) */
-typedef struct {
-  CUdeviceptr pointer;
-  size_t bytes;
-} Allocation;
-static Allocation unmoved[MOST_ALLOCATIONS];
-static int num_unmoved;
-
-void *launch_memory_allocate(size_t bytes, size_t alignment) {
+int launch_memory_allocate(LaunchMemory *memory, size_t bytes, size_t host_bytes, size_t alignment) {
   cuda_driver_start();
-  CUdeviceptr pointer = 0;
-  CU_CHECK(cuda.cuMemAllocManaged(&pointer, bytes ? bytes : alignment, CU_MEM_ATTACH_GLOBAL));
-  if (pointer % alignment) return NULL; /* the driver aligns to at least 256 bytes */
-  memset((void *)(size_t)pointer, 0, bytes);
-  if (num_unmoved < MOST_ALLOCATIONS) unmoved[num_unmoved++] = (Allocation){pointer, bytes};
-  return (void *)(size_t)pointer;
-}
-
-void launch_memory_free(void *memory) {
-  for (int i = 0; i < num_unmoved; i++)
-    if (unmoved[i].pointer == (CUdeviceptr)(size_t)memory) unmoved[i] = unmoved[--num_unmoved];
-  if (memory) CU_CHECK(cuda.cuMemFree((CUdeviceptr)(size_t)memory));
-}
-
-/* A driver or system without prefetching (CUDA_ERROR_NOT_SUPPORTED, or no cuMemPrefetchAsync)
- * leaves the pages to move on first touch: one note, and training goes on. */
-void cuda_memory_prefetch(void) {
-  static int noted;
-  for (int i = 0; i < num_unmoved && !noted; i++) {
-    const char *why = "the driver has no cuMemPrefetchAsync";
-    if (cuda.cuMemPrefetchAsync) {
-      CUresult result = cuda.cuMemPrefetchAsync(unmoved[i].pointer, unmoved[i].bytes, cuda_device(), cuda_stream());
-      if (result == 0) continue;
-      cuda.cuGetErrorName(result, &why);
-    }
-    fprintf(stderr, "perft: note: managed memory not prefetched to the GPU (%s); its pages move on first touch\n", why);
-    noted = 1;
+  gemm_backend_start();
+  *memory = (LaunchMemory){.bytes = bytes, .host_bytes = host_bytes};
+  CUdeviceptr device = 0;
+  if (cuda.cuMemAlloc(&device, bytes ? bytes : alignment) != 0) return 0;
+  memory->device = (char *)(uintptr_t)device;
+  if (device % alignment || posix_memalign((void **)&memory->host, alignment, host_bytes ? host_bytes : alignment)) {
+    launch_memory_free(memory);
+    return 0;
   }
-  num_unmoved = 0;
+  memset(memory->host, 0, host_bytes);
+  CU_CHECK(cuda.cuMemsetD8Async(device, 0, bytes, cuda_stream()));
+  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
+  return 1;
+}
+
+void launch_memory_free(LaunchMemory *memory) {
+  if (memory->device) CU_CHECK(cuda.cuMemFree(device_address(memory->device)));
+  free(memory->host);
+  *memory = (LaunchMemory){0};
+}
+
+/* from pageable host memory: the driver stages the bytes before returning, so the host side may
+ * change as soon as the call returns */
+void launch_memory_to_device(const LaunchMemory *memory, size_t offset, size_t bytes) {
+  if (bytes)
+    CU_CHECK(cuda.cuMemcpyHtoDAsync(device_address(memory->device + offset), memory->host + offset, bytes,
+                                    cuda_stream()));
+}
+
+void launch_memory_to_host(const LaunchMemory *memory, size_t offset, size_t bytes) {
+  launch_memory_read(memory->host + offset, memory->device + offset, bytes);
+}
+
+void launch_memory_read(void *host, const void *device, size_t bytes) {
+  if (bytes) CU_CHECK(cuda.cuMemcpyDtoHAsync(host, device_address(device), bytes, cuda_stream()));
+  CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }

@@ -207,4 +207,5 @@ void program_start(const Manifest *manifest, const RunOptions *options, ArenaPur
   params_initialise(manifest, arena, options->seed, options->base_dir, options->weights_paths, options->num_weights,
                     options->init_missing ? WEIGHTS_NONE_REQUIRED : WEIGHTS_FROZEN_REQUIRED);
   if (manifest->has_teacher) teacher_initialise(manifest, arena, options->seed);
+  arena_all_to_device(arena);
 }

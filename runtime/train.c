@@ -138,6 +138,7 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
 /* The first non-finite tensor in dataflow order (trainable params, f32 inputs, outputs, loss,
  * grads), described as "grad of 'NAME' (3 of 96 elements, the first at index 7)". */
 static void first_non_finite(const Manifest *manifest, const Arena *arena, char *out, size_t out_size) {
+  arena_all_to_host(arena);
   const float *data = NULL;
   int64_t count = 0;
   for (int stage = 0; stage < 5; stage++) {
@@ -285,8 +286,13 @@ static void print_summary(const Manifest *manifest, const RunOptions *options, c
 /* The gradient norm: the generated kernels' partial sums of squares (LANES a gradient), added in
  * order, or optimizer.c's on the host. */
 static double gradient_norm(const Manifest *manifest, Arena *arena) {
-  if (!manifest->optimizer_lanes) return global_grad_norm(arena->grads, arena->grad_elements, manifest->num_grads);
+  if (!manifest->optimizer_lanes) {
+    arena_grads_to_host(arena);
+    return global_grad_norm(arena->grads, arena->grad_elements, manifest->num_grads);
+  }
   launch_call(perft_grad_norm, arena->norm_buffers);
+  arena_to_host(arena, arena->norm_partials,
+                (size_t)(manifest->num_grads * manifest->optimizer_lanes) * sizeof *arena->norm_partials);
   double sum = 0.0;
   for (int64_t i = 0; i < manifest->num_grads * manifest->optimizer_lanes; i++) sum += arena->norm_partials[i];
   return sqrt(sum);
@@ -299,12 +305,14 @@ static void update(const Manifest *manifest, Arena *arena, const OptimizerConfig
   if (manifest->optimizer_lanes) {
     AdamwConstants constants = adamw_constants(optimizer, learning_rate, grad_scale, step);
     memcpy(arena->adamw_constants, &constants, sizeof constants);
+    arena_to_device(arena, arena->adamw_constants, sizeof constants);
     launch_call(perft_adamw, arena->optimizer_buffers);
     return;
   }
-  for (int g = 0; g < manifest->num_grads; g++)
+  for (int g = 0; g < manifest->num_grads; g++) /* the gradients came back for the norm */
     adamw_update(optimizer, arena->params[manifest->grad_param_index[g]], arena->grads[g], arena->adam_m[g],
                  arena->adam_v[g], arena->grad_elements[g], learning_rate, grad_scale, step);
+  arena_trained_to_device(arena);
 }
 
 int run_training(const Manifest *manifest, const RunOptions *given_options) {
@@ -336,6 +344,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
   rng_seed(&state.data_rng, options.seed, RNG_STREAM_DATA);
   if (resuming) {
     checkpoint_restore(&checkpoint, manifest, &arena, &identity, &state);
+    arena_trained_to_device(&arena);
     const char *metrics_then = safetensors_metadata(&checkpoint, "perft.opt.metrics");
     if (options.metrics_path && metrics_then && !strcmp(metrics_then, options.metrics_path))
       metrics_truncate(&metrics, state.metrics_bytes);
@@ -367,7 +376,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
     data_fill(&plan, manifest, &arena, &state.data_rng, SPLIT_TRAIN);
     data_set_seed(manifest, &arena, training_step_seed(options.seed, step));
 
-    launch_train_step(arena.buffers);
+    arena_train_step(&arena);
     double loss = *arena.loss;
     double grad_norm = gradient_norm(manifest, &arena);
     if (!isfinite(loss) || !isfinite(grad_norm)) {
@@ -404,8 +413,11 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
       eval_report(&result, step, &metrics);
       note_evaluation(&state, &result, step);
     }
-    if (options.save_every && step % options.save_every == 0 && step != options.steps) saves_write(&saves, step);
-    if (checkpointer_due(&checkpointer, step, options.steps)) {
+    int save_due = options.save_every && step % options.save_every == 0 && step != options.steps;
+    int checkpoint_due = checkpointer_due(&checkpointer, step, options.steps);
+    if (save_due || checkpoint_due) arena_trained_to_host(&arena);
+    if (save_due) saves_write(&saves, step);
+    if (checkpoint_due) {
       state.metrics_bytes = metrics_size(&metrics);
       checkpointer_write(&checkpointer, &state);
       last_checkpoint = step;
@@ -417,6 +429,7 @@ int run_training(const Manifest *manifest, const RunOptions *given_options) {
   progress_clear(&progress);
   eval_report(&final, options.steps, &metrics);
   note_evaluation(&state, &final, options.steps);
+  arena_trained_to_host(&arena);
   saves_write(&saves, options.steps);
   metrics_close(&metrics);
   char newest[64] = "-";

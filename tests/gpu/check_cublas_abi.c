@@ -9,6 +9,7 @@
 
 CublasCreate check_create = cublasCreate_v2;
 CublasSetStream check_set_stream = cublasSetStream_v2;
+CublasSetWorkspace check_set_workspace = cublasSetWorkspace_v2;
 CublasGemmEx check_gemm_ex = cublasGemmEx;
 CublasGemmGroupedBatchedEx check_gemm_grouped = cublasGemmGroupedBatchedEx;
 CublasStatusText check_status_name = cublasGetStatusName;

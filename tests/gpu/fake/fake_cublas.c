@@ -30,6 +30,13 @@ int cublasCreate_v2(struct cublasContext **handle) {
   return SUCCESS;
 }
 int cublasSetStream_v2(struct cublasContext *handle, void *stream) { handle->stream = stream; return SUCCESS; }
+static int workspace_bytes;
+int fake_cublas_workspace_bytes(void) { return workspace_bytes; }
+int cublasSetWorkspace_v2(struct cublasContext *handle, void *workspace, size_t bytes) {
+  (void)handle;
+  workspace_bytes = workspace ? (int)bytes : 0;
+  return SUCCESS;
+}
 
 const char *cublasGetStatusName(int status) {
   switch (status) {

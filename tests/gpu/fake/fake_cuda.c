@@ -4,8 +4,8 @@
  * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED.
  * FAKE_CUDA_MAJOR=N: the device's compute capability (default 9); FAKE_CUDA_INIT_FAIL=1: cuInit
  * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations,
- * fake_cuda_copies() host-to-device copies, fake_cuda_prefetches() prefetches (FAKE_CUDA_NO_PREFETCH=1:
- * they fail with CUDA_ERROR_NOT_SUPPORTED). */
+ * fake_cuda_copies() host-to-device copies, fake_cuda_copies_back() device-to-host ones. Its device
+ * memory starts as garbage (0x5a bytes), as a GPU's may. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,30 +44,27 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
 CUresult cuDevicePrimaryCtxRetain(void **context, int device) { (void)device; *context = (void *)&synchronizations; return SUCCESS; }
 CUresult cuCtxSetCurrent(void *context) { (void)context; return SUCCESS; }
 CUresult cuCtxSynchronize(void) { synchronizations++; return SUCCESS; }
-CUresult cuMemAllocManaged(unsigned long long *pointer, size_t bytes, unsigned flags) {
-  (void)flags;
+CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
   void *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!p) return ERROR_NOT_SUPPORTED;
-  memset(p, 0, bytes);
+  memset(p, 0x5a, bytes); /* device memory starts as garbage: the runtime must clear or fill it */
   *pointer = (unsigned long long)(size_t)p;
   return SUCCESS;
 }
-CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) { return cuMemAllocManaged(pointer, bytes, 1); }
-static int copies;
+static int copies, copies_back;
 int fake_cuda_copies(void) { return copies; }
+int fake_cuda_copies_back(void) { return copies_back; }
 CUresult cuMemcpyHtoDAsync_v2(unsigned long long destination, const void *source, size_t bytes, void *stream) {
   (void)stream;
   copies++;
   memcpy((void *)(size_t)destination, source, bytes);
   return SUCCESS;
 }
-static int prefetches;
-int fake_cuda_prefetches(void) { return prefetches; }
-CUresult cuMemPrefetchAsync(unsigned long long pointer, size_t bytes, int device, void *stream) {
-  (void)pointer, (void)bytes, (void)device, (void)stream;
-  prefetches++;
-  const char *refuse = getenv("FAKE_CUDA_NO_PREFETCH");
-  return refuse && *refuse == '1' ? ERROR_NOT_SUPPORTED : SUCCESS;
+CUresult cuMemcpyDtoHAsync_v2(void *destination, unsigned long long source, size_t bytes, void *stream) {
+  (void)stream;
+  copies_back++;
+  memcpy(destination, (const void *)(size_t)source, bytes);
+  return SUCCESS;
 }
 CUresult cuMemFree_v2(unsigned long long pointer) { free((void *)(size_t)pointer); return SUCCESS; }
 CUresult cuModuleLoadData(void **module, const void *image) { (void)module, (void)image; return ERROR_NOT_SUPPORTED; }

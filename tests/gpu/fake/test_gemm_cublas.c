@@ -5,7 +5,7 @@
  * zero empty experts on the stream and wait for the stream only for offsets not announced; the
  * compute type is CUBLAS_COMPUTE_32F_FAST_16BF (tensor cores), or CUBLAS_COMPUTE_32F with
  * PERFT_GEMM_MATH=fp32 (run as `test_gemm_cublas fp32`); bf16 inputs go as CUDA_R_16BF with
- * CUBLAS_COMPUTE_32F. A group of GEMMs (the experts with rows; attention's (sequence, head)s, a round
+ * CUBLAS_COMPUTE_32F. cuBLAS starts with its own 32 MiB workspace (cublasSetWorkspace). A group of GEMMs (the experts with rows; attention's (sequence, head)s, a round
  * a head of each kv group for the sums) is one cublasGemmGroupedBatchedEx, its pointers copied to
  * the device on the stream: `test_gemm_cublas separate` (PERFT_GEMM_GROUPED=0) and `test_gemm_cublas
  * refused` (a cuBLAS that answers CUBLAS_STATUS_NOT_SUPPORTED: FAKE_CUBLAS_NO_GROUPED=1) must compute
@@ -75,6 +75,8 @@ static void check_announced(void) {
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   int fp32 = !strcmp(mode, "fp32"), grouped = strcmp(mode, "separate") && strcmp(mode, "refused");
+  gemm_backend_start(); /* at start-up: cuBLAS gets its workspace then, not during a step */
+  CHECK(fake_counter("libcublas.so.13", "fake_cublas_workspace_bytes") == 32 << 20);
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++)
       for (int acc = 0; acc < 2; acc++) CHECK(gemm_check_dense(ta, tb, acc) == 0);
