@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const Target cpu_target, cuda_target, cuda_host_target;
+extern const Target cpu_target, cuda_target, cuda_host_target, cuda_host_reversed_target;
 
-static const Target *const targets[] = {&cpu_target, &cuda_target, &cuda_host_target};
+static const Target *const targets[] = {&cpu_target, &cuda_target, &cuda_host_target, &cuda_host_reversed_target};
 
 const Target *target_find(const char *name) {
   for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)

@@ -11,6 +11,8 @@
  *   cuda-host  for tests: perft-gpu-host turns each gpu.launch back into CPU loops over its blocks
  *              (OpenMP threads) and threads, so the same kernel bodies — their arithmetic and
  *              indexing — run in CI without a GPU, under every test of the CPU target.
+ *   cuda-host-reversed  the same with every launch's blocks and threads in the opposite order: a
+ *              race-free kernel gives cuda-host's bits (tests/gpu/check_thread_order.sh).
  */
 #include "target.h"
 
@@ -67,20 +69,13 @@ const Target cuda_target = {
     .device_optimizer = 1,
 };
 
-const Target cuda_host_target = {
-    .name = "cuda-host",
-    .kind = TARGET_CUDA,
-    .lowering_pipeline =
-        GPU_KERNELS
-        "perft-gpu-host," CPU_LOOPS_TO_LLVM,
-    .launch_pipeline = GPU_LAUNCHES,
-    .triple = NULL,
-    .host_cpu = 1,
-    .runtime = RUNTIME_SPLIT, /* device and host memory apart, as on the GPU: every copy tested */
-    .link_libraries = cpu_link_libraries,
-    .parallel_min_work = 0,
-    .vector_bytes = -1,
-    .gemm_library = 1,
-    .skipped_fusions = library_skipped_fusions,
-    .device_optimizer = 1,
-};
+#define CUDA_HOST_TARGET(NAME, GPU_HOST)                                                               \
+  {                                                                                                    \
+    .name = NAME, .kind = TARGET_CUDA, .lowering_pipeline = GPU_KERNELS GPU_HOST "," CPU_LOOPS_TO_LLVM, \
+    .launch_pipeline = GPU_LAUNCHES, .triple = NULL, .host_cpu = 1,                                    \
+    .runtime = RUNTIME_SPLIT, /* device and host memory apart, as on the GPU: every copy tested */     \
+    .link_libraries = cpu_link_libraries, .parallel_min_work = 0, .vector_bytes = -1, .gemm_library = 1, \
+    .skipped_fusions = library_skipped_fusions, .device_optimizer = 1,                                 \
+  }
+const Target cuda_host_target = CUDA_HOST_TARGET("cuda-host", "perft-gpu-host");
+const Target cuda_host_reversed_target = CUDA_HOST_TARGET("cuda-host-reversed", "perft-gpu-host{reverse=1}");

@@ -28,6 +28,13 @@
  * The arithmetic and indexing of every generated GPU kernel are thereby executed in CI, on
  * the CPU, by the same tests (gradchecks, the independent reference, fusion on/off) as the
  * CPU target's code (compiler/target_cuda.c: target cuda-host).
+ *
+ * With reverse=1 (target cuda-host-reversed) every launch runs its blocks and, in each stretch, its
+ * threads in the opposite order (block id g−1−b, thread id n−1−t). A GPU promises no order among
+ * them, so a correct kernel gives the same bits either way; one that does not has a race — a thread
+ * reading what another writes in the same stretch (a missing barrier), two threads writing one
+ * element, a block reading another's output — which the forward order alone can hide
+ * (tests/gpu/check_thread_order.sh compares the two on every example).
  */
 #include "passes.h"
 #include "external_pass.h"
@@ -44,8 +51,16 @@ static MlirOperation build_loop_op(Builder *b, const char *name, int num_operand
   return build_region_op(b, name, num_operands, operands, num_attributes, attributes, num_arguments, types, body);
 }
 
-/* scf.for %t = 0 to size (x) scf.for ... z: returns the innermost yield; ids[3] get x y z. */
-static MlirOperation thread_loops(Builder *b, const MlirValue *sizes, MlirValue *ids) {
+/* size − 1 − index, before `b`'s anchor: an id counted from the other end */
+static MlirValue reversed(Builder *b, MlirValue size, MlirValue index) {
+  MlirValue last = build_value(b, "arith.subi", 2, (MlirValue[]){size, build_index_constant(b, 1)},
+                               mlirIndexTypeGet(b->context), 0, NULL);
+  return build_value(b, "arith.subi", 2, (MlirValue[]){last, index}, mlirIndexTypeGet(b->context), 0, NULL);
+}
+
+/* scf.for %t = 0 to size (x) scf.for ... z: returns the innermost yield; ids[3] get x y z
+ * (counted down when `reverse`). */
+static MlirOperation thread_loops(Builder *b, const MlirValue *sizes, MlirValue *ids, int reverse) {
   MlirValue zero = build_index_constant(b, 0), one = build_index_constant(b, 1);
   Builder at = *b;
   MlirOperation yield = null_operation();
@@ -57,6 +72,7 @@ static MlirOperation thread_loops(Builder *b, const MlirValue *sizes, MlirValue 
     ids[d] = mlirBlockGetArgument(body, 0);
     at = builder_before(yield, b->location);
   }
+  for (int d = 0; reverse && d < 3; d++) ids[d] = reversed(&at, sizes[d], ids[d]);
   return yield;
 }
 
@@ -136,7 +152,7 @@ static MlirWalkResult find_nested_barrier(MlirOperation op, void *data) {
 }
 
 /* 0 on failure (diagnosed). */
-static int lower_launch(MlirOperation launch) {
+static int lower_launch(MlirOperation launch, int reverse) {
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(launch, 0));
   if (mlirOperationGetNumResults(launch) != 0 || mlirOperationGetNumOperands(launch) != 6 ||
       mlirBlockIsNull(body) || !mlirBlockIsNull(mlirBlockGetNextInRegion(body))) {
@@ -170,8 +186,11 @@ static int lower_launch(MlirOperation launch) {
   build_loop_op(&b, "scf.parallel", 9, bounds, 1, &segments, 3, &blocks_body);
   Builder in_blocks = {.context = b.context, .block = blocks_body, .anchor = null_operation(), .location = b.location};
   MlirOperation reduce = build_op(&in_blocks, "scf.reduce", 0, NULL, 0, NULL, 0, NULL);
+  Builder before_reduce = builder_before(reduce, b.location);
   for (int d = 0; d < 3; d++) {
-    mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, d), mlirBlockGetArgument(blocks_body, 2 - d));
+    MlirValue block_id = mlirBlockGetArgument(blocks_body, 2 - d);
+    if (reverse) block_id = reversed(&before_reduce, grid[d], block_id);
+    mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, d), block_id);
     mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, 6 + d), grid[d]);
     mlirValueReplaceAllUsesOfWith(mlirBlockGetArgument(body, 9 + d), sizes[d]);
   }
@@ -212,7 +231,7 @@ static int lower_launch(MlirOperation launch) {
     if (!mlirOperationEqual(first, end)) {
       Builder at = builder_before(reduce, b.location);
       MlirValue ids[3];
-      MlirOperation yield = thread_loops(&at, sizes, ids);
+      MlirOperation yield = thread_loops(&at, sizes, ids, reverse);
       for (MlirOperation op = first; !mlirOperationEqual(op, end);) {
         MlirOperation next = mlirOperationGetNextInBlock(op);
         mlirOperationMoveBefore(op, yield);
@@ -240,20 +259,20 @@ static int lower_launch(MlirOperation launch) {
 }
 
 static void host_run(MlirOperation module, MlirExternalPass pass, void *options) {
-  (void)options;
+  int reverse = *(const int *)options;
   static const char *const launch[] = {"gpu.launch", NULL};
   size_t n;
   MlirOperation *launches = ops_named(module, launch, &n);
   for (size_t i = 0; i < n; i++)
-    if (!lower_launch(launches[i])) {
+    if (!lower_launch(launches[i], reverse)) {
       mlirExternalPassSignalFailure(pass);
       break;
     }
   free(launches);
 }
 
-MlirPass perft_create_gpu_host_pass(void) {
+MlirPass perft_create_gpu_host_pass(int reverse) {
   return perft_module_pass("PerftGpuHost", "perft-gpu-host",
                            "gpu.launch bodies as CPU loops over blocks and threads, barriers respected (tests)",
-                           host_run, NULL, 0);
+                           host_run, &reverse, sizeof reverse);
 }

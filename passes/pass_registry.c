@@ -113,7 +113,11 @@ static MlirPass create_emit_optimizer(const PassOptions *o, FILE *err) { return 
 static MlirPass create_manifest(const PassOptions *o, FILE *err) { return perft_create_manifest_pass(); }
 static MlirPass create_verify(const PassOptions *o, FILE *err) { return perft_create_verify_pass(); }
 static MlirPass create_gpu_launch(const PassOptions *o, FILE *err) { return perft_create_gpu_launch_pass(); }
-static MlirPass create_gpu_host(const PassOptions *o, FILE *err) { return perft_create_gpu_host_pass(); }
+static MlirPass create_gpu_host(const PassOptions *o, FILE *err) {
+  long long reverse;
+  if (!int_option("perft-gpu-host", o, "reverse", 0, 0, 1, &reverse, err)) return (MlirPass){NULL};
+  return perft_create_gpu_host_pass((int)reverse);
+}
 static MlirPass create_gpu_one_module(const PassOptions *o, FILE *err) { return perft_create_gpu_one_module_pass(); }
 
 static const PassInfo passes[] = {
@@ -148,8 +152,8 @@ static const PassInfo passes[] = {
     {"perft-manifest", "record the program's ABI as the module attribute perft.manifest", {NULL}, "",
      create_manifest},
     {"perft-gpu-launch", "each function's loops become gpu.launch ops (target cuda)", {NULL}, "", create_gpu_launch},
-    {"perft-gpu-host", "gpu.launch bodies as CPU loops over blocks and threads (target cuda-host, tests)", {NULL}, "",
-     create_gpu_host},
+    {"perft-gpu-host", "gpu.launch bodies as CPU loops over blocks and threads (target cuda-host, tests)", {"reverse"},
+     "reverse=0|1 (default 0; 1: blocks and threads in the opposite order, to expose races)", create_gpu_host},
     {"perft-gpu-one-module", "every outlined GPU kernel in one gpu.module (target cuda)", {NULL}, "",
      create_gpu_one_module},
 };

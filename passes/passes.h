@@ -57,7 +57,7 @@ MlirPass perft_create_emit_optimizer_pass(void);
 MlirPass perft_create_manifest_pass(void);
 /* gpu_launch.c: loops -> gpu.launch; gpu_host.c: gpu.launch -> CPU loops (the tests' target cuda-host). */
 MlirPass perft_create_gpu_launch_pass(void);
-MlirPass perft_create_gpu_host_pass(void);
+MlirPass perft_create_gpu_host_pass(int reverse);
 /* gpu_one_module.c: the kernels gpu-kernel-outlining spreads over modules, in one gpu.module. */
 MlirPass perft_create_gpu_one_module_pass(void);
 MlirPass perft_create_verify_pass(void);

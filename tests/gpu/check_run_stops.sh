@@ -6,7 +6,7 @@ set -u
 bundle=$1 work=$2
 rm -rf "$work" && cp -r "$bundle" "$work" || exit 1
 first=$(head -1 "$work/numerics/cases" | cut -d' ' -f1)
-printf '#!/bin/sh\necho "perft: error: cuda.cuMemAllocManaged(...) failed: CUDA_ERROR_NOT_SUPPORTED (planted)"\nexit 1\n' \
+printf '#!/bin/sh\necho "perft: error: cuda.cuMemAlloc(...) failed: CUDA_ERROR_NOT_SUPPORTED (planted)"\nexit 1\n' \
   >"$work/numerics/$first/cuda"
 log=$(PERFT_GPU_OUT="$work.out" "$(dirname "$0")/run.sh" "$work" 2>&1)
 rc=$?

@@ -25,6 +25,7 @@
 // CHECK-NEXT: perft-manifest
 // CHECK-NEXT: perft-gpu-launch
 // CHECK-NEXT: perft-gpu-host
+// CHECK-NEXT: options: reverse=0|1
 // CHECK-NEXT: perft-gpu-one-module
 // CHECK-NOT: {{^}}module
 module {
