@@ -206,28 +206,68 @@ static void softmax_grad(Kernel *k, MlirValue y, MlirValue dy, MlirValue dx) {
   END_ROWS(r);
 }
 
+/* Per output o < outputs on a GPU: a block o whose `lanes` threads each add (or, with `max`, take
+ * the maximum of) every lanes-th term a < n, term(k, o, a, data), into partial[o · lanes + lane];
+ * a barrier; then the block's first thread combines the lanes' in order. lane_sum_begin leaves the
+ * builder in that first thread's code, with .o and .total; lane_sum_end closes it. (A thread an
+ * output would walk all n terms alone.) */
+typedef MlirValue (*LaneTerm)(Kernel *k, MlirValue o, MlirValue a, const void *data);
+typedef struct {
+  Loop block, first;
+  MlirValue o, total;
+} LaneSum;
+static LaneSum lane_sum_begin(Kernel *k, int64_t outputs, int64_t n, int64_t lanes, LaneTerm term, const void *data,
+                              int max, MlirValue partial) {
+  MlirValue init = F(max ? -INFINITY : 0.0);
+#define COMBINE(a, b) (max ? arith(k, "arith.maximumf", a, b) : ADD(a, b))
+  LaneSum sum;
+  sum.block = parallel_begin(k, C(0), C(outputs), 1);
+  sum.o = sum.block.iv;
+  MlirValue base = IMUL(sum.o, C(lanes)), part;
+  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
+  Loop a = loop_begin_carrying(k, lane.iv, C(n), lanes, 1, &init);
+  loop_end_carrying(k, &a, (MlirValue[]){COMBINE(a.carried[0], term(k, sum.o, a.iv, data))}, &part);
+  STORE(k, part, partial, IADD(base, lane.iv));
+  parallel_end(k, &lane);
+  sum.first = parallel_begin(k, C(0), C(1), 1);
+  Loop j = loop_begin(k, C(0), C(lanes), init);
+  sum.total = loop_end(k, &j, COMBINE(j.acc, LOAD(k, partial, IADD(base, j.iv))));
+#undef COMBINE
+  return sum;
+}
+static void lane_sum_end(Kernel *k, LaneSum *sum) {
+  parallel_end(k, &sum->first);
+  parallel_end(k, &sum->block);
+}
+
 /* ---- top_k: p[T,E] -> w[T,k], idx[T,k]
  * For each j: rank_j = #{j' : p_j' > p_j or (p_j' == p_j and j' < j)}; if rank_j < k the
  * entry goes to slot rank_j. Slots are in descending order, lower index first on ties.
  * With renormalisation the k weights are divided by their sum. */
-/* Entry j of row t: its rank among the row's entries, and if that is below k, its slot */
-static void top_k_entry(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, MlirValue t, MlirValue j) {
-  MlirValue pj = LOAD(k, p, t, j);
-  Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
-  MlirValue po = LOAD(k, p, t, o.iv);
-  /* o comes before j: larger, or equal and earlier; a NaN counts as smaller than any number (and NaNs
-   * by index), so the ranks are a permutation and every slot gets one valid index (issue 9: a NaN
-   * score must not leave slots unwritten) */
-  MlirValue earlier = compare_index(k, "slt", o.iv, j);
+/* Entry o of row t comes before entry j (value pj): larger, or equal and earlier; a NaN counts as
+ * smaller than any number (and NaNs by index), so the ranks are a permutation and every slot gets
+ * one valid index (issue 9: a NaN score must not leave slots unwritten) */
+static MlirValue ranks_before(Kernel *k, MlirValue p, MlirValue t, MlirValue o, MlirValue j, MlirValue pj) {
+  MlirValue po = LOAD(k, p, t, o);
+  MlirValue earlier = compare_index(k, "slt", o, j);
   MlirValue before = arith(k, "arith.ori", compare_float(k, "ogt", po, pj),
                            arith(k, "arith.andi", compare_float(k, "oeq", po, pj), earlier));
   MlirValue j_is_nan = compare_float(k, "uno", pj, pj), o_is_number = compare_float(k, "ord", po, po);
-  before = arith(k, "arith.ori", before, arith(k, "arith.andi", j_is_nan, arith(k, "arith.ori", o_is_number, earlier)));
-  MlirValue rank_j = loop_end(k, &o, select_value(k, before, IADD(o.acc, C(1)), o.acc));
+  return arith(k, "arith.ori", before, arith(k, "arith.andi", j_is_nan, arith(k, "arith.ori", o_is_number, earlier)));
+}
+/* entry j (value pj) of row t goes to slot rank_j if that is below k */
+static void top_k_place(Kernel *k, MlirValue w, MlirValue idx, MlirValue t, MlirValue j, MlirValue pj, MlirValue rank_j) {
   Loop chosen = if_begin(k, compare_index(k, "slt", rank_j, C(dim(w, 1))));
   STORE(k, pj, w, t, rank_j);
   STORE(k, to_i32(k, j), idx, t, rank_j);
   if_end(k, &chosen);
+}
+/* Entry j of row t: its rank among the row's entries, and if that is below k, its slot */
+static void top_k_entry(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, MlirValue t, MlirValue j) {
+  MlirValue pj = LOAD(k, p, t, j);
+  Loop o = loop_begin(k, C(0), C(dim(p, 1)), C(0));
+  MlirValue before = ranks_before(k, p, t, o.iv, j, pj);
+  top_k_place(k, w, idx, t, j, pj, loop_end(k, &o, select_value(k, before, IADD(o.acc, C(1)), o.acc)));
 }
 
 /* row t's k weights divided by their sum (in slot order) */
@@ -250,20 +290,37 @@ static void top_k_row(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int re
 /* top_k on a GPU: each entry's rank is its own, so a thread an entry (row, j) counts the entries
  * before it (E steps, not a thread a row's E²); then, renormalising, a thread a row divides its k
  * weights by their sum. The same ops as top_k_row: the same bits. */
-static void top_k_gpu(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
-  Grid g = grid_rows_begin(k, dim(p, 0), dim(p, 1));
-  grid_columns_begin(k, &g);
-  top_k_entry(k, p, w, idx, g.i, g.j);
-  grid_end(k, &g);
+/* lane_sum's term for entry e = t·n + j: 1 when rival o comes before it */
+static MlirValue rival_before_term(Kernel *k, MlirValue entry, MlirValue o, const void *data) {
+  MlirValue p = *(const MlirValue *)data;
+  int64_t n = dim(p, 1);
+  MlirValue t = arith(k, "arith.divui", entry, C(n)), j = arith(k, "arith.remui", entry, C(n));
+  return select_value(k, ranks_before(k, p, t, o, j, LOAD(k, p, t, j)), F(1.0), F(0.0));
+}
+static void top_k_gpu(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize, MlirValue partial) {
+  int64_t rows = dim(p, 0), n = dim(p, 1), lanes = top_k_lanes(n);
+  if (lanes > 1 && !mlirValueIsNull(partial)) { /* long rows: a warp an entry; counts exact in floats */
+    IR_CHECK(n < (1 << 24), "top_k: a row too long to rank in float counts");
+    LaneSum rank = lane_sum_begin(k, rows * n, n, lanes, rival_before_term, &p, 0, partial);
+    MlirValue t = arith(k, "arith.divui", rank.o, C(n)), j = arith(k, "arith.remui", rank.o, C(n));
+    MlirValue rank_j = to_index(k, build_value(&k->b, "arith.fptosi", 1, &rank.total, k->i32, 0, NULL));
+    top_k_place(k, w, idx, t, j, LOAD(k, p, t, j), rank_j);
+    lane_sum_end(k, &rank);
+  } else {
+    Grid g = grid_rows_begin(k, rows, n);
+    grid_columns_begin(k, &g);
+    top_k_entry(k, p, w, idx, g.i, g.j);
+    grid_end(k, &g);
+  }
   if (!renormalize) return;
   Loop t = parallel_begin(k, C(0), C(dim(w, 0)), 1);
   renormalize_row(k, w, t.iv);
   parallel_end(k, &t);
 }
 
-static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
+static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renormalize, MlirValue partial) {
   if (k->gpu) {
-    top_k_gpu(k, p, w, idx, renormalize);
+    top_k_gpu(k, p, w, idx, renormalize, partial);
     return;
   }
   ROWS(t, dim(p, 0), dim(p, 1) * dim(p, 1));
@@ -277,7 +334,7 @@ static void top_k(Kernel *k, MlirValue p, MlirValue w, MlirValue idx, int renorm
 static void softmax_top_k(Kernel *k, MlirValue x, MlirValue p, MlirValue w, MlirValue idx, int renormalize) {
   if (k->gpu) {
     softmax(k, x, p);
-    top_k_gpu(k, p, w, idx, renormalize);
+    top_k_gpu(k, p, w, idx, renormalize, no_value); /* a router's rows: a thread an entry */
     return;
   }
   ROWS(t, dim(x, 0), dim(x, 1) * dim(x, 1));
@@ -286,26 +343,26 @@ static void softmax_top_k(Kernel *k, MlirValue x, MlirValue p, MlirValue w, Mlir
   END_ROWS(t);
 }
 
-/* dp = 0; dp[t, idx[t,s]] = dw[t,s]  (renormalised: (dw[t,s] − Σ_s' dw·w) / Σ_s' p[t, idx[t,s']]) */
+/* dp = 0; dp[t, idx[t,s]] = dw[t,s]  (renormalised: (dw[t,s] − Σ_s' dw·w) / Σ_s' p[t, idx[t,s']]);
+ * on a GPU a thread an entry (t, s), each with its row's sums, taken in the same order */
 static void top_k_grad(Kernel *k, MlirValue p, MlirValue idx, MlirValue w, MlirValue dw, MlirValue dp,
                        int renormalize) {
   int64_t slots = dim(w, 1);
   fill(k, dp, 0.0);
-  ROWS(t, dim(p, 0), slots);
+  Grid g = grid_rows_begin(k, dim(p, 0), slots);
   MlirValue dot = F(0.0), inverse_sum = F(1.0);
   if (renormalize) {
     Loop s = loop_begin(k, C(0), C(slots), F(0.0));
-    MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, p, t.iv, to_index(k, LOAD(k, idx, t.iv, s.iv)))));
+    MlirValue sum = loop_end(k, &s, ADD(s.acc, LOAD(k, p, g.i, to_index(k, LOAD(k, idx, g.i, s.iv)))));
     inverse_sum = DIV(F(1.0), sum);
     Loop d = loop_begin(k, C(0), C(slots), F(0.0));
-    dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dw, t.iv, d.iv), LOAD(k, w, t.iv, d.iv))));
+    dot = loop_end(k, &d, ADD(d.acc, MUL(LOAD(k, dw, g.i, d.iv), LOAD(k, w, g.i, d.iv))));
   }
-  FOR(s, C(0), C(slots));
-  MlirValue g = LOAD(k, dw, t.iv, s.iv);
-  if (renormalize) g = MUL(SUB(g, dot), inverse_sum);
-  STORE(k, g, dp, t.iv, to_index(k, LOAD(k, idx, t.iv, s.iv)));
-  END(s);
-  END_ROWS(t);
+  grid_columns_begin(k, &g);
+  MlirValue gradient = LOAD(k, dw, g.i, g.j);
+  if (renormalize) gradient = MUL(SUB(gradient, dot), inverse_sum);
+  STORE(k, gradient, dp, g.i, to_index(k, LOAD(k, idx, g.i, g.j)));
+  grid_end(k, &g);
 }
 
 /* ---- dispatch: a counting sort of the T*k (token, slot) pairs by expert ----
@@ -558,40 +615,6 @@ static void weighted_rows(Kernel *k, MlirValue rows, MlirValue perm, MlirValue w
   END(d);
   END(row);
   parallel_or_serial_end(k, &c0);
-}
-
-/* Per output o < outputs on a GPU: a block o whose `lanes` threads each add (or, with `max`, take
- * the maximum of) every lanes-th term a < n, term(k, o, a, data), into partial[o · lanes + lane];
- * a barrier; then the block's first thread combines the lanes' in order. lane_sum_begin leaves the
- * builder in that first thread's code, with .o and .total; lane_sum_end closes it. (A thread an
- * output would walk all n terms alone.) */
-typedef MlirValue (*LaneTerm)(Kernel *k, MlirValue o, MlirValue a, const void *data);
-typedef struct {
-  Loop block, first;
-  MlirValue o, total;
-} LaneSum;
-static LaneSum lane_sum_begin(Kernel *k, int64_t outputs, int64_t n, int64_t lanes, LaneTerm term, const void *data,
-                              int max, MlirValue partial) {
-  MlirValue init = F(max ? -INFINITY : 0.0);
-#define COMBINE(a, b) (max ? arith(k, "arith.maximumf", a, b) : ADD(a, b))
-  LaneSum sum;
-  sum.block = parallel_begin(k, C(0), C(outputs), 1);
-  sum.o = sum.block.iv;
-  MlirValue base = IMUL(sum.o, C(lanes)), part;
-  Loop lane = parallel_begin(k, C(0), C(lanes), 1);
-  Loop a = loop_begin_carrying(k, lane.iv, C(n), lanes, 1, &init);
-  loop_end_carrying(k, &a, (MlirValue[]){COMBINE(a.carried[0], term(k, sum.o, a.iv, data))}, &part);
-  STORE(k, part, partial, IADD(base, lane.iv));
-  parallel_end(k, &lane);
-  sum.first = parallel_begin(k, C(0), C(1), 1);
-  Loop j = loop_begin(k, C(0), C(lanes), init);
-  sum.total = loop_end(k, &j, COMBINE(j.acc, LOAD(k, partial, IADD(base, j.iv))));
-#undef COMBINE
-  return sum;
-}
-static void lane_sum_end(Kernel *k, LaneSum *sum) {
-  parallel_end(k, &sum->first);
-  parallel_end(k, &sum->block);
 }
 
 /* combine_grad_weights on a GPU: a block (a warp) a row, its lanes each taking every lanes-th column
@@ -1816,16 +1839,47 @@ static void ec_dispatch(Kernel *k, MlirValue x, MlirValue tok, MlirValue rows, M
   FOR(e, C(0), C(N + 1));
   STORE(k, to_i32(k, arith(k, "arith.muli", e.iv, C(C_))), offsets, e.iv);
   END(e);
-  ROWS(r, N * C_, dim(x, 1));
-  MlirValue t = chosen_token(k, tok, r.iv);
-  FOR(d, C(0), C(dim(x, 1)));
-  STORE(k, LOAD(k, x, t, d.iv), rows, r.iv, d.iv);
-  END(d);
-  END_ROWS(r);
+  Grid g = grid_rows_begin(k, N * C_, dim(x, 1));
+  MlirValue t = chosen_token(k, tok, g.i);
+  grid_columns_begin(k, &g);
+  STORE(k, LOAD(k, x, t, g.j), rows, g.i, g.j);
+  grid_end(k, &g);
 }
-/* tokens[t] = Σ over the rows of t (weighted by w when given), in row order; threads own columns */
-static void ec_scatter(Kernel *k, MlirValue rows, MlirValue tok, MlirValue w, MlirValue tokens) {
+/* ec_scatter on a GPU (threads owning columns would leave D threads each walking all N·C rows):
+ * first slot[e, t] = the c at which expert e took token t, or −1 (a thread an (expert, token), then
+ * a thread an (expert, c)); then a thread an element of tokens[T,D] adds its token's rows in expert
+ * order — the CPU's row order — a row not taken adding +0.0, which changes no sum (a sum that starts
+ * at +0.0 is never −0.0): the same bits. */
+static void ec_scatter_gpu(Kernel *k, MlirValue rows, MlirValue tok, MlirValue w, MlirValue tokens, MlirValue slot) {
+  int64_t N = dim(tok, 0), C_ = dim(tok, 1), T = dim(tokens, 0), D = dim(tokens, 1);
+  Loop et = parallel_begin(k, C(0), C(N * T), 1);
+  STORE(k, to_i32(k, C(-1)), slot, et.iv);
+  parallel_end(k, &et);
+  Loop ec = parallel_begin(k, C(0), C(N * C_), 1);
+  MlirValue e = arith(k, "arith.divui", ec.iv, C(C_)), c = arith(k, "arith.remui", ec.iv, C(C_));
+  STORE(k, to_i32(k, c), slot, IADD(IMUL(e, C(T)), to_index(k, LOAD(k, tok, e, c))));
+  parallel_end(k, &ec);
+  Loop i = parallel_begin(k, C(0), C(T * D), 1);
+  MlirValue t = arith(k, "arith.divui", i.iv, C(D)), d = arith(k, "arith.remui", i.iv, C(D));
+  Loop x = loop_begin(k, C(0), C(N), F(0.0));
+  MlirValue taken_at = to_index(k, LOAD(k, slot, IADD(IMUL(x.iv, C(T)), t)));
+  MlirValue is_taken = compare_index(k, "sge", taken_at, C(0));
+  MlirValue c_at = arith(k, "arith.maxsi", taken_at, C(0)); /* a row to read when not taken, then dropped */
+  MlirValue row = IADD(IMUL(x.iv, C(C_)), c_at);
+  MlirValue v = LOAD(k, rows, row, d);
+  if (!mlirValueIsNull(w)) v = MUL(LOAD(k, w, x.iv, c_at), v);
+  STORE(k, loop_end(k, &x, ADD(x.acc, select_value(k, is_taken, v, F(0.0)))), tokens, t, d);
+  parallel_end(k, &i);
+}
+
+/* tokens[t] = Σ over the rows of t (weighted by w when given), in row order; threads own columns
+ * (a GPU: ec_scatter_gpu, `slot` its scratch) */
+static void ec_scatter(Kernel *k, MlirValue rows, MlirValue tok, MlirValue w, MlirValue tokens, MlirValue slot) {
   int64_t R = dim(rows, 0), D = dim(rows, 1);
+  if (k->gpu) {
+    ec_scatter_gpu(k, rows, tok, w, tokens, slot);
+    return;
+  }
   fill(k, tokens, 0.0);
   Loop c0 = column_blocks_begin(k, R, D);
   FOR(r, C(0), C(R));
@@ -1840,16 +1894,32 @@ static void ec_scatter(Kernel *k, MlirValue rows, MlirValue tok, MlirValue w, Ml
 }
 /* drows[r] = w[r] · dy[token of r] */
 static void ec_combine_grad_rows(Kernel *k, MlirValue dy, MlirValue tok, MlirValue w, MlirValue drows) {
-  ROWS(r, dim(drows, 0), dim(drows, 1));
-  MlirValue t = chosen_token(k, tok, r.iv), weight = chosen_weight(k, w, r.iv);
-  FOR(d, C(0), C(dim(drows, 1)));
-  STORE(k, MUL(weight, LOAD(k, dy, t, d.iv)), drows, r.iv, d.iv);
-  END(d);
-  END_ROWS(r);
+  Grid g = grid_rows_begin(k, dim(drows, 0), dim(drows, 1));
+  MlirValue t = chosen_token(k, tok, g.i), weight = chosen_weight(k, w, g.i);
+  grid_columns_begin(k, &g);
+  STORE(k, MUL(weight, LOAD(k, dy, t, g.j)), drows, g.i, g.j);
+  grid_end(k, &g);
 }
-/* dw[e, c] = dy[tok[e, c]] · rows[e·C + c] */
-static void ec_combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue tok, MlirValue dw) {
+/* the GPU form's term: dy[token of row] · rows[row], column d */
+typedef struct {
+  MlirValue dy, rows, tok;
+} ChosenRowDot;
+static MlirValue chosen_row_dot_term(Kernel *k, MlirValue row, MlirValue d, const void *data) {
+  const ChosenRowDot *r = data;
+  return MUL(LOAD(k, r->dy, chosen_token(k, r->tok, row), d), LOAD(k, r->rows, row, d));
+}
+/* dw[e, c] = dy[tok[e, c]] · rows[e·C + c] (a GPU: a warp a row, lane_sum_begin; partial its scratch) */
+static void ec_combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, MlirValue tok, MlirValue dw,
+                                    MlirValue partial) {
   int64_t C_ = dim(tok, 1);
+  if (k->gpu) {
+    ChosenRowDot dot = {dy, rows, tok};
+    LaneSum sum = lane_sum_begin(k, dim(rows, 0), dim(rows, 1), combine_weight_lanes(dim(rows, 1)),
+                                 chosen_row_dot_term, &dot, 0, partial);
+    STORE(k, sum.total, dw, arith(k, "arith.divui", sum.o, C(C_)), arith(k, "arith.remui", sum.o, C(C_)));
+    lane_sum_end(k, &sum);
+    return;
+  }
   ROWS(r, dim(rows, 0), dim(rows, 1));
   MlirValue t = chosen_token(k, tok, r.iv);
   Loop d = loop_begin(k, C(0), C(dim(rows, 1)), F(0.0));
@@ -1860,9 +1930,49 @@ static void ec_combine_grad_weights(Kernel *k, MlirValue dy, MlirValue rows, Mli
 
 /* ---- an expert's parameter per dispatched row: rows[r, :] = bank[e, :] for e's rows (offsets), the
  * slice flattened; the gradient sums each expert's rows in order ---- */
+/* On a GPU (E threads walking their experts' rows would leave a GPU nearly idle): the forward a
+ * thread an element of rows, its expert found by a binary search of the offsets (the last e with
+ * offsets[e] ≤ r: empty experts skipped); the gradient a thread an element of the bank, adding its
+ * expert's rows in order from 0 (the CPU's fill and sums: the same bits). */
+static MlirValue expert_of_row(Kernel *k, MlirValue offsets, int64_t E, MlirValue r) {
+  int steps = 1;
+  while ((int64_t)1 << (steps - 1) < E) steps++;
+  Loop search = loop_begin_carrying(k, C(0), C(steps), 1, 2, (MlirValue[]){C(0), C(E)});
+  MlirValue lo = search.carried[0], hi = search.carried[1];
+  MlirValue mid = arith(k, "arith.divui", IADD(lo, hi), C(2));
+  MlirValue at_or_after = compare_index(k, "sle", to_index(k, LOAD(k, offsets, mid)), r);
+  MlirValue found[2];
+  loop_end_carrying(k, &search, (MlirValue[]){select_value(k, at_or_after, mid, lo), select_value(k, at_or_after, hi, mid)},
+                    found);
+  return found[0];
+}
+static void expert_rows_gpu(Kernel *k, MlirValue flat_bank, MlirValue offsets, MlirValue flat_rows, int64_t E,
+                            int64_t width, int gradient) {
+  if (gradient) {
+    Loop i = parallel_begin(k, C(0), C(E * width), 1);
+    MlirValue e = arith(k, "arith.divui", i.iv, C(width)), c = arith(k, "arith.remui", i.iv, C(width));
+    Loop r = loop_begin(k, to_index(k, LOAD(k, offsets, e)), to_index(k, LOAD(k, offsets, IADD(e, C(1)))), F(0.0));
+    MlirValue sum = loop_end(k, &r, ADD(r.acc, LOAD(k, flat_rows, IADD(IMUL(r.iv, C(width)), c))));
+    STORE(k, sum, flat_bank, i.iv);
+    parallel_end(k, &i);
+    return;
+  }
+  int64_t R = numel(flat_rows) / width;
+  Loop i = parallel_begin(k, C(0), C(R * width), 1);
+  MlirValue r = arith(k, "arith.divui", i.iv, C(width)), c = arith(k, "arith.remui", i.iv, C(width));
+  Loop routed = if_begin(k, compare_index(k, "slt", r, to_index(k, LOAD(k, offsets, C(E))))); /* rows past the experts' stay */
+  MlirValue e = expert_of_row(k, offsets, E, r);
+  STORE(k, LOAD(k, flat_bank, IADD(IMUL(e, C(width)), c)), flat_rows, i.iv);
+  if_end(k, &routed);
+  parallel_end(k, &i);
+}
 static void expert_rows(Kernel *k, MlirValue bank, MlirValue offsets, MlirValue rows, int gradient) {
   int64_t E = dim(bank, 0), width = numel(bank) / E;
   MlirValue flat_bank = flat(k, bank), flat_rows = flat(k, rows);
+  if (k->gpu) {
+    expert_rows_gpu(k, flat_bank, offsets, flat_rows, E, width, gradient);
+    return;
+  }
   if (gradient) fill(k, bank, 0.0);
   Loop e = parallel_or_serial_begin(k, C(0), C(E), 1, use_threads(k, numel(rows)));
   MlirValue first = to_index(k, LOAD(k, offsets, e.iv)), last = to_index(k, LOAD(k, offsets, IADD(e.iv, C(1))));
@@ -1897,15 +2007,14 @@ KERNEL(swiglu) { return STRICT(elementwise(k, 2, b, b[2], swiglu_element, NULL))
 KERNEL(swiglu_grad) { return STRICT(swiglu_grad(k, b[0], b[1], b[2], b[3], b[4])); }
 KERNEL(softmax) { softmax(k, b[0], b[1]); return 1; }
 KERNEL(softmax_grad) { softmax_grad(k, b[0], b[1], b[2]); return 1; }
-KERNEL(top_k) { top_k(k, b[0], b[1], b[2], (int)op_int_attribute(op, "renormalize", 0)); return 1; }
+KERNEL(top_k) { top_k(k, b[0], b[1], b[2], (int)op_int_attribute(op, "renormalize", 0), b[3]); return 1; }
 KERNEL(softmax_top_k) {
   softmax_top_k(k, b[0], b[1], b[2], b[3], (int)op_int_attribute(op, "renormalize", 0));
   return 1;
 }
-KERNEL(top_k_grad) {
-  top_k_grad(k, b[0], b[1], b[2], b[3], b[4], (int)op_int_attribute(op, "renormalize", 0));
-  return 1;
-}
+/* strict: a GPU thread an entry sums its row's terms itself, and every entry must get the same sums
+ * (fast-math would let the compiler reassociate them differently where the code around differs) */
+KERNEL(top_k_grad) { return STRICT(top_k_grad(k, b[0], b[1], b[2], b[3], b[4], (int)op_int_attribute(op, "renormalize", 0))); }
 KERNEL(dispatch) { sort_by_expert(k, b[1], b[0], b[2], b[3], b[4], b[5]); return 1; }
 KERNEL(route) { sort_by_expert(k, b[0], no_value, no_value, b[1], b[2], b[3]); return 1; }
 KERNEL(dispatch_grad) { dispatch_grad(k, b[0], b[1], b[2], b[3]); return 1; }
@@ -2097,10 +2206,10 @@ KERNEL(gather) {
   return 1;
 }
 KERNEL(ec_dispatch) { ec_dispatch(k, b[0], b[1], b[2], b[3]); return 1; }
-KERNEL(ec_dispatch_grad) { return STRICT(ec_scatter(k, b[0], b[1], no_value, b[2])); }
-KERNEL(ec_combine) { return STRICT(ec_scatter(k, b[0], b[1], b[2], b[3])); }
+KERNEL(ec_dispatch_grad) { return STRICT(ec_scatter(k, b[0], b[1], no_value, b[2], b[3])); }
+KERNEL(ec_combine) { return STRICT(ec_scatter(k, b[0], b[1], b[2], b[3], b[4])); }
 KERNEL(ec_combine_grad_rows) { ec_combine_grad_rows(k, b[0], b[1], b[2], b[3]); return 1; }
-KERNEL(ec_combine_grad_weights) { ec_combine_grad_weights(k, b[0], b[1], b[2], b[3]); return 1; }
+KERNEL(ec_combine_grad_weights) { ec_combine_grad_weights(k, b[0], b[1], b[2], b[3], b[4]); return 1; }
 KERNEL(compare) {
   int predicate = (int)op_int_attribute(op, "predicate", 0);
   return STRICT(elementwise(k, 2, b, b[2], compare_element, &predicate));

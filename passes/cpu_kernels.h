@@ -39,6 +39,11 @@ enum { REDUCE_LANES = 256, REDUCE_MIN_LANES = 32 };
 /* combine_grad_weights on a GPU: a warp a dispatched row, its lanes each taking every lanes-th
  * column of the row's dot product (the op's scratch: a partial sum a lane, R · lanes). */
 enum { COMBINE_WEIGHT_LANES = 32 };
+/* top_k over rows longer than TOP_K_THREAD_MOST on a GPU (expert-choice routing ranks all T tokens):
+ * a warp an entry, its lanes each counting every TOP_K_LANES-th rival (the op's scratch: a partial
+ * count a lane, rows · n · lanes; shorter rows: a thread an entry, no scratch). */
+enum { TOP_K_LANES = 32, TOP_K_THREAD_MOST = 512 };
+static inline int64_t top_k_lanes(int64_t n) { return n > TOP_K_THREAD_MOST ? TOP_K_LANES : 1; }
 /* The lanes a GPU block uses over n items: min(n, most), at least 1. */
 static inline int64_t lanes_over(int64_t n, int64_t most) { return n < most ? (n > 0 ? n : 1) : most; }
 static inline int64_t expert_count_lanes(int64_t pairs) { return lanes_over(pairs, EXPERT_COUNT_LANES); }

@@ -107,6 +107,21 @@ static int inverse_perm_scratch(MlirOperation op, TargetKind target, MlirType *t
   types[0] = memref_type(mlirShapedTypeGetElementType(perm), gpu_only(target, dim_of(perm, 0)));
   return 1;
 }
+/* ec_combine and ec_dispatch_grad: on a GPU, i32 [N·T], the slot at which expert e took token t (−1:
+ * not taken), so each token gathers its rows instead of the rows scattering into tokens */
+static int ec_inverse_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  const OpInfo *info = op_info_of(op);
+  MlirType tok = op_input_type(op, 1), tokens = op_output_type(op, info, 0);
+  types[0] = memref_type(mlirShapedTypeGetElementType(tok), gpu_only(target, dim_of(tok, 0) * dim_of(tokens, 0)));
+  return 1;
+}
+/* top_k: on a GPU, over rows of n > TOP_K_THREAD_MOST, a partial rank a lane: rows · n · top_k_lanes(n) */
+static int top_k_scratch(MlirOperation op, TargetKind target, MlirType *types) {
+  MlirType p = op_input_type(op, 0);
+  int64_t n = dim_of(p, 1), lanes = top_k_lanes(n);
+  types[0] = memref_type(float_element(op), gpu_only(target, lanes > 1 ? dim_of(p, 0) * n * lanes : 0));
+  return 1;
+}
 /* rmsnorm_grad_weight: on a GPU each row's 1/rms [T] */
 static int rmsnorm_grad_weight_scratch(MlirOperation op, TargetKind target, MlirType *types) {
   types[0] = memref_type(float_element(op), gpu_only(target, dim_of(op_input_type(op, 0), 0)));
@@ -264,7 +279,7 @@ const OpInfo op_table[OP_COUNT] = {
     /* routing */
     [OP_TOP_K] = {"perft.top_k", OPERANDS(FLOAT("p", "P", 2)), RESULTS(FLOAT("w", "W", 2), I32("idx", "I", 2)),
                   ATTRIBUTES({"k", ATTRIBUTE_INT}, {"renormalize", ATTRIBUTE_BOOL}), .verify = verify_top_k,
-                  .backward = backward_top_k, KERNELS(cpu_top_k)},
+                  .backward = backward_top_k, .scratch = top_k_scratch, KERNELS(cpu_top_k)},
     [OP_TOP_K_GRAD] = {"perft.top_k_grad",
                        OPERANDS(FLOAT("p", "P", 2), I32("idx", "I", 2), FLOAT("w", "W", 2), FLOAT("dw", "W", 2)),
                        RESULTS(FLOAT("dp", "P", 2)), ATTRIBUTES({"renormalize", ATTRIBUTE_BOOL}),
@@ -529,10 +544,11 @@ const OpInfo op_table[OP_COUNT] = {
                         RESULTS(FLOAT("rows", "R", 2), I32("offsets", "O", 1)), .verify = verify_ec,
                         .backward = backward_ec_dispatch, KERNELS(cpu_ec_dispatch)},
     [OP_EC_DISPATCH_GRAD] = {"perft.ec_dispatch_grad", OPERANDS(FLOAT("drows", "R", 2), I32("tok", "I", 2)),
-                             RESULTS(FLOAT("dx", "X", 2)), .verify = verify_ec, GRADIENT_OP, KERNELS(cpu_ec_dispatch_grad)},
+                             RESULTS(FLOAT("dx", "X", 2)), .verify = verify_ec, GRADIENT_OP,
+                             .scratch = ec_inverse_scratch, KERNELS(cpu_ec_dispatch_grad)},
     [OP_EC_COMBINE] = {"perft.ec_combine", OPERANDS(FLOAT("rows", "R", 2), I32("tok", "I", 2), FLOAT("w", "W", 2)),
                        RESULTS(FLOAT("y", "Y", 2)), .verify = verify_ec, .backward = backward_ec_combine,
-                       KERNELS(cpu_ec_combine)},
+                       .scratch = ec_inverse_scratch, KERNELS(cpu_ec_combine)},
     [OP_EC_COMBINE_GRAD_ROWS] = {"perft.ec_combine_grad_rows",
                                  OPERANDS(FLOAT("dy", "Y", 2), I32("tok", "I", 2), FLOAT("w", "W", 2)),
                                  RESULTS(FLOAT("drows", "R", 2)), .verify = verify_ec, GRADIENT_OP,
@@ -540,7 +556,7 @@ const OpInfo op_table[OP_COUNT] = {
     [OP_EC_COMBINE_GRAD_WEIGHTS] = {"perft.ec_combine_grad_weights",
                                     OPERANDS(FLOAT("dy", "Y", 2), FLOAT("rows", "R", 2), I32("tok", "I", 2)),
                                     RESULTS(FLOAT("dw", "W", 2)), .verify = verify_ec, GRADIENT_OP,
-                                    KERNELS(cpu_ec_combine_grad_weights)},
+                                    .scratch = combine_grad_weights_scratch, KERNELS(cpu_ec_combine_grad_weights)},
     [OP_REDUCE_MAX_GRAD] = {"perft.reduce_max_grad",
                             OPERANDS(FLOAT("x", "X", ANY_RANK), FLOAT("y", "Y", ANY_RANK), FLOAT("dy", "Y", ANY_RANK)),
                             RESULTS(FLOAT("dx", "X", ANY_RANK)), ATTRIBUTES({"axis", ATTRIBUTE_INT}),

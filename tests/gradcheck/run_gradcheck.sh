@@ -27,7 +27,10 @@ shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 CC=${CC:-cc}
 CFLAGS="-std=c11 -O1 ${GRADCHECK_CFLAGS:-}"
-LDFLAGS="${GRADCHECK_LDFLAGS:-}"
+# LLVM's OpenMP runtime always: an op whose CPU kernel is big enough puts its rows on threads
+# (top_k_long's 600-wide rows), and the parallel programs below split every GEMM across threads
+OPENMP_LDFLAGS="-L/usr/lib/llvm-19/lib -lomp -Wl,-rpath,/usr/lib/llvm-19/lib"
+LDFLAGS="${GRADCHECK_LDFLAGS:-} $OPENMP_LDFLAGS"
 HARNESS_ARGS="${GRADCHECK_ARGS:-}"
 PLANTED="${GRADCHECK_PLANTED:-silu:silu gelu:gelu reduce_max:reduce}"
 PERFTC_FLAGS="${GRADCHECK_PERFTC_FLAGS:-}"
@@ -181,9 +184,6 @@ fi
 
 # the same kind of programs with every GEMM split across threads (--parallel-min-work=0; the
 # objects then call LLVM's OpenMP runtime): threads must not change a single gradient
-OPENMP_LDFLAGS="-L/usr/lib/llvm-19/lib -lomp -Wl,-rpath,/usr/lib/llvm-19/lib"
-SERIAL_LDFLAGS=$LDFLAGS
-LDFLAGS="$LDFLAGS $OPENMP_LDFLAGS"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 for name in route_swiglu route_lora matmul_nn matmul_nt matmul_tn; do
   selected "parallel_$name" || continue
@@ -195,7 +195,6 @@ for name in token_full_ft token_pretrain token_lora_experts token_perft_e; do
   # shellcheck disable=SC2086
   run_one "parallel_$name" "$(dirname "$EXAMPLE")/$name.perft" "" $TOKEN_DIMS --parallel-min-work=0
 done
-LDFLAGS=$SERIAL_LDFLAGS
 
 # planted bugs: the harness must catch a deliberately wrong backward rule
 for pair in $PLANTED; do
