@@ -1,8 +1,10 @@
 /* params.c: parameter initialisation, weight and input loading, and the teacher's parameters. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "bf16.h"
@@ -13,6 +15,86 @@
 
 #define PROBLEMS_SIZE 16384
 
+/* ---- normal(mean, std) initialisation on every core ----
+ * The parameters that start normal take consecutive parts of one sequence of the init stream, in
+ * manifest order (what one thread filling them in turn gives). Each part of at most INIT_PART values
+ * can be made from its own place in that sequence (rng_jump), so threads make runs of them side by
+ * side with the same numbers: 6.9 billion values take seconds, not the minutes of one thread.
+ * Fewer than INIT_THREADED values: one thread, no jump. */
+enum { INIT_PART = 1 << 20, INIT_THREADED = 1 << 24, INIT_THREADS_MOST = 64 };
+typedef struct {
+  float *f32;     /* the values, or (bf16 parameters) */
+  uint16_t *bf16; /* rounded to bf16 */
+  uint64_t first; /* the first value's place in the sequence */
+  int64_t count;
+  double mean, std;
+} InitPart;
+typedef struct {
+  InitPart *items;
+  int64_t count, capacity;
+  uint64_t next; /* the sequence's values taken so far */
+} InitParts;
+typedef struct {
+  const Rng *start;
+  const InitParts *parts;
+  int64_t begin, end; /* its run of parts */
+} InitWorker;
+
+/* The normal values of a parameter with `count` elements: its parts. */
+static void init_parts_add(InitParts *parts, float *f32, uint16_t *bf16, int64_t count, double mean, double std) {
+  for (int64_t done = 0; done < count; done += INIT_PART) {
+    if (parts->count == parts->capacity) {
+      parts->capacity = parts->capacity ? 2 * parts->capacity : 256;
+      parts->items = reallocCheck(parts->items, (size_t)parts->capacity * sizeof *parts->items);
+    }
+    int64_t n = count - done < INIT_PART ? count - done : INIT_PART;
+    parts->items[parts->count++] = (InitPart){f32 ? f32 + done : NULL, bf16 ? bf16 + done : NULL,
+                                              parts->next + (uint64_t)done, n, mean, std};
+  }
+  parts->next += (uint64_t)count;
+}
+
+/* a run of parts: consecutive in the sequence, so one jump to the first */
+static void *init_worker(void *data) {
+  const InitWorker *w = data;
+  if (w->begin == w->end) return NULL;
+  Rng rng = *w->start;
+  uint64_t first = w->parts->items[w->begin].first;
+  rng_jump(&rng, 2 * (first / 2)); /* a normal a value, made in pairs: see rng_fill_normal_at */
+  if (first % 2) rng_normal(&rng);
+  float *values = NULL; /* (INIT_PART) a bf16 part before rounding */
+  for (int64_t i = w->begin; i < w->end; i++) {
+    const InitPart *part = &w->parts->items[i];
+    if (part->f32) {
+      rng_fill_normal(&rng, part->f32, part->count, part->mean, part->std);
+      continue;
+    }
+    if (!values) values = mallocCheck(INIT_PART * sizeof *values);
+    rng_fill_normal(&rng, values, part->count, part->mean, part->std);
+    for (int64_t e = 0; e < part->count; e++) part->bf16[e] = float_to_bf16(values[e]);
+  }
+  free(values);
+  return NULL;
+}
+
+/* Every part, on up to one thread a core (a thread that cannot start: its parts on this one). */
+static void init_parts_run(const Rng *start, const InitParts *parts) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int threads = cores < 1 ? 1 : cores > INIT_THREADS_MOST ? INIT_THREADS_MOST : (int)cores;
+  if (parts->next < INIT_THREADED || threads > parts->count) threads = 1;
+  InitWorker workers[INIT_THREADS_MOST];
+  pthread_t ids[INIT_THREADS_MOST];
+  int started[INIT_THREADS_MOST] = {0};
+  for (int t = 0; t < threads; t++) {
+    workers[t] = (InitWorker){start, parts, parts->count * t / threads, parts->count * (t + 1) / threads};
+    started[t] = t > 0 && pthread_create(&ids[t], NULL, init_worker, &workers[t]) == 0;
+  }
+  for (int t = 0; t < threads; t++)
+    if (!started[t]) init_worker(&workers[t]);
+  for (int t = 1; t < threads; t++)
+    if (started[t]) pthread_join(ids[t], NULL);
+}
+
 static void load_weights(const Manifest *manifest, Arena *arena, const char *const *weights_paths, int num_weights,
                          WeightsPolicy policy, char *loaded);
 
@@ -20,6 +102,7 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
                        const char *const *weights_paths, int num_weights, WeightsPolicy policy) {
   Rng rng;
   rng_seed(&rng, seed, RNG_STREAM_INIT);
+  InitParts normal_parts = {0};
   char *loaded = callocCheck((size_t)manifest->num_params + 1, 1);
   if (base_dir) base_load(manifest, arena, base_dir, loaded); /* first: what it gives needs no init */
   for (int p = 0; p < manifest->num_params; p++) {
@@ -27,9 +110,14 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
     if (loaded[p]) continue;
     int bf16 = param->tensor.element_type == ELEMENT_BF16; /* initialised in f32, then rounded */
     int64_t count = param->tensor.num_elements;
+    if (param->init == INIT_NORMAL) { /* below, on every core */
+      init_parts_add(&normal_parts, bf16 ? NULL : arena->params[p], bf16 ? (uint16_t *)arena->params[p] : NULL, count,
+                     param->init_mean, param->init_std);
+      continue;
+    }
     float *data = bf16 ? callocCheck((size_t)count, sizeof(float)) : arena->params[p]; /* (param dims) */
     switch (param->init) {
-      case INIT_NORMAL: rng_fill_normal(&rng, data, count, param->init_mean, param->init_std); break;
+      case INIT_NORMAL: break;
       case INIT_ZEROS: memset(data, 0, (size_t)count * sizeof(float)); break;
       case INIT_ONES: for (int64_t i = 0; i < count; i++) data[i] = 1.0f; break;
       case INIT_CONST: for (int64_t i = 0; i < count; i++) data[i] = (float)param->init_mean; break;
@@ -49,6 +137,8 @@ void params_initialise(const Manifest *manifest, Arena *arena, uint64_t seed, co
       free(data);
     }
   }
+  init_parts_run(&rng, &normal_parts);
+  free(normal_parts.items);
   if (num_weights > 0) load_weights(manifest, arena, weights_paths, num_weights, policy, loaded);
   for (int p = 0; p < manifest->num_params; p++) { /* copy rows of a source, unless the weights gave it */
     const ParamSpec *param = &manifest->params[p];

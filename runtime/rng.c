@@ -2,6 +2,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <pthread.h>
 
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
@@ -62,4 +63,58 @@ double rng_normal(Rng *rng) {
 
 void rng_fill_normal(Rng *rng, float *out, int64_t count, double mean, double std) {
   for (int64_t i = 0; i < count; i++) out[i] = (float)(mean + std * rng_normal(rng));
+}
+
+/* ---- jumping ahead: the state s (256 bits) becomes M·s each step, M a 256×256 matrix over GF(2).
+ * power[k] = M^(2^k), row-major: row i is 4 words, bit j of row i is M[i][j]. ---- */
+enum { STATE_BITS = 256, JUMP_POWERS = 64 };
+typedef uint64_t Matrix[STATE_BITS][4];
+static Matrix power[JUMP_POWERS];
+static pthread_once_t powers_made = PTHREAD_ONCE_INIT;
+
+static int bit_of(const uint64_t *words, int j) { return (int)(words[j / 64] >> (j % 64)) & 1; }
+
+static void multiply(Matrix out, const Matrix a, const Matrix b) { /* out = a·b */
+  for (int i = 0; i < STATE_BITS; i++) {
+    uint64_t row[4] = {0, 0, 0, 0};
+    for (int k = 0; k < STATE_BITS; k++)
+      if (bit_of(a[i], k))
+        for (int w = 0; w < 4; w++) row[w] ^= b[k][w];
+    for (int w = 0; w < 4; w++) out[i][w] = row[w];
+  }
+}
+
+static void make_powers(void) {
+  /* column j of M: one step from the state with only bit j set */
+  for (int j = 0; j < STATE_BITS; j++) {
+    Rng unit = {{0, 0, 0, 0}, 0, 0.0};
+    unit.state[j / 64] = (uint64_t)1 << (j % 64);
+    rng_next_u64(&unit);
+    for (int i = 0; i < STATE_BITS; i++)
+      if (bit_of(unit.state, i)) power[0][i][j / 64] |= (uint64_t)1 << (j % 64);
+  }
+  for (int k = 1; k < JUMP_POWERS; k++) multiply(power[k], power[k - 1], power[k - 1]);
+}
+
+void rng_jump(Rng *rng, uint64_t steps) {
+  if (!steps) return; /* no powers to make (~20 ms) */
+  pthread_once(&powers_made, make_powers);
+  for (int k = 0; k < JUMP_POWERS; k++) {
+    if (!(steps >> k & 1)) continue;
+    uint64_t next[4] = {0, 0, 0, 0};
+    for (int i = 0; i < STATE_BITS; i++) {
+      uint64_t parity = 0;
+      for (int w = 0; w < 4; w++) parity ^= power[k][i][w] & rng->state[w];
+      next[i / 64] |= (uint64_t)__builtin_parityll(parity) << (i % 64);
+    }
+    for (int w = 0; w < 4; w++) rng->state[w] = next[w];
+  }
+}
+
+/* normal i comes from pair i / 2 (two uniforms: the cos for even i, the sin for odd) */
+void rng_fill_normal_at(const Rng *start, uint64_t first, float *out, int64_t count, double mean, double std) {
+  Rng rng = *start;
+  rng_jump(&rng, 2 * (first / 2));
+  if (first % 2) rng_normal(&rng); /* the pair's cos: the sin, its spare, is normal `first` */
+  rng_fill_normal(&rng, out, count, mean, std);
 }

@@ -26,5 +26,12 @@ int64_t rng_below(Rng *rng, int64_t n); /* uniform in [0, n), n >= 1 */
 uint64_t mix64(uint64_t x);
 /* out[i] = mean + std * N(0, 1) for i < count */
 void rng_fill_normal(Rng *rng, float *out, int64_t count, double mean, double std);
+/* The generator `steps` calls of rng_next_u64 further on, in O(log steps) (xoshiro's state moves
+ * by a linear map over GF(2): its powers of two are made once). */
+void rng_jump(Rng *rng, uint64_t steps);
+/* Normals first .. first + count − 1 of the sequence rng_normal gives from `start` (a fresh
+ * generator: no spare), as rng_fill_normal would write them there: one part of a long fill, which
+ * threads can make side by side and get the same numbers (runtime/params.c). */
+void rng_fill_normal_at(const Rng *start, uint64_t first, float *out, int64_t count, double mean, double std);
 
 #endif

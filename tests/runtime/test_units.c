@@ -269,6 +269,34 @@ static void test_rng(void) {
   }
   CHECK(same && differs);
   CHECK(fabs(sum / 100000) < 0.02 && fabs(sum_squares / 100000 - 1.0) < 0.02);
+  /* jumping ahead n steps is n steps (the powers of two of the state's map, from 0 to past 2^32) */
+  static const uint64_t jumps[] = {0, 1, 2, 3, 64, 1000, 65537};
+  for (size_t j = 0; j < sizeof jumps / sizeof jumps[0]; j++) {
+    Rng walked, jumped;
+    rng_seed(&walked, 7, RNG_STREAM_INIT);
+    jumped = walked;
+    for (uint64_t i = 0; i < jumps[j]; i++) rng_next_u64(&walked);
+    rng_jump(&jumped, jumps[j]);
+    CHECK(!memcmp(walked.state, jumped.state, sizeof walked.state));
+  }
+  Rng far_walked, far_jumped;
+  rng_seed(&far_walked, 7, RNG_STREAM_INIT);
+  far_jumped = far_walked;
+  rng_jump(&far_walked, (uint64_t)1 << 32);
+  rng_jump(&far_walked, (uint64_t)1 << 32);
+  rng_jump(&far_jumped, (uint64_t)1 << 33);
+  CHECK(!memcmp(far_walked.state, far_jumped.state, sizeof far_walked.state));
+  /* a fill in parts from their own places, odd and even, is the fill in one go */
+  enum { N = 10001 };
+  static float whole[N], parts[N];
+  Rng start, one_go;
+  rng_seed(&start, 3, RNG_STREAM_INIT);
+  one_go = start;
+  rng_fill_normal(&one_go, whole, N, 0.5, 0.02);
+  static const int64_t cuts[] = {0, 1, 2, 7, 8, 1000, 4097, N};
+  for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+    rng_fill_normal_at(&start, (uint64_t)cuts[c], parts + cuts[c], cuts[c + 1] - cuts[c], 0.5, 0.02);
+  CHECK(!memcmp(whole, parts, sizeof whole));
 }
 
 /* init eye (ones where the last two indices are equal, per leading index) and const VALUE */
