@@ -136,7 +136,7 @@ time_step() {
   mkdir -p "$dir"
   read -r tokens flops <"$B/timing/$id/info"
   # shellcheck disable=SC2086
-  if ! env $environment timeout 300 "$B/timing/$id/prog" --init --steps "$steps" --seed 1 --metrics "$dir/metrics.jsonl" \
+  if ! env $environment timeout 300 "$B/timing/$id/prog" --init --steps "$steps" --seed 1 --eval-batches 1 --metrics "$dir/metrics.jsonl" \
        >"$dir/run.log" 2>&1; then
     printf '%-34s %s\n' "$label" "did not finish $steps steps in 300 s (see $dir/run.log)"; failed=$((failed + 1)); return
   fi
