@@ -64,3 +64,10 @@ FILE *fopen_check(const char *path, const char *mode, const char *file, int line
                 path, mode, strerror(errno), file, line);
   return handle;
 }
+
+void format_bytes(size_t bytes, char *out, size_t out_size) {
+  if (bytes < 10 * 1024) snprintf(out, out_size, "%zu B", bytes);
+  else if (bytes < 10 * 1024 * 1024) snprintf(out, out_size, "%zu B (%.1f KiB)", bytes, bytes / 1024.0);
+  else if (bytes < (size_t)10 << 30) snprintf(out, out_size, "%zu B (%.1f MiB)", bytes, bytes / (1024.0 * 1024.0));
+  else snprintf(out, out_size, "%zu B (%.1f GiB)", bytes, bytes / (1024.0 * 1024.0 * 1024.0));
+}

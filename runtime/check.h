@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* "123 B", "20480 B (20.0 KiB)", "..(x MiB)", "..(x GiB)": a size for people */
+void format_bytes(size_t bytes, char *out, size_t out_size);
 /* Prints "perft: error: " + the formatted message + newline on stderr, then exit(1). */
 void perft_fatal(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 

@@ -49,6 +49,7 @@ void cuda_driver_start(void) {
   RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent");
   RESOLVE(cuCtxSynchronize, "cuCtxSynchronize");
   RESOLVE(cuMemAlloc, "cuMemAlloc_v2");
+  RESOLVE(cuMemGetInfo, "cuMemGetInfo_v2");
   RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   RESOLVE(cuMemFree, "cuMemFree_v2");

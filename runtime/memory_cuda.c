@@ -7,6 +7,7 @@
  */
 #include "launch.h"
 
+#include "check.h"
 #include "cuda_driver.h"
 #include "gemm.h"
 
@@ -18,10 +19,22 @@ static CUdeviceptr device_address(const void *pointer) { return (CUdeviceptr)(ui
 
 int launch_memory_allocate(LaunchMemory *memory, size_t bytes, size_t host_bytes, size_t alignment) {
   cuda_driver_start();
-  gemm_backend_start();
   *memory = (LaunchMemory){.bytes = bytes, .host_bytes = host_bytes};
   CUdeviceptr device = 0;
-  if (cuda.cuMemAlloc(&device, bytes ? bytes : alignment) != 0) return 0;
+  CUresult result = cuda.cuMemAlloc(&device, bytes ? bytes : alignment);
+  if (result != 0) { /* how much the GPU has, in the message */
+    size_t free_bytes = 0, total_bytes = 0;
+    const char *name = "?";
+    cuda.cuGetErrorName(result, &name);
+    if (cuda.cuMemGetInfo(&free_bytes, &total_bytes) != 0) free_bytes = total_bytes = 0;
+    char wanted[64], free_text[64], total_text[64];
+    format_bytes(bytes, wanted, sizeof wanted);
+    format_bytes(free_bytes, free_text, sizeof free_text);
+    format_bytes(total_bytes, total_text, sizeof total_text);
+    perft_fatal("cannot allocate the %s arena on %s: %s, %s free of %s (hint: fewer tokens a step, "
+                "--frozen-dtype=bf16, or a GPU with more memory)",
+                wanted, cuda_device_description(), name, free_text, total_text);
+  }
   memory->device = (char *)(uintptr_t)device;
   if (device % alignment || posix_memalign((void **)&memory->host, alignment, host_bytes ? host_bytes : alignment)) {
     launch_memory_free(memory);
@@ -30,6 +43,7 @@ int launch_memory_allocate(LaunchMemory *memory, size_t bytes, size_t host_bytes
   memset(memory->host, 0, host_bytes);
   CU_CHECK(cuda.cuMemsetD8Async(device, 0, bytes, cuda_stream()));
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
+  gemm_backend_start(); /* cuBLAS's memory: after the arena, whose failure says how much the GPU has */
   return 1;
 }
 

@@ -39,12 +39,6 @@
 
 #define MAX_LISTED_TENSORS 40
 
-static void format_bytes(size_t bytes, char *out, size_t out_size) {
-  if (bytes < 10 * 1024) snprintf(out, out_size, "%zu B", bytes);
-  else if (bytes < 10 * 1024 * 1024) snprintf(out, out_size, "%zu B (%.1f KiB)", bytes, bytes / 1024.0);
-  else snprintf(out, out_size, "%zu B (%.1f MiB)", bytes, bytes / (1024.0 * 1024.0));
-}
-
 static void print_configuration(const Manifest *manifest, const Arena *arena,
                                 const RunOptions *options, const DataPlan *plan) {
   int64_t trainable, frozen, adapter, base;

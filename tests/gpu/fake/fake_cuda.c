@@ -10,13 +10,17 @@
 #include <string.h>
 
 typedef int CUresult;
-enum { SUCCESS = 0, ERROR_NO_DEVICE = 100, ERROR_NOT_SUPPORTED = 801, ATTRIBUTE_MAJOR = 75, ATTRIBUTE_MINOR = 76 };
+enum { SUCCESS = 0, ERROR_OUT_OF_MEMORY = 2, ERROR_NO_DEVICE = 100, ERROR_NOT_SUPPORTED = 801, ATTRIBUTE_MAJOR = 75,
+       ATTRIBUTE_MINOR = 76 };
 
 static int synchronizations;
 int fake_cuda_synchronizations(void) { return synchronizations; }
 
 CUresult cuGetErrorName(CUresult error, const char **name) {
-  *name = error == ERROR_NO_DEVICE ? "CUDA_ERROR_NO_DEVICE" : error == ERROR_NOT_SUPPORTED ? "CUDA_ERROR_NOT_SUPPORTED" : "CUDA_ERROR_UNKNOWN";
+  *name = error == ERROR_NO_DEVICE         ? "CUDA_ERROR_NO_DEVICE"
+          : error == ERROR_NOT_SUPPORTED ? "CUDA_ERROR_NOT_SUPPORTED"
+          : error == ERROR_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY"
+                                         : "CUDA_ERROR_UNKNOWN";
   return SUCCESS;
 }
 CUresult cuGetErrorString(CUresult error, const char **text) {
@@ -44,7 +48,20 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
 CUresult cuDevicePrimaryCtxRetain(void **context, int device) { (void)device; *context = (void *)&synchronizations; return SUCCESS; }
 CUresult cuCtxSetCurrent(void *context) { (void)context; return SUCCESS; }
 CUresult cuCtxSynchronize(void) { synchronizations++; return SUCCESS; }
+/* FAKE_CUDA_MEMORY=BYTES: the device's memory (default 141 GiB); an allocation past it is refused */
+static size_t device_memory(void) {
+  const char *limit = getenv("FAKE_CUDA_MEMORY");
+  return limit ? (size_t)strtoull(limit, NULL, 10) : (size_t)141 << 30;
+}
+static size_t allocated;
+CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
+  *total_bytes = device_memory();
+  *free_bytes = allocated < *total_bytes ? *total_bytes - allocated : 0;
+  return SUCCESS;
+}
 CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
+  if (bytes > device_memory() - (allocated < device_memory() ? allocated : device_memory())) return ERROR_OUT_OF_MEMORY;
+  allocated += bytes;
   void *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!p) return ERROR_NOT_SUPPORTED;
   memset(p, 0x5a, bytes); /* device memory starts as garbage: the runtime must clear or fill it */
