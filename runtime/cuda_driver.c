@@ -59,6 +59,11 @@ void cuda_driver_start(void) {
   RESOLVE(cuStreamCreate, "cuStreamCreate");
   RESOLVE(cuStreamSynchronize, "cuStreamSynchronize");
   RESOLVE(cuMemsetD8Async, "cuMemsetD8Async");
+  *(void **)&cuda.cuStreamBeginCapture = dlsym(library, "cuStreamBeginCapture_v2"); /* optional: graphs */
+  *(void **)&cuda.cuStreamEndCapture = dlsym(library, "cuStreamEndCapture");
+  *(void **)&cuda.cuGraphInstantiateWithFlags = dlsym(library, "cuGraphInstantiateWithFlags");
+  *(void **)&cuda.cuGraphLaunch = dlsym(library, "cuGraphLaunch");
+  *(void **)&cuda.cuGraphDestroy = dlsym(library, "cuGraphDestroy");
 #undef RESOLVE
   CUresult result = cuda.cuInit(0);
   if (result != 0) {

@@ -97,7 +97,62 @@ void launch_forward(void **buffers) {
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }
 
-void launch_call(void (*entry)(void **buffers), void **buffers) {
+/* launch_call's CUDA graphs. perft_grad_norm and perft_adamw launch the same kernels with the same
+ * arguments every step (pointers into the arena; AdamW's step constants are read from it, copied
+ * there before the call), so from its second call each is one graph captured from its launches and
+ * replayed: about a hundred launches a step become two. PERFT_CUDA_GRAPH=0, or a driver that has or
+ * captures no graphs (one note), gives plain launches. The step itself is not captured: the grouped
+ * GEMMs' sizes come from the expert offsets, which the host reads during it. */
+enum { MAX_GRAPHS = 8, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1 };
+typedef struct {
+  void (*entry)(void **buffers);
+  void **buffers;
+  int calls;
+  CUgraphExec exec; /* NULL until captured */
+} Graph;
+static Graph graphs[MAX_GRAPHS];
+static int num_graphs, graphs_off = -1; /* -1: not yet decided */
+
+static int graphs_wanted(void) {
+  if (graphs_off < 0) {
+    const char *wanted = getenv("PERFT_CUDA_GRAPH");
+    if (wanted && strcmp(wanted, "0") && strcmp(wanted, "1"))
+      perft_fatal("PERFT_CUDA_GRAPH must be 0 (plain launches) or 1 (the optimizer as CUDA graphs), not '%s'", wanted);
+    graphs_off = (wanted && !strcmp(wanted, "0")) || !cuda.cuStreamBeginCapture || !cuda.cuStreamEndCapture ||
+                 !cuda.cuGraphInstantiateWithFlags || !cuda.cuGraphLaunch || !cuda.cuGraphDestroy;
+  }
+  return !graphs_off;
+}
+
+static void graphs_refused(const char *call, CUresult result) {
+  const char *name = "?";
+  cuda.cuGetErrorName(result, &name);
+  fprintf(stderr, "perft: note: %s: %s; the optimizer's kernels are launched one by one\n", call, name);
+  graphs_off = 1;
+}
+
+/* Captures entry's launches into a graph and launches it; 0 when the driver would not (then nothing
+ * of entry has run) */
+static int capture(int g, void (*entry)(void **buffers), void **buffers) {
+  CUresult result = cuda.cuStreamBeginCapture(cuda_stream(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+  if (result != 0) return graphs_refused("cuStreamBeginCapture", result), 0;
   entry(buffers);
+  CUgraph graph = NULL;
+  result = cuda.cuStreamEndCapture(cuda_stream(), &graph);
+  if (result != 0) return graphs_refused("cuStreamEndCapture", result), 0;
+  result = cuda.cuGraphInstantiateWithFlags(&graphs[g].exec, graph, 0);
+  CU_CHECK(cuda.cuGraphDestroy(graph));
+  if (result != 0) return graphs_refused("cuGraphInstantiateWithFlags", result), 0;
+  CU_CHECK(cuda.cuGraphLaunch(graphs[g].exec, cuda_stream()));
+  return 1;
+}
+
+void launch_call(void (*entry)(void **buffers), void **buffers) {
+  int g = 0;
+  while (g < num_graphs && (graphs[g].entry != entry || graphs[g].buffers != buffers)) g++;
+  if (g == num_graphs && num_graphs < MAX_GRAPHS) graphs[num_graphs++] = (Graph){entry, buffers, 0, NULL};
+  if (g == MAX_GRAPHS || !graphs_wanted()) entry(buffers);
+  else if (graphs[g].exec) CU_CHECK(cuda.cuGraphLaunch(graphs[g].exec, cuda_stream()));
+  else if (graphs[g].calls++ == 0 || !capture(g, entry, buffers)) entry(buffers); /* the first call loads the kernels */
   CU_CHECK(cuda.cuStreamSynchronize(cuda_stream()));
 }

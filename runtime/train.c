@@ -88,7 +88,12 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   printf("  adapter parameters %lld (%.2f%% of base)\n", (long long)adapter,
          base ? 100.0 * adapter / base : 0.0);
   printf("  workspace     %s\n", workspace);
-  printf("  arena         %s, one allocation\n", arena_bytes);
+  if (arena->memory.host == arena->memory.device) printf("  arena         %s, one allocation\n", arena_bytes);
+  else { /* a GPU target: device memory, and the host's copy of all but the workspace */
+    char host_bytes[64];
+    format_bytes(arena->memory.host_bytes, host_bytes, sizeof host_bytes);
+    printf("  arena         %s on the device, one allocation; %s mirrored on the host\n", arena_bytes, host_bytes);
+  }
   printf("  steps         %d (warm-up %d, then linear decay to 0)\n", options->steps,
          options->warmup_steps);
   printf("  optimizer     AdamW lr %g, betas 0.9/0.999, eps 1e-8, weight decay %g, clip %g%s; %s\n",

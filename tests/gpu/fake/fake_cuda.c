@@ -1,7 +1,7 @@
 /* fake_cuda.c — a stand-in libcuda.so.1 for tests (never shipped): the driver calls
  * runtime/cuda_driver.c resolves, on host memory, so the GPU runtime's own C code (start-up,
- * checks, memory, synchronisation, the cuBLAS backend) runs in CI. It cannot run kernels:
- * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED.
+ * checks, memory, synchronisation, the cuBLAS backend, graphs) runs in CI. It cannot run kernels:
+ * cuModuleLoadData and cuLaunchKernel fail with CUDA_ERROR_NOT_SUPPORTED (but see FAKE_KERNEL).
  * FAKE_CUDA_MAJOR=N: the device's compute capability (default 9); FAKE_CUDA_INIT_FAIL=1: cuInit
  * fails with CUDA_ERROR_NO_DEVICE. fake_cuda_synchronizations() counts stream synchronisations,
  * fake_cuda_copies() host-to-device copies, fake_cuda_copies_back() device-to-host ones. Its device
@@ -89,11 +89,52 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   (void)function, (void)module, (void)name;
   return ERROR_NOT_SUPPORTED;
 }
+/* Kernels: only the function FAKE_KERNEL (a handle tests make up) "runs" — it only counts — and
+ * while the stream captures, a launch is recorded into the graph instead (fake_cuda_launches() counts
+ * the kernels run, a graph's replays included). FAKE_CUDA_NO_GRAPH=1: capturing is refused. */
+enum { FAKE_KERNEL = 0xfa4e };
+static int launches, capturing, captured, graph_launches;
+int fake_cuda_launches(void) { return launches; }
+int fake_cuda_graph_launches(void) { return graph_launches; }
 CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned shared, void *stream, void **parameters, void **extra) {
-  (void)function, (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)shared, (void)stream;
+  (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz, (void)shared, (void)stream;
   (void)parameters, (void)extra;
-  return ERROR_NOT_SUPPORTED;
+  if (function != (void *)(size_t)FAKE_KERNEL) return ERROR_NOT_SUPPORTED;
+  if (capturing) captured++;
+  else launches++;
+  return SUCCESS;
+}
+typedef struct {
+  int kernels;
+} FakeGraph;
+CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
+  (void)stream, (void)mode;
+  const char *refuse = getenv("FAKE_CUDA_NO_GRAPH");
+  if (refuse && *refuse == '1') return ERROR_NOT_SUPPORTED;
+  capturing = 1, captured = 0;
+  return SUCCESS;
+}
+CUresult cuStreamEndCapture(void *stream, FakeGraph **graph) {
+  (void)stream;
+  if (!capturing) return ERROR_NOT_SUPPORTED;
+  capturing = 0;
+  *graph = malloc(sizeof **graph);
+  (*graph)->kernels = captured;
+  return SUCCESS;
+}
+CUresult cuGraphInstantiateWithFlags(FakeGraph **exec, FakeGraph *graph, unsigned long long flags) {
+  (void)flags;
+  *exec = malloc(sizeof **exec);
+  **exec = *graph;
+  return SUCCESS;
+}
+CUresult cuGraphDestroy(FakeGraph *graph) { free(graph); return SUCCESS; }
+CUresult cuGraphLaunch(FakeGraph *exec, void *stream) {
+  (void)stream;
+  graph_launches++;
+  launches += exec->kernels;
+  return SUCCESS;
 }
 CUresult cuStreamCreate(void **stream, unsigned flags) { (void)flags; *stream = (void *)&synchronizations; return SUCCESS; }
 CUresult cuStreamSynchronize(void *stream) { (void)stream; synchronizations++; return SUCCESS; }
