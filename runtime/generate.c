@@ -81,7 +81,10 @@ int generate_greedy(Generator *g, const int32_t *const *prompts, const size_t *p
     arena_forward(g->arena);
     passes++;
     float *logits = g->arena->outputs[g->logits_output]; /* (rows · sequence, vocabulary) */
-    arena_to_host(g->arena, logits, (size_t)g->manifest->outputs[g->logits_output].num_elements * sizeof(float));
+    for (int r = 0; r < num_prompts; r++) /* only what is read: a live row's last position (on a GPU the whole
+                                             output is rows · sequence · vocabulary floats a token) */
+      if (live[r])
+        arena_to_host(g->arena, logits + (r * S + length[r] - 1) * g->vocabulary, (size_t)g->vocabulary * sizeof(float));
     for (int r = 0; r < num_prompts; r++) {
       if (!live[r]) continue;
       int32_t id = argmax(logits + (r * S + length[r] - 1) * g->vocabulary, g->vocabulary);
