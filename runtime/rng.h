@@ -29,9 +29,9 @@ void rng_fill_normal(Rng *rng, float *out, int64_t count, double mean, double st
 /* The generator `steps` calls of rng_next_u64 further on, in O(log steps) (xoshiro's state moves
  * by a linear map over GF(2): its powers of two are made once). */
 void rng_jump(Rng *rng, uint64_t steps);
-/* Normals first .. first + count − 1 of the sequence rng_normal gives from `start` (a fresh
- * generator: no spare), as rng_fill_normal would write them there: one part of a long fill, which
- * threads can make side by side and get the same numbers (runtime/params.c). */
-void rng_fill_normal_at(const Rng *start, uint64_t first, float *out, int64_t count, double mean, double std);
+/* A fresh generator (no spare) moved on by `count` normals, in O(log count): what follows is what
+ * rng_normal would give after `count` calls. Parts of one long fill can so be made side by side
+ * with the same numbers (runtime/params.c). */
+void rng_skip_normals(Rng *rng, uint64_t count);
 
 #endif
