@@ -160,7 +160,6 @@ void arena_create(Arena *arena, const Manifest *manifest, ArenaPurpose purpose) 
   Carver assign = {memory.host, 0};
   lay_out(arena, manifest, purpose, &assign);
   arena->memory = memory;
-  arena->bytes = bytes;
   arena->manifest = manifest;
   Carver device = {memory.device, host_bytes};
   arena->workspace = lay_out_workspace(manifest, &device);
@@ -218,20 +217,20 @@ static void copy_trained(const Arena *arena, void (*copy)(const LaunchMemory *, 
     size_t bytes = (size_t)manifest->grads[g].num_elements * sizeof(float);
     copy(&arena->memory, offset_of(arena, param, bytes), bytes);
   }
-  if (arena->adam_m) copy(&arena->memory, arena->moments_range.offset, arena->moments_range.bytes);
+  copy(&arena->memory, arena->moments_range.offset, arena->moments_range.bytes); /* none unless training */
 }
 
 void arena_trained_to_host(const Arena *arena) { copy_trained(arena, launch_memory_to_host); }
 
 void arena_trained_to_device(const Arena *arena) { copy_trained(arena, launch_memory_to_device); }
 
-void arena_results_to_host(const Arena *arena) {
-  launch_memory_to_host(&arena->memory, arena->results_range.offset, arena->results_range.bytes);
+static void range_to_host(const Arena *arena, ArenaRange range) {
+  launch_memory_to_host(&arena->memory, range.offset, range.bytes);
 }
 
-void arena_grads_to_host(const Arena *arena) {
-  launch_memory_to_host(&arena->memory, arena->grads_range.offset, arena->grads_range.bytes);
-}
+void arena_results_to_host(const Arena *arena) { range_to_host(arena, arena->results_range); }
+
+void arena_grads_to_host(const Arena *arena) { range_to_host(arena, arena->grads_range); }
 
 static void inputs_to_device(const Arena *arena) {
   launch_memory_to_device(&arena->memory, arena->inputs_range.offset, arena->inputs_range.bytes);
@@ -255,5 +254,5 @@ void arena_forward(const Arena *arena) {
 void arena_teacher_forward(const Arena *arena) {
   inputs_to_device(arena);
   launch_forward(arena->teacher_buffers);
-  launch_memory_to_host(&arena->memory, arena->teacher_results_range.offset, arena->teacher_results_range.bytes);
+  range_to_host(arena, arena->teacher_results_range);
 }

@@ -45,8 +45,7 @@ typedef struct {
 } ArenaRange;
 
 typedef struct {
-  LaunchMemory memory;      /* the two sides */
-  size_t bytes;             /* the device side's size */
+  LaunchMemory memory;      /* the two sides, and their sizes */
   const Manifest *manifest;
   int num_buffers;          /* P + I + 1 + O + G + 1 */
   void **buffers;           /* (num_buffers) */

@@ -48,7 +48,7 @@ static void print_configuration(const Manifest *manifest, const Arena *arena,
   double trainable_percent = total ? 100.0 * trainable / total : 0.0;
   char workspace[64], arena_bytes[64];
   format_bytes((size_t)manifest->workspace_bytes, workspace, sizeof workspace);
-  format_bytes(arena->bytes, arena_bytes, sizeof arena_bytes);
+  format_bytes(arena->memory.bytes, arena_bytes, sizeof arena_bytes);
 
   printf("perft training executable\n");
   printf("  program       manifest v%d, f32, %lld tokens/step\n", manifest->version,
