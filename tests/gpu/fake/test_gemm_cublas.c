@@ -11,12 +11,12 @@
  * refused` (a cuBLAS that answers CUBLAS_STATUS_NOT_SUPPORTED: FAKE_CUBLAS_NO_GROUPED=1) must compute
  * the same with a cublasGemmEx each. Errors are the ctest cases in tests/gpu/CMakeLists.txt (their
  * messages). Ends with "test_gemm_cublas: PASS" or "... FAIL (n checks)". */
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_counter.h"
 #include "gemm.h"
 #include "gemm_checks.h"
 
@@ -24,16 +24,6 @@
 
 #define P(x) ((intptr_t)(x))
 
-/* the fakes' counters (fake_cuda.c, fake_cublas.c), through the libraries the runtime loaded */
-static int fake_counter(const char *library, const char *name) {
-  void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-  int (*counter)(void) = handle ? (int (*)(void))dlsym(handle, name) : NULL;
-  if (!counter) {
-    fprintf(stderr, "test_gemm_cublas: %s is not the fake (no %s): set LD_LIBRARY_PATH\n", library, name);
-    exit(1);
-  }
-  return counter();
-}
 static int synchronizations(void) { return fake_counter("libcuda.so.1", "fake_cuda_synchronizations"); }
 static int grouped_problems(void) { return fake_counter("libcublas.so.13", "fake_cublas_grouped_problems"); }
 static int grouped_calls(void) { return fake_counter("libcublas.so.13", "fake_cublas_grouped_calls"); }

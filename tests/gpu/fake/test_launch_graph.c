@@ -4,13 +4,13 @@
  * launches the graph — two kernels a call either way, and no launch of its own after the capture.
  * `test_launch_graph plain` (PERFT_CUDA_GRAPH=0, or a driver refusing to capture: one note) must
  * launch the two kernels every call. Ends with "test_launch_graph: PASS" or "... FAIL (n checks)". */
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cuda_driver.h"
+#include "fake_counter.h"
 #include "launch.h"
 
 #include "test_check.h"
@@ -23,15 +23,9 @@ void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y, int
                       intptr_t block_y, intptr_t block_z, int32_t shared_bytes, CUstream stream, void **parameters,
                       void **extra, size_t num_parameters);
 
-static int fake_counter(const char *name) {
-  void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-  int (*counter)(void) = handle ? (int (*)(void))dlsym(handle, name) : NULL;
-  if (!counter) {
-    fprintf(stderr, "test_launch_graph: libcuda.so.1 is not the fake (no %s): set LD_LIBRARY_PATH\n", name);
-    exit(1);
-  }
-  return counter();
-}
+
+static int launches(void) { return fake_counter("libcuda.so.1", "fake_cuda_launches"); }
+static int graph_launches(void) { return fake_counter("libcuda.so.1", "fake_cuda_graph_launches"); }
 
 static int entry_calls;
 static void two_kernels(void **buffers) { /* as a generated perft_adamw: launches only */
@@ -46,11 +40,11 @@ int main(int argc, char **argv) {
   cuda_driver_start();
   void *buffers[1] = {NULL};
   for (int call = 1; call <= 3; call++) {
-    int launched = fake_counter("fake_cuda_launches"), graphs = fake_counter("fake_cuda_graph_launches");
+    int launched = launches(), graphs = graph_launches();
     int entered = entry_calls;
     launch_call(two_kernels, buffers);
-    CHECK(fake_counter("fake_cuda_launches") - launched == 2);
-    int graph_launched = fake_counter("fake_cuda_graph_launches") - graphs;
+    CHECK(launches() - launched == 2);
+    int graph_launched = graph_launches() - graphs;
     CHECK(graph_launched == (plain || call == 1 ? 0 : 1));
     CHECK(entry_calls - entered == (plain || call <= 2 ? 1 : 0)); /* the third call: the graph alone */
   }
