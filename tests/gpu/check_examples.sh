@@ -19,18 +19,7 @@ mkdir -p "$work"
 failed=0 passed=0
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
-losses() { # the numbers of the "done:" line: first, last, eval loss
-  grep '^done:' "$1" | sed 's/.*loss \([^ ]*\) -> \([^ ]*\) .*eval loss \([^ ]*\).*/\1 \2 \3/'
-}
-
-# close A B TOLERANCE: the three losses of A and B within a relative TOLERANCE
-close() {
-  [ -n "$1" ] && awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {
-    n = split(a, x, " "); if (split(b, y, " ") != n || n != 3) exit 1
-    for (i = 1; i <= n; i++) { d = x[i] - y[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
-                               if (d > tol * s + 1e-6) exit 1 }
-  }'
-}
+. "$(dirname "$0")/losses.sh" # losses LOG, close A B TOLERANCE
 
 for program in "$examples"/*.perft "$examples"/schemes/*.perft; do
   name=$(basename "$program" .perft)

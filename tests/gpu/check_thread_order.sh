@@ -12,6 +12,7 @@
 # strictly as written: with fast-math the compiler may reassociate the sum differently in the two
 # builds, which this test reports as well.)
 set -u
+. "$(dirname "$0")/losses.sh" # losses LOG, close A B TOLERANCE
 perftc=$1 examples=$2 work=$3
 mkdir -p "$work"
 failed=0 passed=0
@@ -42,11 +43,8 @@ for target in cpu cuda-host cuda-host-reversed; do
   "$perftc" "$examples/schemes/expert_choice.perft" -Dtokens=1024 --target=$target -o "$work/$name.$target" >/dev/null 2>&1 &&
     "$work/$name.$target" --steps 3 --seed 7 >"$work/$name.$target.out" 2>&1 || echo "FAIL $name: --target=$target"
 done
-numbers() { grep '^done:' "$1" | sed 's/.*loss \([^ ]*\) -> \([^ ]*\) .*eval loss \([^ ]*\).*/\1 \2 \3/'; }
-cpu=$(numbers "$work/$name.cpu.out") forward=$(numbers "$work/$name.cuda-host.out") reversed=$(numbers "$work/$name.cuda-host-reversed.out")
-if [ -n "$forward" ] && [ "$forward" = "$reversed" ] && awk -v a="$cpu" -v b="$forward" 'BEGIN {
-     n = split(a, x, " "); if (split(b, y, " ") != n || n != 3) exit 1
-     for (i = 1; i <= n; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > 1e-4 * (x[i] < 0 ? -x[i] : x[i]) + 1e-6) exit 1 } }'; then
+cpu=$(losses "$work/$name.cpu.out") forward=$(losses "$work/$name.cuda-host.out") reversed=$(losses "$work/$name.cuda-host-reversed.out")
+if [ -n "$forward" ] && [ "$forward" = "$reversed" ] && close "$cpu" "$forward" 1e-4; then
   echo "PASS $name: losses $forward (cpu $cpu)"; passed=$((passed + 1))
 else
   echo "FAIL $name: cpu '$cpu', cuda-host '$forward', reversed '$reversed'"; failed=$((failed + 1))
